@@ -1,0 +1,237 @@
+#include "client/cli.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "engine/compiled_policy.h"
+#include "engine/decide.h"
+#include "engine/proto_text.h"
+
+namespace buildgate {
+namespace {
+
+constexpr char kUsage[] =
+    "usage:\n"
+    "  buildgate decide   --policy FILE --step FILE [-o text|json|yaml]\n"
+    "  buildgate validate --policy FILE\n"
+    "\n"
+    "FILE is YAML or JSON (proto3 JSON field names). Exit codes: 0 allow / valid,\n"
+    "10 allow with changes, 20 deny, 2 bad input, 1 internal error.\n";
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read: ", std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+template <typename M>
+absl::StatusOr<M> LoadFile(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  M message;
+  absl::Status status = ParseYamlToMessage(*text, path, &message);
+  if (!status.ok()) return status;
+  return message;
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> LoadPolicy(const std::string& path) {
+  auto set = LoadFile<v1::PolicySet>(path);
+  if (!set.ok()) return set.status();
+  auto compiled = CompiledPolicySet::Compile(*set);
+  if (!compiled.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", compiled.status().message()));
+  }
+  return compiled;
+}
+
+struct Flags {
+  std::string policy;
+  std::string step;
+  std::string output = "text";
+};
+
+bool ParseFlags(const std::vector<std::string>& args, std::size_t from, Flags* flags,
+                std::ostream& err) {
+  for (std::size_t i = from; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* into) {
+      if (i + 1 >= args.size()) {
+        err << "buildgate: " << a << " needs a value\n";
+        return false;
+      }
+      *into = args[++i];
+      return true;
+    };
+    if (a == "--policy") {
+      if (!value(&flags->policy)) return false;
+    } else if (a == "--step") {
+      if (!value(&flags->step)) return false;
+    } else if (a == "-o" || a == "--output") {
+      if (!value(&flags->output)) return false;
+    } else {
+      err << "buildgate: unknown argument " << a << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+int Decide(const Flags& flags, std::ostream& out, std::ostream& err) {
+  if (flags.policy.empty() || flags.step.empty()) {
+    err << "buildgate decide: --policy and --step are required\n" << kUsage;
+    return kExitBadInput;
+  }
+  if (flags.output != "text" && flags.output != "json" && flags.output != "yaml") {
+    err << "buildgate decide: -o must be text, json or yaml\n";
+    return kExitBadInput;
+  }
+  auto policy = LoadPolicy(flags.policy);
+  if (!policy.ok()) {
+    err << "buildgate: " << policy.status().message() << "\n";
+    return kExitBadInput;
+  }
+  auto step = LoadFile<v1::BuildStep>(flags.step);
+  if (!step.ok()) {
+    err << "buildgate: " << step.status().message() << "\n";
+    return kExitBadInput;
+  }
+  v1::Decision decision;
+  absl::Status status = buildgate::Decide(**policy, *step, &decision);
+  if (!status.ok()) {
+    err << "buildgate: " << flags.step << ": " << status.message() << "\n";
+    return kExitBadInput;
+  }
+  if (flags.output == "json") {
+    out << MessageToJson(decision);
+  } else if (flags.output == "yaml") {
+    out << MessageToYaml(decision);
+  } else {
+    out << DecisionToText(decision);
+  }
+  return ExitCodeForVerdict(decision.verdict());
+}
+
+int Validate(const Flags& flags, std::ostream& out, std::ostream& err) {
+  if (flags.policy.empty()) {
+    err << "buildgate validate: --policy is required\n" << kUsage;
+    return kExitBadInput;
+  }
+  auto policy = LoadPolicy(flags.policy);
+  if (!policy.ok()) {
+    err << "buildgate: " << policy.status().message() << "\n";
+    return kExitBadInput;
+  }
+  const auto& set = **policy;
+  out << flags.policy << ": valid policy set for org " << set.org_id() << " ("
+      << set.scopes().size() << " scope" << (set.scopes().size() == 1 ? "" : "s")
+      << ", revision \"" << set.org_scope().policy.revision() << "\", fingerprint "
+      << set.fingerprint().substr(0, 16) << ")\n";
+  return kExitAllow;
+}
+
+void Indented(std::string* out, const std::string& text, int indent) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (line.empty()) continue;
+    absl::StrAppend(out, std::string(indent, ' '), line, "\n");
+  }
+}
+
+}  // namespace
+
+int ExitCodeForVerdict(v1::Verdict verdict) {
+  switch (verdict) {
+    case v1::VERDICT_ALLOW: return kExitAllow;
+    case v1::VERDICT_ALLOW_WITH_CHANGES: return kExitAllowWithChanges;
+    case v1::VERDICT_DENY: return kExitDeny;
+    default: return kExitInternal;
+  }
+}
+
+std::string DecisionToText(const v1::Decision& d) {
+  std::string out;
+  absl::StrAppend(&out, "verdict:      ", v1::Verdict_Name(d.verdict()), "\n");
+  if (d.builder() != v1::BUILDER_UNSPECIFIED) {
+    absl::StrAppend(&out, "builder:      ", v1::Builder_Name(d.builder()), " (",
+                    d.harness_step_type(), " step, profile ", d.profile(), ")\n");
+    absl::StrAppend(&out, "image:        ", d.image(), "\n");
+    absl::StrAppend(&out, "privileged:   ", d.privileged() ? "true" : "false", "\n");
+    absl::StrAppend(&out, "runAsUser:    ", d.run_as_user(), "\n");
+    absl::StrAppend(&out, "pod security: ", v1::PodSecurityLevel_Name(d.required_pod_security()),
+                    " or looser\n");
+  }
+  absl::StrAppend(&out, "policy:       scope ", d.policy_scope(), ", revision \"",
+                  d.policy_revision(), "\", fingerprint ", d.policy_fingerprint().substr(0, 16), "\n");
+  if (!d.settings().empty()) {
+    out += "settings:\n";
+    for (const auto& s : d.settings()) {
+      absl::StrAppend(&out, "  ", s.name(), "=", s.value(), "  (", v1::EnvScope_Name(s.scope()), ")\n");
+    }
+  }
+  if (!d.changes().empty()) {
+    out += "changes:\n";
+    for (const auto& c : d.changes()) {
+      absl::StrAppend(&out, "  ", c.field(), ": ", c.proposed().empty() ? "(unset)" : c.proposed(),
+                      " -> ", c.required(), "\n");
+    }
+  }
+  out += "reasons:\n";
+  for (const auto& r : d.reasons()) {
+    absl::StrAppend(&out, "  [", v1::ReasonCode_Name(r.code()), "] ", r.message(), "\n");
+  }
+  if (!d.rejected_builders().empty()) {
+    out += "rejected builders:\n";
+    for (const auto& rb : d.rejected_builders()) {
+      absl::StrAppend(&out, "  ", v1::Builder_Name(rb.builder()), ":\n");
+      for (const auto& r : rb.reasons()) {
+        absl::StrAppend(&out, "    [", v1::ReasonCode_Name(r.code()), "] ", r.message(), "\n");
+      }
+    }
+  }
+  if (!d.remediations().empty()) {
+    out += "remediations:\n";
+    for (const auto& r : d.remediations()) absl::StrAppend(&out, "  - ", r.message(), "\n");
+  }
+  if (!d.step_yaml().empty()) {
+    out += "step yaml:\n";
+    Indented(&out, d.step_yaml(), 2);
+  }
+  if (!d.stage_variables_yaml().empty()) {
+    out += "stage variables yaml:\n";
+    Indented(&out, d.stage_variables_yaml(), 2);
+  }
+  return out;
+}
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    (args.empty() ? err : out) << kUsage;
+    return args.empty() ? kExitBadInput : kExitAllow;
+  }
+  Flags flags;
+  if (!ParseFlags(args, 1, &flags, err)) {
+    err << kUsage;
+    return kExitBadInput;
+  }
+  if (args[0] == "decide") return Decide(flags, out, err);
+  if (args[0] == "validate") return Validate(flags, out, err);
+  err << "buildgate: unknown command " << args[0] << "\n" << kUsage;
+  return kExitBadInput;
+}
+
+int RunCli(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return RunCli(args, std::cout, std::cerr);
+}
+
+}  // namespace buildgate

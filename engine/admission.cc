@@ -1,0 +1,76 @@
+#include "engine/admission.h"
+
+#include <algorithm>
+#include <array>
+
+#include "absl/strings/string_view.h"
+
+namespace buildgate {
+namespace {
+
+// Capabilities the PSS baseline level allows adding.
+constexpr std::array<absl::string_view, 13> kBaselineCapabilities = {
+    "AUDIT_WRITE", "CHOWN",  "DAC_OVERRIDE", "FOWNER", "FSETID",  "KILL",      "MKNOD",
+    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"};
+
+// CRI-O's default capabilities on OpenShift; anyuid keeps these (it drops MKNOD).
+constexpr std::array<absl::string_view, 9> kOpenShiftDefaultCapabilities = {
+    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "SETGID", "SETUID", "SETPCAP",
+    "NET_BIND_SERVICE", "KILL"};
+
+template <std::size_t N>
+bool AllIn(const std::vector<std::string>& caps, const std::array<absl::string_view, N>& set) {
+  return std::all_of(caps.begin(), caps.end(), [&](const std::string& c) {
+    return std::find(set.begin(), set.end(), c) != set.end();
+  });
+}
+
+bool OnlyNetBindService(const std::vector<std::string>& caps) {
+  return std::all_of(caps.begin(), caps.end(),
+                     [](const std::string& c) { return c == "NET_BIND_SERVICE"; });
+}
+
+}  // namespace
+
+v1::PodSecurityLevel SatisfiedPodSecurityLevel(const ContainerSecurity& c) {
+  if (c.privileged || !AllIn(c.capabilities, kBaselineCapabilities)) return v1::PSS_PRIVILEGED;
+  if (c.uid == 0 || c.allow_privilege_escalation || !OnlyNetBindService(c.capabilities)) {
+    return v1::PSS_BASELINE;
+  }
+  return v1::PSS_RESTRICTED;
+}
+
+bool PodSecurityAdmits(v1::PodSecurityLevel enforced, v1::PodSecurityLevel satisfied) {
+  return enforced == v1::PSS_UNSPECIFIED || satisfied >= enforced;
+}
+
+bool SccAdmits(v1::OpenShiftScc scc, const ContainerSecurity& c) {
+  switch (scc) {
+    case v1::SCC_PRIVILEGED:
+      return true;
+    case v1::SCC_ANYUID:
+      return !c.privileged && AllIn(c.capabilities, kOpenShiftDefaultCapabilities);
+    case v1::SCC_NONROOT_V2:
+      return !c.privileged && c.uid != 0 && !c.allow_privilege_escalation &&
+             OnlyNetBindService(c.capabilities);
+    default:  // restricted-v2: UID must come from the namespace range.
+      return false;
+  }
+}
+
+v1::OpenShiftScc LeastSccAdmitting(const ContainerSecurity& c) {
+  for (v1::OpenShiftScc scc : {v1::SCC_NONROOT_V2, v1::SCC_ANYUID, v1::SCC_PRIVILEGED}) {
+    if (SccAdmits(scc, c)) return scc;
+  }
+  return v1::SCC_PRIVILEGED;
+}
+
+bool AnySccAdmits(const google::protobuf::RepeatedField<int>& granted,
+                  const ContainerSecurity& c) {
+  for (int scc : granted) {
+    if (SccAdmits(static_cast<v1::OpenShiftScc>(scc), c)) return true;
+  }
+  return false;
+}
+
+}  // namespace buildgate

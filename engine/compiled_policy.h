@@ -1,0 +1,126 @@
+// A policy set compiled once into an immutable form that Decide() reads.
+//
+// Compiling validates the set (org policy, tighten-only overrides, catalog
+// overrides), computes each scope's effective policy, and precomputes for
+// every builder, destination, architecture and "simple Dockerfile" flag
+// whether the builder is admissible, with which run profile and why not.
+// Decide() then does table lookups plus the few checks that depend on the
+// step itself (caching, dry run, image, registry, credentials).
+//
+// Thread-safe: a CompiledPolicySet is immutable after Compile(); share it as
+// std::shared_ptr<const CompiledPolicySet> across any number of threads.
+#ifndef BUILDGATE_ENGINE_COMPILED_POLICY_H_
+#define BUILDGATE_ENGINE_COMPILED_POLICY_H_
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "buildgate/v1/catalog.pb.h"
+#include "buildgate/v1/decision.pb.h"
+#include "buildgate/v1/policy.pb.h"
+#include "engine/admission.h"
+
+namespace buildgate {
+
+// Whether one builder can run a step of one shape under one policy.
+struct BuilderEvaluation {
+  bool admissible = false;
+  // Index of the chosen run profile in BuilderSpec.profiles, or -1.
+  int profile = -1;
+  ContainerSecurity security;
+  v1::PodSecurityLevel satisfied_pss = v1::PSS_UNSPECIFIED;
+  // The builder's enabling feature flag is off: only a step that enables
+  // caching (when the catalog says caching enables it) can still use it.
+  bool needs_enabling_flag = false;
+  // Why it is not admissible (not counting needs_enabling_flag).
+  std::vector<v1::Reason> reasons;
+};
+
+// Evaluates `spec` under an effective policy for one step shape. Pure; also
+// used to search for remediations under relaxed policies.
+BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy& policy,
+                                  v1::Destination destination, v1::Architecture arch,
+                                  bool simple_dockerfile);
+
+// "amd64" / "arm64".
+absl::string_view ArchName(v1::Architecture arch);
+
+// One builder as compiled for one scope.
+struct CompiledBuilder {
+  static constexpr int kDestinations = 6;   // Destination enum values.
+  static constexpr int kArchitectures = 3;  // Architecture enum values.
+  static int Index(v1::Destination d, v1::Architecture a, bool simple) {
+    return (static_cast<int>(d) * kArchitectures + static_cast<int>(a)) * 2 + (simple ? 1 : 0);
+  }
+
+  const v1::BuilderSpec* spec = nullptr;
+  bool allowed = false;  // Listed in the policy's allowed_builders.
+  std::array<BuilderEvaluation, kDestinations * kArchitectures * 2> table;
+  // Plugin builders: the pinned image for (destination, arch); "" if none.
+  std::array<std::string, kDestinations * kArchitectures> pinned_image;
+  std::string pinned_version;
+};
+
+// The effective policy of one scope with its compiled builders.
+struct CompiledScope {
+  std::string name;  // "org", "project:X" or "project:X/pipeline:Y".
+  v1::Policy policy;
+  // Allowed builders in preference order, then the rest in catalog order.
+  std::vector<CompiledBuilder> builders;
+};
+
+// A plugin image repository resolved to its builder and destination.
+struct PluginImageInfo {
+  v1::Builder builder = v1::BUILDER_UNSPECIFIED;
+  v1::Destination destination = v1::DESTINATION_UNSPECIFIED;
+  // Other destinations served by the same image (GCR image serves GAR).
+  std::vector<v1::Destination> also_serves;
+};
+
+class CompiledPolicySet {
+ public:
+  // Validates and compiles. Errors are kInvalidArgument naming the field.
+  static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> Compile(
+      const v1::PolicySet& set);
+  // As above with another base catalog (tests).
+  static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> Compile(
+      const v1::PolicySet& set, const v1::BuilderCatalog& base_catalog);
+
+  const std::string& org_id() const { return org_id_; }
+  // Hex SHA-256 of the set's deterministic serialization.
+  const std::string& fingerprint() const { return fingerprint_; }
+  const v1::BuilderCatalog& catalog() const { return catalog_; }
+  const v1::PolicySet& source() const { return source_; }
+
+  // The most specific scope for a step: pipeline, then project, then org.
+  const CompiledScope& ScopeFor(absl::string_view project_id, absl::string_view pipeline_id) const;
+  const CompiledScope& org_scope() const { return *scopes_.at(""); }
+  // All scopes, keyed "" (org), "project" or "project/pipeline".
+  const absl::flat_hash_map<std::string, std::unique_ptr<CompiledScope>>& scopes() const {
+    return scopes_;
+  }
+
+  // Looks up a plugin image repository such as "plugins/buildah-ecr".
+  const PluginImageInfo* FindPluginImage(absl::string_view repository) const;
+
+ private:
+  CompiledPolicySet() = default;
+
+  std::string org_id_;
+  std::string fingerprint_;
+  v1::PolicySet source_;
+  v1::BuilderCatalog catalog_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CompiledScope>> scopes_;
+  absl::flat_hash_map<std::string, PluginImageInfo> plugin_images_;
+};
+
+// Hex SHA-256 of the deterministic serialization of `set`.
+std::string PolicySetFingerprint(const v1::PolicySet& set);
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_ENGINE_COMPILED_POLICY_H_

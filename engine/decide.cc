@@ -1,0 +1,553 @@
+#include "engine/decide.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "engine/policy.h"
+#include "engine/registry.h"
+#include "engine/remediation.h"
+#include "engine/render.h"
+#include "engine/status_macros.h"
+#include "engine/step_validation.h"
+
+namespace buildgate {
+namespace {
+
+// What the step proposes, resolved against the catalog.
+struct Proposal {
+  v1::Destination destination = v1::DESTINATION_UNSPECIFIED;
+  v1::Builder builder = v1::BUILDER_UNSPECIFIED;  // Requested or implied.
+  bool is_plugin = false;
+  std::string image;             // Plugin steps: the reference as written.
+  std::string image_repository;  // Without registry prefix, tag or digest.
+  std::string image_tag;         // "" when untagged.
+  bool image_has_digest = false;
+};
+
+// A plugin image reference split into repository, tag and digest.
+void SplitImage(absl::string_view image, Proposal* p) {
+  absl::string_view ref = image;
+  absl::ConsumePrefix(&ref, "docker.io/");
+  absl::ConsumePrefix(&ref, "index.docker.io/");
+  const std::size_t at = ref.find('@');
+  if (at != absl::string_view::npos) {
+    p->image_has_digest = true;
+    ref = ref.substr(0, at);
+  }
+  const std::size_t colon = ref.rfind(':');
+  const std::size_t slash = ref.rfind('/');
+  if (colon != absl::string_view::npos && (slash == absl::string_view::npos || colon > slash)) {
+    p->image_tag = std::string(ref.substr(colon + 1));
+    ref = ref.substr(0, colon);
+  }
+  p->image_repository = std::string(ref);
+}
+
+absl::Status Resolve(const CompiledPolicySet& set, const v1::Policy& policy,
+                     const v1::BuildStep& step, Proposal* p) {
+  if (step.kind() == v1::STEP_KIND_PLUGIN) {
+    p->is_plugin = true;
+    p->image = step.image();
+    SplitImage(step.image(), p);
+    const PluginImageInfo* info = set.FindPluginImage(p->image_repository);
+    if (info == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "step.image: \"", p->image_repository,
+          "\" is not a build plugin in the builder catalog (for example plugins/buildah-docker "
+          "or plugins/docker)"));
+    }
+    p->destination = info->destination;
+    for (v1::Destination other : info->also_serves) {
+      // One image can serve two destinations (buildah-gcr serves GCR and GAR).
+      if (other == v1::DESTINATION_GAR &&
+          absl::EndsWith(RegistryHost(other, step.registry()), "-docker.pkg.dev")) {
+        p->destination = other;
+      }
+    }
+    if (step.requested_builder() != v1::BUILDER_UNSPECIFIED &&
+        step.requested_builder() != info->builder) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "step.requested_builder: ", v1::Builder_Name(step.requested_builder()),
+          " contradicts step.image ", p->image_repository, " (",
+          v1::Builder_Name(info->builder), ")"));
+    }
+    p->builder = info->builder;
+  } else {
+    p->destination = DestinationOfKind(step.kind());
+    p->builder = step.requested_builder();
+    if (p->builder == v1::BUILDER_UNSPECIFIED) {
+      // What Harness would run for this Build and Push step: a builder that a
+      // flag or caching switches on, else the one that needs no switch.
+      for (const v1::BuilderSpec& spec : set.catalog().builders()) {
+        if (spec.step_type() != v1::STEP_TYPE_BUILD_AND_PUSH) continue;
+        const bool switched_on =
+            std::any_of(spec.enabling_feature_flags().begin(), spec.enabling_feature_flags().end(),
+                        [&](const std::string& f) { return FeatureFlagOn(policy, f); }) ||
+            (step.caching() && spec.enabled_by_caching());
+        const bool needs_switch = !spec.enabling_feature_flags().empty() || spec.enabled_by_caching();
+        if (switched_on) {
+          p->builder = spec.builder();
+          break;
+        }
+        if (!needs_switch && p->builder == v1::BUILDER_UNSPECIFIED) p->builder = spec.builder();
+      }
+    }
+  }
+  if (!ContainsHarnessExpression(step.registry())) {
+    const std::string problem =
+        RegistryShapeProblem(p->destination, RegistryHost(p->destination, step.registry()));
+    if (!problem.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("step.registry: \"", step.registry(),
+                                                     "\" does not fit ",
+                                                     v1::Destination_Name(p->destination), ": ",
+                                                     problem));
+    }
+  }
+  return absl::OkStatus();
+}
+
+v1::Reason* AddReason(v1::Decision* d, v1::ReasonCode code, v1::Builder builder,
+                      std::string message) {
+  v1::Reason* r = d->add_reasons();
+  r->set_code(code);
+  r->set_builder(builder);
+  r->set_message(std::move(message));
+  return r;
+}
+
+void AddChange(v1::Decision* d, std::string field, std::string proposed, std::string required) {
+  v1::Change* c = d->add_changes();
+  c->set_field(std::move(field));
+  c->set_proposed(std::move(proposed));
+  c->set_required(std::move(required));
+}
+
+void AddSetting(v1::Decision* d, v1::EnvScope scope, std::string name, std::string value) {
+  v1::Setting* s = d->add_settings();
+  s->set_scope(scope);
+  s->set_name(std::move(name));
+  s->set_value(std::move(value));
+}
+
+std::string HarnessStepType(v1::StepType type, v1::Destination dest) {
+  if (type == v1::STEP_TYPE_PLUGIN) return "Plugin";
+  switch (dest) {
+    case v1::DESTINATION_ECR: return "BuildAndPushECR";
+    case v1::DESTINATION_GCR: return "BuildAndPushGCR";
+    case v1::DESTINATION_GAR: return "BuildAndPushGAR";
+    case v1::DESTINATION_ACR: return "BuildAndPushACR";
+    default: return "BuildAndPushDockerRegistry";
+  }
+}
+
+// Step-level policy checks that deny whatever the builder.
+void CheckStepPolicy(const CompiledScope& scope, const v1::BuildStep& step, const Proposal& p,
+                     v1::Decision* d) {
+  const v1::Policy& policy = scope.policy;
+  const v1::Platform step_platform = step.infrastructure().platform();
+  if (step_platform != v1::PLATFORM_UNSPECIFIED && step_platform != policy.platform()) {
+    AddReason(d, v1::PLATFORM_MISMATCH, v1::BUILDER_UNSPECIFIED,
+              absl::StrCat("the step's infrastructure is ", v1::Platform_Name(step_platform),
+                           " but the policy describes ", v1::Platform_Name(policy.platform())));
+    v1::Remediation* r = d->add_remediations();
+    r->set_message(absl::StrCat("decide this step under a policy set for ",
+                                v1::Platform_Name(step_platform)));
+  }
+  if (!policy.registry_allowlist().empty()) {
+    if (ContainsHarnessExpression(step.registry()) || ContainsHarnessExpression(step.repo())) {
+      AddReason(d, v1::REGISTRY_UNVERIFIABLE, v1::BUILDER_UNSPECIFIED,
+                "the registry or repo is a runtime expression, so the registry allowlist "
+                "cannot be checked");
+      v1::Remediation* r = d->add_remediations();
+      r->set_message("name the registry and repo literally so the allowlist can be checked");
+    } else {
+      const std::string target = PushTarget(p.destination, step.registry(), step.repo());
+      const bool allowed =
+          std::any_of(policy.registry_allowlist().begin(), policy.registry_allowlist().end(),
+                      [&](const std::string& pat) { return GlobMatch(pat, target); });
+      if (!allowed) {
+        AddReason(d, v1::REGISTRY_NOT_ALLOWED, v1::BUILDER_UNSPECIFIED,
+                  absl::StrCat("push target ", target, " matches no registry_allowlist pattern (",
+                               absl::StrJoin(policy.registry_allowlist(), ", "), ")"));
+        v1::Remediation* r = d->add_remediations();
+        r->add_policy_changes(absl::StrCat("registry_allowlist: + ", target));
+        r->set_message(absl::StrCat("push to an allowed registry, or allow ", target));
+      }
+    }
+  }
+  const auto& cred = step.credentials();
+  if (!cred.password().empty() && !IsHarnessExpression(cred.password())) {
+    const bool required = policy.credentials() >= v1::CREDENTIALS_PASSWORD_EXPRESSION;
+    AddReason(d, v1::PLAINTEXT_PASSWORD, v1::BUILDER_UNSPECIFIED,
+              required ? "the password is plaintext; the policy requires a secret or variable "
+                         "expression such as <+secrets.getValue(\"DOCKER_HUB_SECRET\")>"
+                       : "the password is plaintext (allowed by policy); prefer "
+                         "<+secrets.getValue(\"...\")>");
+    if (required) {
+      v1::Remediation* r = d->add_remediations();
+      r->set_message(
+          "store the password as a Harness secret and set credentials.password to "
+          "<+secrets.getValue(\"<secret id>\")>");
+    }
+  }
+  if (!cred.username().empty() && !IsHarnessExpression(cred.username()) &&
+      policy.credentials() >= v1::CREDENTIALS_ALL_EXPRESSIONS) {
+    AddReason(d, v1::PLAINTEXT_USERNAME, v1::BUILDER_UNSPECIFIED,
+              "the username is plaintext; the policy requires an expression such as "
+              "<+pipeline.variables.DOCKER_HUB_USER>");
+    v1::Remediation* r = d->add_remediations();
+    r->set_message("set credentials.username to a secret or pipeline variable expression");
+  }
+}
+
+bool IsDenyingStepReason(const v1::Reason& r, const v1::Policy& policy) {
+  switch (r.code()) {
+    case v1::PLATFORM_MISMATCH:
+    case v1::REGISTRY_NOT_ALLOWED:
+    case v1::REGISTRY_UNVERIFIABLE:
+    case v1::PLAINTEXT_USERNAME:
+      return true;
+    case v1::PLAINTEXT_PASSWORD:
+      return policy.credentials() >= v1::CREDENTIALS_PASSWORD_EXPRESSION;
+    default:
+      return false;
+  }
+}
+
+// Chooses the plugin image: the proposal's own when the policy accepts it,
+// else the pinned one.
+std::string ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy,
+                              const Proposal& p, v1::Destination dest, v1::Architecture arch,
+                              v1::Decision* d) {
+  const std::string& pinned =
+      cb.pinned_image[dest * CompiledBuilder::kArchitectures + static_cast<int>(arch)];
+  const v1::Builder b = cb.spec->builder();
+  if (!p.is_plugin || p.builder != b) {
+    AddReason(d, v1::PLUGIN_IMAGE_PINNED, b, absl::StrCat("image pinned to ", pinned));
+    return pinned;
+  }
+  const auto& rules = policy.plugin_images();
+  const auto& allowed = rules.allowed_versions();
+  auto reject = [&](v1::ReasonCode code, std::string why) {
+    AddReason(d, code, b, absl::StrCat(why, "; pinned to ", pinned));
+    return pinned;
+  };
+  if (p.image_tag.empty() && !p.image_has_digest) {
+    if (rules.forbid_untagged()) return reject(v1::PLUGIN_IMAGE_UNTAGGED, "the image has no tag (resolves to latest)");
+    if (rules.forbid_latest()) return reject(v1::PLUGIN_IMAGE_LATEST, "the image has no tag, so it resolves to latest");
+  }
+  if (p.image_tag == "latest" && rules.forbid_latest()) {
+    return reject(v1::PLUGIN_IMAGE_LATEST, "the latest tag is forbidden");
+  }
+  // Split "<version>-linux-<arch>" (per the catalog's tag template).
+  std::string version = p.image_tag;
+  const std::string arch_suffix = absl::StrCat("-linux-", ArchName(arch));
+  const bool other_arch_tag = absl::StrContains(version, "-linux-") &&
+                              !absl::EndsWith(version, arch_suffix);
+  if (other_arch_tag) {
+    return reject(v1::PLUGIN_IMAGE_ARCH_MISMATCH,
+                  absl::StrCat("tag ", p.image_tag, " is not for ", ArchName(arch), " nodes"));
+  }
+  if (absl::EndsWith(version, arch_suffix)) version.resize(version.size() - arch_suffix.size());
+  if (!allowed.empty()) {
+    const bool ok = !p.image_has_digest || !p.image_tag.empty();
+    if (!ok || std::find(allowed.begin(), allowed.end(), version) == allowed.end()) {
+      return reject(v1::PLUGIN_VERSION_NOT_ALLOWED,
+                    absl::StrCat("version ", version.empty() ? "(digest only)" : version,
+                                 " is not in plugin_images.allowed_versions (",
+                                 absl::StrJoin(allowed, ", "), ")"));
+    }
+  }
+  return p.image;  // The proposal's own reference, accepted as written.
+}
+
+void InfrastructureChanges(const v1::Policy& policy, const v1::BuildStep& step,
+                           const BuilderEvaluation& ev, v1::Builder b, v1::Decision* d) {
+  const auto& ctx = step.infrastructure().container_security_context();
+  const std::string at = "infrastructure.containerSecurityContext.";
+  if (policy.root() != v1::ROOT_ALLOWED) {
+    if (!ctx.has_run_as_non_root() || !ctx.run_as_non_root()) {
+      AddReason(d, v1::INFRA_MUST_RUN_AS_NON_ROOT, v1::BUILDER_UNSPECIFIED,
+                absl::StrCat("with ", v1::RootRule_Name(policy.root()),
+                             " the stage must run as non-root"));
+      AddChange(d, at + "runAsNonRoot",
+                ctx.has_run_as_non_root() ? (ctx.run_as_non_root() ? "true" : "false") : "",
+                "true");
+    }
+    const bool uid_ok = ctx.has_run_as_user() && ctx.run_as_user() >= policy.allowed_uids().min() &&
+                        ctx.run_as_user() <= policy.allowed_uids().max();
+    if (!uid_ok) {
+      AddChange(d, at + "runAsUser", ctx.has_run_as_user() ? absl::StrCat(ctx.run_as_user()) : "",
+                absl::StrCat(policy.non_root_uid()));
+    }
+  } else if (ctx.has_run_as_non_root() && ctx.run_as_non_root() && !ctx.has_run_as_user()) {
+    // Harness: Run as Non-Root requires a default Run as User.
+    AddChange(d, at + "runAsUser", "", absl::StrCat(policy.non_root_uid()));
+  }
+  if (policy.privileged() == v1::PRIVILEGED_FORBIDDEN && ctx.has_privileged() && ctx.privileged()) {
+    AddReason(d, v1::INFRA_PRIVILEGED_FORBIDDEN, v1::BUILDER_UNSPECIFIED,
+              "the stage's containerSecurityContext sets privileged; the policy forbids it");
+    AddChange(d, at + "privileged", "true", "false");
+  }
+  if (ev.security.allow_privilege_escalation && ctx.has_allow_privilege_escalation() &&
+      !ctx.allow_privilege_escalation()) {
+    AddReason(d, v1::INFRA_PRIVILEGE_ESCALATION_NEEDED, b,
+              "the builder needs allowPrivilegeEscalation (newuidmap/newgidmap)");
+    AddChange(d, at + "allowPrivilegeEscalation", "false", "true");
+  }
+  const auto& drop = ctx.capabilities().drop();
+  const auto& add = ctx.capabilities().add();
+  const bool drops_all = std::find(drop.begin(), drop.end(), "ALL") != drop.end();
+  std::vector<std::string> kept_drop, missing;
+  for (const std::string& cap : drop) {
+    const bool needed = std::find(ev.security.capabilities.begin(), ev.security.capabilities.end(),
+                                  cap) != ev.security.capabilities.end();
+    if (!needed) kept_drop.push_back(cap);
+  }
+  if (kept_drop.size() != static_cast<std::size_t>(drop.size())) {
+    AddReason(d, v1::INFRA_CAPABILITIES_NEEDED, b,
+              "the stage drops capabilities the builder needs");
+    AddChange(d, at + "capabilities.drop", absl::StrJoin(drop, ","), absl::StrJoin(kept_drop, ","));
+  }
+  if (drops_all) {
+    std::vector<std::string> new_add(add.begin(), add.end());
+    for (const std::string& cap : ev.security.capabilities) {
+      if (std::find(add.begin(), add.end(), cap) == add.end()) {
+        missing.push_back(cap);
+        new_add.push_back(cap);
+      }
+    }
+    if (!missing.empty()) {
+      AddReason(d, v1::INFRA_CAPABILITIES_NEEDED, b,
+                absl::StrCat("the stage drops ALL capabilities; the builder needs ",
+                             absl::StrJoin(missing, ", "), " added back"));
+      AddChange(d, at + "capabilities.add", absl::StrJoin(add, ","), absl::StrJoin(new_add, ","));
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1::Decision* out) {
+  out->Clear();
+  BG_RETURN_IF_ERROR(ValidateStep(step));
+  if (!step.org_id().empty() && step.org_id() != set.org_id()) {
+    return absl::InvalidArgumentError(absl::StrCat("step.org_id: \"", step.org_id(),
+                                                   "\" does not match the policy set's org \"",
+                                                   set.org_id(), "\""));
+  }
+  const CompiledScope& scope = set.ScopeFor(step.project_id(), step.pipeline_id());
+  const v1::Policy& policy = scope.policy;
+  Proposal p;
+  BG_RETURN_IF_ERROR(Resolve(set, policy, step, &p));
+  const v1::Architecture arch = step.arch() == v1::ARCH_UNSPECIFIED ? v1::ARCH_AMD64 : step.arch();
+  const int index = CompiledBuilder::Index(p.destination, arch, step.simple_dockerfile());
+
+  v1::Decision& d = *out;
+  d.set_policy_revision(policy.revision());
+  d.set_policy_fingerprint(set.fingerprint());
+  d.set_policy_scope(scope.name);
+
+  // 1. Findings about the step itself.
+  CheckStepPolicy(scope, step, p, &d);
+  bool denied_by_step = false;
+  for (const v1::Reason& r : d.reasons()) denied_by_step |= IsDenyingStepReason(r, policy);
+
+  // 2. Which builders can run it.
+  struct Candidate {
+    const CompiledBuilder* cb;
+    const BuilderEvaluation* ev;
+    std::vector<v1::Reason> step_reasons;
+    bool admissible;
+    bool caches;
+  };
+  std::vector<Candidate> candidates;
+  candidates.reserve(scope.builders.size());
+  for (const CompiledBuilder& cb : scope.builders) {
+    Candidate c{&cb, &cb.table[index], {}, false, cb.spec->caching().supported()};
+    c.admissible = AdmitsStep(*cb.spec, *c.ev, step, p.destination, &c.step_reasons);
+    candidates.push_back(std::move(c));
+  }
+  const Candidate* requested = nullptr;
+  for (const Candidate& c : candidates) {
+    if (c.cb->spec->builder() == p.builder) requested = &c;
+  }
+  const Candidate* chosen = nullptr;
+  v1::ReasonCode why = v1::CHOSEN_AS_REQUESTED;
+  if (requested != nullptr && requested->admissible) {
+    chosen = requested;
+  } else {
+    if (step.caching()) {
+      for (const Candidate& c : candidates) {
+        if (c.admissible && c.caches) {
+          chosen = &c;
+          why = v1::CHOSEN_FOR_CACHING;
+          break;
+        }
+      }
+    }
+    for (const Candidate& c : candidates) {
+      if (chosen == nullptr && c.admissible) {
+        chosen = &c;
+        why = v1::CHOSEN_BY_PREFERENCE;
+      }
+    }
+  }
+  for (const Candidate& c : candidates) {
+    if (c.admissible) continue;
+    v1::RejectedBuilder* rb = d.add_rejected_builders();
+    rb->set_builder(c.cb->spec->builder());
+    for (const v1::Reason& r : c.ev->reasons) *rb->add_reasons() = r;
+    for (const v1::Reason& r : c.step_reasons) *rb->add_reasons() = r;
+  }
+
+  if (chosen == nullptr || denied_by_step) {
+    d.set_verdict(v1::VERDICT_DENY);
+    if (chosen == nullptr) {
+      AddReason(&d, v1::NO_ADMISSIBLE_BUILDER, v1::BUILDER_UNSPECIFIED,
+                absl::StrCat("no builder can run this ", v1::Destination_Name(p.destination),
+                             " step under the policy (", scope.name, ")"));
+      for (v1::Remediation& r : FindRemediations(scope, step, p.destination, arch)) {
+        *d.add_remediations() = std::move(r);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // 3. The decision for the chosen builder.
+  const v1::BuilderSpec& spec = *chosen->cb->spec;
+  const BuilderEvaluation& ev = *chosen->ev;
+  const v1::RunProfile& profile = spec.profiles(ev.profile);
+  const v1::Builder b = spec.builder();
+  d.set_builder(b);
+  d.set_step_type(spec.step_type());
+  d.set_harness_step_type(HarnessStepType(spec.step_type(), p.destination));
+  d.set_profile(profile.name());
+  d.set_privileged(ev.security.privileged);
+  d.set_run_as_user(ev.security.uid);
+  d.set_required_pod_security(ev.satisfied_pss);
+
+  if (why == v1::CHOSEN_AS_REQUESTED) {
+    AddReason(&d, why, b, absl::StrCat(spec.display_name(), " as proposed is admissible"));
+  } else {
+    AddReason(&d, why, b,
+              why == v1::CHOSEN_FOR_CACHING
+                  ? absl::StrCat(spec.display_name(), " is the first admissible builder with caching")
+                  : absl::StrCat(spec.display_name(),
+                                 " is the first admissible builder in the policy's order"));
+    if (requested != nullptr) {
+      AddReason(&d, v1::REQUEST_OVERRIDDEN, requested->cb->spec->builder(),
+                absl::StrCat(requested->cb->spec->display_name(),
+                             " as proposed is not admissible (see rejected_builders)"));
+    }
+  }
+  if (ev.security.uid == 0) {
+    AddReason(&d, v1::RUNS_AS_ROOT_ON_STEP, b,
+              absl::StrCat(spec.display_name(), " runs as root; Run as User 0 on this step only",
+                           policy.root() == v1::ROOT_BUILD_STEP_ONLY
+                               ? " (the policy allows root for the build step only)" : ""));
+  } else {
+    AddReason(&d, v1::RUNS_AS_NON_ROOT, b,
+              absl::StrCat(spec.display_name(), " runs as UID ", ev.security.uid));
+  }
+  AddReason(&d, ev.security.privileged ? v1::RUNS_PRIVILEGED : v1::RUNS_UNPRIVILEGED, b,
+            absl::StrCat(profile.name(), ": ", profile.source()));
+
+  // Image and settings.
+  if (spec.step_type() == v1::STEP_TYPE_PLUGIN) {
+    d.set_image(ChoosePluginImage(*chosen->cb, policy, p, p.destination, arch, &d));
+    const std::string host = RegistryHost(p.destination, step.registry());
+    AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "repo", step.repo());
+    if (step.tags_size() > 0) {
+      AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "tags", absl::StrJoin(step.tags(), ","));
+    }
+    if (!step.registry().empty()) {
+      AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "registry", step.registry());
+    }
+    if (p.destination == v1::DESTINATION_ECR) {
+      const std::vector<absl::string_view> labels = absl::StrSplit(host, '.');
+      if (labels.size() >= 4) AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "region", std::string(labels[3]));
+    }
+    if (!step.dockerfile().empty()) {
+      AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "dockerfile", step.dockerfile());
+    }
+    if (!step.context().empty()) AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "context", step.context());
+    const auto& cred = step.credentials();
+    if (!cred.username().empty()) {
+      AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "username", cred.username());
+    }
+    if (!cred.password().empty()) {
+      AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "password",
+                 IsHarnessExpression(cred.password()) ? cred.password() : std::string(kRedacted));
+    }
+  } else {
+    for (const auto& image : spec.images()) {
+      if (image.destination() == p.destination) d.set_image(image.repository());
+    }
+  }
+  if (step.caching()) {
+    if (chosen->caches) {
+      const v1::Knob& k = spec.caching().knob();
+      AddSetting(&d, k.scope(), k.name(), k.value());
+    } else {
+      AddReason(&d, v1::CACHING_UNAVAILABLE, b,
+                absl::StrCat("no admissible builder provides layer caching; ", spec.display_name(),
+                             " builds without it"));
+    }
+  }
+  if (step.dry_run()) {
+    const v1::Knob& k = spec.dry_run().knob();
+    AddSetting(&d, k.scope(), k.name(), k.value());
+    AddReason(&d, v1::DRY_RUN_CONFIGURED, b,
+              absl::StrCat("build without push: ", k.name(), "=", k.value(), " (",
+                           v1::EnvScope_Name(k.scope()), ")"));
+  }
+
+  // Changes against the proposal.
+  if (b != p.builder) {
+    AddChange(&d, "builder", v1::Builder_Name(p.builder), v1::Builder_Name(b));
+  }
+  const std::string proposed_type =
+      p.is_plugin ? "Plugin" : HarnessStepType(v1::STEP_TYPE_BUILD_AND_PUSH, p.destination);
+  if (proposed_type != d.harness_step_type()) {
+    AddChange(&d, "type", proposed_type, d.harness_step_type());
+  }
+  if (spec.step_type() == v1::STEP_TYPE_PLUGIN && d.image() != step.image()) {
+    AddChange(&d, "spec.image", step.image(), d.image());
+  }
+  const auto& ctx = step.infrastructure().container_security_context();
+  if (spec.step_type() == v1::STEP_TYPE_PLUGIN) {
+    const bool proposed_priv = step.has_privileged() ? step.privileged()
+                               : ctx.has_privileged() ? ctx.privileged() : false;
+    if (proposed_priv != ev.security.privileged) {
+      AddChange(&d, "spec.privileged",
+                step.has_privileged() || ctx.has_privileged() ? (proposed_priv ? "true" : "false") : "",
+                ev.security.privileged ? "true" : "false");
+    }
+  }
+  const bool has_proposed_uid = step.has_run_as_user() || ctx.has_run_as_user();
+  const int64_t proposed_uid = step.has_run_as_user() ? step.run_as_user()
+                               : ctx.has_run_as_user() ? ctx.run_as_user() : spec.image_default_uid();
+  if (proposed_uid != ev.security.uid) {
+    AddChange(&d, "spec.runAsUser", has_proposed_uid ? absl::StrCat(proposed_uid) : "",
+              absl::StrCat(ev.security.uid));
+  }
+  if (step.caching() && !chosen->caches && !p.is_plugin &&
+      spec.step_type() == v1::STEP_TYPE_BUILD_AND_PUSH) {
+    AddChange(&d, "spec.caching", "true", "false");
+  }
+  InfrastructureChanges(policy, step, ev, b, &d);
+
+  d.set_verdict(d.changes().empty() ? v1::VERDICT_ALLOW : v1::VERDICT_ALLOW_WITH_CHANGES);
+  d.set_step_yaml(RenderStepYaml(step, d, p.destination));
+  d.set_stage_variables_yaml(RenderStageVariablesYaml(d));
+  return absl::OkStatus();
+}
+
+}  // namespace buildgate

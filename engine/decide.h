@@ -1,0 +1,27 @@
+// Decide: the one function that turns a compiled policy set and a proposed
+// build step into a Decision. The server and the CLI both call it.
+//
+// Decide is pure: no I/O, no clock, no logging. The same inputs give the
+// same Decision, byte for byte. A deny is a Decision (VERDICT_DENY with
+// reasons and remediations); an error (kInvalidArgument naming the field,
+// e.g. "step.kind: required") means the input was bad and no decision exists.
+//
+// Thread-safe: any number of threads may call Decide on the same
+// CompiledPolicySet at once.
+#ifndef BUILDGATE_ENGINE_DECIDE_H_
+#define BUILDGATE_ENGINE_DECIDE_H_
+
+#include "absl/status/status.h"
+#include "buildgate/v1/decision.pb.h"
+#include "buildgate/v1/step.pb.h"
+#include "engine/compiled_policy.h"
+
+namespace buildgate {
+
+// Fills `out` (cleared first). On error `out` is left cleared.
+absl::Status Decide(const CompiledPolicySet& policy_set, const v1::BuildStep& step,
+                    v1::Decision* out);
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_ENGINE_DECIDE_H_

@@ -1,0 +1,136 @@
+#include "engine/registry.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace buildgate {
+
+bool IsHarnessExpression(absl::string_view value) {
+  return value.size() > 4 && absl::StartsWith(value, "<+") && absl::EndsWith(value, ">");
+}
+
+bool ContainsHarnessExpression(absl::string_view text) {
+  return absl::StrContains(text, "<+");
+}
+
+bool GlobMatch(absl::string_view pattern, absl::string_view text) {
+  // Iterative matcher with single-star backtracking: O(|p|*|t|) worst case.
+  std::size_t p = 0, t = 0, star = absl::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != absl::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+namespace {
+
+absl::string_view DefaultHost(v1::Destination destination) {
+  switch (destination) {
+    case v1::DESTINATION_GCR: return "gcr.io";
+    case v1::DESTINATION_ACR: return "azurecr.io";
+    case v1::DESTINATION_DOCKER_REGISTRY: return "docker.io";
+    default: return "";
+  }
+}
+
+bool LooksLikeHost(absl::string_view segment) {
+  return absl::StrContains(segment, '.') || absl::StrContains(segment, ':') ||
+         segment == "localhost";
+}
+
+bool AllDigits(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool IsDnsLabel(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string RegistryHost(v1::Destination destination, absl::string_view registry) {
+  absl::string_view r = absl::StripAsciiWhitespace(registry);
+  if (!absl::ConsumePrefix(&r, "https://")) absl::ConsumePrefix(&r, "http://");
+  r = r.substr(0, r.find('/'));
+  std::string host = absl::AsciiStrToLower(r);
+  if (host.empty()) return std::string(DefaultHost(destination));
+  // Docker Hub's index and registry names all mean docker.io.
+  if (host == "index.docker.io" || host == "registry-1.docker.io" ||
+      host == "registry.hub.docker.com") {
+    return "docker.io";
+  }
+  return host;
+}
+
+std::string PushTarget(v1::Destination destination, absl::string_view registry,
+                       absl::string_view repo) {
+  absl::string_view r = absl::StripAsciiWhitespace(repo);
+  const absl::string_view first = r.substr(0, r.find('/'));
+  if (r.find('/') != absl::string_view::npos && LooksLikeHost(first)) {
+    return absl::StrCat(absl::AsciiStrToLower(first), r.substr(first.size()));
+  }
+  std::string host = RegistryHost(destination, registry);
+  if (host == "docker.io" && r.find('/') == absl::string_view::npos && !r.empty()) {
+    return absl::StrCat(host, "/library/", r);  // Official images: docker.io/library/x.
+  }
+  return absl::StrCat(host, "/", r);
+}
+
+std::string RegistryShapeProblem(v1::Destination destination, absl::string_view host) {
+  std::vector<absl::string_view> labels = absl::StrSplit(host, '.');
+  switch (destination) {
+    case v1::DESTINATION_ECR:
+      // <aws_account_id>.dkr.ecr.<region>.amazonaws.com[.cn]
+      if (labels.size() >= 6 && AllDigits(labels[0]) && labels[0].size() == 12 &&
+          labels[1] == "dkr" && labels[2] == "ecr" && IsDnsLabel(labels[3]) &&
+          labels[4] == "amazonaws" && (labels[5] == "com" || labels[5] == "cn")) {
+        return "";
+      }
+      return "an ECR registry has the form <aws_account_id>.dkr.ecr.<region>.amazonaws.com";
+    case v1::DESTINATION_ACR:
+      if (labels.size() == 3 && IsDnsLabel(labels[0]) && labels[1] == "azurecr" &&
+          labels[2] == "io") {
+        return "";
+      }
+      return "an ACR registry has the form <name>.azurecr.io";
+    case v1::DESTINATION_GAR:
+      if (labels.size() == 3 && absl::EndsWith(labels[0], "-docker") &&
+          labels[0].size() > 7 && labels[1] == "pkg" && labels[2] == "dev") {
+        return "";
+      }
+      return "a GAR registry has the form LOCATION-docker.pkg.dev";
+    case v1::DESTINATION_GCR:
+      if (host == "gcr.io" || host == "us.gcr.io" || host == "eu.gcr.io" ||
+          host == "asia.gcr.io") {
+        return "";
+      }
+      return "a GCR registry is gcr.io, us.gcr.io, eu.gcr.io or asia.gcr.io";
+    default:
+      return "";
+  }
+}
+
+}  // namespace buildgate

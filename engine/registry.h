@@ -1,0 +1,43 @@
+// Registry references: where a step pushes, normalised so that policy
+// allowlist patterns can be matched against it, and the per-destination shape
+// checks (an ECR step must name an ECR registry, and so on).
+//
+// Thread-safe: all functions are pure.
+#ifndef BUILDGATE_ENGINE_REGISTRY_H_
+#define BUILDGATE_ENGINE_REGISTRY_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "buildgate/v1/common.pb.h"
+
+namespace buildgate {
+
+// True if `value` is a whole Harness expression such as
+// <+secrets.getValue("X")> or <+pipeline.variables.X>.
+bool IsHarnessExpression(absl::string_view value);
+
+// True if `text` contains a Harness expression anywhere.
+bool ContainsHarnessExpression(absl::string_view text);
+
+// Glob match where `*` matches any run of characters (including '/').
+bool GlobMatch(absl::string_view pattern, absl::string_view text);
+
+// The registry host of `registry` ("https://index.docker.io/v2/" ->
+// "docker.io"), or the destination's default when `registry` is empty.
+std::string RegistryHost(v1::Destination destination, absl::string_view registry);
+
+// "host/repo" for allowlist matching. A repo that already starts with a host
+// (first segment has a '.' or ':' or is "localhost") keeps it.
+std::string PushTarget(v1::Destination destination, absl::string_view registry,
+                       absl::string_view repo);
+
+// Checks that `host` has the destination's form, e.g. ECR
+// <12 digits>.dkr.ecr.<region>.amazonaws.com. Returns an explanation when it
+// does not, empty when it does.
+std::string RegistryShapeProblem(v1::Destination destination, absl::string_view host);
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_ENGINE_REGISTRY_H_

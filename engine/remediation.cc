@@ -1,0 +1,179 @@
+#include "engine/remediation.h"
+
+#include <algorithm>
+#include <functional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/policy.h"
+
+namespace buildgate {
+namespace {
+
+// One candidate policy (or step) change.
+struct Relaxation {
+  std::vector<std::string> changes;  // "field: from -> to"
+  std::function<void(v1::Policy*, v1::Architecture*)> apply;
+};
+
+template <typename E>
+std::string N(E v, const google::protobuf::EnumDescriptor* d) {
+  return d->FindValueByNumber(static_cast<int>(v))->name();
+}
+
+std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const v1::Policy& p,
+                                             v1::Architecture arch) {
+  std::vector<Relaxation> out;
+  if (p.root() == v1::ROOT_FORBIDDEN) {
+    out.push_back({{"root: ROOT_FORBIDDEN -> ROOT_BUILD_STEP_ONLY"},
+                   [](v1::Policy* q, v1::Architecture*) { q->set_root(v1::ROOT_BUILD_STEP_ONLY); }});
+  }
+  if (p.privileged() == v1::PRIVILEGED_FORBIDDEN) {
+    out.push_back({{"privileged: PRIVILEGED_FORBIDDEN -> PRIVILEGED_ALLOWED"},
+                   [](v1::Policy* q, v1::Architecture*) { q->set_privileged(v1::PRIVILEGED_ALLOWED); }});
+  }
+  const v1::Builder b = spec.builder();
+  if (std::find(p.allowed_builders().begin(), p.allowed_builders().end(), b) ==
+      p.allowed_builders().end()) {
+    out.push_back({{absl::StrCat("allowed_builders: + ", N(b, v1::Builder_descriptor()))},
+                   [b](v1::Policy* q, v1::Architecture*) { q->add_allowed_builders(b); }});
+  }
+  if (!spec.enabling_feature_flags().empty() &&
+      std::none_of(spec.enabling_feature_flags().begin(), spec.enabling_feature_flags().end(),
+                   [&](const std::string& f) { return FeatureFlagOn(p, f); })) {
+    const std::string flag = spec.enabling_feature_flags(0);
+    out.push_back({{absl::StrCat("feature_flags: + ", flag)},
+                   [flag](v1::Policy* q, v1::Architecture*) { q->add_feature_flags(flag); }});
+  }
+  for (const std::string& flag : spec.displacing_feature_flags()) {
+    if (!FeatureFlagOn(p, flag)) continue;
+    out.push_back({{absl::StrCat("feature_flags: - ", flag)},
+                   [flag](v1::Policy* q, v1::Architecture*) {
+                     auto* flags = q->mutable_feature_flags();
+                     flags->erase(std::remove(flags->begin(), flags->end(), flag), flags->end());
+                   }});
+  }
+  if (p.platform() == v1::PLATFORM_OPENSHIFT) {
+    for (v1::OpenShiftScc scc : {v1::SCC_ANYUID, v1::SCC_PRIVILEGED}) {
+      if (std::find(p.openshift_sccs().begin(), p.openshift_sccs().end(), scc) !=
+          p.openshift_sccs().end()) {
+        continue;
+      }
+      out.push_back({{absl::StrCat("openshift_sccs: + ", N(scc, v1::OpenShiftScc_descriptor()))},
+                     [scc](v1::Policy* q, v1::Architecture*) { q->add_openshift_sccs(scc); }});
+    }
+  } else {
+    out.push_back({{"platform: PLATFORM_KUBERNETES -> PLATFORM_OPENSHIFT",
+                    "openshift_sccs: + SCC_ANYUID"},
+                   [](v1::Policy* q, v1::Architecture*) {
+                     q->set_platform(v1::PLATFORM_OPENSHIFT);
+                     q->add_openshift_sccs(v1::SCC_ANYUID);
+                   }});
+  }
+  if (p.pod_security() == v1::PSS_RESTRICTED) {
+    out.push_back({{"pod_security: PSS_RESTRICTED -> PSS_BASELINE"},
+                   [](v1::Policy* q, v1::Architecture*) { q->set_pod_security(v1::PSS_BASELINE); }});
+  }
+  if (p.pod_security() == v1::PSS_RESTRICTED || p.pod_security() == v1::PSS_BASELINE) {
+    out.push_back({{absl::StrCat("pod_security: ", N(p.pod_security(), v1::PodSecurityLevel_descriptor()),
+                                 " -> PSS_PRIVILEGED")},
+                   [](v1::Policy* q, v1::Architecture*) { q->set_pod_security(v1::PSS_PRIVILEGED); }});
+  }
+  for (const v1::RunProfile& profile : spec.profiles()) {
+    if (!profile.has_uid()) continue;
+    const int64_t uid = profile.uid();
+    if (uid >= p.allowed_uids().min() && uid <= p.allowed_uids().max()) continue;
+    out.push_back({{absl::StrCat("allowed_uids: include ", uid)},
+                   [uid](v1::Policy* q, v1::Architecture*) {
+                     auto* r = q->mutable_allowed_uids();
+                     r->set_min(std::min(r->min(), uid));
+                     r->set_max(std::max(r->max(), uid));
+                   }});
+  }
+  if (arch == v1::ARCH_ARM64) {
+    out.push_back({{"step.arch: ARCH_ARM64 -> ARCH_AMD64 (run the step on an amd64 node)"},
+                   [](v1::Policy*, v1::Architecture* a) { *a = v1::ARCH_AMD64; }});
+  }
+  return out;
+}
+
+}  // namespace
+
+bool AdmitsStep(const v1::BuilderSpec& spec, const BuilderEvaluation& ev, const v1::BuildStep& step,
+                v1::Destination destination, std::vector<v1::Reason>* step_reasons) {
+  bool ok = ev.admissible;
+  if (ev.needs_enabling_flag && !(step.caching() && spec.enabled_by_caching())) {
+    ok = false;
+    if (step_reasons) {
+      v1::Reason r;
+      r.set_code(v1::FEATURE_FLAG_REQUIRED);
+      r.set_builder(spec.builder());
+      r.set_message(absl::StrCat(spec.display_name(), " on Kubernetes needs the feature flag ",
+                                 absl::StrJoin(spec.enabling_feature_flags(), " or "),
+                                 spec.enabled_by_caching() ? " (or caching on the step)" : ""));
+      step_reasons->push_back(std::move(r));
+    }
+  }
+  if (step.dry_run()) {
+    const auto& d = spec.dry_run().destinations();
+    if (std::find(d.begin(), d.end(), destination) == d.end()) {
+      ok = false;
+      if (step_reasons) {
+        v1::Reason r;
+        r.set_code(v1::DRY_RUN_UNSUPPORTED);
+        r.set_builder(spec.builder());
+        r.set_message(absl::StrCat(spec.display_name(), " cannot build without pushing to ",
+                                   v1::Destination_Name(destination)));
+        step_reasons->push_back(std::move(r));
+      }
+    }
+  }
+  return ok;
+}
+
+std::vector<v1::Remediation> FindRemediations(const CompiledScope& scope, const v1::BuildStep& step,
+                                              v1::Destination destination, v1::Architecture arch) {
+  std::vector<v1::Remediation> out;
+  for (const CompiledBuilder& cb : scope.builders) {
+    const v1::BuilderSpec& spec = *cb.spec;
+    const std::vector<Relaxation> relax = CandidateRelaxations(spec, scope.policy, arch);
+    const int n = static_cast<int>(relax.size());
+    std::vector<std::vector<int>> found;
+    auto try_combo = [&](const std::vector<int>& combo) {
+      v1::Policy p = scope.policy;
+      v1::Architecture a = arch;
+      for (int i : combo) relax[i].apply(&p, &a);
+      const BuilderEvaluation ev =
+          EvaluateBuilder(spec, p, destination, a, step.simple_dockerfile());
+      if (AdmitsStep(spec, ev, step, destination, nullptr)) found.push_back(combo);
+    };
+    for (int size = 1; size <= 3 && size <= n && found.empty(); ++size) {
+      std::vector<int> combo(size);
+      std::function<void(int, int)> rec = [&](int start, int depth) {
+        if (depth == size) {
+          try_combo(combo);
+          return;
+        }
+        for (int i = start; i < n; ++i) {
+          combo[depth] = i;
+          rec(i + 1, depth + 1);
+        }
+      };
+      rec(0, 0);
+    }
+    for (std::size_t k = 0; k < found.size() && k < 3; ++k) {
+      v1::Remediation r;
+      r.set_builder(spec.builder());
+      for (int i : found[k]) {
+        for (const auto& c : relax[i].changes) r.add_policy_changes(c);
+      }
+      r.set_message(absl::StrCat(spec.display_name(), " would be admitted with: ",
+                                 absl::StrJoin(r.policy_changes(), "; ")));
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+}  // namespace buildgate

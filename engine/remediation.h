@@ -1,0 +1,31 @@
+// Remediations: the smallest policy changes that would let a builder run a
+// step the policy denies. Found by search, not by rules: each candidate
+// relaxation is applied to a copy of the effective policy and the builder is
+// evaluated again with the same catalog, so a remediation is right by
+// construction. Only used on the deny path.
+//
+// Thread-safe: pure.
+#ifndef BUILDGATE_ENGINE_REMEDIATION_H_
+#define BUILDGATE_ENGINE_REMEDIATION_H_
+
+#include <vector>
+
+#include "buildgate/v1/decision.pb.h"
+#include "buildgate/v1/step.pb.h"
+#include "engine/compiled_policy.h"
+
+namespace buildgate {
+
+// Returns, for each builder that some relaxation admits, the minimal ones
+// (fewest policy changes; at most three per builder).
+std::vector<v1::Remediation> FindRemediations(const CompiledScope& scope, const v1::BuildStep& step,
+                                              v1::Destination destination, v1::Architecture arch);
+
+// Whether `ev` plus the step-dependent checks (caching enabling a builder,
+// dry run support) admits the builder; appends the step-dependent reasons.
+bool AdmitsStep(const v1::BuilderSpec& spec, const BuilderEvaluation& ev, const v1::BuildStep& step,
+                v1::Destination destination, std::vector<v1::Reason>* step_reasons);
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_ENGINE_REMEDIATION_H_

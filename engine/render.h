@@ -1,0 +1,32 @@
+// Renders the Harness pipeline YAML for a decision: the step, shaped like
+// the brief's examples, and the stage variables it needs (PLUGIN_DRY_RUN).
+// Credentials that are not expressions are rendered as "[REDACTED]".
+//
+// Thread-safe: pure.
+#ifndef BUILDGATE_ENGINE_RENDER_H_
+#define BUILDGATE_ENGINE_RENDER_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "buildgate/v1/decision.pb.h"
+#include "buildgate/v1/step.pb.h"
+
+namespace buildgate {
+
+inline constexpr absl::string_view kRedacted = "[REDACTED]";
+
+// The Harness step YAML (a "- step:" list item) for an allow decision.
+std::string RenderStepYaml(const v1::BuildStep& step, const v1::Decision& decision,
+                           v1::Destination destination);
+
+// A stage "variables:" block for settings scoped ENV_SCOPE_STAGE_VARIABLE;
+// empty if there are none.
+std::string RenderStageVariablesYaml(const v1::Decision& decision);
+
+// A YAML scalar: plain when safe, double-quoted otherwise.
+std::string YamlScalar(absl::string_view value);
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_ENGINE_RENDER_H_

@@ -1,0 +1,128 @@
+#include "engine/step_validation.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "engine/policy.h"
+
+namespace buildgate {
+namespace {
+
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("step.", field, ": ", what));
+}
+
+bool HasSpace(const std::string& s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); });
+}
+
+bool HasControl(const std::string& s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return absl::ascii_iscntrl(static_cast<unsigned char>(c)); });
+}
+
+absl::Status CheckUid(absl::string_view field, int64_t uid) {
+  if (uid < 0 || uid > kMaxUid) return Invalid(field, "must be between 0 and 2147483647");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+v1::Destination DestinationOfKind(v1::StepKind kind) {
+  switch (kind) {
+    case v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY: return v1::DESTINATION_DOCKER_REGISTRY;
+    case v1::STEP_KIND_BUILD_AND_PUSH_ECR: return v1::DESTINATION_ECR;
+    case v1::STEP_KIND_BUILD_AND_PUSH_GCR: return v1::DESTINATION_GCR;
+    case v1::STEP_KIND_BUILD_AND_PUSH_GAR: return v1::DESTINATION_GAR;
+    case v1::STEP_KIND_BUILD_AND_PUSH_ACR: return v1::DESTINATION_ACR;
+    default: return v1::DESTINATION_UNSPECIFIED;
+  }
+}
+
+absl::Status ValidateStep(const v1::BuildStep& step) {
+  // Length and control characters for every string field.
+  const std::pair<const char*, const std::string*> strings[] = {
+      {"org_id", &step.org_id()},           {"project_id", &step.project_id()},
+      {"pipeline_id", &step.pipeline_id()}, {"stage_id", &step.stage_id()},
+      {"step_id", &step.step_id()},         {"name", &step.name()},
+      {"image", &step.image()},             {"connector_ref", &step.connector_ref()},
+      {"registry", &step.registry()},       {"repo", &step.repo()},
+      {"dockerfile", &step.dockerfile()},   {"context", &step.context()},
+      {"credentials.username", &step.credentials().username()},
+      {"credentials.password", &step.credentials().password()}};
+  for (const auto& [field, value] : strings) {
+    if (value->size() > kMaxFieldLength) {
+      return Invalid(field, absl::StrCat("longer than ", kMaxFieldLength, " characters"));
+    }
+    // Never echo credential values, even in errors.
+    if (HasControl(*value)) return Invalid(field, "contains control characters");
+  }
+  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"org_id", &step.org_id()},
+                                     {"project_id", &step.project_id()},
+                                     {"pipeline_id", &step.pipeline_id()},
+                                     {"stage_id", &step.stage_id()},
+                                     {"step_id", &step.step_id()}}) {
+    if (HasSpace(*value) || value->find('/') != std::string::npos) {
+      return Invalid(field, "an identifier has no spaces or '/'");
+    }
+  }
+  if (step.kind() == v1::STEP_KIND_UNSPECIFIED || !v1::StepKind_IsValid(step.kind())) {
+    return Invalid("kind",
+                   "required: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY, _ECR, _GCR, _GAR, _ACR "
+                   "or STEP_KIND_PLUGIN");
+  }
+  if (step.kind() == v1::STEP_KIND_PLUGIN) {
+    if (step.image().empty()) return Invalid("image", "required for a Plugin step");
+    if (HasSpace(step.image())) return Invalid("image", "an image reference has no spaces");
+  } else if (!step.image().empty()) {
+    return Invalid("image", "only a Plugin step names an image; Build and Push steps do not");
+  }
+  if (!v1::Builder_IsValid(step.requested_builder())) return Invalid("requested_builder", "unknown builder");
+  if (!v1::Architecture_IsValid(step.arch())) return Invalid("arch", "unknown architecture");
+  if (!v1::Platform_IsValid(step.infrastructure().platform())) {
+    return Invalid("infrastructure.platform", "unknown platform");
+  }
+  if (step.repo().empty()) return Invalid("repo", "required: the repository to build for");
+  if (HasSpace(step.repo())) return Invalid("repo", "a repository has no spaces");
+  if (HasSpace(step.registry())) return Invalid("registry", "a registry has no spaces");
+  const v1::Destination dest = DestinationOfKind(step.kind());
+  if (step.registry().empty() &&
+      (dest == v1::DESTINATION_ECR || dest == v1::DESTINATION_GAR || dest == v1::DESTINATION_ACR)) {
+    return Invalid("registry", absl::StrCat("required for ", v1::StepKind_Name(step.kind())));
+  }
+  for (int i = 0; i < step.tags_size(); ++i) {
+    const std::string& tag = step.tags(i);
+    if (tag.empty() || HasSpace(tag) || tag.size() > 128 + 64) {
+      return Invalid(absl::StrCat("tags[", i, "]"), "a tag is non-empty and has no spaces");
+    }
+  }
+  if (!step.credentials().password().empty() && step.credentials().username().empty()) {
+    return Invalid("credentials.username", "required when a password is given");
+  }
+  if (step.has_run_as_user()) {
+    absl::Status s = CheckUid("run_as_user", step.run_as_user());
+    if (!s.ok()) return s;
+  }
+  const auto& ctx = step.infrastructure().container_security_context();
+  if (ctx.has_run_as_user()) {
+    absl::Status s = CheckUid("infrastructure.container_security_context.run_as_user",
+                              ctx.run_as_user());
+    if (!s.ok()) return s;
+  }
+  for (const auto* list : {&ctx.capabilities().add(), &ctx.capabilities().drop()}) {
+    for (const std::string& cap : *list) {
+      const bool ok = !cap.empty() && std::all_of(cap.begin(), cap.end(), [](char c) {
+        return absl::ascii_isupper(static_cast<unsigned char>(c)) || c == '_';
+      });
+      if (!ok) {
+        return Invalid("infrastructure.container_security_context.capabilities",
+                       "capabilities are UPPER_CASE names such as CHOWN or ALL");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace buildgate

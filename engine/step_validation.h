@@ -1,0 +1,26 @@
+// Validation of a proposed build step before any decision is made.
+//
+// Bad input never gets a decision: every problem is a kInvalidArgument whose
+// message starts with the field path, e.g. "step.kind: required".
+//
+// Thread-safe: pure.
+#ifndef BUILDGATE_ENGINE_STEP_VALIDATION_H_
+#define BUILDGATE_ENGINE_STEP_VALIDATION_H_
+
+#include "absl/status/status.h"
+#include "buildgate/v1/step.pb.h"
+
+namespace buildgate {
+
+// Longest accepted value of any string field (ids, repo, image, ...).
+inline constexpr std::size_t kMaxFieldLength = 1024;
+
+absl::Status ValidateStep(const v1::BuildStep& step);
+
+// The destination a Build and Push kind pushes to, or DESTINATION_UNSPECIFIED
+// for plugin steps.
+v1::Destination DestinationOfKind(v1::StepKind kind);
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_ENGINE_STEP_VALIDATION_H_
