@@ -267,8 +267,26 @@ std::string ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& polic
   return p.image;  // The proposal's own reference, accepted as written.
 }
 
+// The stage's runAsUser after InfrastructureChanges, or -1 when it sets none.
+int64_t InfrastructureUidAfterChanges(const v1::Policy& policy, const v1::Infrastructure& infra) {
+  if (!infra.has_container_security_context()) return -1;  // Not described: not judged.
+  const v1::ContainerSecurityContext& ctx = infra.container_security_context();
+  if (policy.root() != v1::ROOT_ALLOWED) {
+    const bool uid_ok = ctx.has_run_as_user() && ctx.run_as_user() >= policy.allowed_uids().min() &&
+                        ctx.run_as_user() <= policy.allowed_uids().max();
+    return uid_ok ? ctx.run_as_user() : policy.non_root_uid();
+  }
+  if (ctx.has_run_as_non_root() && ctx.run_as_non_root() && !ctx.has_run_as_user()) {
+    return policy.non_root_uid();
+  }
+  return ctx.has_run_as_user() ? ctx.run_as_user() : -1;
+}
+
 void InfrastructureChanges(const v1::Policy& policy, const v1::BuildStep& step,
                            const BuilderEvaluation& ev, v1::Builder b, v1::Decision* d) {
+  // A step sent without its stage's containerSecurityContext is decided on
+  // its own; the stage is judged only when it is described.
+  if (!step.infrastructure().has_container_security_context()) return;
   const auto& ctx = step.infrastructure().container_security_context();
   const std::string at = "infrastructure.containerSecurityContext.";
   if (policy.root() != v1::ROOT_ALLOWED) {
@@ -531,11 +549,14 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
                 ev.security.privileged ? "true" : "false");
     }
   }
-  const bool has_proposed_uid = step.has_run_as_user() || ctx.has_run_as_user();
+  // The UID the step would inherit once the infrastructure changes below
+  // are made, else the image's own user.
+  const int64_t infra_uid = InfrastructureUidAfterChanges(policy, step.infrastructure());
   const int64_t proposed_uid = step.has_run_as_user() ? step.run_as_user()
-                               : ctx.has_run_as_user() ? ctx.run_as_user() : spec.image_default_uid();
+                               : infra_uid >= 0       ? infra_uid
+                                                      : spec.image_default_uid();
   if (proposed_uid != ev.security.uid) {
-    AddChange(&d, "spec.runAsUser", has_proposed_uid ? absl::StrCat(proposed_uid) : "",
+    AddChange(&d, "spec.runAsUser", step.has_run_as_user() ? absl::StrCat(proposed_uid) : "",
               absl::StrCat(ev.security.uid));
   }
   if (step.caching() && !chosen->caches && !p.is_plugin &&

@@ -72,10 +72,10 @@ bool IsDnsLabel(absl::string_view s) {
 }  // namespace
 
 std::string RegistryHost(v1::Destination destination, absl::string_view registry) {
-  absl::string_view r = absl::StripAsciiWhitespace(registry);
+  const std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(registry));
+  absl::string_view r = lower;
   if (!absl::ConsumePrefix(&r, "https://")) absl::ConsumePrefix(&r, "http://");
-  r = r.substr(0, r.find('/'));
-  std::string host = absl::AsciiStrToLower(r);
+  std::string host(r.substr(0, r.find('/')));
   if (host.empty()) return std::string(DefaultHost(destination));
   // Docker Hub's index and registry names all mean docker.io.
   if (host == "index.docker.io" || host == "registry-1.docker.io" ||

@@ -148,7 +148,7 @@ std::vector<v1::Remediation> FindRemediations(const CompiledScope& scope, const 
           EvaluateBuilder(spec, p, destination, a, step.simple_dockerfile());
       if (AdmitsStep(spec, ev, step, destination, nullptr)) found.push_back(combo);
     };
-    for (int size = 1; size <= 3 && size <= n && found.empty(); ++size) {
+    for (int size = 1; size <= kMaxRemediationChanges && size <= n && found.empty(); ++size) {
       std::vector<int> combo(size);
       std::function<void(int, int)> rec = [&](int start, int depth) {
         if (depth == size) {

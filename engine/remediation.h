@@ -16,8 +16,13 @@
 
 namespace buildgate {
 
+// Most policy changes one remediation may combine.
+inline constexpr int kMaxRemediationChanges = 4;
+
 // Returns, for each builder that some relaxation admits, the minimal ones
-// (fewest policy changes; at most three per builder).
+// (fewest policy changes, at most kMaxRemediationChanges; at most three
+// remediations per builder). A builder no such change admits (for example
+// one that cannot build without pushing to the step's registry) gets none.
 std::vector<v1::Remediation> FindRemediations(const CompiledScope& scope, const v1::BuildStep& step,
                                               v1::Destination destination, v1::Architecture arch);
 

@@ -1,0 +1,44 @@
+// Runs every case in tests/cases through the engine: compile the case's
+// policy set, Decide on its step, compare with the expected decision.
+#include <string>
+
+#include "absl/strings/str_join.h"
+#include "engine/compiled_policy.h"
+#include "engine/decide.h"
+#include "gtest/gtest.h"
+#include "tests/testing/corpus.h"
+
+namespace buildgate {
+namespace {
+
+class EngineCorpus : public ::testing::TestWithParam<testing::CorpusCase> {};
+
+// Proves the engine gives each corpus case's expected decision (or error).
+TEST_P(EngineCorpus, DecisionMatchesExpectation) {
+  const v1::DecisionCase& c = GetParam().data;
+  v1::Decision decision;
+  absl::Status status;
+  auto compiled = CompiledPolicySet::Compile(c.policy_set());
+  if (!compiled.ok()) {
+    status = compiled.status();
+  } else {
+    status = Decide(**compiled, c.step(), &decision);
+  }
+  const auto mismatches = testing::CheckOutcome(c, status, decision);
+  EXPECT_TRUE(mismatches.empty()) << GetParam().name << ": " << c.description() << "\n  "
+                                  << absl::StrJoin(mismatches, "\n  ") << "\n"
+                                  << decision.DebugString();
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, EngineCorpus,
+                         ::testing::ValuesIn(testing::LoadCorpus(BUILDGATE_SOURCE_DIR "/tests/cases")),
+                         [](const auto& info) {
+                           std::string name = info.param.name.substr(0, info.param.name.size() - 5);
+                           for (char& ch : name) {
+                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace buildgate

@@ -1,0 +1,154 @@
+#include "engine/decide.h"
+
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "engine/proto_text.h"
+#include "gtest/gtest.h"
+
+namespace buildgate {
+namespace {
+
+std::shared_ptr<const CompiledPolicySet> Compile(const std::string& yaml) {
+  v1::PolicySet set;
+  absl::Status s = ParseYamlToMessage(yaml, "policy.yaml", &set);
+  EXPECT_TRUE(s.ok()) << s;
+  auto compiled = CompiledPolicySet::Compile(set);
+  EXPECT_TRUE(compiled.ok()) << compiled.status();
+  return *compiled;
+}
+
+v1::BuildStep Step(const std::string& yaml) {
+  v1::BuildStep step;
+  absl::Status s = ParseYamlToMessage(yaml, "step.yaml", &step);
+  EXPECT_TRUE(s.ok()) << s;
+  return step;
+}
+
+constexpr char kStrict[] = "org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n";
+
+std::string Deterministic(const v1::Decision& d) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  d.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+// Proves the same input gives the same decision, byte for byte.
+TEST(Decide, Deterministic) {
+  auto set = Compile(kStrict);
+  const auto step = Step("kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: acme/web\ncaching: true\n");
+  v1::Decision a, b;
+  ASSERT_TRUE(Decide(*set, step, &a).ok());
+  ASSERT_TRUE(Decide(*set, step, &b).ok());
+  EXPECT_EQ(Deterministic(a), Deterministic(b));
+  EXPECT_EQ(MessageToJson(a), MessageToJson(b));
+  // And across separately compiled copies of the same policy.
+  auto set2 = Compile(kStrict);
+  v1::Decision c;
+  ASSERT_TRUE(Decide(*set2, step, &c).ok());
+  EXPECT_EQ(Deterministic(a), Deterministic(c));
+}
+
+// Proves invalid steps get INVALID_ARGUMENT naming the field and no decision.
+TEST(Decide, InvalidStepsNameTheField) {
+  auto set = Compile(kStrict);
+  const std::pair<const char*, const char*> cases[] = {
+      {"repo: a/b\n", "step.kind"},
+      {"kind: STEP_KIND_PLUGIN\nrepo: a/b\n", "step.image"},
+      {"kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nimage: plugins/kaniko\nrepo: a/b\n", "step.image"},
+      {"kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\n", "step.repo"},
+      {"kind: STEP_KIND_BUILD_AND_PUSH_ECR\nrepo: a/b\n", "step.registry"},
+      {"kind: STEP_KIND_BUILD_AND_PUSH_ACR\nregistry: acme.example.com\nrepo: a/b\n", "step.registry"},
+      {"kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: a/b\nrun_as_user: -1\n", "step.run_as_user"},
+      {"kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: a/b\ntags: [\"a b\"]\n", "step.tags[0]"},
+      {"kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: a/b\ncredentials: {password: x}\n",
+       "step.credentials.username"},
+      {"kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: a/b\nproject_id: \"a/b\"\n", "step.project_id"},
+      {"kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: a/b\ninfrastructure: {containerSecurityContext: "
+       "{capabilities: {drop: [all]}}}\n", "step.infrastructure.container_security_context.capabilities"},
+  };
+  for (const auto& [yaml, field] : cases) {
+    v1::Decision d;
+    absl::Status s = Decide(*set, Step(yaml), &d);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << yaml;
+    EXPECT_TRUE(absl::StartsWith(s.message(), field)) << yaml << " -> " << s;
+    EXPECT_EQ(d.verdict(), v1::VERDICT_UNSPECIFIED) << "a decision for invalid input: " << yaml;
+  }
+}
+
+// Proves unknown enum numbers arriving in binary protos are rejected.
+TEST(Decide, UnknownEnumNumbers) {
+  auto set = Compile(kStrict);
+  v1::BuildStep step = Step("kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: a/b\n");
+  step.set_arch(static_cast<v1::Architecture>(77));
+  v1::Decision d;
+  EXPECT_TRUE(absl::StartsWith(Decide(*set, step, &d).message(), "step.arch"));
+  step.set_arch(v1::ARCH_AMD64);
+  step.set_kind(static_cast<v1::StepKind>(99));
+  EXPECT_TRUE(absl::StartsWith(Decide(*set, step, &d).message(), "step.kind"));
+}
+
+// Proves a plaintext password never appears in any rendering of a decision
+// or in an error message.
+TEST(Decide, NeverEchoesAPassword) {
+  const std::string secret = "hunter2-Sup3rS3cret-XYZ";
+  for (const char* policy :
+       {kStrict, "org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED, "
+                 "credentials: CREDENTIALS_PASSWORD_EXPRESSION}\n"}) {
+    auto set = Compile(policy);
+    for (const char* kind : {"STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY", "STEP_KIND_PLUGIN"}) {
+      v1::BuildStep step = Step(std::string("kind: ") + kind + "\nrepo: acme/web\n");
+      if (std::string(kind) == "STEP_KIND_PLUGIN") step.set_image("plugins/buildah-docker:1.1.0-linux-amd64");
+      step.mutable_credentials()->set_username("bot");
+      step.mutable_credentials()->set_password(secret);
+      v1::Decision d;
+      ASSERT_TRUE(Decide(*set, step, &d).ok());
+      for (const std::string& text : {d.DebugString(), MessageToJson(d), MessageToYaml(d)}) {
+        EXPECT_FALSE(absl::StrContains(text, secret)) << text;
+      }
+      EXPECT_TRUE(absl::StrContains(d.DebugString(), "PLAINTEXT_PASSWORD"));
+      step.mutable_credentials()->set_password(secret + "\x01");
+      absl::Status s = Decide(*set, step, &d);
+      EXPECT_FALSE(s.ok());
+      EXPECT_FALSE(absl::StrContains(s.message(), secret)) << s;
+    }
+  }
+}
+
+// Proves many threads deciding on one compiled set get identical answers.
+TEST(Decide, ConcurrentCallersAgree) {
+  auto set = Compile(kStrict);
+  const auto step = Step("kind: STEP_KIND_BUILD_AND_PUSH_GAR\nregistry: us-docker.pkg.dev\nrepo: p/r/i\n");
+  v1::Decision expected;
+  ASSERT_TRUE(Decide(*set, step, &expected).ok());
+  const std::string want = Deterministic(expected);
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      v1::Decision d;
+      for (int i = 0; i < 500; ++i) {
+        if (!Decide(*set, step, &d).ok() || Deterministic(d) != want) ++mismatches;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// Proves the decision carries the policy revision, fingerprint and scope.
+TEST(Decide, ReportsPolicyIdentity) {
+  auto set = Compile("org_id: acme\npolicy: {revision: r9, root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n");
+  v1::Decision d;
+  ASSERT_TRUE(Decide(*set, Step("kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: a/b\n"), &d).ok());
+  EXPECT_EQ(d.policy_revision(), "r9");
+  EXPECT_EQ(d.policy_fingerprint(), set->fingerprint());
+  EXPECT_EQ(d.policy_scope(), "org");
+}
+
+}  // namespace
+}  // namespace buildgate

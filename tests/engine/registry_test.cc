@@ -1,0 +1,64 @@
+#include "engine/registry.h"
+
+#include "gtest/gtest.h"
+
+namespace buildgate {
+namespace {
+
+// Proves `*` matches any run (including '/') and nothing else is a wildcard.
+TEST(GlobMatch, Basics) {
+  EXPECT_TRUE(GlobMatch("docker.io/acme/*", "docker.io/acme/web"));
+  EXPECT_TRUE(GlobMatch("docker.io/acme/*", "docker.io/acme/team/web"));
+  EXPECT_FALSE(GlobMatch("docker.io/acme/*", "docker.io/acmex/web"));
+  EXPECT_TRUE(GlobMatch("*.dkr.ecr.*.amazonaws.com/*", "1.dkr.ecr.us-east-1.amazonaws.com/a"));
+  EXPECT_FALSE(GlobMatch("a?c", "abc"));
+  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_FALSE(GlobMatch("", "x"));
+}
+
+// Proves Docker Hub spellings normalise to docker.io and defaults apply.
+TEST(RegistryHost, Normalises) {
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "https://index.docker.io/v2/"), "docker.io");
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "https://index.docker.io/v1/"), "docker.io");
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, ""), "docker.io");
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_GCR, ""), "gcr.io");
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_ECR, "123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com");
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "HTTPS://Registry.Example.com:5000/v2"),
+            "registry.example.com:5000");
+}
+
+// Proves push targets keep a host named in the repo and expand official images.
+TEST(PushTarget, Forms) {
+  EXPECT_EQ(PushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "acme/web"), "docker.io/acme/web");
+  EXPECT_EQ(PushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "nginx"), "docker.io/library/nginx");
+  EXPECT_EQ(PushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "ghcr.io/acme/web"), "ghcr.io/acme/web");
+  EXPECT_EQ(PushTarget(v1::DESTINATION_ACR, "acme.azurecr.io", "web"), "acme.azurecr.io/web");
+  EXPECT_EQ(PushTarget(v1::DESTINATION_GAR, "us-docker.pkg.dev", "p/r/i"), "us-docker.pkg.dev/p/r/i");
+}
+
+// Proves each destination's registry shape is checked.
+TEST(RegistryShape, PerDestination) {
+  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ECR, "123456789012.dkr.ecr.eu-west-1.amazonaws.com"), "");
+  EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ECR, "docker.io"), "");
+  EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ECR, "12345.dkr.ecr.eu-west-1.amazonaws.com"), "");
+  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ACR, "acme.azurecr.io"), "");
+  EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ACR, "azurecr.io"), "");
+  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_GAR, "europe-west1-docker.pkg.dev"), "");
+  EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_GAR, "gcr.io"), "");
+  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_GCR, "eu.gcr.io"), "");
+  EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_GCR, "quay.io"), "");
+  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_DOCKER_REGISTRY, "quay.io"), "");
+}
+
+// Proves Harness expressions are recognised whole and inside text.
+TEST(HarnessExpression, Recognised) {
+  EXPECT_TRUE(IsHarnessExpression("<+secrets.getValue(\"X\")>"));
+  EXPECT_TRUE(IsHarnessExpression("<+pipeline.variables.DOCKER_HUB_USER>"));
+  EXPECT_FALSE(IsHarnessExpression("hunter2"));
+  EXPECT_FALSE(IsHarnessExpression("x<+a>"));
+  EXPECT_TRUE(ContainsHarnessExpression("acme/<+pipeline.variables.APP>"));
+}
+
+}  // namespace
+}  // namespace buildgate

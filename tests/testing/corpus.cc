@@ -1,0 +1,79 @@
+#include "tests/testing/corpus.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "engine/proto_text.h"
+#include "gtest/gtest.h"
+#include "tests/testing/message_subset.h"
+
+namespace buildgate::testing {
+
+std::vector<CorpusCase> LoadCorpus(const std::string& dir) {
+  std::vector<CorpusCase> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    CorpusCase c;
+    c.name = entry.path().filename().string();
+    absl::Status status = ParseYamlToMessage(text.str(), entry.path().string(), &c.data);
+    if (!status.ok()) {
+      ADD_FAILURE() << status;
+      continue;
+    }
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const CorpusCase& a, const CorpusCase& b) { return a.name < b.name; });
+  return out;
+}
+
+std::vector<std::string> CheckOutcome(const v1::DecisionCase& c, const absl::Status& status,
+                                      const v1::Decision& decision) {
+  std::vector<std::string> out;
+  if (!c.expect_error().empty()) {
+    if (status.ok()) {
+      out.push_back(absl::StrCat("expected an error containing \"", c.expect_error(),
+                                 "\" but got verdict ", v1::Verdict_Name(decision.verdict())));
+    } else if (status.code() != absl::StatusCode::kInvalidArgument ||
+               !absl::StrContains(status.message(), c.expect_error())) {
+      out.push_back(absl::StrCat("expected INVALID_ARGUMENT containing \"", c.expect_error(),
+                                 "\", got ", status.ToString()));
+    }
+    return out;
+  }
+  if (!status.ok()) {
+    out.push_back(absl::StrCat("unexpected error: ", status.ToString()));
+    return out;
+  }
+  if (c.expect().verdict() == v1::VERDICT_UNSPECIFIED) out.push_back("case has no expect.verdict");
+  for (auto& m : SubsetMismatches(c.expect(), decision)) out.push_back(std::move(m));
+  for (int code : c.absent_reasons()) {
+    for (const auto& r : decision.reasons()) {
+      if (r.code() == code) {
+        out.push_back(absl::StrCat("reason ", v1::ReasonCode_Name(r.code()),
+                                   " present but listed in absent_reasons"));
+      }
+    }
+  }
+  // Every decision, whatever the case, must explain itself.
+  if (decision.reasons().empty()) out.push_back("decision has no reasons");
+  if (decision.verdict() == v1::VERDICT_ALLOW && decision.changes_size() > 0) {
+    out.push_back("VERDICT_ALLOW with changes");
+  }
+  if (decision.verdict() == v1::VERDICT_ALLOW_WITH_CHANGES && decision.changes_size() == 0) {
+    out.push_back("VERDICT_ALLOW_WITH_CHANGES without changes");
+  }
+  if (decision.verdict() == v1::VERDICT_DENY && decision.remediations_size() == 0) {
+    out.push_back("VERDICT_DENY without remediations");
+  }
+  return out;
+}
+
+}  // namespace buildgate::testing

@@ -1,0 +1,37 @@
+// Test helper: the decision corpus in tests/cases/*.yaml (DecisionCase
+// messages). Shared by the engine corpus test and the server corpus test, so
+// both run the same cases through their own path.
+//
+// Thread-safe: pure functions over files.
+#ifndef BUILDGATE_TESTS_TESTING_CORPUS_H_
+#define BUILDGATE_TESTS_TESTING_CORPUS_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "buildgate/v1/decision.pb.h"
+
+namespace buildgate::testing {
+
+struct CorpusCase {
+  std::string name;  // File name without directory.
+  v1::DecisionCase data;
+};
+
+// Names a case in test output instead of a byte dump.
+inline void PrintTo(const CorpusCase& c, std::ostream* os) { *os << c.name; }
+
+// Loads every *.yaml under `dir`, sorted by name. Fails the test (ADD_FAILURE)
+// for a file that does not parse.
+std::vector<CorpusCase> LoadCorpus(const std::string& dir);
+
+// Checks an outcome against the case: `status` from compile/decide and the
+// decision produced when it is OK. Returns mismatch lines; empty if it holds.
+std::vector<std::string> CheckOutcome(const v1::DecisionCase& c, const absl::Status& status,
+                                      const v1::Decision& decision);
+
+}  // namespace buildgate::testing
+
+#endif  // BUILDGATE_TESTS_TESTING_CORPUS_H_
