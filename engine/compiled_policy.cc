@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "absl/strings/escaping.h"
@@ -207,6 +208,14 @@ std::unique_ptr<CompiledScope> CompileScope(std::string name, v1::Policy policy,
         }
       }
     }
+    for (int i = 0; i < CompiledBuilder::kTableSize; ++i) {
+      cb.rejected[i].set_builder(spec->builder());
+      for (const v1::Reason& r : cb.table[i].reasons) *cb.rejected[i].add_reasons() = r;
+    }
+    const std::string& name = spec->display_name();
+    for (const auto& image : spec->images()) {
+      cb.image_repository[image.destination()] = image.repository();
+    }
     if (spec->step_type() == v1::STEP_TYPE_PLUGIN) {
       // Pin the catalog default unless the policy restricts versions.
       const auto& allowed = p.plugin_images().allowed_versions();
@@ -221,10 +230,47 @@ std::unique_ptr<CompiledScope> CompileScope(std::string name, v1::Policy policy,
               spec->tag_template(),
               {{"{version}", cb.pinned_version},
                {"{arch}", ArchName(static_cast<v1::Architecture>(a))}});
-          cb.pinned_image[image.destination() * CompiledBuilder::kArchitectures + a] =
-              absl::StrCat(image.repository(), ":", tag);
+          const int i = CompiledBuilder::ImageIndex(image.destination(), static_cast<v1::Architecture>(a));
+          cb.pinned_image[i] = absl::StrCat(image.repository(), ":", tag);
+          cb.pinned_image_message[i] = absl::StrCat("image pinned to ", cb.pinned_image[i]);
         }
       }
+    }
+    cb.chosen_as_requested_message = absl::StrCat(name, " as proposed is admissible");
+    cb.chosen_by_preference_message =
+        absl::StrCat(name, " is the first admissible builder in the policy's order");
+    cb.chosen_for_caching_message =
+        absl::StrCat(name, " is the first admissible builder with caching");
+    cb.request_overridden_message =
+        absl::StrCat(name, " as proposed is not admissible (see rejected_builders)");
+    cb.caching_unavailable_message = absl::StrCat(
+        "no admissible builder provides layer caching; ", name, " builds without it");
+    const v1::Knob& knob = spec->dry_run().knob();
+    cb.dry_run_configured_message =
+        absl::StrCat("build without push: ", knob.name(), "=", knob.value(), " (",
+                     v1::EnvScope_Name(knob.scope()), ")");
+    cb.feature_flag_required = MakeReason(
+        v1::FEATURE_FLAG_REQUIRED, spec->builder(),
+        absl::StrCat(name, " on Kubernetes needs the feature flag ",
+                     absl::StrJoin(spec->enabling_feature_flags(), " or "),
+                     spec->enabled_by_caching() ? " (or caching on the step)" : ""));
+    for (int d = 0; d < CompiledBuilder::kDestinations; ++d) {
+      cb.dry_run_unsupported[d] = MakeReason(
+          v1::DRY_RUN_UNSUPPORTED, spec->builder(),
+          absl::StrCat(name, " cannot build without pushing to ",
+                       v1::Destination_Name(static_cast<v1::Destination>(d))));
+    }
+    for (const v1::RunProfile& profile : spec->profiles()) {
+      if (profile.run_as_root()) {
+        cb.runs_as_message.push_back(absl::StrCat(
+            name, " runs as root; Run as User 0 on this step only",
+            p.root() == v1::ROOT_BUILD_STEP_ONLY
+                ? " (the policy allows root for the build step only)" : ""));
+      } else {
+        cb.runs_as_message.push_back(absl::StrCat(
+            name, " runs as UID ", profile.has_uid() ? profile.uid() : p.non_root_uid()));
+      }
+      cb.privileged_message.push_back(absl::StrCat(profile.name(), ": ", profile.source()));
     }
     scope->builders.push_back(std::move(cb));
   }
@@ -254,6 +300,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
   auto org = EffectiveOrgPolicy(set.policy(), "policy");
   if (!org.ok()) return org.status();
   compiled->scopes_[""] = CompileScope("org", *org, compiled->catalog_);
+  compiled->org_scope_ = compiled->scopes_[""].get();
 
   // Projects first, so a pipeline override can build on its project's policy.
   std::vector<int> order(set.overrides_size());
@@ -305,15 +352,24 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
 
 const CompiledScope& CompiledPolicySet::ScopeFor(absl::string_view project_id,
                                                  absl::string_view pipeline_id) const {
+  if (scopes_.size() == 1) return *org_scope_;  // No overrides: nothing to look up.
   if (!project_id.empty()) {
     if (!pipeline_id.empty()) {
-      auto it = scopes_.find(absl::StrCat(project_id, "/", pipeline_id));
-      if (it != scopes_.end()) return *it->second;
+      // Ids are validated to at most kMaxFieldLength bytes: build the key on the stack.
+      char key[2 * 1024 + 1];
+      if (project_id.size() + pipeline_id.size() + 1 <= sizeof(key)) {
+        std::memcpy(key, project_id.data(), project_id.size());
+        key[project_id.size()] = '/';
+        std::memcpy(key + project_id.size() + 1, pipeline_id.data(), pipeline_id.size());
+        auto it = scopes_.find(
+            absl::string_view(key, project_id.size() + 1 + pipeline_id.size()));
+        if (it != scopes_.end()) return *it->second;
+      }
     }
     auto it = scopes_.find(project_id);
     if (it != scopes_.end()) return *it->second;
   }
-  return *scopes_.at("");
+  return *org_scope_;
 }
 
 const PluginImageInfo* CompiledPolicySet::FindPluginImage(absl::string_view repository) const {

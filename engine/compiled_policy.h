@@ -49,20 +49,41 @@ BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy&
 // "amd64" / "arm64".
 absl::string_view ArchName(v1::Architecture arch);
 
-// One builder as compiled for one scope.
+// One builder as compiled for one scope. Besides the admission table it
+// holds every text and message Decide would otherwise format per call.
 struct CompiledBuilder {
   static constexpr int kDestinations = 6;   // Destination enum values.
   static constexpr int kArchitectures = 3;  // Architecture enum values.
+  static constexpr int kTableSize = kDestinations * kArchitectures * 2;
   static int Index(v1::Destination d, v1::Architecture a, bool simple) {
     return (static_cast<int>(d) * kArchitectures + static_cast<int>(a)) * 2 + (simple ? 1 : 0);
+  }
+  static int ImageIndex(v1::Destination d, v1::Architecture a) {
+    return static_cast<int>(d) * kArchitectures + static_cast<int>(a);
   }
 
   const v1::BuilderSpec* spec = nullptr;
   bool allowed = false;  // Listed in the policy's allowed_builders.
-  std::array<BuilderEvaluation, kDestinations * kArchitectures * 2> table;
+  std::array<BuilderEvaluation, kTableSize> table;
+  // table[i].reasons as the message Decide returns for a rejected builder.
+  std::array<v1::RejectedBuilder, kTableSize> rejected;
   // Plugin builders: the pinned image for (destination, arch); "" if none.
   std::array<std::string, kDestinations * kArchitectures> pinned_image;
+  std::array<std::string, kDestinations * kArchitectures> pinned_image_message;
   std::string pinned_version;
+  // Image repository per destination ("" if none).
+  std::array<std::string, kDestinations> image_repository;
+  // Reason texts.
+  std::string chosen_as_requested_message;
+  std::string chosen_by_preference_message;
+  std::string chosen_for_caching_message;
+  std::string request_overridden_message;
+  std::string caching_unavailable_message;
+  std::string dry_run_configured_message;
+  v1::Reason feature_flag_required;
+  std::array<v1::Reason, kDestinations> dry_run_unsupported;
+  std::vector<std::string> runs_as_message;          // Per run profile.
+  std::vector<std::string> privileged_message;       // Per run profile.
 };
 
 // The effective policy of one scope with its compiled builders.
@@ -98,7 +119,7 @@ class CompiledPolicySet {
 
   // The most specific scope for a step: pipeline, then project, then org.
   const CompiledScope& ScopeFor(absl::string_view project_id, absl::string_view pipeline_id) const;
-  const CompiledScope& org_scope() const { return *scopes_.at(""); }
+  const CompiledScope& org_scope() const { return *org_scope_; }
   // All scopes, keyed "" (org), "project" or "project/pipeline".
   const absl::flat_hash_map<std::string, std::unique_ptr<CompiledScope>>& scopes() const {
     return scopes_;
@@ -115,6 +136,7 @@ class CompiledPolicySet {
   v1::PolicySet source_;
   v1::BuilderCatalog catalog_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledScope>> scopes_;
+  const CompiledScope* org_scope_ = nullptr;
   absl::flat_hash_map<std::string, PluginImageInfo> plugin_images_;
 };
 

@@ -24,9 +24,11 @@ struct Proposal {
   v1::Destination destination = v1::DESTINATION_UNSPECIFIED;
   v1::Builder builder = v1::BUILDER_UNSPECIFIED;  // Requested or implied.
   bool is_plugin = false;
-  std::string image;             // Plugin steps: the reference as written.
-  std::string image_repository;  // Without registry prefix, tag or digest.
-  std::string image_tag;         // "" when untagged.
+  std::string registry_host;     // Normalised, e.g. "docker.io".
+  // Plugin steps, all views into the step's `image`:
+  absl::string_view image;             // The reference as written.
+  absl::string_view image_repository;  // Without registry prefix, tag or digest.
+  absl::string_view image_tag;         // "" when untagged.
   bool image_has_digest = false;
 };
 
@@ -43,10 +45,10 @@ void SplitImage(absl::string_view image, Proposal* p) {
   const std::size_t colon = ref.rfind(':');
   const std::size_t slash = ref.rfind('/');
   if (colon != absl::string_view::npos && (slash == absl::string_view::npos || colon > slash)) {
-    p->image_tag = std::string(ref.substr(colon + 1));
+    p->image_tag = ref.substr(colon + 1);
     ref = ref.substr(0, colon);
   }
-  p->image_repository = std::string(ref);
+  p->image_repository = ref;
 }
 
 absl::Status Resolve(const CompiledPolicySet& set, const v1::Policy& policy,
@@ -99,9 +101,9 @@ absl::Status Resolve(const CompiledPolicySet& set, const v1::Policy& policy,
       }
     }
   }
+  p->registry_host = RegistryHost(p->destination, step.registry());
   if (!ContainsHarnessExpression(step.registry())) {
-    const std::string problem =
-        RegistryShapeProblem(p->destination, RegistryHost(p->destination, step.registry()));
+    const std::string problem = RegistryShapeProblem(p->destination, p->registry_host);
     if (!problem.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("step.registry: \"", step.registry(),
                                                      "\" does not fit ",
@@ -112,30 +114,49 @@ absl::Status Resolve(const CompiledPolicySet& set, const v1::Policy& policy,
   return absl::OkStatus();
 }
 
+// Assigns into a proto string field, reusing its capacity (Decide reuses a
+// cleared Decision, so steady-state calls allocate little).
+void SetText(std::string* field, absl::string_view value) {
+  field->assign(value.data(), value.size());
+}
+
 v1::Reason* AddReason(v1::Decision* d, v1::ReasonCode code, v1::Builder builder,
-                      std::string message) {
+                      absl::string_view message) {
   v1::Reason* r = d->add_reasons();
   r->set_code(code);
   r->set_builder(builder);
-  r->set_message(std::move(message));
+  SetText(r->mutable_message(), message);
   return r;
 }
 
-void AddChange(v1::Decision* d, std::string field, std::string proposed, std::string required) {
+void AddChange(v1::Decision* d, absl::string_view field, absl::string_view proposed,
+               absl::string_view required) {
   v1::Change* c = d->add_changes();
-  c->set_field(std::move(field));
-  c->set_proposed(std::move(proposed));
-  c->set_required(std::move(required));
+  SetText(c->mutable_field(), field);
+  SetText(c->mutable_proposed(), proposed);
+  SetText(c->mutable_required(), required);
 }
 
-void AddSetting(v1::Decision* d, v1::EnvScope scope, std::string name, std::string value) {
+v1::Setting* AddSetting(v1::Decision* d, v1::EnvScope scope, absl::string_view name,
+                        absl::string_view value) {
   v1::Setting* s = d->add_settings();
   s->set_scope(scope);
-  s->set_name(std::move(name));
-  s->set_value(std::move(value));
+  SetText(s->mutable_name(), name);
+  SetText(s->mutable_value(), value);
+  return s;
 }
 
-std::string HarnessStepType(v1::StepType type, v1::Destination dest) {
+// The i-th dot-separated label of a host ("" if absent).
+absl::string_view HostLabel(absl::string_view host, int i) {
+  for (; i > 0; --i) {
+    const std::size_t dot = host.find('.');
+    if (dot == absl::string_view::npos) return "";
+    host.remove_prefix(dot + 1);
+  }
+  return host.substr(0, host.find('.'));
+}
+
+absl::string_view HarnessStepType(v1::StepType type, v1::Destination dest) {
   if (type == v1::STEP_TYPE_PLUGIN) return "Plugin";
   switch (dest) {
     case v1::DESTINATION_ECR: return "BuildAndPushECR";
@@ -221,20 +242,20 @@ bool IsDenyingStepReason(const v1::Reason& r, const v1::Policy& policy) {
 }
 
 // Chooses the plugin image: the proposal's own when the policy accepts it,
-// else the pinned one.
-std::string ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy,
-                              const Proposal& p, v1::Destination dest, v1::Architecture arch,
-                              v1::Decision* d) {
-  const std::string& pinned =
-      cb.pinned_image[dest * CompiledBuilder::kArchitectures + static_cast<int>(arch)];
+// else the pinned one. The result points into `cb` or `p`.
+absl::string_view ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy,
+                                    const Proposal& p, v1::Destination dest, v1::Architecture arch,
+                                    v1::Decision* d) {
+  const int i = CompiledBuilder::ImageIndex(dest, arch);
+  const std::string& pinned = cb.pinned_image[i];
   const v1::Builder b = cb.spec->builder();
   if (!p.is_plugin || p.builder != b) {
-    AddReason(d, v1::PLUGIN_IMAGE_PINNED, b, absl::StrCat("image pinned to ", pinned));
+    AddReason(d, v1::PLUGIN_IMAGE_PINNED, b, cb.pinned_image_message[i]);
     return pinned;
   }
   const auto& rules = policy.plugin_images();
   const auto& allowed = rules.allowed_versions();
-  auto reject = [&](v1::ReasonCode code, std::string why) {
+  auto reject = [&](v1::ReasonCode code, absl::string_view why) -> absl::string_view {
     AddReason(d, code, b, absl::StrCat(why, "; pinned to ", pinned));
     return pinned;
   };
@@ -245,21 +266,22 @@ std::string ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& polic
   if (p.image_tag == "latest" && rules.forbid_latest()) {
     return reject(v1::PLUGIN_IMAGE_LATEST, "the latest tag is forbidden");
   }
-  // Split "<version>-linux-<arch>" (per the catalog's tag template).
-  std::string version = p.image_tag;
-  const std::string arch_suffix = absl::StrCat("-linux-", ArchName(arch));
-  const bool other_arch_tag = absl::StrContains(version, "-linux-") &&
-                              !absl::EndsWith(version, arch_suffix);
-  if (other_arch_tag) {
-    return reject(v1::PLUGIN_IMAGE_ARCH_MISMATCH,
-                  absl::StrCat("tag ", p.image_tag, " is not for ", ArchName(arch), " nodes"));
+  // Split "<version>-linux-<arch>" (the catalog's tag template).
+  absl::string_view version = p.image_tag;
+  const absl::string_view arch_name = ArchName(arch);
+  const std::size_t linux_at = version.find("-linux-");
+  if (linux_at != absl::string_view::npos) {
+    if (version.substr(linux_at + 7) != arch_name) {
+      return reject(v1::PLUGIN_IMAGE_ARCH_MISMATCH,
+                    absl::StrCat("tag ", p.image_tag, " is not for ", arch_name, " nodes"));
+    }
+    version = version.substr(0, linux_at);
   }
-  if (absl::EndsWith(version, arch_suffix)) version.resize(version.size() - arch_suffix.size());
   if (!allowed.empty()) {
-    const bool ok = !p.image_has_digest || !p.image_tag.empty();
-    if (!ok || std::find(allowed.begin(), allowed.end(), version) == allowed.end()) {
+    const bool digest_only = p.image_has_digest && p.image_tag.empty();
+    if (digest_only || std::find(allowed.begin(), allowed.end(), version) == allowed.end()) {
       return reject(v1::PLUGIN_VERSION_NOT_ALLOWED,
-                    absl::StrCat("version ", version.empty() ? "(digest only)" : version,
+                    absl::StrCat("version ", digest_only ? "(digest only)" : version,
                                  " is not in plugin_images.allowed_versions (",
                                  absl::StrJoin(allowed, ", "), ")"));
     }
@@ -353,7 +375,7 @@ void InfrastructureChanges(const v1::Policy& policy, const v1::BuildStep& step,
 }  // namespace
 
 absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1::Decision* out) {
-  out->Clear();
+  out->Clear();  // Keeps allocated sub-messages and string capacity for reuse.
   BG_RETURN_IF_ERROR(ValidateStep(step));
   if (!step.org_id().empty() && step.org_id() != set.org_id()) {
     return absl::InvalidArgumentError(absl::StrCat("step.org_id: \"", step.org_id(),
@@ -368,61 +390,65 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   const int index = CompiledBuilder::Index(p.destination, arch, step.simple_dockerfile());
 
   v1::Decision& d = *out;
-  d.set_policy_revision(policy.revision());
-  d.set_policy_fingerprint(set.fingerprint());
-  d.set_policy_scope(scope.name);
+  SetText(d.mutable_policy_revision(), policy.revision());
+  SetText(d.mutable_policy_fingerprint(), set.fingerprint());
+  SetText(d.mutable_policy_scope(), scope.name);
 
   // 1. Findings about the step itself.
   CheckStepPolicy(scope, step, p, &d);
   bool denied_by_step = false;
   for (const v1::Reason& r : d.reasons()) denied_by_step |= IsDenyingStepReason(r, policy);
 
-  // 2. Which builders can run it.
+  // 2. Which builders can run it: the precomputed table plus the checks
+  // that depend on the step (a flag that caching can stand in for, dry run).
   struct Candidate {
-    const CompiledBuilder* cb;
-    const BuilderEvaluation* ev;
-    std::vector<v1::Reason> step_reasons;
-    bool admissible;
-    bool caches;
+    const CompiledBuilder* cb = nullptr;
+    bool flag_missing = false;
+    bool dry_run_unsupported = false;
+    bool admissible = false;
   };
-  std::vector<Candidate> candidates;
-  candidates.reserve(scope.builders.size());
-  for (const CompiledBuilder& cb : scope.builders) {
-    Candidate c{&cb, &cb.table[index], {}, false, cb.spec->caching().supported()};
-    c.admissible = AdmitsStep(*cb.spec, *c.ev, step, p.destination, &c.step_reasons);
-    candidates.push_back(std::move(c));
-  }
+  constexpr std::size_t kMaxBuilders = 8;
+  std::array<Candidate, kMaxBuilders> candidates;
+  const std::size_t n = std::min(scope.builders.size(), kMaxBuilders);
   const Candidate* requested = nullptr;
-  for (const Candidate& c : candidates) {
-    if (c.cb->spec->builder() == p.builder) requested = &c;
+  for (std::size_t i = 0; i < n; ++i) {
+    Candidate& c = candidates[i];
+    c.cb = &scope.builders[i];
+    const v1::BuilderSpec& spec = *c.cb->spec;
+    const BuilderEvaluation& ev = c.cb->table[index];
+    c.flag_missing = ev.needs_enabling_flag && !(step.caching() && spec.enabled_by_caching());
+    if (step.dry_run()) {
+      const auto& ds = spec.dry_run().destinations();
+      c.dry_run_unsupported = std::find(ds.begin(), ds.end(), p.destination) == ds.end();
+    }
+    c.admissible = ev.admissible && !c.flag_missing && !c.dry_run_unsupported;
+    if (spec.builder() == p.builder) requested = &c;
   }
   const Candidate* chosen = nullptr;
   v1::ReasonCode why = v1::CHOSEN_AS_REQUESTED;
   if (requested != nullptr && requested->admissible) {
     chosen = requested;
   } else {
-    if (step.caching()) {
-      for (const Candidate& c : candidates) {
-        if (c.admissible && c.caches) {
-          chosen = &c;
-          why = v1::CHOSEN_FOR_CACHING;
-          break;
-        }
+    for (std::size_t i = 0; i < n && step.caching() && chosen == nullptr; ++i) {
+      if (candidates[i].admissible && candidates[i].cb->spec->caching().supported()) {
+        chosen = &candidates[i];
+        why = v1::CHOSEN_FOR_CACHING;
       }
     }
-    for (const Candidate& c : candidates) {
-      if (chosen == nullptr && c.admissible) {
-        chosen = &c;
+    for (std::size_t i = 0; i < n && chosen == nullptr; ++i) {
+      if (candidates[i].admissible) {
+        chosen = &candidates[i];
         why = v1::CHOSEN_BY_PREFERENCE;
       }
     }
   }
-  for (const Candidate& c : candidates) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const Candidate& c = candidates[i];
     if (c.admissible) continue;
     v1::RejectedBuilder* rb = d.add_rejected_builders();
-    rb->set_builder(c.cb->spec->builder());
-    for (const v1::Reason& r : c.ev->reasons) *rb->add_reasons() = r;
-    for (const v1::Reason& r : c.step_reasons) *rb->add_reasons() = r;
+    *rb = c.cb->rejected[index];
+    if (c.flag_missing) *rb->add_reasons() = c.cb->feature_flag_required;
+    if (c.dry_run_unsupported) *rb->add_reasons() = c.cb->dry_run_unsupported[p.destination];
   }
 
   if (chosen == nullptr || denied_by_step) {
@@ -439,58 +465,51 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   }
 
   // 3. The decision for the chosen builder.
-  const v1::BuilderSpec& spec = *chosen->cb->spec;
-  const BuilderEvaluation& ev = *chosen->ev;
+  const CompiledBuilder& cb = *chosen->cb;
+  const v1::BuilderSpec& spec = *cb.spec;
+  const BuilderEvaluation& ev = cb.table[index];
   const v1::RunProfile& profile = spec.profiles(ev.profile);
   const v1::Builder b = spec.builder();
+  const bool plugin = spec.step_type() == v1::STEP_TYPE_PLUGIN;
   d.set_builder(b);
   d.set_step_type(spec.step_type());
-  d.set_harness_step_type(HarnessStepType(spec.step_type(), p.destination));
-  d.set_profile(profile.name());
+  SetText(d.mutable_harness_step_type(), HarnessStepType(spec.step_type(), p.destination));
+  SetText(d.mutable_profile(), profile.name());
   d.set_privileged(ev.security.privileged);
   d.set_run_as_user(ev.security.uid);
   d.set_required_pod_security(ev.satisfied_pss);
 
-  if (why == v1::CHOSEN_AS_REQUESTED) {
-    AddReason(&d, why, b, absl::StrCat(spec.display_name(), " as proposed is admissible"));
-  } else {
-    AddReason(&d, why, b,
-              why == v1::CHOSEN_FOR_CACHING
-                  ? absl::StrCat(spec.display_name(), " is the first admissible builder with caching")
-                  : absl::StrCat(spec.display_name(),
-                                 " is the first admissible builder in the policy's order"));
-    if (requested != nullptr) {
-      AddReason(&d, v1::REQUEST_OVERRIDDEN, requested->cb->spec->builder(),
-                absl::StrCat(requested->cb->spec->display_name(),
-                             " as proposed is not admissible (see rejected_builders)"));
-    }
+  AddReason(&d, why, b,
+            why == v1::CHOSEN_AS_REQUESTED   ? cb.chosen_as_requested_message
+            : why == v1::CHOSEN_FOR_CACHING ? cb.chosen_for_caching_message
+                                             : cb.chosen_by_preference_message);
+  if (why != v1::CHOSEN_AS_REQUESTED && requested != nullptr) {
+    AddReason(&d, v1::REQUEST_OVERRIDDEN, requested->cb->spec->builder(),
+              requested->cb->request_overridden_message);
   }
-  if (ev.security.uid == 0) {
-    AddReason(&d, v1::RUNS_AS_ROOT_ON_STEP, b,
-              absl::StrCat(spec.display_name(), " runs as root; Run as User 0 on this step only",
-                           policy.root() == v1::ROOT_BUILD_STEP_ONLY
-                               ? " (the policy allows root for the build step only)" : ""));
-  } else {
-    AddReason(&d, v1::RUNS_AS_NON_ROOT, b,
-              absl::StrCat(spec.display_name(), " runs as UID ", ev.security.uid));
-  }
+  AddReason(&d, ev.security.uid == 0 ? v1::RUNS_AS_ROOT_ON_STEP : v1::RUNS_AS_NON_ROOT, b,
+            cb.runs_as_message[ev.profile]);
   AddReason(&d, ev.security.privileged ? v1::RUNS_PRIVILEGED : v1::RUNS_UNPRIVILEGED, b,
-            absl::StrCat(profile.name(), ": ", profile.source()));
+            cb.privileged_message[ev.profile]);
 
   // Image and settings.
-  if (spec.step_type() == v1::STEP_TYPE_PLUGIN) {
-    d.set_image(ChoosePluginImage(*chosen->cb, policy, p, p.destination, arch, &d));
-    const std::string host = RegistryHost(p.destination, step.registry());
+  if (plugin) {
+    SetText(d.mutable_image(), ChoosePluginImage(cb, policy, p, p.destination, arch, &d));
     AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "repo", step.repo());
     if (step.tags_size() > 0) {
-      AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "tags", absl::StrJoin(step.tags(), ","));
+      v1::Setting* tags = AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "tags", step.tags(0));
+      for (int i = 1; i < step.tags_size(); ++i) {
+        tags->mutable_value()->push_back(',');
+        tags->mutable_value()->append(step.tags(i));
+      }
     }
     if (!step.registry().empty()) {
       AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "registry", step.registry());
     }
     if (p.destination == v1::DESTINATION_ECR) {
-      const std::vector<absl::string_view> labels = absl::StrSplit(host, '.');
-      if (labels.size() >= 4) AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "region", std::string(labels[3]));
+      // The plugin defaults to us-east-1; say the registry's region.
+      const absl::string_view region = HostLabel(p.registry_host, 3);
+      if (!region.empty()) AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "region", region);
     }
     if (!step.dockerfile().empty()) {
       AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "dockerfile", step.dockerfile());
@@ -502,45 +521,38 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
     }
     if (!cred.password().empty()) {
       AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "password",
-                 IsHarnessExpression(cred.password()) ? cred.password() : std::string(kRedacted));
+                 IsHarnessExpression(cred.password()) ? absl::string_view(cred.password()) : kRedacted);
     }
   } else {
-    for (const auto& image : spec.images()) {
-      if (image.destination() == p.destination) d.set_image(image.repository());
-    }
+    SetText(d.mutable_image(), cb.image_repository[p.destination]);
   }
+  const bool caches = spec.caching().supported();
   if (step.caching()) {
-    if (chosen->caches) {
+    if (caches) {
       const v1::Knob& k = spec.caching().knob();
       AddSetting(&d, k.scope(), k.name(), k.value());
     } else {
-      AddReason(&d, v1::CACHING_UNAVAILABLE, b,
-                absl::StrCat("no admissible builder provides layer caching; ", spec.display_name(),
-                             " builds without it"));
+      AddReason(&d, v1::CACHING_UNAVAILABLE, b, cb.caching_unavailable_message);
     }
   }
   if (step.dry_run()) {
     const v1::Knob& k = spec.dry_run().knob();
     AddSetting(&d, k.scope(), k.name(), k.value());
-    AddReason(&d, v1::DRY_RUN_CONFIGURED, b,
-              absl::StrCat("build without push: ", k.name(), "=", k.value(), " (",
-                           v1::EnvScope_Name(k.scope()), ")"));
+    AddReason(&d, v1::DRY_RUN_CONFIGURED, b, cb.dry_run_configured_message);
   }
 
   // Changes against the proposal.
   if (b != p.builder) {
     AddChange(&d, "builder", v1::Builder_Name(p.builder), v1::Builder_Name(b));
   }
-  const std::string proposed_type =
+  const absl::string_view proposed_type =
       p.is_plugin ? "Plugin" : HarnessStepType(v1::STEP_TYPE_BUILD_AND_PUSH, p.destination);
   if (proposed_type != d.harness_step_type()) {
     AddChange(&d, "type", proposed_type, d.harness_step_type());
   }
-  if (spec.step_type() == v1::STEP_TYPE_PLUGIN && d.image() != step.image()) {
-    AddChange(&d, "spec.image", step.image(), d.image());
-  }
+  if (plugin && d.image() != step.image()) AddChange(&d, "spec.image", step.image(), d.image());
   const auto& ctx = step.infrastructure().container_security_context();
-  if (spec.step_type() == v1::STEP_TYPE_PLUGIN) {
+  if (plugin) {
     const bool proposed_priv = step.has_privileged() ? step.privileged()
                                : ctx.has_privileged() ? ctx.privileged() : false;
     if (proposed_priv != ev.security.privileged) {
@@ -559,15 +571,14 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
     AddChange(&d, "spec.runAsUser", step.has_run_as_user() ? absl::StrCat(proposed_uid) : "",
               absl::StrCat(ev.security.uid));
   }
-  if (step.caching() && !chosen->caches && !p.is_plugin &&
-      spec.step_type() == v1::STEP_TYPE_BUILD_AND_PUSH) {
+  if (step.caching() && !caches && !p.is_plugin && !plugin) {
     AddChange(&d, "spec.caching", "true", "false");
   }
   InfrastructureChanges(policy, step, ev, b, &d);
 
   d.set_verdict(d.changes().empty() ? v1::VERDICT_ALLOW : v1::VERDICT_ALLOW_WITH_CHANGES);
-  d.set_step_yaml(RenderStepYaml(step, d, p.destination));
-  d.set_stage_variables_yaml(RenderStageVariablesYaml(d));
+  RenderStepYaml(step, d, p.destination, d.mutable_step_yaml());
+  RenderStageVariablesYaml(d, d.mutable_stage_variables_yaml());
   return absl::OkStatus();
 }
 

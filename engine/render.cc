@@ -12,30 +12,59 @@
 namespace buildgate {
 namespace {
 
-bool NeedsQuotes(absl::string_view v) {
-  if (v.empty()) return true;
-  if (absl::ascii_isspace(static_cast<unsigned char>(v.front())) ||
-      absl::ascii_isspace(static_cast<unsigned char>(v.back()))) {
-    return true;
+bool IsReservedWord(absl::string_view v) {
+  if (v.size() > 5) return false;
+  char lower[6];
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    lower[i] = absl::ascii_tolower(static_cast<unsigned char>(v[i]));
   }
-  if (absl::string_view("-?:,[]{}#&*!|>'\"%@`").find(v.front()) != absl::string_view::npos) {
-    return true;
-  }
-  if (absl::StrContains(v, ": ") || absl::StrContains(v, " #") || absl::EndsWith(v, ":")) return true;
-  for (char c : v) {
-    if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) return true;
-  }
-  const std::string lower = absl::AsciiStrToLower(v);
-  if (lower == "true" || lower == "false" || lower == "yes" || lower == "no" || lower == "on" ||
-      lower == "off" || lower == "null" || lower == "~") {
-    return true;
-  }
-  double d;
-  return absl::SimpleAtod(v, &d);  // Numbers stay strings.
+  const absl::string_view w(lower, v.size());
+  return w == "true" || w == "false" || w == "yes" || w == "no" || w == "on" || w == "off" ||
+         w == "null" || w == "~" || w == "y" || w == "n";
 }
 
-std::string Quote(absl::string_view v) {
-  std::string out = "\"";
+// Characters that may not start a plain scalar, and control characters.
+struct ScalarTables {
+  bool bad_first[256] = {};
+  bool control[256] = {};
+  ScalarTables() {
+    for (unsigned char c : absl::string_view("-?:,[]{}#&*!|>'\"%@` \t")) bad_first[c] = true;
+    for (int c = 0; c < 256; ++c) {
+      if (c < 0x20 || c == 0x7f) control[c] = bad_first[c] = true;
+    }
+  }
+};
+const ScalarTables& Tables() {
+  static const ScalarTables tables;
+  return tables;
+}
+
+bool LooksNumeric(absl::string_view v) {
+  const char c = v.front();
+  if (!(absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.')) {
+    return false;
+  }
+  double d;
+  return absl::SimpleAtod(v, &d);
+}
+
+bool NeedsQuotes(absl::string_view v) {
+  if (v.empty()) return true;
+  const ScalarTables& t = Tables();
+  if (t.bad_first[static_cast<unsigned char>(v.front())]) return true;
+  char prev = 0;
+  for (char c : v) {
+    if (t.control[static_cast<unsigned char>(c)]) return true;
+    if ((prev == ':' && c == ' ') || (prev == ' ' && c == '#')) return true;
+    prev = c;
+  }
+  if (prev == ':' || prev == ' ') return true;
+  return IsReservedWord(v) || LooksNumeric(v);  // Booleans and numbers stay strings.
+}
+
+void AppendQuoted(std::string* out_ptr, absl::string_view v) {
+  std::string& out = *out_ptr;
+  out += '"';
   for (char c : v) {
     switch (c) {
       case '"': out += "\\\""; break;
@@ -50,13 +79,23 @@ std::string Quote(absl::string_view v) {
         }
     }
   }
-  out += "\"";
-  return out;
+  out += '"';
+}
+
+void AppendScalar(std::string* out, absl::string_view value) {
+  if (NeedsQuotes(value)) {
+    AppendQuoted(out, value);
+  } else {
+    out->append(value.data(), value.size());
+  }
 }
 
 void Line(std::string* out, int indent, absl::string_view key, absl::string_view value) {
   out->append(indent, ' ');
-  absl::StrAppend(out, key, ": ", YamlScalar(value), "\n");
+  out->append(key.data(), key.size());
+  out->append(": ");
+  AppendScalar(out, value);
+  out->push_back('\n');
 }
 
 void BuildAndPushFields(const v1::BuildStep& step, v1::Destination dest, std::string* out) {
@@ -95,7 +134,9 @@ void BuildAndPushFields(const v1::BuildStep& step, v1::Destination dest, std::st
     out->append("tags:\n");
     for (const std::string& tag : step.tags()) {
       out->append(8, ' ');
-      absl::StrAppend(out, "- ", YamlScalar(tag), "\n");
+      out->append("- ");
+      AppendScalar(out, tag);
+      out->push_back('\n');
     }
   }
   if (!step.dockerfile().empty()) Line(out, 6, "dockerfile", step.dockerfile());
@@ -105,14 +146,18 @@ void BuildAndPushFields(const v1::BuildStep& step, v1::Destination dest, std::st
 }  // namespace
 
 std::string YamlScalar(absl::string_view value) {
-  return NeedsQuotes(value) ? Quote(value) : std::string(value);
+  std::string out;
+  AppendScalar(&out, value);
+  return out;
 }
 
-std::string RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d,
-                           v1::Destination dest) {
-  std::string out;
-  const std::string id = step.step_id().empty() ? "build_and_push" : step.step_id();
-  const std::string name = step.name().empty() ? id : step.name();
+void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d, v1::Destination dest,
+                    std::string* out_ptr) {
+  std::string& out = *out_ptr;
+  out.clear();
+  out.reserve(512);
+  const absl::string_view id = step.step_id().empty() ? "build_and_push" : step.step_id();
+  const absl::string_view name = step.name().empty() ? id : step.name();
   out.append("- step:\n");
   Line(&out, 4, "type", d.harness_step_type());
   Line(&out, 4, "name", name);
@@ -149,18 +194,19 @@ std::string RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d,
   if (d.has_run_as_user()) {
     absl::StrAppend(&out, "      runAsUser: \"", d.run_as_user(), "\"\n");
   }
-  return out;
 }
 
-std::string RenderStageVariablesYaml(const v1::Decision& d) {
-  std::string out;
+void RenderStageVariablesYaml(const v1::Decision& d, std::string* out) {
+  out->clear();
   for (const v1::Setting& s : d.settings()) {
     if (s.scope() != v1::ENV_SCOPE_STAGE_VARIABLE) continue;
-    if (out.empty()) out.append("variables:\n");
-    absl::StrAppend(&out, "  - name: ", YamlScalar(s.name()), "\n    type: String\n    value: ",
-                    Quote(s.value()), "\n");
+    if (out->empty()) out->append("variables:\n");
+    out->append("  - name: ");
+    AppendScalar(out, s.name());
+    out->append("\n    type: String\n    value: ");
+    AppendQuoted(out, s.value());
+    out->push_back('\n');
   }
-  return out;
 }
 
 }  // namespace buildgate

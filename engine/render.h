@@ -16,13 +16,14 @@ namespace buildgate {
 
 inline constexpr absl::string_view kRedacted = "[REDACTED]";
 
-// The Harness step YAML (a "- step:" list item) for an allow decision.
-std::string RenderStepYaml(const v1::BuildStep& step, const v1::Decision& decision,
-                           v1::Destination destination);
+// Writes the Harness step YAML (a "- step:" list item) for an allow
+// decision into `out` (replacing its content, reusing its capacity).
+void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& decision,
+                    v1::Destination destination, std::string* out);
 
-// A stage "variables:" block for settings scoped ENV_SCOPE_STAGE_VARIABLE;
-// empty if there are none.
-std::string RenderStageVariablesYaml(const v1::Decision& decision);
+// Writes a stage "variables:" block for settings scoped
+// ENV_SCOPE_STAGE_VARIABLE into `out`; empty if there are none.
+void RenderStageVariablesYaml(const v1::Decision& decision, std::string* out);
 
 // A YAML scalar: plain when safe, double-quoted otherwise.
 std::string YamlScalar(absl::string_view value);
