@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh RelWithDebInfo >/dev/null
 bin="${BUILD_DIR:-build}/client/buildgate"
-for policy in examples/policies/*.yaml; do
+for policy in examples/policies/*; do
   "$bin" validate --policy "$policy"
 done
 for step in examples/steps/*.yaml; do
