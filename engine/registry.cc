@@ -100,7 +100,22 @@ std::string PushTarget(v1::Destination destination, absl::string_view registry,
 }
 
 std::string RegistryShapeProblem(v1::Destination destination, absl::string_view host) {
-  std::vector<absl::string_view> labels = absl::StrSplit(host, '.');
+  // Split into at most kMaxLabels dot-separated labels without allocating.
+  constexpr std::size_t kMaxLabels = 8;
+  absl::string_view label_storage[kMaxLabels];
+  std::size_t count = 0;
+  for (absl::string_view rest = host; count < kMaxLabels;) {
+    const std::size_t dot = rest.find('.');
+    label_storage[count++] = rest.substr(0, dot);
+    if (dot == absl::string_view::npos) break;
+    rest.remove_prefix(dot + 1);
+  }
+  struct Labels {
+    const absl::string_view* data;
+    std::size_t n;
+    std::size_t size() const { return n; }
+    absl::string_view operator[](std::size_t i) const { return data[i]; }
+  } labels{label_storage, count};
   switch (destination) {
     case v1::DESTINATION_ECR:
       // <aws_account_id>.dkr.ecr.<region>.amazonaws.com[.cn]
