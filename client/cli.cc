@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "client/buildgate_client.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
 #include "engine/proto_text.h"
@@ -19,11 +21,16 @@ namespace {
 
 constexpr char kUsage[] =
     "usage:\n"
-    "  buildgate decide   --policy FILE --step FILE [-o text|json|yaml]\n"
-    "  buildgate validate --policy FILE\n"
+    "  buildgate decide   --policy FILE --step FILE [-o text|json|yaml]        (offline)\n"
+    "  buildgate decide   --server ADDR (--org ORG | --policy FILE) --step FILE [-o ...]\n"
+    "  buildgate validate --policy FILE [--server ADDR]\n"
+    "  buildgate health   --server ADDR\n"
     "\n"
-    "FILE is YAML or JSON (proto3 JSON field names). Exit codes: 0 allow / valid,\n"
-    "10 allow with changes, 20 deny, 2 bad input, 1 internal error.\n";
+    "ADDR is host:port or unix:/path. Remote options: --timeout 5s, --tls_ca FILE,\n"
+    "--tls_cert FILE --tls_key FILE (mutual TLS), --tls_server_name NAME, --caller NAME.\n"
+    "FILE is YAML or JSON (proto3 JSON field names). Exit codes: 0 allow / valid /\n"
+    "serving, 10 allow with changes, 20 deny, 2 bad input, 3 server unavailable or\n"
+    "not serving, 1 internal error.\n";
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -59,6 +66,8 @@ struct Flags {
   std::string policy;
   std::string step;
   std::string output = "text";
+  std::string org;
+  ClientOptions client;
 };
 
 bool ParseFlags(const std::vector<std::string>& args, std::size_t from, Flags* flags,
@@ -79,6 +88,28 @@ bool ParseFlags(const std::vector<std::string>& args, std::size_t from, Flags* f
       if (!value(&flags->step)) return false;
     } else if (a == "-o" || a == "--output") {
       if (!value(&flags->output)) return false;
+    } else if (a == "--server") {
+      if (!value(&flags->client.target)) return false;
+    } else if (a == "--org") {
+      if (!value(&flags->org)) return false;
+    } else if (a == "--tls_ca") {
+      if (!value(&flags->client.tls_ca)) return false;
+    } else if (a == "--tls_cert") {
+      if (!value(&flags->client.tls_cert)) return false;
+    } else if (a == "--tls_key") {
+      if (!value(&flags->client.tls_key)) return false;
+    } else if (a == "--tls_server_name") {
+      if (!value(&flags->client.tls_server_name)) return false;
+    } else if (a == "--caller") {
+      if (!value(&flags->client.caller)) return false;
+    } else if (a == "--timeout") {
+      std::string text;
+      if (!value(&text)) return false;
+      if (!absl::ParseDuration(text, &flags->client.deadline) ||
+          flags->client.deadline <= absl::ZeroDuration()) {
+        err << "buildgate: --timeout takes a duration such as 2s or 500ms\n";
+        return false;
+      }
     } else {
       err << "buildgate: unknown argument " << a << "\n";
       return false;
@@ -87,13 +118,112 @@ bool ParseFlags(const std::vector<std::string>& args, std::size_t from, Flags* f
   return true;
 }
 
-int Decide(const Flags& flags, std::ostream& out, std::ostream& err) {
-  if (flags.policy.empty() || flags.step.empty()) {
-    err << "buildgate decide: --policy and --step are required\n" << kUsage;
+// Exit code for a failed remote call.
+int ExitCodeForRpcError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kFailedPrecondition:
+      return kExitBadInput;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnauthenticated:
+      return kExitUnavailable;
+    default:
+      return kExitInternal;
+  }
+}
+
+void PrintDecision(const v1::Decision& decision, const std::string& output, std::ostream& out) {
+  if (output == "json") {
+    out << MessageToJson(decision);
+  } else if (output == "yaml") {
+    out << MessageToYaml(decision);
+  } else {
+    out << DecisionToText(decision);
+  }
+}
+
+int DecideRemote(const Flags& flags, std::ostream& out, std::ostream& err) {
+  if (flags.policy.empty() == flags.org.empty()) {
+    err << "buildgate decide: with --server, give exactly one of --org and --policy\n";
     return kExitBadInput;
   }
+  auto step = LoadFile<v1::BuildStep>(flags.step);
+  if (!step.ok()) {
+    err << "buildgate: " << step.status().message() << "\n";
+    return kExitBadInput;
+  }
+  auto client = BuildGateClient::Create(flags.client);
+  if (!client.ok()) {
+    err << "buildgate: " << client.status().message() << "\n";
+    return kExitBadInput;
+  }
+  absl::StatusOr<v1::DecideResponse> response;
+  if (!flags.org.empty()) {
+    v1::PolicySource source;
+    source.set_org_id(flags.org);
+    response = (*client)->Decide(source, *step);
+  } else {
+    auto set = LoadFile<v1::PolicySet>(flags.policy);
+    if (!set.ok()) {
+      err << "buildgate: " << set.status().message() << "\n";
+      return kExitBadInput;
+    }
+    response = (*client)->DecideWithPolicy(*set, *step);
+  }
+  if (!response.ok()) {
+    err << "buildgate: " << flags.client.target << ": "
+        << absl::StatusCodeToString(response.status().code()) << ": " << response.status().message()
+        << "\n";
+    return ExitCodeForRpcError(response.status());
+  }
+  PrintDecision(response->decision(), flags.output, out);
+  return ExitCodeForVerdict(response->decision().verdict());
+}
+
+int Health(const Flags& flags, std::ostream& out, std::ostream& err) {
+  if (flags.client.target.empty()) {
+    err << "buildgate health: --server is required\n";
+    return kExitBadInput;
+  }
+  auto client = BuildGateClient::Create(flags.client);
+  if (!client.ok()) {
+    err << "buildgate: " << client.status().message() << "\n";
+    return kExitBadInput;
+  }
+  auto health = (*client)->Health();
+  if (!health.ok()) {
+    err << "buildgate: " << flags.client.target << ": "
+        << absl::StatusCodeToString(health.status().code()) << ": " << health.status().message() << "\n";
+    return kExitUnavailable;
+  }
+  out << flags.client.target << ": " << *health << "\n";
+  auto status = (*client)->ServerStatus();
+  if (status.ok()) {
+    out << "policy sets: " << status->policy_sets() << " from " << status->policy_dir()
+        << " (last reload " << status->last_reload_at() << ", reloads ok " << status->reloads_ok()
+        << ", failed " << status->reloads_failed() << ")\n";
+    out << "inline policies: " << (status->inline_policies_allowed() ? "allowed" : "off")
+        << ", cached: " << status->cache_entries() << "\n";
+    for (const auto& e : status->file_errors()) out << "file error: " << e.file() << ": " << e.error() << "\n";
+  }
+  return *health == "SERVING" ? kExitAllow : kExitUnavailable;
+}
+
+int Decide(const Flags& flags, std::ostream& out, std::ostream& err) {
   if (flags.output != "text" && flags.output != "json" && flags.output != "yaml") {
     err << "buildgate decide: -o must be text, json or yaml\n";
+    return kExitBadInput;
+  }
+  if (flags.step.empty()) {
+    err << "buildgate decide: --step is required\n" << kUsage;
+    return kExitBadInput;
+  }
+  if (!flags.client.target.empty()) return DecideRemote(flags, out, err);
+  if (flags.policy.empty()) {
+    err << "buildgate decide: --policy and --step are required\n" << kUsage;
     return kExitBadInput;
   }
   auto policy = LoadPolicy(flags.policy);
@@ -112,13 +242,7 @@ int Decide(const Flags& flags, std::ostream& out, std::ostream& err) {
     err << "buildgate: " << flags.step << ": " << status.message() << "\n";
     return kExitBadInput;
   }
-  if (flags.output == "json") {
-    out << MessageToJson(decision);
-  } else if (flags.output == "yaml") {
-    out << MessageToYaml(decision);
-  } else {
-    out << DecisionToText(decision);
-  }
+  PrintDecision(decision, flags.output, out);
   return ExitCodeForVerdict(decision.verdict());
 }
 
@@ -126,6 +250,30 @@ int Validate(const Flags& flags, std::ostream& out, std::ostream& err) {
   if (flags.policy.empty()) {
     err << "buildgate validate: --policy is required\n" << kUsage;
     return kExitBadInput;
+  }
+  if (!flags.client.target.empty()) {
+    auto set = LoadFile<v1::PolicySet>(flags.policy);
+    if (!set.ok()) {
+      err << "buildgate: " << set.status().message() << "\n";
+      return kExitBadInput;
+    }
+    auto client = BuildGateClient::Create(flags.client);
+    if (!client.ok()) {
+      err << "buildgate: " << client.status().message() << "\n";
+      return kExitBadInput;
+    }
+    auto result = (*client)->ValidatePolicy(*set);
+    if (!result.ok()) {
+      err << "buildgate: " << flags.client.target << ": " << result.status().message() << "\n";
+      return ExitCodeForRpcError(result.status());
+    }
+    if (!result->valid()) {
+      err << "buildgate: " << flags.policy << ": " << result->error() << "\n";
+      return kExitBadInput;
+    }
+    out << flags.policy << ": valid policy set (server " << flags.client.target << ", "
+        << result->scopes_size() << " scopes, fingerprint " << result->fingerprint().substr(0, 16) << ")\n";
+    return kExitAllow;
   }
   auto policy = LoadPolicy(flags.policy);
   if (!policy.ok()) {
@@ -225,6 +373,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
   if (args[0] == "decide") return Decide(flags, out, err);
   if (args[0] == "validate") return Validate(flags, out, err);
+  if (args[0] == "health") return Health(flags, out, err);
   err << "buildgate: unknown command " << args[0] << "\n" << kUsage;
   return kExitBadInput;
 }

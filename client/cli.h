@@ -1,13 +1,17 @@
 // The `buildgate` command line: offline decisions and policy validation.
 //
-//   buildgate decide   --policy FILE --step FILE [-o text|json|yaml]
+//   buildgate decide   --policy FILE --step FILE [-o text|json|yaml]   (offline)
+//   buildgate decide   --server ADDR (--org ORG | --policy FILE) --step FILE
 //   buildgate validate --policy FILE
+//   buildgate health   --server ADDR
 //
 // Exit codes (stable, documented in README.md):
 //   0  allow as proposed (decide) / policy valid (validate)
 //   10 allow with changes
 //   20 deny
-//   2  bad input: usage error, unreadable or invalid policy/step file
+//   2  bad input: usage error, unreadable or invalid policy/step file, or
+//      the server refused the request (INVALID_ARGUMENT, NOT_FOUND, ...)
+//   3  server unavailable, deadline exceeded, or not SERVING (health)
 //   1  internal error
 //
 // Thread-compatible: RunCli keeps no state between calls.
@@ -25,6 +29,7 @@ namespace buildgate {
 inline constexpr int kExitAllow = 0;
 inline constexpr int kExitInternal = 1;
 inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitUnavailable = 3;
 inline constexpr int kExitAllowWithChanges = 10;
 inline constexpr int kExitDeny = 20;
 

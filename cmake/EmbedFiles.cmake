@@ -17,10 +17,13 @@ function(buildgate_embed_files)
     list(APPEND deps "${abs}")
     list(APPEND entries "${key}=${abs}")
   endforeach()
+  # '|' separates entries: a ';' would split the shell command.
+  string(REPLACE ";" "|" entries_arg "${entries}")
   add_custom_command(
     OUTPUT "${out_cc}"
     COMMAND ${CMAKE_COMMAND} -DOUT=${out_cc} -DNS=${ARG_NAMESPACE}
-            "-DENTRIES=${entries}" -P "${PROJECT_SOURCE_DIR}/cmake/EmbedFilesScript.cmake"
+            "-DENTRIES=${entries_arg}" -P "${PROJECT_SOURCE_DIR}/cmake/EmbedFilesScript.cmake"
+    VERBATIM
     DEPENDS ${deps} "${PROJECT_SOURCE_DIR}/cmake/EmbedFilesScript.cmake"
     COMMENT "Embedding files into ${ARG_TARGET}")
   add_library(${ARG_TARGET} STATIC "${out_cc}")

@@ -347,6 +347,19 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
       }
     }
   }
+  std::size_t bytes = sizeof(CompiledPolicySet) + compiled->source_.SpaceUsedLong() +
+                      compiled->catalog_.SpaceUsedLong();
+  for (const auto& [key, scope] : compiled->scopes_) {
+    bytes += sizeof(CompiledScope) + key.size() + scope->policy.SpaceUsedLong();
+    for (const CompiledBuilder& cb : scope->builders) {
+      bytes += sizeof(CompiledBuilder);
+      for (int i = 0; i < CompiledBuilder::kTableSize; ++i) {
+        bytes += cb.rejected[i].SpaceUsedLong();
+        for (const v1::Reason& r : cb.table[i].reasons) bytes += r.SpaceUsedLong();
+      }
+    }
+  }
+  compiled->approximate_bytes_ = bytes;
   return std::shared_ptr<const CompiledPolicySet>(std::move(compiled));
 }
 

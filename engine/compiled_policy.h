@@ -116,6 +116,8 @@ class CompiledPolicySet {
   const std::string& fingerprint() const { return fingerprint_; }
   const v1::BuilderCatalog& catalog() const { return catalog_; }
   const v1::PolicySet& source() const { return source_; }
+  // Approximate memory held, for cache budgets.
+  std::size_t approximate_bytes() const { return approximate_bytes_; }
 
   // The most specific scope for a step: pipeline, then project, then org.
   const CompiledScope& ScopeFor(absl::string_view project_id, absl::string_view pipeline_id) const;
@@ -137,6 +139,7 @@ class CompiledPolicySet {
   v1::BuilderCatalog catalog_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledScope>> scopes_;
   const CompiledScope* org_scope_ = nullptr;
+  std::size_t approximate_bytes_ = 0;
   absl::flat_hash_map<std::string, PluginImageInfo> plugin_images_;
 };
 

@@ -1,0 +1,170 @@
+#include "client/buildgate_client.h"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace buildgate {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+absl::StatusOr<std::unique_ptr<BuildGateClient>> BuildGateClient::Create(const ClientOptions& options) {
+  if (options.target.empty()) return absl::InvalidArgumentError("--server: required");
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  grpc::ChannelArguments args;
+  if (!options.tls_ca.empty() || !options.tls_cert.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    if (!options.tls_ca.empty()) {
+      auto ca = ReadPem(options.tls_ca);
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+    }
+    if (!options.tls_cert.empty()) {
+      auto cert = ReadPem(options.tls_cert);
+      if (!cert.ok()) return cert.status();
+      auto key = ReadPem(options.tls_key);
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *cert;
+      ssl.pem_private_key = *key;
+    }
+    creds = grpc::SslCredentials(ssl);
+    if (!options.tls_server_name.empty()) {
+      args.SetSslTargetNameOverride(options.tls_server_name);
+    }
+  }
+  args.SetMaxReceiveMessageSize(16 << 20);
+  auto channel = grpc::CreateCustomChannel(options.target, creds, args);
+  return std::unique_ptr<BuildGateClient>(new BuildGateClient(options, std::move(channel)));
+}
+
+BuildGateClient::BuildGateClient(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)), channel_(std::move(channel)), stub_(v1::BuildGate::NewStub(channel_)) {}
+
+template <typename Call>
+grpc::Status BuildGateClient::WithRetries(Call&& call) {
+  absl::Duration backoff = options_.initial_backoff;
+  grpc::Status status;
+  for (int attempt = 1; attempt <= std::max(1, options_.max_attempts); ++attempt) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.deadline));
+    if (!options_.caller.empty()) ctx.AddMetadata("x-buildgate-caller", options_.caller);
+    status = call(&ctx);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return status;
+    if (attempt < options_.max_attempts) {
+      std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
+      backoff *= 2;
+    }
+  }
+  return status;
+}
+
+absl::StatusOr<v1::DecideResponse> BuildGateClient::Decide(const v1::PolicySource& policy,
+                                                           const v1::BuildStep& step) {
+  v1::DecideRequest request;
+  *request.mutable_policy() = policy;
+  *request.mutable_step() = step;
+  v1::DecideResponse response;
+  grpc::Status status = WithRetries([&](grpc::ClientContext* ctx) {
+    ++attempts_;
+    response.Clear();
+    return stub_->Decide(ctx, request, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<v1::DecideResponse> BuildGateClient::DecideWithPolicy(const v1::PolicySet& policy,
+                                                                     const v1::BuildStep& step) {
+  const std::string key = policy.SerializeAsString();
+  std::string fingerprint;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = fingerprints_.find(key);
+    if (it != fingerprints_.end()) fingerprint = it->second;
+  }
+  if (!fingerprint.empty()) {
+    v1::PolicySource source;
+    source.set_policy_fingerprint(fingerprint);
+    auto response = Decide(source, step);
+    if (response.ok() || response.status().code() != absl::StatusCode::kFailedPrecondition) {
+      return response;
+    }
+    // Not cached there any more: fall through and resend the policy.
+  }
+  v1::PolicySource source;
+  *source.mutable_inline_policy() = policy;
+  auto response = Decide(source, step);
+  if (response.ok() && !response->decision().policy_fingerprint().empty()) {
+    absl::MutexLock lock(&mu_);
+    fingerprints_[key] = response->decision().policy_fingerprint();
+  }
+  return response;
+}
+
+absl::StatusOr<v1::DecideBatchResponse> BuildGateClient::DecideBatch(const v1::DecideBatchRequest& request) {
+  v1::DecideBatchResponse response;
+  grpc::Status status = WithRetries([&](grpc::ClientContext* ctx) {
+    response.Clear();
+    return stub_->DecideBatch(ctx, request, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<v1::ValidatePolicyResponse> BuildGateClient::ValidatePolicy(const v1::PolicySet& policy) {
+  v1::ValidatePolicyRequest request;
+  *request.mutable_policy_set() = policy;
+  v1::ValidatePolicyResponse response;
+  grpc::Status status = WithRetries(
+      [&](grpc::ClientContext* ctx) { return stub_->ValidatePolicy(ctx, request, &response); });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<v1::ListPolicySetsResponse> BuildGateClient::ListPolicySets() {
+  v1::ListPolicySetsResponse response;
+  grpc::Status status = WithRetries([&](grpc::ClientContext* ctx) {
+    return stub_->ListPolicySets(ctx, v1::ListPolicySetsRequest(), &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<v1::ServerStatus> BuildGateClient::ServerStatus() {
+  v1::ServerStatus response;
+  grpc::Status status = WithRetries([&](grpc::ClientContext* ctx) {
+    return stub_->GetServerStatus(ctx, v1::GetServerStatusRequest(), &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<std::string> BuildGateClient::Health(const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(channel_);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = WithRetries(
+      [&](grpc::ClientContext* ctx) { return stub->Check(ctx, request, &response); });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+}  // namespace buildgate

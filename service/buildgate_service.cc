@@ -1,0 +1,303 @@
+#include "service/buildgate_service.h"
+
+#include <chrono>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "engine/decide.h"
+#include "service/grpc_status.h"
+
+namespace buildgate {
+namespace {
+
+std::string RandomPrefix() {
+  std::random_device rd;
+  return absl::StrCat(absl::Hex(rd(), absl::kZeroPad8), absl::Hex(rd() & 0xffff, absl::kZeroPad4));
+}
+
+// "step.kind: required" -> "steps[3].kind: required".
+absl::Status ForBatchItem(const absl::Status& status, int index) {
+  absl::string_view message = status.message();
+  if (absl::ConsumePrefix(&message, "step.")) {
+    return absl::Status(status.code(), absl::StrCat("steps[", index, "].", message));
+  }
+  return absl::Status(status.code(), absl::StrCat("steps[", index, "]: ", message));
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+BuildGateService::BuildGateService(Options options, PolicyStore* store, CompiledPolicyCache* cache,
+                                   DecisionLog* log, ServiceMetrics* metrics)
+    : options_(std::move(options)),
+      store_(store),
+      cache_(cache),
+      log_(log),
+      metrics_(metrics),
+      id_prefix_(RandomPrefix()) {}
+
+std::string BuildGateService::NextDecisionId() {
+  return absl::StrCat(id_prefix_, "-", absl::Hex(next_id_.fetch_add(1) + 1, absl::kZeroPad8));
+}
+
+std::string BuildGateService::Caller(const grpc::CallbackServerContext& ctx) {
+  // A caller may name itself; otherwise the transport peer identifies it.
+  const auto& md = ctx.client_metadata();
+  auto it = md.find("x-buildgate-caller");
+  std::string name;
+  if (it != md.end()) {
+    for (char c : absl::string_view(it->second.data(), std::min<std::size_t>(it->second.size(), 128))) {
+      if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+          c == '/' || c == ':' || c == '@') {
+        name.push_back(c);
+      }
+    }
+  }
+  return name.empty() ? ctx.peer() : absl::StrCat(name, " (", ctx.peer(), ")");
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> BuildGateService::ResolvePolicy(
+    const v1::PolicySource& source) {
+  switch (source.source_case()) {
+    case v1::PolicySource::kOrgId: {
+      if (source.org_id().empty()) return absl::InvalidArgumentError("policy.org_id: empty");
+      auto snapshot = store_->Snapshot();
+      if (snapshot == nullptr) return absl::UnavailableError("the policy store is still loading");
+      const StoredPolicySet* stored = snapshot->Find(source.org_id());
+      if (stored == nullptr) {
+        return absl::NotFoundError(
+            absl::StrCat("policy.org_id: no stored policy set for org \"", source.org_id(), "\""));
+      }
+      return stored->compiled;
+    }
+    case v1::PolicySource::kInlinePolicy: {
+      if (!options_.allow_inline_policies) {
+        return absl::PermissionDeniedError(
+            "policy.inline_policy: inline policies are switched off on this server; name a stored "
+            "policy set with policy.org_id");
+      }
+      auto compiled = cache_->GetOrCompile(source.inline_policy());
+      if (!compiled.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("policy.inline_policy.", compiled.status().message()));
+      }
+      return compiled;
+    }
+    case v1::PolicySource::kPolicyFingerprint: {
+      if (!options_.allow_inline_policies) {
+        return absl::PermissionDeniedError(
+            "policy.policy_fingerprint: inline policies are switched off on this server");
+      }
+      auto compiled = cache_->Find(source.policy_fingerprint());
+      if (compiled == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("policy.policy_fingerprint: ", source.policy_fingerprint(),
+                         " is not cached on this server; resend the policy inline"));
+      }
+      return compiled;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "policy: required (org_id, inline_policy or policy_fingerprint)");
+  }
+}
+
+absl::Status BuildGateService::DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
+                                         v1::DecideResponse* response) {
+  absl::Status status = buildgate::Decide(set, step, response->mutable_decision());
+  if (!status.ok()) response->clear_decision();
+  return status;
+}
+
+grpc::ServerUnaryReactor* BuildGateService::Decide(grpc::CallbackServerContext* ctx,
+                                                   const v1::DecideRequest* request,
+                                                   v1::DecideResponse* response) {
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status status;
+  if (!serving_.load()) {
+    status = absl::UnavailableError("buildgated is not serving (starting or shutting down)");
+  } else if (!request->has_step()) {
+    status = absl::InvalidArgumentError("step: required");
+  } else {
+    auto compiled = ResolvePolicy(request->policy());
+    status = compiled.ok() ? DecideOne(**compiled, request->step(), response) : compiled.status();
+  }
+  DecisionLogEntry entry;
+  entry.decision_id = NextDecisionId();
+  entry.time = options_.clock();
+  entry.caller = Caller(*ctx);
+  entry.rpc = "Decide";
+  entry.step = &request->step();
+  entry.status = status;
+  if (status.ok()) {
+    response->set_decision_id(entry.decision_id);
+    entry.decision = &response->decision();
+  } else {
+    response->Clear();
+  }
+  const double seconds = SecondsSince(start);
+  entry.latency_us = static_cast<int64_t>(seconds * 1e6);
+  if (status.ok()) {
+    metrics_->RecordDecision(response->decision().verdict(), response->decision().builder(), seconds);
+  } else {
+    metrics_->RecordError(status.code());
+  }
+  log_->Record(entry);
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerContext* ctx,
+                                                        const v1::DecideBatchRequest* request,
+                                                        v1::DecideBatchResponse* response) {
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status status;
+  std::shared_ptr<const CompiledPolicySet> compiled;
+  if (!serving_.load()) {
+    status = absl::UnavailableError("buildgated is not serving (starting or shutting down)");
+  } else if (request->steps_size() == 0) {
+    status = absl::InvalidArgumentError("steps: at least one step");
+  } else if (request->steps_size() > kMaxBatchSize) {
+    status = absl::InvalidArgumentError(
+        absl::StrCat("steps: at most ", kMaxBatchSize, " steps per batch, got ", request->steps_size()));
+  } else {
+    auto resolved = ResolvePolicy(request->policy());
+    if (resolved.ok()) {
+      compiled = *resolved;
+    } else {
+      status = resolved.status();
+    }
+  }
+  for (int i = 0; status.ok() && i < request->steps_size(); ++i) {
+    absl::Status s = DecideOne(*compiled, request->steps(i), response->add_results());
+    if (!s.ok()) status = ForBatchItem(s, i);
+  }
+  const std::string caller = Caller(*ctx);
+  const double seconds = SecondsSince(start);
+  if (status.ok()) {
+    const double per_step = seconds / request->steps_size();
+    for (int i = 0; i < response->results_size(); ++i) {
+      v1::DecideResponse* r = response->mutable_results(i);
+      DecisionLogEntry entry;
+      entry.decision_id = NextDecisionId();
+      r->set_decision_id(entry.decision_id);
+      entry.time = options_.clock();
+      entry.caller = caller;
+      entry.rpc = "DecideBatch";
+      entry.step = &request->steps(i);
+      entry.decision = &r->decision();
+      entry.latency_us = static_cast<int64_t>(per_step * 1e6);
+      metrics_->RecordDecision(r->decision().verdict(), r->decision().builder(), per_step);
+      log_->Record(entry);
+    }
+  } else {
+    response->Clear();  // No decision for an invalid batch.
+    DecisionLogEntry entry;
+    entry.decision_id = NextDecisionId();
+    entry.time = options_.clock();
+    entry.caller = caller;
+    entry.rpc = "DecideBatch";
+    entry.status = status;
+    entry.latency_us = static_cast<int64_t>(seconds * 1e6);
+    metrics_->RecordError(status.code());
+    log_->Record(entry);
+  }
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BuildGateService::ValidatePolicy(grpc::CallbackServerContext* ctx,
+                                                           const v1::ValidatePolicyRequest* request,
+                                                           v1::ValidatePolicyResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  if (!request->has_policy_set()) {
+    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("policy_set: required")));
+    return reactor;
+  }
+  auto compiled = CompiledPolicySet::Compile(request->policy_set());
+  if (!compiled.ok()) {
+    response->set_valid(false);
+    response->set_error(absl::StrCat("policy_set.", compiled.status().message()));
+  } else {
+    response->set_valid(true);
+    response->set_fingerprint((*compiled)->fingerprint());
+    std::vector<std::string> scopes;
+    for (const auto& [key, scope] : (*compiled)->scopes()) scopes.push_back(scope->name);
+    std::sort(scopes.begin(), scopes.end());
+    for (auto& s : scopes) response->add_scopes(std::move(s));
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BuildGateService::ListPolicySets(grpc::CallbackServerContext* ctx,
+                                                           const v1::ListPolicySetsRequest*,
+                                                           v1::ListPolicySetsResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  auto snapshot = store_->Snapshot();
+  if (snapshot == nullptr) {
+    reactor->Finish(ToGrpcStatus(absl::UnavailableError("the policy store is still loading")));
+    return reactor;
+  }
+  std::vector<const v1::PolicySetInfo*> infos;
+  for (const auto& [org, stored] : snapshot->sets) infos.push_back(&stored.info);
+  std::sort(infos.begin(), infos.end(),
+            [](const auto* a, const auto* b) { return a->org_id() < b->org_id(); });
+  for (const auto* info : infos) *response->add_policy_sets() = *info;
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BuildGateService::GetPolicySet(grpc::CallbackServerContext* ctx,
+                                                         const v1::GetPolicySetRequest* request,
+                                                         v1::GetPolicySetResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  absl::Status status;
+  auto snapshot = store_->Snapshot();
+  if (request->org_id().empty()) {
+    status = absl::InvalidArgumentError("org_id: required");
+  } else if (snapshot == nullptr) {
+    status = absl::UnavailableError("the policy store is still loading");
+  } else if (const StoredPolicySet* stored = snapshot->Find(request->org_id())) {
+    *response->mutable_info() = stored->info;
+    *response->mutable_policy_set() = stored->compiled->source();
+  } else {
+    status = absl::NotFoundError(absl::StrCat("org_id: no stored policy set for org \"",
+                                              request->org_id(), "\""));
+  }
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BuildGateService::GetServerStatus(grpc::CallbackServerContext* ctx,
+                                                            const v1::GetServerStatusRequest*,
+                                                            v1::ServerStatus* response) {
+  auto* reactor = ctx->DefaultReactor();
+  auto snapshot = store_->Snapshot();
+  response->set_serving(serving_.load() && snapshot != nullptr);
+  response->set_policy_dir(store_->dir().empty() ? "embedded" : store_->dir());
+  response->set_inline_policies_allowed(options_.allow_inline_policies);
+  if (snapshot != nullptr) {
+    response->set_policy_sets(static_cast<int32_t>(snapshot->sets.size()));
+    for (const auto& e : snapshot->file_errors) *response->add_file_errors() = e;
+    response->set_last_reload_at(
+        absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", snapshot->loaded_at, absl::UTCTimeZone()));
+  }
+  response->set_reloads_ok(reloads_ok_.load());
+  response->set_reloads_failed(reloads_failed_.load());
+  const auto stats = cache_->stats();
+  response->set_cache_entries(stats.entries);
+  response->set_cache_bytes(stats.bytes);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace buildgate

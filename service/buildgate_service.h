@@ -1,0 +1,81 @@
+// BuildGateService: the gRPC adapter over the engine. Decodes a request,
+// picks the compiled policy (stored set, inline policy via the cache, or a
+// cached fingerprint), calls Decide, and records the log entry and metrics.
+// Every refusal is an absl::Status converted in grpc_status.h; a deny is an
+// OK response carrying a VERDICT_DENY decision.
+//
+// Thread-safe: handlers run concurrently on gRPC's callback threads; all
+// shared state (store snapshot, cache, log, metrics) is thread-safe.
+#ifndef BUILDGATE_SERVICE_BUILDGATE_SERVICE_H_
+#define BUILDGATE_SERVICE_BUILDGATE_SERVICE_H_
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "buildgate/v1/service.grpc.pb.h"
+#include "service/decision_log.h"
+#include "service/metrics.h"
+#include "service/policy_cache.h"
+#include "service/policy_store.h"
+
+namespace buildgate {
+
+// Most steps one DecideBatch may carry.
+inline constexpr int kMaxBatchSize = 1000;
+
+class BuildGateService final : public v1::BuildGate::CallbackService {
+ public:
+  struct Options {
+    bool allow_inline_policies = true;
+    std::function<absl::Time()> clock = absl::Now;
+  };
+
+  BuildGateService(Options options, PolicyStore* store, CompiledPolicyCache* cache,
+                   DecisionLog* log, ServiceMetrics* metrics);
+
+  grpc::ServerUnaryReactor* Decide(grpc::CallbackServerContext* ctx, const v1::DecideRequest* request,
+                                   v1::DecideResponse* response) override;
+  grpc::ServerUnaryReactor* DecideBatch(grpc::CallbackServerContext* ctx,
+                                        const v1::DecideBatchRequest* request,
+                                        v1::DecideBatchResponse* response) override;
+  grpc::ServerUnaryReactor* ValidatePolicy(grpc::CallbackServerContext* ctx,
+                                           const v1::ValidatePolicyRequest* request,
+                                           v1::ValidatePolicyResponse* response) override;
+  grpc::ServerUnaryReactor* ListPolicySets(grpc::CallbackServerContext* ctx,
+                                           const v1::ListPolicySetsRequest* request,
+                                           v1::ListPolicySetsResponse* response) override;
+  grpc::ServerUnaryReactor* GetPolicySet(grpc::CallbackServerContext* ctx,
+                                         const v1::GetPolicySetRequest* request,
+                                         v1::GetPolicySetResponse* response) override;
+  grpc::ServerUnaryReactor* GetServerStatus(grpc::CallbackServerContext* ctx,
+                                            const v1::GetServerStatusRequest* request,
+                                            v1::ServerStatus* response) override;
+
+  // Marks the service as draining: new calls get UNAVAILABLE.
+  void SetServing(bool serving) { serving_.store(serving); }
+  void CountReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1); }
+
+ private:
+  absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> ResolvePolicy(const v1::PolicySource& source);
+  absl::Status DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
+                         v1::DecideResponse* response);
+  std::string NextDecisionId();
+  static std::string Caller(const grpc::CallbackServerContext& ctx);
+
+  const Options options_;
+  PolicyStore* const store_;
+  CompiledPolicyCache* const cache_;
+  DecisionLog* const log_;
+  ServiceMetrics* const metrics_;
+  std::atomic<bool> serving_{false};
+  std::atomic<uint64_t> next_id_{0};
+  std::atomic<uint64_t> reloads_ok_{0};
+  std::atomic<uint64_t> reloads_failed_{0};
+  const std::string id_prefix_;
+};
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_SERVICE_BUILDGATE_SERVICE_H_

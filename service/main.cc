@@ -1,0 +1,94 @@
+// buildgated: the buildgate gRPC server. Wiring only: flags -> ServerOptions,
+// then wait for SIGTERM/SIGINT and drain. See server.h.
+#include <csignal>
+#include <fstream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "service/server.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "TCP address to serve gRPC on (port 0 picks one); empty for none");
+ABSL_FLAG(std::string, unix_socket, "", "Unix domain socket path to serve on as well (sidecar use)");
+ABSL_FLAG(std::string, policy_dir, "",
+          "Directory of policy-set files (*.yaml, *.yml, *.json), e.g. a mounted ConfigMap; "
+          "empty serves the embedded example policies");
+ABSL_FLAG(absl::Duration, reload_interval, absl::Seconds(2), "How often to check policy_dir for changes");
+ABSL_FLAG(bool, allow_inline_policies, true,
+          "Accept policies sent inline by callers; false: callers may only name stored policy sets");
+ABSL_FLAG(int64_t, cache_max_entries, 100000, "Most compiled inline policy sets to cache");
+ABSL_FLAG(int64_t, cache_max_mb, 1024, "Approximate memory budget of the inline policy cache, MiB");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
+          "Address for Prometheus /metrics (port 0 picks one); empty disables");
+ABSL_FLAG(std::string, decision_log, "-", "Decision log: - for stdout, empty for none, else a file");
+ABSL_FLAG(std::string, tls_cert, "", "Server certificate chain (PEM); enables TLS");
+ABSL_FLAG(std::string, tls_key, "", "Server private key (PEM)");
+ABSL_FLAG(std::string, tls_client_ca, "", "CA (PEM) for client certificates; enables mutual TLS");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "How long SIGTERM waits for in-flight calls before cancelling them");
+ABSL_FLAG(std::string, port_file, "", "Write the chosen TCP port here once serving (tests, scripts)");
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "service/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "buildgated: decides how CI build-and-push steps may run under an org's policy.\n"
+      "  buildgated [--listen=127.0.0.1:50051] [--policy_dir=DIR] [--unix_socket=PATH] ...");
+  absl::ParseCommandLine(argc, argv);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ buildgated: %v");
+
+  // Block the stop signals in every thread; this one waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  buildgate::ServerOptions o;
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.unix_socket = absl::GetFlag(FLAGS_unix_socket);
+  o.policy_dir = absl::GetFlag(FLAGS_policy_dir);
+  o.reload_interval = absl::GetFlag(FLAGS_reload_interval);
+  o.allow_inline_policies = absl::GetFlag(FLAGS_allow_inline_policies);
+  o.cache_max_entries = static_cast<std::size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_cache_max_entries)));
+  o.cache_max_bytes = static_cast<std::size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_cache_max_mb))) << 20;
+  o.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  o.decision_log = absl::GetFlag(FLAGS_decision_log);
+  o.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key = absl::GetFlag(FLAGS_tls_key);
+  o.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+
+  auto server = buildgate::BuildGateServer::Start(o);
+  if (!server.ok()) {
+    spdlog::error("cannot start: {}", std::string(server.status().message()));
+    return 2;
+  }
+  spdlog::info("serving on {}{}{} (metrics port {}, inline policies {})",
+               o.listen.empty() ? "" : absl::StrCat("127.0.0.1:", (*server)->tcp_port()),
+               o.unix_socket.empty() ? "" : " and unix:", o.unix_socket, (*server)->metrics_port(),
+               o.allow_inline_policies ? "on" : "off");
+  const std::string port_file = absl::GetFlag(FLAGS_port_file);
+  if (!port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << (*server)->tcp_port() << "\n" << (*server)->metrics_port() << "\n";
+    std::rename(tmp.c_str(), port_file.c_str());
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}; draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->Shutdown();
+  spdlog::info("stopped");
+  spdlog::shutdown();
+  return 0;
+}

@@ -1,0 +1,81 @@
+// CompiledPolicyCache: inline policy sets compiled once and shared by
+// content fingerprint (SHA-256 of the deterministic serialization).
+//
+// Bounded by entry count and approximate bytes. The keys are spread over
+// shards; a lookup takes only its shard's reader lock and sets a
+// "referenced" bit, so hits on different or the same shards run in
+// parallel. Eviction is CLOCK (second chance), an LRU approximation that
+// needs no list splice on a hit.
+//
+// Thread-safe.
+#ifndef BUILDGATE_SERVICE_POLICY_CACHE_H_
+#define BUILDGATE_SERVICE_POLICY_CACHE_H_
+
+#include <array>
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/compiled_policy.h"
+
+namespace buildgate {
+
+class CompiledPolicyCache {
+ public:
+  struct Options {
+    std::size_t max_entries = 100000;
+    std::size_t max_bytes = std::size_t{1} << 30;
+  };
+  struct Stats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    uint64_t evictions = 0;
+    uint64_t entries = 0;
+    uint64_t bytes = 0;
+  };
+
+  explicit CompiledPolicyCache(Options options);
+
+  // The compiled set for `fingerprint`, or null (counted as a miss).
+  std::shared_ptr<const CompiledPolicySet> Find(absl::string_view fingerprint);
+
+  // Finds `set` by its fingerprint, or compiles and inserts it. Compile
+  // errors are returned as is (kInvalidArgument naming the field).
+  absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> GetOrCompile(const v1::PolicySet& set);
+
+  Stats stats() const;
+
+ private:
+  static constexpr int kShards = 16;
+  struct Entry {
+    std::shared_ptr<const CompiledPolicySet> compiled;
+    std::size_t bytes = 0;
+    mutable std::atomic<bool> referenced{false};
+  };
+  struct Shard {
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<std::string, std::unique_ptr<Entry>> map ABSL_GUARDED_BY(mu);
+    std::deque<std::string> clock ABSL_GUARDED_BY(mu);  // Keys in CLOCK order.
+    std::size_t bytes ABSL_GUARDED_BY(mu) = 0;
+  };
+
+  Shard& ShardFor(absl::string_view fingerprint);
+  void InsertLocked(Shard& shard, std::shared_ptr<const CompiledPolicySet> compiled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+
+  const std::size_t max_entries_per_shard_;
+  const std::size_t max_bytes_per_shard_;
+  std::array<Shard, kShards> shards_;
+  std::atomic<uint64_t> hits_{0};
+  std::atomic<uint64_t> misses_{0};
+  std::atomic<uint64_t> evictions_{0};
+};
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_SERVICE_POLICY_CACHE_H_

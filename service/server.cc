@@ -1,0 +1,154 @@
+#include "service/server.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "spdlog/spdlog.h"
+
+namespace buildgate {
+
+absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+namespace {
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& o) {
+  if (o.tls_cert.empty() && o.tls_key.empty() && o.tls_client_ca.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (o.tls_cert.empty() || o.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  auto cert = ReadTextFile(o.tls_cert);
+  if (!cert.ok()) return cert.status();
+  auto key = ReadTextFile(o.tls_key);
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!o.tls_client_ca.empty()) {
+    auto ca = ReadTextFile(o.tls_client_ca);
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const ServerOptions& options) {
+  std::unique_ptr<BuildGateServer> s(new BuildGateServer());
+  s->options_ = options;
+  if (options.listen.empty() && options.unix_socket.empty()) {
+    return absl::InvalidArgumentError("nothing to listen on: set --listen and/or --unix_socket");
+  }
+  auto creds = Credentials(options);
+  if (!creds.ok()) return creds.status();
+  auto log = DecisionLog::Open(options.decision_log);
+  if (!log.ok()) return log.status();
+  s->log_ = *std::move(log);
+  s->store_ = std::make_unique<PolicyStore>(options.policy_dir, options.clock);
+  s->cache_ = std::make_unique<CompiledPolicyCache>(
+      CompiledPolicyCache::Options{options.cache_max_entries, options.cache_max_bytes});
+  PolicyStore* store = s->store_.get();
+  CompiledPolicyCache* cache = s->cache_.get();
+  s->metrics_ = std::make_unique<ServiceMetrics>([store, cache] {
+    PulledFigures f;
+    const auto c = cache->stats();
+    f.cache_hits = c.hits;
+    f.cache_misses = c.misses;
+    f.cache_evictions = c.evictions;
+    f.cache_entries = c.entries;
+    f.cache_bytes = c.bytes;
+    if (auto snap = store->Snapshot()) {
+      f.sets_loaded = snap->sets.size();
+      f.file_errors = snap->file_errors.size();
+    }
+    return f;
+  });
+  absl::Status metrics_status = s->metrics_->Serve(options.metrics_address);
+  if (!metrics_status.ok()) return metrics_status;
+  s->service_ = std::make_unique<BuildGateService>(
+      BuildGateService::Options{options.allow_inline_policies, options.clock}, s->store_.get(),
+      s->cache_.get(), s->log_.get(), s->metrics_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  if (!options.listen.empty()) builder.AddListeningPort(options.listen, *creds, &s->tcp_port_);
+  if (!options.unix_socket.empty()) {
+    ::unlink(options.unix_socket.c_str());  // A stale socket from a crashed run.
+    builder.AddListeningPort(absl::StrCat("unix:", options.unix_socket), *creds);
+  }
+  builder.RegisterService(s->service_.get());
+  builder.SetMaxReceiveMessageSize(16 << 20);
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || (!options.listen.empty() && s->tcp_port_ == 0)) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
+                                               options.unix_socket.empty() ? "" : " / ",
+                                               options.unix_socket));
+  }
+  auto* health = s->server_->GetHealthCheckService();
+  health->SetServingStatus(false);
+  health->SetServingStatus("buildgate.v1.BuildGate", false);
+
+  // Listening; now load the policies, then serve.
+  const ReloadReport report = s->store_->Reload();
+  for (const auto& e : report.new_errors) spdlog::error("policy file {}: {}", e.file(), e.error());
+  spdlog::info("loaded {} policy set(s) from {} ({} file error(s))", s->store_->Snapshot()->sets.size(),
+               options.policy_dir.empty() ? "the embedded examples" : options.policy_dir,
+               s->store_->Snapshot()->file_errors.size());
+  s->service_->SetServing(true);
+  health->SetServingStatus(true);
+  health->SetServingStatus("buildgate.v1.BuildGate", true);
+  BuildGateServer* raw = s.get();
+  s->store_->StartWatching(options.reload_interval,
+                           [raw](const ReloadReport& r) { raw->OnReload(r); });
+  return s;
+}
+
+void BuildGateServer::OnReload(const ReloadReport& report) {
+  const bool ok = report.files_failed == 0;
+  metrics_->RecordReload(ok);
+  service_->CountReload(ok);
+  for (const auto& e : report.new_errors) {
+    spdlog::error("policy reload: {} kept its last good version: {}", e.file(), e.error());
+  }
+  spdlog::info("policy reload: {} file(s) read, {} failed, {} set(s) removed; serving {} set(s)",
+               report.files_read, report.files_failed, report.sets_removed,
+               store_->Snapshot()->sets.size());
+}
+
+void BuildGateServer::Shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    if (server_) {
+      auto* health = server_->GetHealthCheckService();
+      health->SetServingStatus(false);
+      health->SetServingStatus("buildgate.v1.BuildGate", false);
+    }
+    store_->StopWatching();
+    if (server_) {
+      // In-flight calls finish; new ones are refused; after the grace
+      // period the rest are cancelled.
+      server_->Shutdown(std::chrono::system_clock::now() +
+                        absl::ToChronoMilliseconds(options_.shutdown_grace));
+      server_->Wait();
+    }
+    if (service_) service_->SetServing(false);
+    if (log_) log_->Flush();
+  });
+}
+
+BuildGateServer::~BuildGateServer() { Shutdown(); }
+
+}  // namespace buildgate
