@@ -103,6 +103,7 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   health->SetServingStatus("buildgate.v1.BuildGate", false);
 
   // Listening; now load the policies, then serve.
+  if (options.before_policy_load) options.before_policy_load();
   const ReloadReport report = s->store_->Reload();
   for (const auto& e : report.new_errors) spdlog::error("policy file {}: {}", e.file(), e.error());
   spdlog::info("loaded {} policy set(s) from {} ({} file error(s))", s->store_->Snapshot()->sets.size(),

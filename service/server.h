@@ -50,6 +50,9 @@ struct ServerOptions {
   std::string tls_client_ca;
   absl::Duration shutdown_grace = absl::Seconds(10);
   std::function<absl::Time()> clock = absl::Now;
+  // Test hook: runs after the server listens and before the policy store
+  // loads (health is NOT_SERVING then).
+  std::function<void()> before_policy_load;
 };
 
 class BuildGateServer {

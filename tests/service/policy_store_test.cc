@@ -1,0 +1,153 @@
+#include "service/policy_store.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+
+namespace buildgate {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PolicyStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("bg_store_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Write(const std::string& name, const std::string& text) {
+    // Write then rename, as a ConfigMap update would swap content atomically.
+    const fs::path tmp = dir_ / (".tmp-" + name);
+    std::ofstream(tmp) << text;
+    fs::rename(tmp, dir_ / name);
+  }
+  static std::string Policy(const std::string& org, const std::string& revision) {
+    return "org_id: " + org + "\npolicy: {revision: \"" + revision +
+           "\", root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n";
+  }
+  PolicyStore Store() { return PolicyStore(dir_.string(), [] { return absl::UnixEpoch(); }); }
+
+  fs::path dir_;
+};
+
+// Proves every policy file in the directory is loaded and keyed by org.
+TEST_F(PolicyStoreTest, LoadsEveryFile) {
+  Write("a.yaml", Policy("acme", "1"));
+  Write("b.json", R"({"orgId": "globex", "policy": {"root": "ROOT_ALLOWED", "privileged": "PRIVILEGED_ALLOWED"}})");
+  Write("notes.txt", "not a policy");
+  PolicyStore store = Store();
+  const ReloadReport r = store.Reload();
+  EXPECT_EQ(r.files_read, 2);
+  EXPECT_EQ(r.files_failed, 0);
+  auto snap = store.Snapshot();
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(snap->sets.size(), 2u);
+  ASSERT_NE(snap->Find("acme"), nullptr);
+  EXPECT_EQ(snap->Find("acme")->info.revision(), "1");
+  EXPECT_TRUE(absl::EndsWith(snap->Find("globex")->info.source(), "/b.json"));
+}
+
+// Proves a broken change keeps the last good version and records the error;
+// fixing the file clears it.
+TEST_F(PolicyStoreTest, BrokenFileKeepsLastGoodVersion) {
+  Write("a.yaml", Policy("acme", "1"));
+  PolicyStore store = Store();
+  store.Reload();
+  Write("a.yaml", "org_id: acme\npolicy: {root: NOPE}\n");
+  const ReloadReport r = store.Reload();
+  EXPECT_EQ(r.files_failed, 1);
+  ASSERT_EQ(r.new_errors.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(r.new_errors[0].error(), "a.yaml:2:16: policy.root: unknown value"))
+      << r.new_errors[0].error();
+  auto snap = store.Snapshot();
+  ASSERT_NE(snap->Find("acme"), nullptr);
+  EXPECT_EQ(snap->Find("acme")->info.revision(), "1");
+  EXPECT_FALSE(snap->Find("acme")->info.last_error().empty());
+  ASSERT_EQ(snap->file_errors.size(), 1u);
+  Write("a.yaml", Policy("acme", "2"));
+  store.Reload();
+  snap = store.Snapshot();
+  EXPECT_EQ(snap->Find("acme")->info.revision(), "2");
+  EXPECT_TRUE(snap->Find("acme")->info.last_error().empty());
+  EXPECT_TRUE(snap->file_errors.empty());
+}
+
+// Proves a file that never loaded is reported and serves nothing.
+TEST_F(PolicyStoreTest, InvalidNewFileIsAnError) {
+  Write("bad.yaml", "org_id: acme\npolicy: {privileged: PRIVILEGED_ALLOWED}\n");
+  PolicyStore store = Store();
+  store.Reload();
+  auto snap = store.Snapshot();
+  EXPECT_TRUE(snap->sets.empty());
+  ASSERT_EQ(snap->file_errors.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(snap->file_errors[0].error(), "policy.root: required"));
+}
+
+// Proves deleting a file removes its set, and unchanged files are not re-read.
+TEST_F(PolicyStoreTest, DeletionAndUnchangedFiles) {
+  Write("a.yaml", Policy("acme", "1"));
+  Write("b.yaml", Policy("globex", "1"));
+  PolicyStore store = Store();
+  store.Reload();
+  auto before = store.Snapshot();
+  ReloadReport idle = store.Reload();
+  EXPECT_EQ(idle.files_read, 0);
+  EXPECT_FALSE(idle.changed);
+  EXPECT_EQ(store.Snapshot(), before) << "no change must not publish a new snapshot";
+  fs::remove(dir_ / "b.yaml");
+  ReloadReport r = store.Reload();
+  EXPECT_EQ(r.sets_removed, 1);
+  EXPECT_EQ(store.Snapshot()->Find("globex"), nullptr);
+  EXPECT_NE(store.Snapshot()->Find("acme"), nullptr);
+  // Old snapshots stay valid for readers that still hold them.
+  EXPECT_NE(before->Find("globex"), nullptr);
+}
+
+// Proves two files for one org: the first by name wins, the other is an error.
+TEST_F(PolicyStoreTest, DuplicateOrg) {
+  Write("a.yaml", Policy("acme", "from-a"));
+  Write("b.yaml", Policy("acme", "from-b"));
+  PolicyStore store = Store();
+  store.Reload();
+  auto snap = store.Snapshot();
+  EXPECT_EQ(snap->Find("acme")->info.revision(), "from-a");
+  ASSERT_EQ(snap->file_errors.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(snap->file_errors[0].error(), "already defined"));
+}
+
+// Proves the embedded default serves the shipped examples.
+TEST(PolicyStoreEmbedded, ServesExamples) {
+  PolicyStore store("", [] { return absl::UnixEpoch(); });
+  store.Reload();
+  auto snap = store.Snapshot();
+  EXPECT_TRUE(snap->file_errors.empty());
+  EXPECT_NE(snap->Find("acme"), nullptr);
+  EXPECT_NE(snap->Find("globex"), nullptr);
+  EXPECT_TRUE(absl::StartsWith(snap->Find("acme")->info.source(), "embedded:"));
+}
+
+// Proves the watcher picks up a change by itself.
+TEST_F(PolicyStoreTest, WatcherReloads) {
+  Write("a.yaml", Policy("acme", "1"));
+  PolicyStore store = Store();
+  store.Reload();
+  std::atomic<int> reloads{0};
+  store.StartWatching(absl::Milliseconds(20), [&](const ReloadReport&) { ++reloads; });
+  Write("a.yaml", Policy("acme", "2"));
+  for (int i = 0; i < 200 && store.Snapshot()->Find("acme")->info.revision() != "2"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  store.StopWatching();
+  EXPECT_EQ(store.Snapshot()->Find("acme")->info.revision(), "2");
+  EXPECT_GE(reloads.load(), 1);
+}
+
+}  // namespace
+}  // namespace buildgate
