@@ -31,6 +31,8 @@ ABSL_FLAG(std::string, tls_key, "", "Server private key (PEM)");
 ABSL_FLAG(std::string, tls_client_ca, "", "CA (PEM) for client certificates; enables mutual TLS");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long SIGTERM waits for in-flight calls before cancelling them");
+ABSL_FLAG(absl::Duration, shutdown_delay, absl::ZeroDuration(),
+          "On SIGTERM, answer NOT_SERVING/UNAVAILABLE this long before closing listeners");
 ABSL_FLAG(std::string, port_file, "", "Write the chosen TCP port here once serving (tests, scripts)");
 
 int main(int argc, char** argv) {
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
   o.tls_key = absl::GetFlag(FLAGS_tls_key);
   o.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  o.shutdown_delay = absl::GetFlag(FLAGS_shutdown_delay);
 
   auto server = buildgate::BuildGateServer::Start(o);
   if (!server.ok()) {
@@ -88,6 +91,7 @@ int main(int argc, char** argv) {
   sigwait(&signals, &sig);
   spdlog::info("received {}; draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->Shutdown();
+  server->reset();  // Flushes and closes the decision log before spdlog goes.
   spdlog::info("stopped");
   spdlog::shutdown();
   return 0;

@@ -137,7 +137,11 @@ void BuildGateServer::Shutdown() {
       health->SetServingStatus(false);
       health->SetServingStatus("buildgate.v1.BuildGate", false);
     }
-    store_->StopWatching();
+    // New calls get UNAVAILABLE (retryable elsewhere) from here on; calls
+    // already being handled complete.
+    if (service_) service_->SetServing(false);
+    if (store_) store_->StopWatching();
+    if (options_.shutdown_delay > absl::ZeroDuration()) absl::SleepFor(options_.shutdown_delay);
     if (server_) {
       // In-flight calls finish; new ones are refused; after the grace
       // period the rest are cancelled.
@@ -145,7 +149,6 @@ void BuildGateServer::Shutdown() {
                         absl::ToChronoMilliseconds(options_.shutdown_grace));
       server_->Wait();
     }
-    if (service_) service_->SetServing(false);
     if (log_) log_->Flush();
   });
 }

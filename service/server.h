@@ -5,8 +5,10 @@
 //
 // Lifecycle: Start() listens first with health NOT_SERVING, loads the policy
 // store, then reports SERVING and starts watching the policy directory.
-// Shutdown() reports NOT_SERVING, refuses new calls, drains in-flight calls
-// (up to the grace period) and flushes the decision log.
+// Shutdown() reports NOT_SERVING and answers new calls UNAVAILABLE, waits
+// shutdown_delay, then stops listening: calls being handled complete (up to
+// shutdown_grace), calls gRPC had not yet started are CANCELLED; last it
+// flushes the decision log.
 //
 // Thread-safe: Shutdown() may be called from any thread, once.
 #ifndef BUILDGATE_SERVICE_SERVER_H_
@@ -49,6 +51,9 @@ struct ServerOptions {
   std::string tls_key;
   std::string tls_client_ca;
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // On shutdown, how long to keep answering (health NOT_SERVING, calls
+  // UNAVAILABLE) before closing listeners, so load balancers move away.
+  absl::Duration shutdown_delay = absl::ZeroDuration();
   std::function<absl::Time()> clock = absl::Now;
   // Test hook: runs after the server listens and before the policy store
   // loads (health is NOT_SERVING then).

@@ -1,0 +1,322 @@
+// Process-level end-to-end tests: the real buildgated binary, started on a
+// free port and a unix socket, driven by the real buildgate CLI.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/buildgate_client.h"
+#include "engine/proto_text.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+
+namespace buildgate {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ReadAll;
+using testing::RunCommand;
+using testing::Subprocess;
+
+const std::string kBin = BUILDGATE_BINARY_DIR;
+const std::string kSrc = BUILDGATE_SOURCE_DIR;
+const std::string kCli = kBin + "/client/buildgate";
+const std::string kSecret = "Sup3r-S3cret-Pa55w0rd";
+
+class Daemon {
+ public:
+  Daemon(const fs::path& dir, std::vector<std::string> extra) : dir_(dir) {
+    std::vector<std::string> argv = {kBin + "/service/buildgated",
+                                     "--listen=127.0.0.1:0",
+                                     "--metrics_address=127.0.0.1:0",
+                                     "--port_file=" + (dir / "port").string(),
+                                     "--decision_log=" + (dir / "decisions.log").string(),
+                                     "--reload_interval=50ms"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<Subprocess>(argv, (dir / "stdout").string(), (dir / "stderr").string());
+    if (testing::WaitForFile((dir / "port").string(), 20)) {
+      std::vector<std::string> lines = absl::StrSplit(ReadAll((dir / "port").string()), '\n');
+      if (lines.size() >= 2) {
+        (void)absl::SimpleAtoi(lines[0], &port_);
+        (void)absl::SimpleAtoi(lines[1], &metrics_port_);
+      }
+    }
+  }
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  // SIGTERM and the exit code (-1 on timeout).
+  int Stop() {
+    process_->Signal(SIGTERM);
+    return process_->Wait(30);
+  }
+  std::string AllOutput() const {
+    return ReadAll((dir_ / "stdout").string()) + ReadAll((dir_ / "stderr").string()) +
+           ReadAll((dir_ / "decisions.log").string());
+  }
+
+ private:
+  fs::path dir_;
+  std::unique_ptr<Subprocess> process_;
+  int port_ = 0;
+  int metrics_port_ = 0;
+};
+
+class ProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           absl::StrCat("bg_proc_", ::getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+std::string HttpGet(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    (void)::write(fd, request.data(), request.size());
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
+  }
+  ::close(fd);
+  return response;
+}
+
+// Proves the binary serves the embedded examples on TCP and a unix socket,
+// the remote CLI prints exactly what offline mode prints, metrics are served
+// over HTTP, and SIGTERM exits 0 with the decision log flushed.
+TEST_F(ProcessTest, ServesTcpAndUnixSocketLikeOfflineMode) {
+  const std::string sock = Path("bg.sock");
+  Daemon d(dir_, {"--unix_socket=" + sock});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  auto health = RunCommand(kCli + " health --server " + d.address());
+  EXPECT_EQ(health.exit_code, 0) << health.out;
+  EXPECT_TRUE(absl::StrContains(health.out, "SERVING")) << health.out;
+  EXPECT_TRUE(absl::StrContains(health.out, "policy sets: 5 from embedded")) << health.out;
+
+  const std::string step = kSrc + "/examples/steps/build-and-push-ecr.yaml";
+  const std::string policy = kSrc + "/examples/policies/acme.yaml";
+  auto offline = RunCommand(kCli + " decide --policy " + policy + " --step " + step);
+  EXPECT_EQ(offline.exit_code, 10);
+  for (const std::string server : {d.address(), "unix:" + sock}) {
+    auto stored = RunCommand(kCli + " decide --server " + server + " --org acme --step " + step);
+    EXPECT_EQ(stored.exit_code, 10) << server << stored.out;
+    EXPECT_EQ(stored.out, offline.out) << server;
+    auto inline_policy = RunCommand(kCli + " decide --server " + server + " --policy " + policy +
+                                    " --step " + step + " -o json");
+    EXPECT_EQ(inline_policy.exit_code, 10);
+    auto offline_json = RunCommand(kCli + " decide --policy " + policy + " --step " + step + " -o json");
+    EXPECT_EQ(inline_policy.out, offline_json.out);
+  }
+  auto unknown = RunCommand(kCli + " decide --server " + d.address() + " --org nobody --step " + step, true);
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(unknown.out, "NOT_FOUND")) << unknown.out;
+  auto valid = RunCommand(kCli + " validate --server " + d.address() + " --policy " + policy);
+  EXPECT_EQ(valid.exit_code, 0) << valid.out;
+
+  const std::string metrics = HttpGet(d.metrics_port(), "/metrics");
+  EXPECT_TRUE(absl::StrContains(metrics, "buildgate_decisions_total{builder=\"BUILDER_BUILDAH\""))
+      << metrics.substr(0, 500);
+  EXPECT_TRUE(absl::StrContains(metrics, "buildgate_policy_sets_loaded 5"));
+
+  EXPECT_EQ(d.Stop(), 0);
+  const std::string log = ReadAll(Path("decisions.log"));
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 5) << log;  // 4 decisions + 1 NOT_FOUND.
+  EXPECT_TRUE(absl::StrContains(log, "\"verdict\":\"VERDICT_ALLOW_WITH_CHANGES\""));
+  auto down = RunCommand(kCli + " health --server " + d.address() + " --timeout 300ms");
+  EXPECT_EQ(down.exit_code, 3);
+}
+
+// Proves a SIGTERM during load drains: every decision a client received is in
+// the flushed log, calls refused while stopping are UNAVAILABLE (or CANCELLED
+// when gRPC had not started them), and the exit code is 0.
+TEST_F(ProcessTest, SigtermDrainsAndFlushes) {
+  Daemon d(dir_, {"--shutdown_delay=200ms"});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  std::atomic<int> ok{0}, unavailable{0}, other{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      ClientOptions c;
+      c.target = d.address();
+      c.max_attempts = 1;
+      c.deadline = absl::Seconds(2);
+      auto client = *BuildGateClient::Create(c);
+      v1::PolicySource src;
+      src.set_org_id("acme");
+      v1::BuildStep step;
+      step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
+      step.set_repo("acme/web");
+      while (!stop.load()) {
+        auto r = client->Decide(src, step);
+        if (r.ok()) {
+          ++ok;
+        } else if (r.status().code() == absl::StatusCode::kUnavailable ||
+                   r.status().code() == absl::StatusCode::kCancelled) {
+          ++unavailable;
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        } else {
+          ++other;
+          ADD_FAILURE() << "unexpected status during drain: " << r.status();
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(d.Stop(), 0);
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_GT(ok.load(), 10);
+  EXPECT_GT(unavailable.load(), 0) << "no call saw the server stopping";
+  EXPECT_EQ(other.load(), 0);
+  const std::string log = ReadAll(Path("decisions.log"));
+  int logged_ok = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (absl::StrContains(line, "\"status\":\"OK\"")) ++logged_ok;
+  }
+  EXPECT_EQ(logged_ok, ok.load()) << "decisions answered but not logged (or the reverse)";
+}
+
+// Proves a password sent in steps never appears in stdout, stderr or the
+// decision log, whatever the request.
+TEST_F(ProcessTest, SecretsNeverLogged) {
+  Daemon d(dir_, {"--decision_log=-"});  // Decision log on stdout this time.
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  ClientOptions c;
+  c.target = d.address();
+  auto client = *BuildGateClient::Create(c);
+  v1::PolicySource acme;
+  acme.set_org_id("acme");
+  std::vector<v1::BuildStep> steps;
+  for (const char* yaml :
+       {"kind: STEP_KIND_PLUGIN\nimage: plugins/buildah-docker:1.1.0-linux-amd64\nrepo: acme/web\n",
+        "kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: acme/web\n",
+        "kind: STEP_KIND_BUILD_AND_PUSH_ECR\nrepo: acme/web\n",  // Invalid: no registry.
+        "repo: acme/web\n"}) {                                  // Invalid: no kind.
+    v1::BuildStep step;
+    ASSERT_TRUE(ParseYamlToMessage(yaml, "s", &step).ok());
+    step.mutable_credentials()->set_username("bot");
+    step.mutable_credentials()->set_password(kSecret);
+    steps.push_back(step);
+    v1::BuildStep with_control = step;
+    with_control.mutable_credentials()->set_password(kSecret + "\n");
+    steps.push_back(with_control);
+  }
+  for (const auto& step : steps) {
+    (void)client->Decide(acme, step);
+    v1::PolicySet inline_set;
+    ASSERT_TRUE(ParseYamlToMessage("org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n",
+                                   "p", &inline_set).ok());
+    auto r = client->DecideWithPolicy(inline_set, step);
+    if (r.ok()) EXPECT_FALSE(absl::StrContains(r->DebugString(), kSecret));
+    v1::DecideBatchRequest batch;
+    *batch.mutable_policy() = acme;
+    *batch.add_steps() = step;
+    (void)client->DecideBatch(batch);
+  }
+  // A policy file may carry an inline secret-looking value too; it is data,
+  // but the step password is what must never be printed.
+  EXPECT_EQ(d.Stop(), 0);
+  const std::string all = d.AllOutput();
+  EXPECT_GT(all.size(), 500u);
+  EXPECT_TRUE(absl::StrContains(all, "\"rpc\":\"Decide\""));
+  EXPECT_FALSE(absl::StrContains(all, kSecret)) << "a password leaked into the output";
+  EXPECT_FALSE(absl::StrContains(all, "Sup3r")) << "part of a password leaked into the output";
+}
+
+// Generates a CA, a server certificate for localhost and a client certificate.
+bool MakeCertificates(const fs::path& dir) {
+  const std::string d = dir.string();
+  const std::string script = absl::StrCat(
+      "set -e; cd ", d, ";",
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key -out ca.pem;",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr;",
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > san.ext;",
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem;",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=pipeline-governance -keyout client.key -out client.csr;",
+      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem;",
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rogue -keyout rogue.key -out rogue.pem");
+  return RunCommand("(" + script + ") >/dev/null 2>&1").exit_code == 0;
+}
+
+// Proves TLS works and a plaintext client is refused.
+TEST_F(ProcessTest, Tls) {
+  ASSERT_TRUE(MakeCertificates(dir_));
+  Daemon d(dir_, {"--tls_cert=" + Path("server.pem"), "--tls_key=" + Path("server.key")});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  const std::string step = kSrc + "/examples/steps/build-and-push-ecr.yaml";
+  auto ok = RunCommand(kCli + " decide --server localhost:" + std::to_string(d.port()) +
+                       " --tls_ca " + Path("ca.pem") + " --org acme --step " + step, true);
+  EXPECT_EQ(ok.exit_code, 10) << ok.out;
+  auto plain = RunCommand(kCli + " health --server " + d.address() + " --timeout 1s", true);
+  EXPECT_EQ(plain.exit_code, 3) << plain.out;
+  EXPECT_EQ(d.Stop(), 0);
+}
+
+// Proves mutual TLS: no client certificate, or one from another CA, is refused.
+TEST_F(ProcessTest, MutualTls) {
+  ASSERT_TRUE(MakeCertificates(dir_));
+  Daemon d(dir_, {"--tls_cert=" + Path("server.pem"), "--tls_key=" + Path("server.key"),
+                  "--tls_client_ca=" + Path("ca.pem")});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  const std::string target = " --server localhost:" + std::to_string(d.port()) + " --tls_ca " + Path("ca.pem");
+  auto without = RunCommand(kCli + " health" + target + " --timeout 1s", true);
+  EXPECT_EQ(without.exit_code, 3) << without.out;
+  auto rogue = RunCommand(kCli + " health" + target + " --tls_cert " + Path("rogue.pem") +
+                          " --tls_key " + Path("rogue.key") + " --timeout 1s", true);
+  EXPECT_EQ(rogue.exit_code, 3) << rogue.out;
+  auto with = RunCommand(kCli + " health" + target + " --tls_cert " + Path("client.pem") +
+                         " --tls_key " + Path("client.key"), true);
+  EXPECT_EQ(with.exit_code, 0) << with.out;
+  EXPECT_TRUE(absl::StrContains(with.out, "SERVING"));
+  EXPECT_EQ(d.Stop(), 0);
+}
+
+// Proves a stored-policy-only server (inline off) refuses inline policies.
+TEST_F(ProcessTest, InlinePoliciesOff) {
+  Daemon d(dir_, {"--allow_inline_policies=false"});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  const std::string step = kSrc + "/examples/steps/build-and-push-ecr.yaml";
+  auto r = RunCommand(kCli + " decide --server " + d.address() + " --policy " + kSrc +
+                      "/examples/policies/acme.yaml --step " + step, true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(r.out, "PERMISSION_DENIED")) << r.out;
+  EXPECT_EQ(RunCommand(kCli + " decide --server " + d.address() + " --org acme --step " + step).exit_code, 10);
+  EXPECT_EQ(d.Stop(), 0);
+}
+
+// Proves bad flags fail fast with a clear message and exit code 2.
+TEST_F(ProcessTest, BadStartupFlags) {
+  auto r = RunCommand(kBin + "/service/buildgated --listen= --unix_socket= --metrics_address=", true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(r.out, "nothing to listen on")) << r.out;
+  auto tls = RunCommand(kBin + "/service/buildgated --listen=127.0.0.1:0 --metrics_address= --tls_cert=/nonexistent.pem --tls_key=/nonexistent.key", true);
+  EXPECT_EQ(tls.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(tls.out, "/nonexistent")) << tls.out;
+  auto help = RunCommand(kBin + "/service/buildgated --help", true);
+  EXPECT_TRUE(absl::StrContains(help.out, "--policy_dir")) << help.out;
+}
+
+}  // namespace
+}  // namespace buildgate

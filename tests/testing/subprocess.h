@@ -1,0 +1,50 @@
+// Test helper: start a program with its output in files, signal it, wait
+// for it; and run a command capturing stdout and the exit code.
+//
+// Thread-compatible.
+#ifndef BUILDGATE_TESTS_TESTING_SUBPROCESS_H_
+#define BUILDGATE_TESTS_TESTING_SUBPROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace buildgate::testing {
+
+class Subprocess {
+ public:
+  // Starts argv[0] with stdout/stderr appended to the given files.
+  Subprocess(const std::vector<std::string>& argv, const std::string& stdout_path,
+             const std::string& stderr_path);
+  ~Subprocess();  // Kills the process if still running.
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig);
+  // Waits up to `seconds`; returns the exit status (WEXITSTATUS) or -1 on
+  // timeout or abnormal exit.
+  int Wait(double seconds);
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs `command` through /bin/sh, capturing stdout (stderr goes to stdout
+// when `merge_stderr`).
+CommandResult RunCommand(const std::string& command, bool merge_stderr = false);
+
+// Reads a whole file ("" if missing).
+std::string ReadAll(const std::string& path);
+
+// Waits until `path` exists and is non-empty; false on timeout.
+bool WaitForFile(const std::string& path, double seconds);
+
+}  // namespace buildgate::testing
+
+#endif  // BUILDGATE_TESTS_TESTING_SUBPROCESS_H_
