@@ -10,7 +10,12 @@ packages=(
   libabsl-dev libspdlog-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev
+  openssl
 )
+# Node.js and npm run the interop test (@grpc/grpc-js from npm); any
+# installed node/npm will do, Debian's are installed when there is none.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

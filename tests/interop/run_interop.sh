@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Interop test driver (run by ctest): installs @grpc/grpc-js and
+# @grpc/proto-loader from npm into the build tree, starts the real
+# buildgated on a free port, runs interop_test.js against it, stops it.
+#   run_interop.sh SOURCE_DIR BINARY_DIR
+set -euo pipefail
+src="$1"
+bin="$2"
+work="$bin/interop"
+mkdir -p "$work"
+cp "$src/tests/interop/package.json" "$src/tests/interop/interop_test.js" "$src/tests/interop/reflection.proto" "$work/"
+if [ ! -d "$work/node_modules/@grpc/grpc-js" ] || [ ! -d "$work/node_modules/@grpc/proto-loader" ]; then
+  (cd "$work" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+rm -f "$work/port"
+"$bin/service/buildgated" --listen=127.0.0.1:0 --metrics_address= --decision_log= \
+  --port_file="$work/port" >"$work/buildgated.log" 2>&1 &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(head -1 "$work/port")
+node "$work/interop_test.js" "127.0.0.1:$port" "$src/proto"
+kill -TERM $pid
+wait $pid
+trap - EXIT
