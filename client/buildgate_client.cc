@@ -1,25 +1,12 @@
 #include "client/buildgate_client.h"
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/file.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace buildgate {
-namespace {
-
-absl::StatusOr<std::string> ReadPem(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
-
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
@@ -32,14 +19,14 @@ absl::StatusOr<std::unique_ptr<BuildGateClient>> BuildGateClient::Create(const C
   if (!options.tls_ca.empty() || !options.tls_cert.empty()) {
     grpc::SslCredentialsOptions ssl;
     if (!options.tls_ca.empty()) {
-      auto ca = ReadPem(options.tls_ca);
+      auto ca = ReadFileToString(options.tls_ca);
       if (!ca.ok()) return ca.status();
       ssl.pem_root_certs = *ca;
     }
     if (!options.tls_cert.empty()) {
-      auto cert = ReadPem(options.tls_cert);
+      auto cert = ReadFileToString(options.tls_cert);
       if (!cert.ok()) return cert.status();
-      auto key = ReadPem(options.tls_key);
+      auto key = ReadFileToString(options.tls_key);
       if (!key.ok()) return key.status();
       ssl.pem_cert_chain = *cert;
       ssl.pem_private_key = *key;

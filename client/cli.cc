@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/buildgate_client.h"
+#include "common/file.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
 #include "engine/proto_text.h"
@@ -32,19 +33,9 @@ constexpr char kUsage[] =
     "serving, 10 allow with changes, 20 deny, 2 bad input, 3 server unavailable or\n"
     "not serving, 1 internal error.\n";
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read: ", std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 template <typename M>
 absl::StatusOr<M> LoadFile(const std::string& path) {
-  auto text = ReadFile(path);
+  auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   M message;
   absl::Status status = ParseYamlToMessage(*text, path, &message);

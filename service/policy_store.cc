@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/file.h"
 #include "engine/proto_text.h"
 
 namespace buildgate_examples {
@@ -103,14 +102,19 @@ ReloadReport PolicyStore::Reload() {
           absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, ":", st.st_ino);
       FileState& state = files_[name];
       if (state.signature == signature) continue;
-      std::ifstream in(it->path(), std::ios::binary);
-      std::stringstream text;
-      text << in.rdbuf();
       state.signature = signature;
-      std::string content = text.str();
-      if (in.bad()) content.clear();
-      if (content == state.content && (state.good || !state.error.empty())) continue;  // Touched only.
-      LoadFile(name, std::move(content), &state, &report);
+      auto content = ReadFileToString(it->path().string());
+      if (!content.ok()) {
+        ++report.files_failed;
+        state.error = std::string(content.status().message());
+        v1::FileError e;
+        e.set_file(it->path().string());
+        e.set_error(state.error);
+        report.new_errors.push_back(std::move(e));
+        continue;
+      }
+      if (*content == state.content && (state.good || !state.error.empty())) continue;  // Touched only.
+      LoadFile(name, *std::move(content), &state, &report);
     }
   }
   // Deleted files go only now, after the rest of the directory has loaded.

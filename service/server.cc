@@ -1,24 +1,15 @@
 #include "service/server.h"
 
-#include <fstream>
-#include <sstream>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/file.h"
 #include "absl/strings/str_join.h"
 #include "spdlog/spdlog.h"
 
 namespace buildgate {
-
-absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 namespace {
 
@@ -29,14 +20,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
   if (o.tls_cert.empty() || o.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
   }
-  auto cert = ReadTextFile(o.tls_cert);
+  auto cert = ReadFileToString(o.tls_cert);
   if (!cert.ok()) return cert.status();
-  auto key = ReadTextFile(o.tls_key);
+  auto key = ReadFileToString(o.tls_key);
   if (!key.ok()) return key.status();
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back({*key, *cert});
   if (!o.tls_client_ca.empty()) {
-    auto ca = ReadTextFile(o.tls_client_ca);
+    auto ca = ReadFileToString(o.tls_client_ca);
     if (!ca.ok()) return ca.status();
     ssl.pem_root_certs = *ca;
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;

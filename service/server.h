@@ -89,9 +89,6 @@ class BuildGateServer {
   std::once_flag shutdown_once_;
 };
 
-// Reads a whole file (TLS PEMs).
-absl::StatusOr<std::string> ReadTextFile(const std::string& path);
-
 }  // namespace buildgate
 
 #endif  // BUILDGATE_SERVICE_SERVER_H_
