@@ -274,7 +274,7 @@ int Validate(const Flags& flags, std::ostream& out, std::ostream& err) {
   const auto& set = **policy;
   out << flags.policy << ": valid policy set for org " << set.org_id() << " ("
       << set.scopes().size() << " scope" << (set.scopes().size() == 1 ? "" : "s")
-      << ", revision \"" << set.org_scope().policy.revision() << "\", fingerprint "
+      << ", revision \"" << set.org_scope().revision << "\", fingerprint "
       << set.fingerprint().substr(0, 16) << ")\n";
   return kExitAllow;
 }

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -179,11 +181,84 @@ std::string PolicySetFingerprint(const v1::PolicySet& set) {
 
 namespace {
 
-std::unique_ptr<CompiledScope> CompileScope(std::string name, v1::Policy policy,
-                                            const v1::BuilderCatalog& catalog) {
-  auto scope = std::make_unique<CompiledScope>();
-  scope->name = std::move(name);
-  scope->policy = std::move(policy);
+std::string DeterministicBytes(const google::protobuf::Message& m) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream out(&stream);
+  out.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&out);
+  out.Trim();
+  return bytes;
+}
+
+// A process-wide pool of shared immutable values keyed by content, so equal
+// compiled parts exist once. Values die with their last user; expired keys
+// are swept as the pool grows. Thread-safe (compile path only).
+template <typename T>
+class InternPool {
+ public:
+  template <typename Build>
+  std::shared_ptr<const T> GetOrBuild(const std::string& key, Build&& build) {
+    absl::MutexLock lock(&mu_);
+    auto it = map_.find(key);
+    if (it != map_.end()) {
+      if (auto alive = it->second.lock()) return alive;
+    }
+    std::shared_ptr<const T> value = build();
+    map_[key] = value;
+    if (++inserts_ % 1024 == 0) {
+      absl::erase_if(map_, [](const auto& kv) { return kv.second.expired(); });
+    }
+    return value;
+  }
+  std::size_t Live() {
+    absl::MutexLock lock(&mu_);
+    std::size_t n = 0;
+    for (const auto& kv : map_) n += kv.second.expired() ? 0 : 1;
+    return n;
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::weak_ptr<const T>> map_ ABSL_GUARDED_BY(mu_);
+  uint64_t inserts_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+InternPool<ScopeTables>& TablesPool() {
+  static auto* pool = new InternPool<ScopeTables>();
+  return *pool;
+}
+
+InternPool<CatalogData>& CatalogPool() {
+  static auto* pool = new InternPool<CatalogData>();
+  return *pool;
+}
+
+std::shared_ptr<const CatalogData> MakeCatalogData(v1::BuilderCatalog catalog) {
+  auto data = std::make_shared<CatalogData>();
+  data->catalog = std::move(catalog);
+  for (const auto& spec : data->catalog.builders()) {
+    if (spec.step_type() != v1::STEP_TYPE_PLUGIN) continue;
+    for (const auto& image : spec.images()) {
+      auto [it, inserted] = data->plugin_images.try_emplace(image.repository());
+      if (inserted) {
+        it->second.builder = spec.builder();
+        it->second.destination = image.destination();
+      } else {
+        it->second.also_serves.push_back(image.destination());
+      }
+    }
+  }
+  return data;
+}
+
+std::shared_ptr<const ScopeTables> BuildTables(const v1::Policy& policy,
+                                               std::shared_ptr<const CatalogData> catalog_data) {
+  auto scope = std::make_shared<ScopeTables>();
+  scope->catalog = std::move(catalog_data);
+  scope->policy = policy;
+  scope->policy.clear_revision();
+  const v1::BuilderCatalog& catalog = scope->catalog->catalog;
   const v1::Policy& p = scope->policy;
   std::vector<const v1::BuilderSpec*> order;
   for (int b : p.allowed_builders()) {
@@ -274,6 +349,44 @@ std::unique_ptr<CompiledScope> CompileScope(std::string name, v1::Policy policy,
     }
     scope->builders.push_back(std::move(cb));
   }
+  std::size_t bytes = sizeof(ScopeTables) + scope->policy.SpaceUsedLong();
+  for (const CompiledBuilder& cb : scope->builders) {
+    bytes += sizeof(CompiledBuilder);
+    for (int i = 0; i < CompiledBuilder::kTableSize; ++i) {
+      bytes += cb.rejected[i].SpaceUsedLong();
+      for (const v1::Reason& r : cb.table[i].reasons) bytes += r.SpaceUsedLong();
+    }
+  }
+  scope->approximate_bytes = bytes;
+  return scope;
+}
+
+// The shared tables for an effective policy under a catalog; sets `built`
+// when this call created them.
+std::shared_ptr<const ScopeTables> InternTables(const v1::Policy& policy,
+                                                const std::shared_ptr<const CatalogData>& catalog,
+                                                bool* built) {
+  v1::Policy key_policy = policy;
+  key_policy.clear_revision();
+  std::string key = DeterministicBytes(key_policy);
+  const CatalogData* identity = catalog.get();  // Catalogs are interned: pointer = content.
+  key.append(reinterpret_cast<const char*>(&identity), sizeof(identity));
+  *built = false;
+  return TablesPool().GetOrBuild(key, [&] {
+    *built = true;
+    return BuildTables(policy, catalog);
+  });
+}
+
+std::unique_ptr<CompiledScope> MakeScope(std::string name, const v1::Policy& policy,
+                                         const std::shared_ptr<const CatalogData>& catalog,
+                                         std::size_t* own_bytes) {
+  bool built = false;
+  auto scope = std::make_unique<CompiledScope>(InternTables(policy, catalog, &built));
+  scope->name = std::move(name);
+  scope->revision = policy.revision();
+  *own_bytes += sizeof(CompiledScope) + scope->name.size() + scope->revision.size() +
+                (built ? scope->tables->approximate_bytes : 0);
   return scope;
 }
 
@@ -293,13 +406,21 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
   compiled->source_ = set;
   compiled->fingerprint_ = PolicySetFingerprint(set);
 
-  auto catalog = ApplyCatalogOverrides(base_catalog, set.policy().catalog_overrides());
-  if (!catalog.ok()) return catalog.status();
-  compiled->catalog_ = *std::move(catalog);
+  if (set.policy().catalog_overrides().empty() && &base_catalog == &DefaultCatalog()) {
+    static const auto* shipped = new std::shared_ptr<const CatalogData>(MakeCatalogData(DefaultCatalog()));
+    compiled->catalog_ = *shipped;
+  } else {
+    auto catalog = ApplyCatalogOverrides(base_catalog, set.policy().catalog_overrides());
+    if (!catalog.ok()) return catalog.status();
+    compiled->catalog_ = CatalogPool().GetOrBuild(DeterministicBytes(*catalog),
+                                                  [&] { return MakeCatalogData(*catalog); });
+  }
 
   auto org = EffectiveOrgPolicy(set.policy(), "policy");
   if (!org.ok()) return org.status();
-  compiled->scopes_[""] = CompileScope("org", *org, compiled->catalog_);
+  std::size_t bytes = sizeof(CompiledPolicySet) + compiled->source_.SpaceUsedLong() +
+                      compiled->fingerprint_.capacity();
+  compiled->scopes_[""] = MakeScope("org", *org, compiled->catalog_, &bytes);
   compiled->org_scope_ = compiled->scopes_[""].get();
 
   // Projects first, so a pipeline override can build on its project's policy.
@@ -308,6 +429,8 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
     return set.overrides(a).pipeline_id().empty() > set.overrides(b).pipeline_id().empty();
   });
+  // Effective policies with their revisions (the shared tables drop them).
+  absl::flat_hash_map<std::string, v1::Policy> effective_by_key;
   for (int i : order) {
     const v1::ScopeOverride& o = set.overrides(i);
     const std::string at = absl::StrCat("overrides[", i, "]");
@@ -323,45 +446,23 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
     if (compiled->scopes_.contains(key)) {
       return absl::InvalidArgumentError(absl::StrCat(at, ": a second override for the same scope"));
     }
-    auto parent_it = o.pipeline_id().empty() ? compiled->scopes_.end()
-                                             : compiled->scopes_.find(o.project_id());
-    const v1::Policy& parent =
-        parent_it != compiled->scopes_.end() ? parent_it->second->policy : *org;
+    auto parent_it = o.pipeline_id().empty() ? effective_by_key.end()
+                                             : effective_by_key.find(o.project_id());
+    const v1::Policy& parent = parent_it != effective_by_key.end() ? parent_it->second : *org;
     auto effective = ApplyOverride(parent, o.policy(), absl::StrCat(at, ".policy"));
     if (!effective.ok()) return effective.status();
     const std::string name = o.pipeline_id().empty()
                                  ? absl::StrCat("project:", o.project_id())
                                  : absl::StrCat("project:", o.project_id(), "/pipeline:", o.pipeline_id());
-    compiled->scopes_[key] = CompileScope(name, *std::move(effective), compiled->catalog_);
-  }
-
-  for (const auto& spec : compiled->catalog_.builders()) {
-    if (spec.step_type() != v1::STEP_TYPE_PLUGIN) continue;
-    for (const auto& image : spec.images()) {
-      auto [it, inserted] = compiled->plugin_images_.try_emplace(image.repository());
-      if (inserted) {
-        it->second.builder = spec.builder();
-        it->second.destination = image.destination();
-      } else {
-        it->second.also_serves.push_back(image.destination());
-      }
-    }
-  }
-  std::size_t bytes = sizeof(CompiledPolicySet) + compiled->source_.SpaceUsedLong() +
-                      compiled->catalog_.SpaceUsedLong();
-  for (const auto& [key, scope] : compiled->scopes_) {
-    bytes += sizeof(CompiledScope) + key.size() + scope->policy.SpaceUsedLong();
-    for (const CompiledBuilder& cb : scope->builders) {
-      bytes += sizeof(CompiledBuilder);
-      for (int i = 0; i < CompiledBuilder::kTableSize; ++i) {
-        bytes += cb.rejected[i].SpaceUsedLong();
-        for (const v1::Reason& r : cb.table[i].reasons) bytes += r.SpaceUsedLong();
-      }
-    }
+    compiled->scopes_[key] = MakeScope(name, *effective, compiled->catalog_, &bytes);
+    bytes += key.size();
+    effective_by_key[key] = *std::move(effective);
   }
   compiled->approximate_bytes_ = bytes;
   return std::shared_ptr<const CompiledPolicySet>(std::move(compiled));
 }
+
+std::size_t LiveScopeTables() { return TablesPool().Live(); }
 
 const CompiledScope& CompiledPolicySet::ScopeFor(absl::string_view project_id,
                                                  absl::string_view pipeline_id) const {
@@ -386,8 +487,8 @@ const CompiledScope& CompiledPolicySet::ScopeFor(absl::string_view project_id,
 }
 
 const PluginImageInfo* CompiledPolicySet::FindPluginImage(absl::string_view repository) const {
-  auto it = plugin_images_.find(repository);
-  return it == plugin_images_.end() ? nullptr : &it->second;
+  auto it = catalog_->plugin_images.find(repository);
+  return it == catalog_->plugin_images.end() ? nullptr : &it->second;
 }
 
 }  // namespace buildgate

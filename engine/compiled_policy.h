@@ -86,20 +86,45 @@ struct CompiledBuilder {
   std::vector<std::string> privileged_message;       // Per run profile.
 };
 
-// The effective policy of one scope with its compiled builders.
-struct CompiledScope {
-  std::string name;  // "org", "project:X" or "project:X/pipeline:Y".
-  v1::Policy policy;
-  // Allowed builders in preference order, then the rest in catalog order.
-  std::vector<CompiledBuilder> builders;
-};
-
 // A plugin image repository resolved to its builder and destination.
 struct PluginImageInfo {
   v1::Builder builder = v1::BUILDER_UNSPECIFIED;
   v1::Destination destination = v1::DESTINATION_UNSPECIFIED;
   // Other destinations served by the same image (GCR image serves GAR).
   std::vector<v1::Destination> also_serves;
+};
+
+// A builder catalog (the shipped one, or one with an org's overrides) with
+// its plugin image index. Shared by every set that uses the same catalog.
+struct CatalogData {
+  v1::BuilderCatalog catalog;
+  absl::flat_hash_map<std::string, PluginImageInfo> plugin_images;
+};
+
+// Everything a scope's decisions need that depends only on its effective
+// policy (without the revision label) and the catalog: the heavy part of a
+// compiled scope. Interned, so sets that differ only in revision, org id or
+// scope names share one copy.
+struct ScopeTables {
+  std::shared_ptr<const CatalogData> catalog;  // Keeps CompiledBuilder::spec valid.
+  v1::Policy policy;                           // Effective; revision cleared.
+  // Allowed builders in preference order, then the rest in catalog order.
+  std::vector<CompiledBuilder> builders;
+  std::size_t approximate_bytes = 0;
+};
+
+// One scope of a compiled set: its name and revision, and shared tables.
+struct CompiledScope {
+  explicit CompiledScope(std::shared_ptr<const ScopeTables> t)
+      : tables(std::move(t)), policy(tables->policy), builders(tables->builders) {}
+  CompiledScope(const CompiledScope&) = delete;
+  CompiledScope& operator=(const CompiledScope&) = delete;
+
+  std::string name;      // "org", "project:X" or "project:X/pipeline:Y".
+  std::string revision;  // The effective policy's revision label.
+  const std::shared_ptr<const ScopeTables> tables;
+  const v1::Policy& policy;                       // tables->policy
+  const std::vector<CompiledBuilder>& builders;   // tables->builders
 };
 
 class CompiledPolicySet {
@@ -114,9 +139,10 @@ class CompiledPolicySet {
   const std::string& org_id() const { return org_id_; }
   // Hex SHA-256 of the set's deterministic serialization.
   const std::string& fingerprint() const { return fingerprint_; }
-  const v1::BuilderCatalog& catalog() const { return catalog_; }
+  const v1::BuilderCatalog& catalog() const { return catalog_->catalog; }
   const v1::PolicySet& source() const { return source_; }
-  // Approximate memory held, for cache budgets.
+  // Approximate memory this set holds on its own (shared tables counted
+  // once per distinct table, by the first set that built them).
   std::size_t approximate_bytes() const { return approximate_bytes_; }
 
   // The most specific scope for a step: pipeline, then project, then org.
@@ -136,12 +162,14 @@ class CompiledPolicySet {
   std::string org_id_;
   std::string fingerprint_;
   v1::PolicySet source_;
-  v1::BuilderCatalog catalog_;
+  std::shared_ptr<const CatalogData> catalog_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledScope>> scopes_;
   const CompiledScope* org_scope_ = nullptr;
   std::size_t approximate_bytes_ = 0;
-  absl::flat_hash_map<std::string, PluginImageInfo> plugin_images_;
 };
+
+// How many distinct scope tables are alive (tests and benchmarks).
+std::size_t LiveScopeTables();
 
 // Hex SHA-256 of the deterministic serialization of `set`.
 std::string PolicySetFingerprint(const v1::PolicySet& set);

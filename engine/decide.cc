@@ -390,7 +390,7 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   const int index = CompiledBuilder::Index(p.destination, arch, step.simple_dockerfile());
 
   v1::Decision& d = *out;
-  SetText(d.mutable_policy_revision(), policy.revision());
+  SetText(d.mutable_policy_revision(), scope.revision);
   SetText(d.mutable_policy_fingerprint(), set.fingerprint());
   SetText(d.mutable_policy_scope(), scope.name);
 

@@ -60,7 +60,7 @@ void PolicyStore::LoadFile(const std::string& name, std::string content, FileSta
   StoredPolicySet stored;
   stored.compiled = compiled;
   stored.info.set_org_id(compiled->org_id());
-  stored.info.set_revision(compiled->org_scope().policy.revision());
+  stored.info.set_revision(compiled->org_scope().revision);
   stored.info.set_fingerprint(compiled->fingerprint());
   stored.info.set_source(source);
   stored.info.set_loaded_at(Rfc3339(clock_()));

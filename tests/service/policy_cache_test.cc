@@ -54,14 +54,21 @@ TEST(CompiledPolicyCache, BoundedByEntries) {
   EXPECT_GE(s.evictions, 500u - 32u);
 }
 
+// A set whose effective policy differs (non-root UID), so it has tables of its own.
+v1::PolicySet DistinctSet(int i) {
+  v1::PolicySet s = Set(i);
+  s.mutable_policy()->set_non_root_uid(5000 + i);
+  return s;
+}
+
 // Proves the byte bound holds.
 TEST(CompiledPolicyCache, BoundedByBytes) {
-  auto one = CompiledPolicySet::Compile(Set(0));
+  auto one = CompiledPolicySet::Compile(DistinctSet(-1));
   ASSERT_TRUE(one.ok());
   const std::size_t per_set = (*one)->approximate_bytes();
   ASSERT_GT(per_set, 1000u);
   CompiledPolicyCache cache({1000000, per_set * 16 * 2});  // About 2 per shard.
-  for (int i = 0; i < 200; ++i) ASSERT_TRUE(cache.GetOrCompile(Set(i)).ok());
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(cache.GetOrCompile(DistinctSet(i)).ok());
   EXPECT_LE(cache.stats().bytes, per_set * 16 * 2);
   EXPECT_GT(cache.stats().evictions, 0u);
 }
@@ -87,7 +94,7 @@ TEST(CompiledPolicyCache, Concurrent) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
         auto r = cache.GetOrCompile(Set((i * 7 + t) % 100));
-        if (!r.ok() || (*r)->org_scope().policy.revision() != absl::StrCat("r", (i * 7 + t) % 100)) {
+        if (!r.ok() || (*r)->org_scope().revision != absl::StrCat("r", (i * 7 + t) % 100)) {
           ++failures;
         }
       }
@@ -96,6 +103,27 @@ TEST(CompiledPolicyCache, Concurrent) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_LE(cache.stats().entries, 64u);
+}
+
+}  // namespace
+}  // namespace buildgate
+
+namespace buildgate {
+namespace {
+
+// Proves sets that differ only in revision share their compiled tables, so a
+// cached set costs little beyond its own source.
+TEST(CompiledPolicyCache, SetsShareTables) {
+  auto a = CompiledPolicySet::Compile(Set(1));
+  auto b = CompiledPolicySet::Compile(Set(2));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)->org_scope().tables, (*b)->org_scope().tables);
+  EXPECT_EQ((*a)->org_scope().revision, "r1");
+  EXPECT_EQ((*b)->org_scope().revision, "r2");
+  EXPECT_LT((*b)->approximate_bytes(), 4096u);
+  auto c = CompiledPolicySet::Compile(DistinctSet(3));
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE((*a)->org_scope().tables, (*c)->org_scope().tables);
 }
 
 }  // namespace
