@@ -1,15 +1,55 @@
-// Engine microbenchmarks: Decide on a compiled policy (allow, allow with
-// changes, deny), and Compile. Reports numbers; asserts nothing about time.
+// Engine microbenchmarks (Google Benchmark). Reports numbers; asserts nothing.
+//
+//   BM_Decide*            decide on a warm compiled policy (allow, allow with
+//                         changes, deny with remediation search)
+//   BM_Compile*           compile a policy set (new tables / shared tables)
+//   BM_CacheLookup        inline-policy cache hit, 1 and 2 threads
+//   BM_DecideAcrossSets   decide while cycling through 1, 1k, 100k cached sets
+//
+// Every benchmark reports allocs_per_op (heap allocations per iteration,
+// counted by the operator new below).
 //
 //   build/bench/engine_bench --benchmark_min_time=1
 #include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <new>
+
+#include "absl/strings/str_cat.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
 #include "engine/proto_text.h"
+#include "service/policy_cache.h"
+
+// Counts heap allocations per thread.
+namespace {
+thread_local uint64_t g_allocations = 0;
+}  // namespace
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace buildgate {
 namespace {
+
+class AllocationCounter {
+ public:
+  explicit AllocationCounter(benchmark::State& state) : state_(state), start_(g_allocations) {}
+  ~AllocationCounter() {
+    state_.counters["allocs_per_op"] = benchmark::Counter(
+        static_cast<double>(g_allocations - start_) / std::max<int64_t>(1, state_.iterations()));
+  }
+
+ private:
+  benchmark::State& state_;
+  uint64_t start_;
+};
 
 v1::PolicySet Policy(const char* yaml) {
   v1::PolicySet set;
@@ -62,9 +102,11 @@ repo: acme/payments
 )";
 
 void RunDecide(benchmark::State& state, const char* step_yaml) {
-  auto compiled = *CompiledPolicySet::Compile(Policy(kPolicy));
+  static auto compiled = *CompiledPolicySet::Compile(Policy(kPolicy));
   const v1::BuildStep step = Step(step_yaml);
   v1::Decision decision;
+  (void)Decide(*compiled, step, &decision);  // Warm the reused message.
+  AllocationCounter allocations(state);
   for (auto _ : state) {
     if (!Decide(*compiled, step, &decision).ok()) state.SkipWithError("decide failed");
     benchmark::DoNotOptimize(decision);
@@ -76,19 +118,122 @@ void BM_DecideAllow(benchmark::State& state) { RunDecide(state, kAllowStep); }
 void BM_DecideAllowWithChanges(benchmark::State& state) { RunDecide(state, kChangesStep); }
 void BM_DecideDenyWithRemediations(benchmark::State& state) { RunDecide(state, kDenyStep); }
 
-void BM_Compile(benchmark::State& state) {
-  const v1::PolicySet set = Policy(kPolicy);
+// Compiling a set whose tables nobody shares (a non-root UID no other set has).
+void BM_CompileNewTables(benchmark::State& state) {
+  v1::PolicySet set = Policy(kPolicy);
+  int i = 0;
+  AllocationCounter allocations(state);
   for (auto _ : state) {
+    set.mutable_policy()->set_non_root_uid(20000 + (++i % 1000000));
     auto compiled = CompiledPolicySet::Compile(set);
     benchmark::DoNotOptimize(compiled);
   }
 }
 
-BENCHMARK(BM_DecideAllow);
+// Compiling a set whose tables another live set already built.
+void BM_CompileSharedTables(benchmark::State& state) {
+  const v1::PolicySet set = Policy(kPolicy);
+  auto keep = CompiledPolicySet::Compile(set);
+  int i = 0;
+  AllocationCounter allocations(state);
+  for (auto _ : state) {
+    state.PauseTiming();
+    v1::PolicySet other = set;
+    other.mutable_policy()->set_revision(absl::StrCat("r", ++i));
+    state.ResumeTiming();
+    auto compiled = CompiledPolicySet::Compile(other);
+    benchmark::DoNotOptimize(compiled);
+  }
+}
+
+CompiledPolicyCache& SharedCache(int entries) {
+  static CompiledPolicyCache* cache = [entries] {
+    auto* c = new CompiledPolicyCache({static_cast<std::size_t>(entries) * 2, std::size_t{1} << 34});
+    v1::PolicySet set = Policy(kPolicy);
+    for (int i = 0; i < entries; ++i) {
+      set.mutable_policy()->set_revision(absl::StrCat("r", i));
+      (void)c->GetOrCompile(set);
+    }
+    return c;
+  }();
+  return *cache;
+}
+
+std::vector<std::string> BenchFingerprints() {
+  std::vector<std::string> fingerprints;
+  v1::PolicySet set = Policy(kPolicy);
+  for (int i = 0; i < 1024; ++i) {
+    set.mutable_policy()->set_revision(absl::StrCat("r", i));
+    fingerprints.push_back(PolicySetFingerprint(set));
+  }
+  return fingerprints;
+}
+
+// The server's hot path for fingerprint requests: each thread cycles through
+// 16 policies (its front cache), over a cache of 1024.
+void BM_CacheLookup(benchmark::State& state) {
+  CompiledPolicyCache& cache = SharedCache(1024);
+  static const std::vector<std::string> fingerprints = BenchFingerprints();
+  const std::size_t base = state.thread_index() * 16;
+  std::size_t i = 0;
+  for (int k = 0; k < 16; ++k) (void)cache.Lookup(fingerprints[base + k]);
+  AllocationCounter allocations(state);
+  for (auto _ : state) {
+    const CompiledPolicySet* hit = cache.Lookup(fingerprints[base + (i++ & 15)]);
+    benchmark::DoNotOptimize(hit);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Lookups that miss the front cache and go to the shards (1024 policies).
+void BM_CacheLookupShards(benchmark::State& state) {
+  CompiledPolicyCache& cache = SharedCache(1024);
+  static const std::vector<std::string> fingerprints = BenchFingerprints();
+  std::size_t i = state.thread_index() * 7;
+  AllocationCounter allocations(state);
+  for (auto _ : state) {
+    auto hit = cache.Find(fingerprints[i++ & 1023]);
+    benchmark::DoNotOptimize(hit);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Decide while cycling through N distinct cached policy sets: the cost must
+// not grow with N.
+void BM_DecideAcrossSets(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  static std::map<int, std::vector<std::shared_ptr<const CompiledPolicySet>>> sets_by_n;
+  auto& sets = sets_by_n[n];
+  if (sets.empty()) {
+    v1::PolicySet set = Policy(kPolicy);
+    for (int i = 0; i < n; ++i) {
+      set.set_org_id(absl::StrCat("org-", i));
+      set.mutable_policy()->set_revision(absl::StrCat("r", i));
+      sets.push_back(*CompiledPolicySet::Compile(set));
+    }
+  }
+  const v1::BuildStep step = Step(kAllowStep);
+  v1::Decision decision;
+  std::size_t i = 0;
+  AllocationCounter allocations(state);
+  for (auto _ : state) {
+    i = (i + 7919) % sets.size();  // A stride that visits every set.
+    if (!Decide(*sets[i], step, &decision).ok()) state.SkipWithError("decide failed");
+    benchmark::DoNotOptimize(decision);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["sets"] = n;
+  state.counters["live_tables"] = static_cast<double>(LiveScopeTables());
+}
+
+BENCHMARK(BM_DecideAllow)->Threads(1)->Threads(2);
 BENCHMARK(BM_DecideAllowWithChanges);
 BENCHMARK(BM_DecideDenyWithRemediations);
-BENCHMARK(BM_Compile);
-BENCHMARK(BM_DecideAllow)->Threads(2)->Name("BM_DecideAllow/threads:2");
+BENCHMARK(BM_CompileNewTables);
+BENCHMARK(BM_CompileSharedTables);
+BENCHMARK(BM_CacheLookup)->Threads(1)->Threads(2);
+BENCHMARK(BM_CacheLookupShards)->Threads(1)->Threads(2);
+BENCHMARK(BM_DecideAcrossSets)->Arg(1)->Arg(1000)->Arg(100000);
 
 }  // namespace
 }  // namespace buildgate

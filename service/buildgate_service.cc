@@ -62,19 +62,19 @@ std::string BuildGateService::Caller(const grpc::CallbackServerContext& ctx) {
   return name.empty() ? ctx.peer() : absl::StrCat(name, " (", ctx.peer(), ")");
 }
 
-absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> BuildGateService::ResolvePolicy(
+absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
     const v1::PolicySource& source) {
   switch (source.source_case()) {
     case v1::PolicySource::kOrgId: {
       if (source.org_id().empty()) return absl::InvalidArgumentError("policy.org_id: empty");
-      auto snapshot = store_->Snapshot();
+      const PolicySnapshot* snapshot = store_->LocalSnapshot();
       if (snapshot == nullptr) return absl::UnavailableError("the policy store is still loading");
       const StoredPolicySet* stored = snapshot->Find(source.org_id());
       if (stored == nullptr) {
         return absl::NotFoundError(
             absl::StrCat("policy.org_id: no stored policy set for org \"", source.org_id(), "\""));
       }
-      return stored->compiled;
+      return stored->compiled.get();
     }
     case v1::PolicySource::kInlinePolicy: {
       if (!options_.allow_inline_policies) {
@@ -82,7 +82,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> BuildGateService::Resol
             "policy.inline_policy: inline policies are switched off on this server; name a stored "
             "policy set with policy.org_id");
       }
-      auto compiled = cache_->GetOrCompile(source.inline_policy());
+      auto compiled = cache_->LookupOrCompile(source.inline_policy());
       if (!compiled.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("policy.inline_policy.", compiled.status().message()));
@@ -94,7 +94,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> BuildGateService::Resol
         return absl::PermissionDeniedError(
             "policy.policy_fingerprint: inline policies are switched off on this server");
       }
-      auto compiled = cache_->Find(source.policy_fingerprint());
+      const CompiledPolicySet* compiled = cache_->Lookup(source.policy_fingerprint());
       if (compiled == nullptr) {
         return absl::FailedPreconditionError(
             absl::StrCat("policy.policy_fingerprint: ", source.policy_fingerprint(),
@@ -159,7 +159,7 @@ grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerCont
                                                         v1::DecideBatchResponse* response) {
   const auto start = std::chrono::steady_clock::now();
   absl::Status status;
-  std::shared_ptr<const CompiledPolicySet> compiled;
+  const CompiledPolicySet* compiled = nullptr;
   if (!serving_.load()) {
     status = absl::UnavailableError("buildgated is not serving (starting or shutting down)");
   } else if (request->steps_size() == 0) {

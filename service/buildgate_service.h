@@ -58,7 +58,9 @@ class BuildGateService final : public v1::BuildGate::CallbackService {
   void CountReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1); }
 
  private:
-  absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> ResolvePolicy(const v1::PolicySource& source);
+  // The compiled set a request names; valid until this thread's next call
+  // into the store or the cache (the rest of the request).
+  absl::StatusOr<const CompiledPolicySet*> ResolvePolicy(const v1::PolicySource& source);
   absl::Status DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
                          v1::DecideResponse* response);
   std::string NextDecisionId();

@@ -6,9 +6,60 @@
 
 namespace buildgate {
 
+namespace {
+std::atomic<uint64_t> g_next_cache_id{1};
+}  // namespace
+
+// The calling thread's most recently used sets of one cache instance.
+struct CompiledPolicyCache::ThreadCache {
+  uint64_t owner = 0;
+  std::shared_ptr<std::atomic<uint64_t>> hits;  // Also read by stats().
+  absl::flat_hash_map<std::string, std::shared_ptr<const CompiledPolicySet>> sets;
+};
+
 CompiledPolicyCache::CompiledPolicyCache(Options options)
     : max_entries_per_shard_(std::max<std::size_t>(1, options.max_entries / kShards)),
-      max_bytes_per_shard_(std::max<std::size_t>(1, options.max_bytes / kShards)) {}
+      max_bytes_per_shard_(std::max<std::size_t>(1, options.max_bytes / kShards)),
+      id_(g_next_cache_id.fetch_add(1)) {}
+
+CompiledPolicyCache::ThreadCache& CompiledPolicyCache::Local() {
+  thread_local ThreadCache local;
+  if (local.owner != id_) {
+    local = ThreadCache();
+    local.owner = id_;
+    local.hits = std::make_shared<std::atomic<uint64_t>>(0);
+    absl::MutexLock lock(&threads_mu_);
+    thread_hits_.push_back(local.hits);
+  }
+  return local;
+}
+
+const CompiledPolicySet* CompiledPolicyCache::Remember(ThreadCache& local,
+                                                       std::shared_ptr<const CompiledPolicySet> set) {
+  if (local.sets.size() >= kThreadCacheEntries) local.sets.clear();  // Bounded, and cheap.
+  const CompiledPolicySet* raw = set.get();
+  local.sets.emplace(set->fingerprint(), std::move(set));
+  return raw;
+}
+
+const CompiledPolicySet* CompiledPolicyCache::Lookup(absl::string_view fingerprint) {
+  ThreadCache& local = Local();
+  auto it = local.sets.find(fingerprint);
+  if (it != local.sets.end()) {
+    local.hits->store(local.hits->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return it->second.get();
+  }
+  auto found = Find(fingerprint);
+  return found ? Remember(local, std::move(found)) : nullptr;
+}
+
+absl::StatusOr<const CompiledPolicySet*> CompiledPolicyCache::LookupOrCompile(const v1::PolicySet& set) {
+  const std::string fingerprint = PolicySetFingerprint(set);
+  if (const CompiledPolicySet* hit = Lookup(fingerprint)) return hit;
+  auto compiled = GetOrCompile(set);
+  if (!compiled.ok()) return compiled.status();
+  return Remember(Local(), *std::move(compiled));
+}
 
 CompiledPolicyCache::Shard& CompiledPolicyCache::ShardFor(absl::string_view fingerprint) {
   return shards_[absl::Hash<absl::string_view>()(fingerprint) % kShards];
@@ -20,12 +71,15 @@ std::shared_ptr<const CompiledPolicySet> CompiledPolicyCache::Find(absl::string_
     absl::ReaderMutexLock lock(&shard.mu);
     auto it = shard.map.find(fingerprint);
     if (it != shard.map.end()) {
-      it->second->referenced.store(true, std::memory_order_relaxed);
-      hits_.fetch_add(1, std::memory_order_relaxed);
+      // Write the bit only when it changes, so hot entries stay read-shared.
+      if (!it->second->referenced.load(std::memory_order_relaxed)) {
+        it->second->referenced.store(true, std::memory_order_relaxed);
+      }
+      shard.hits.fetch_add(1, std::memory_order_relaxed);
       return it->second->compiled;
     }
   }
-  misses_.fetch_add(1, std::memory_order_relaxed);
+  shard.misses.fetch_add(1, std::memory_order_relaxed);
   return nullptr;
 }
 
@@ -74,16 +128,20 @@ void CompiledPolicyCache::InsertLocked(Shard& shard,
     }
     shard.bytes -= it->second->bytes;
     shard.map.erase(it);
-    evictions_.fetch_add(1, std::memory_order_relaxed);
+    shard.evictions.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
 CompiledPolicyCache::Stats CompiledPolicyCache::stats() const {
   Stats s;
-  s.hits = hits_.load(std::memory_order_relaxed);
-  s.misses = misses_.load(std::memory_order_relaxed);
-  s.evictions = evictions_.load(std::memory_order_relaxed);
+  {
+    absl::MutexLock lock(const_cast<absl::Mutex*>(&threads_mu_));
+    for (const auto& h : thread_hits_) s.hits += h->load(std::memory_order_relaxed);
+  }
   for (const Shard& shard : shards_) {
+    s.hits += shard.hits.load(std::memory_order_relaxed);
+    s.misses += shard.misses.load(std::memory_order_relaxed);
+    s.evictions += shard.evictions.load(std::memory_order_relaxed);
     absl::ReaderMutexLock lock(&shard.mu);
     s.entries += shard.map.size();
     s.bytes += shard.bytes;

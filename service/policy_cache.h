@@ -3,9 +3,15 @@
 //
 // Bounded by entry count and approximate bytes. The keys are spread over
 // shards; a lookup takes only its shard's reader lock and sets a
-// "referenced" bit, so hits on different or the same shards run in
-// parallel. Eviction is CLOCK (second chance), an LRU approximation that
-// needs no list splice on a hit.
+// "referenced" bit. Eviction is CLOCK (second chance), an LRU approximation
+// that needs no list splice on a hit.
+//
+// In front of the shards each thread keeps a small map of the sets it used
+// last (kThreadCacheEntries). Entries are content-addressed and immutable,
+// so they never go stale: a hot-path hit (Lookup) writes no memory any other
+// thread reads, which is what lets lookups scale with cores. A set evicted
+// from the shards lives on until the threads that used it move on, so the
+// bound is max_entries plus kThreadCacheEntries per thread.
 //
 // Thread-safe.
 #ifndef BUILDGATE_SERVICE_POLICY_CACHE_H_
@@ -41,12 +47,21 @@ class CompiledPolicyCache {
 
   explicit CompiledPolicyCache(Options options);
 
+  static constexpr std::size_t kThreadCacheEntries = 64;
+
   // The compiled set for `fingerprint`, or null (counted as a miss).
   std::shared_ptr<const CompiledPolicySet> Find(absl::string_view fingerprint);
+
+  // Like Find, through the calling thread's front cache. The pointer stays
+  // valid until this thread's next call into this cache.
+  const CompiledPolicySet* Lookup(absl::string_view fingerprint);
 
   // Finds `set` by its fingerprint, or compiles and inserts it. Compile
   // errors are returned as is (kInvalidArgument naming the field).
   absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> GetOrCompile(const v1::PolicySet& set);
+  // GetOrCompile through the calling thread's front cache (same validity
+  // as Lookup).
+  absl::StatusOr<const CompiledPolicySet*> LookupOrCompile(const v1::PolicySet& set);
 
   Stats stats() const;
 
@@ -57,23 +72,31 @@ class CompiledPolicyCache {
     std::size_t bytes = 0;
     mutable std::atomic<bool> referenced{false};
   };
-  struct Shard {
+  // Each shard on its own cache lines, with its own counters, so hits on
+  // different shards share nothing.
+  struct alignas(64) Shard {
     mutable absl::Mutex mu;
+    std::atomic<uint64_t> hits{0};
+    std::atomic<uint64_t> misses{0};
+    std::atomic<uint64_t> evictions{0};
     absl::flat_hash_map<std::string, std::unique_ptr<Entry>> map ABSL_GUARDED_BY(mu);
     std::deque<std::string> clock ABSL_GUARDED_BY(mu);  // Keys in CLOCK order.
     std::size_t bytes ABSL_GUARDED_BY(mu) = 0;
   };
 
   Shard& ShardFor(absl::string_view fingerprint);
+  struct ThreadCache;
+  ThreadCache& Local();
+  const CompiledPolicySet* Remember(ThreadCache& local, std::shared_ptr<const CompiledPolicySet> set);
   void InsertLocked(Shard& shard, std::shared_ptr<const CompiledPolicySet> compiled)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
 
   const std::size_t max_entries_per_shard_;
   const std::size_t max_bytes_per_shard_;
   std::array<Shard, kShards> shards_;
-  std::atomic<uint64_t> hits_{0};
-  std::atomic<uint64_t> misses_{0};
-  std::atomic<uint64_t> evictions_{0};
+  const uint64_t id_;  // Tells thread caches of different instances apart.
+  absl::Mutex threads_mu_;
+  std::vector<std::shared_ptr<std::atomic<uint64_t>>> thread_hits_ ABSL_GUARDED_BY(threads_mu_);
 };
 
 }  // namespace buildgate

@@ -28,7 +28,28 @@ std::string Rfc3339(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S
 
 }  // namespace
 
-PolicyStore::PolicyStore(std::string dir, Clock clock) : dir_(std::move(dir)), clock_(std::move(clock)) {}
+namespace {
+std::atomic<uint64_t> g_next_store_id{1};
+}  // namespace
+
+PolicyStore::PolicyStore(std::string dir, Clock clock)
+    : dir_(std::move(dir)), clock_(std::move(clock)), id_(g_next_store_id.fetch_add(1)) {}
+
+const PolicySnapshot* PolicyStore::LocalSnapshot() const {
+  struct Local {
+    uint64_t store = 0;
+    uint64_t version = 0;
+    std::shared_ptr<const PolicySnapshot> snapshot;
+  };
+  thread_local Local local;
+  const uint64_t version = version_.load(std::memory_order_acquire);
+  if (local.store != id_ || local.version != version || local.snapshot == nullptr) {
+    local.store = id_;
+    local.version = version;
+    local.snapshot = Snapshot();
+  }
+  return local.snapshot.get();
+}
 
 PolicyStore::~PolicyStore() { StopWatching(); }
 
@@ -158,6 +179,7 @@ void PolicyStore::Publish() {
     snap->sets.emplace(org, std::move(stored));
   }
   std::atomic_store(&snapshot_, std::shared_ptr<const PolicySnapshot>(std::move(snap)));
+  version_.fetch_add(1, std::memory_order_release);
 }
 
 void PolicyStore::StartWatching(absl::Duration interval,

@@ -79,6 +79,12 @@ class PolicyStore {
 
   // The current snapshot; never null after the first Reload().
   std::shared_ptr<const PolicySnapshot> Snapshot() const { return std::atomic_load(&snapshot_); }
+
+  // The current snapshot through a per-thread copy refreshed only when a
+  // reload publishes a new one: the request path reads one shared counter
+  // and writes nothing shared. Null before the first Reload(). Valid until
+  // this thread's next call.
+  const PolicySnapshot* LocalSnapshot() const;
   bool loaded() const { return Snapshot() != nullptr; }
   const std::string& dir() const { return dir_; }
 
@@ -102,6 +108,8 @@ class PolicyStore {
   const Clock clock_;
   std::map<std::string, FileState> files_;  // By file name; used by the controlling thread only.
   std::shared_ptr<const PolicySnapshot> snapshot_;
+  std::atomic<uint64_t> version_{0};  // Bumped after each publish.
+  const uint64_t id_;                 // Tells thread copies of different stores apart.
 
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;
