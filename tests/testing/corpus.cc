@@ -1,9 +1,5 @@
 #include "tests/testing/corpus.h"
 
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -14,23 +10,9 @@
 namespace buildgate::testing {
 
 std::vector<CorpusCase> LoadCorpus(const std::string& dir) {
-  std::vector<CorpusCase> out;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".yaml") continue;
-    std::ifstream in(entry.path());
-    std::stringstream text;
-    text << in.rdbuf();
-    CorpusCase c;
-    c.name = entry.path().filename().string();
-    absl::Status status = ParseYamlToMessage(text.str(), entry.path().string(), &c.data);
-    if (!status.ok()) {
-      ADD_FAILURE() << status;
-      continue;
-    }
-    out.push_back(std::move(c));
-  }
-  std::sort(out.begin(), out.end(),
-            [](const CorpusCase& a, const CorpusCase& b) { return a.name < b.name; });
+  std::vector<std::string> errors;
+  std::vector<CorpusCase> out = LoadCorpusFiles(dir, &errors);
+  for (const auto& e : errors) ADD_FAILURE() << e;
   return out;
 }
 

@@ -12,16 +12,9 @@
 
 #include "absl/status/status.h"
 #include "buildgate/v1/decision.pb.h"
+#include "tests/testing/corpus_files.h"
 
 namespace buildgate::testing {
-
-struct CorpusCase {
-  std::string name;  // File name without directory.
-  v1::DecisionCase data;
-};
-
-// Names a case in test output instead of a byte dump.
-inline void PrintTo(const CorpusCase& c, std::ostream* os) { *os << c.name; }
 
 // Loads every *.yaml under `dir`, sorted by name. Fails the test (ADD_FAILURE)
 // for a file that does not parse.

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Turns one run_benchmarks.sh run into report.md, report.json and the data
+for the latency plot. Every figure beside its baseline from the same run,
+and every goal from the issue with the measured value and the ratio.
+
+   report.py RESULTS_DIR [--smoke]
+"""
+import json
+import os
+import sys
+
+out = sys.argv[1]
+smoke = "--smoke" in sys.argv
+
+
+def load(name):
+    with open(os.path.join(out, name)) as f:
+        return json.load(f)
+
+
+def lines(name):
+    with open(os.path.join(out, name)) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+engine = {b["name"]: b for b in load("engine.json")["benchmarks"]}
+transport = {r["label"]: r for r in lines("transport.jsonl")}
+corpus = lines("corpus_status.json")
+grpc_status = load("grpc_status.json")
+cedar = load("cedar.json")
+foot = load("footprint.json")
+
+
+def bench(name, key="real_time"):
+    b = engine.get(name)
+    return b[key] if b and key in b else float("nan")
+
+
+def ips(name):
+    return bench(name, "items_per_second")
+
+
+decide_ns = bench("BM_DecideAllow/threads:1")
+scaling = ips("BM_DecideAllow/threads:2") / ips("BM_DecideAllow/threads:1")
+sets_1, sets_100k = ips("BM_DecideAcrossSets/1"), ips("BM_DecideAcrossSets/100000")
+echo_sat, bg_sat = transport["echo.saturated"], transport["buildgated.saturated"]
+echo_one, bg_one = transport["echo.one_in_flight"], transport["buildgated.one_in_flight"]
+half = "0.5"
+echo_half, bg_half = transport.get(f"echo.offered.{half}"), transport.get(f"buildgated.offered.{half}")
+
+goals = [
+    ("engine ns per decision (warm compiled policy)", decide_ns, "<= 300 ns", decide_ns <= 300),
+    ("engine 2-thread scaling", scaling, ">= 1.8x", scaling >= 1.8),
+    ("engine throughput, 100k sets vs 1 set", sets_100k / sets_1, ">= 0.85", sets_100k / sets_1 >= 0.85),
+    ("cedar-wasm / engine time per decision", cedar["speed_ratio"], ">= 1000x", cedar["speed_ratio"] >= 1000),
+    ("server saturated throughput / echo", bg_sat["rps"] / echo_sat["rps"], ">= 0.90",
+     bg_sat["rps"] / echo_sat["rps"] >= 0.90),
+    ("server p99 / echo p99 at 50% of echo saturation",
+     (bg_half["p99_us"] / echo_half["p99_us"]) if echo_half and echo_half["p99_us"] else float("nan"),
+     "<= 1.25", bool(echo_half) and bg_half["p99_us"] <= 1.25 * echo_half["p99_us"]),
+    ("idle RSS (MB)", foot["idle_rss_kb"] / 1024, "<= 20 MB", foot["idle_rss_kb"] <= 20 * 1024),
+    (f"RSS with {foot['primed_sets']} cached sets (MB)", foot["primed_rss_kb"] / 1024, "<= 150 MB",
+     foot["primed_rss_kb"] <= 150 * 1024),
+    ("start to SERVING, 1 policy file (ms)", foot["serving_ms_1_file"], "<= 100 ms", foot["serving_ms_1_file"] <= 100),
+    (f"start to SERVING, {foot['policy_files_many']} policy files (ms)", foot["serving_ms_many_files"], "<= 2000 ms",
+     foot["serving_ms_many_files"] <= 2000),
+]
+
+non_ok = {r["label"]: r["non_ok"] for r in corpus}
+report = {
+    "smoke": smoke,
+    "engine": {k: {"real_time_ns": v.get("real_time"), "items_per_second": v.get("items_per_second"),
+                   "allocs_per_op": v.get("allocs_per_op")} for k, v in engine.items()},
+    "transport": transport,
+    "corpus_status": corpus,
+    "grpc_status": grpc_status,
+    "cedar": {k: v for k, v in cedar.items() if k != "disagreements"} | {"disagreements": len(cedar["disagreements"])},
+    "footprint": foot,
+    "goals": [{"goal": g, "measured": m, "target": t, "met": ok} for g, m, t, ok in goals],
+}
+with open(os.path.join(out, "report.json"), "w") as f:
+    json.dump(report, f, indent=2)
+
+# Plot data: offered load sweep.
+rows = []
+for label, r in transport.items():
+    if label.startswith("echo.offered."):
+        f = label.split("echo.offered.")[1]
+        b = transport.get(f"buildgated.offered.{f}")
+        if b:
+            rows.append((r["offered_rps"], r["p50_us"], r["p99_us"], b["p50_us"], b["p99_us"]))
+with open(os.path.join(out, "latency.dat"), "w") as f:
+    for row in sorted(rows):
+        f.write(" ".join(f"{x:.1f}" for x in row) + "\n")
+
+
+def fmt(x, d=1):
+    return f"{x:,.{d}f}" if isinstance(x, (int, float)) else str(x)
+
+
+md = []
+md.append(f"# buildgate performance report{' (smoke run: durations too short to mean anything)' if smoke else ''}\n")
+md.append("All figures from one invocation of `bench/run_benchmarks.sh` on this machine "
+          f"({os.cpu_count()} cores); each comparison ran side by side in the same run.\n")
+md.append("## Goals\n\n| goal | measured | target | met |\n|---|---|---|---|")
+for g, m, t, ok in goals:
+    md.append(f"| {g} | {fmt(m, 2)} | {t} | {'yes' if ok else 'NO'} |")
+md.append("\n## Engine (Google Benchmark)\n\n| benchmark | ns/op (wall) | ops/s | allocs/op |\n|---|---|---|---|")
+for name, b in engine.items():
+    md.append(f"| {name} | {fmt(b.get('real_time', 0))} | {fmt(b.get('items_per_second', 0), 0)} | "
+              f"{fmt(b.get('allocs_per_op', 0), 2)} |")
+md.append("\n## Server against the transport ceiling (h2load, same request frame, same response size)\n")
+md.append("| run | echo req/s | buildgated req/s | ratio | echo p50 / p99 µs | buildgated p50 / p99 µs | p99 ratio |")
+md.append("|---|---|---|---|---|---|---|")
+for key in ["saturated", "one_in_flight"] + [f"offered.{f}" for f in sorted(
+        {l.split('echo.offered.')[1] for l in transport if l.startswith('echo.offered.')}, key=float)]:
+    e, b = transport.get(f"echo.{key}"), transport.get(f"buildgated.{key}")
+    if not e or not b:
+        continue
+    ratio = b["rps"] / e["rps"] if e["rps"] else float("nan")
+    p99r = b["p99_us"] / e["p99_us"] if e["p99_us"] else float("nan")
+    offered = f" (offered {fmt(e['offered_rps'], 0)}/s)" if e["offered_rps"] else ""
+    md.append(f"| {key}{offered} | {fmt(e['rps'], 0)} | {fmt(b['rps'], 0)} | {fmt(ratio, 2)} | "
+              f"{fmt(e['p50_us'], 0)} / {fmt(e['p99_us'], 0)} | {fmt(b['p50_us'], 0)} / {fmt(b['p99_us'], 0)} | "
+              f"{fmt(p99r, 2)} |")
+md.append(f"\nNon-OK grpc-status: buildgated counted {grpc_status['buildgated_rpc_errors_during_h2load']} refused "
+          "calls during the h2load runs (its `buildgate_rpc_errors_total`); over the whole scenario corpus with our "
+          f"own client, which reads every call's status: {non_ok}. h2load HTTP failures: "
+          f"{sum(r['failed'] + r['http_failed'] for r in transport.values())}.\n")
+md.append("![latency against offered load](latency.png)\n")
+md.append("## Peer engine: Cedar (@cedar-policy/cedar-wasm " + cedar["cedar_version"] + ", Node)\n")
+md.append(f"- Scenarios: {cedar['scenarios']} (the decision corpus), {fmt(cedar['requests_per_decision'], 1)} "
+          "Cedar requests per decision (one per builder run profile).")
+md.append(f"- Cedar: {fmt(cedar['cedar_ns_per_decision'] / 1000, 1)} µs per decision; buildgate engine: "
+          f"{fmt(cedar['engine_ns_per_decision'] / 1000, 2)} µs per decision over the same scenarios (including "
+          f"deny decisions with their remediation search): ratio {fmt(cedar['speed_ratio'], 0)}x.")
+md.append(f"- Agreement: {cedar['agreement_checks']} scenario x builder checks, "
+          f"{len(cedar['disagreements'])} disagreements.")
+for d in cedar["disagreements"][:20]:
+    md.append(f"  - {d['scenario']} {d['builder']}: buildgate {d['buildgate']}, cedar {d['cedar']}")
+md.append("\n## Footprint\n")
+md.append(f"- Idle RSS: {fmt(foot['idle_rss_kb'] / 1024)} MB; with {foot['primed_sets']} cached inline policy "
+          f"sets: {fmt(foot['primed_rss_kb'] / 1024)} MB.")
+md.append(f"- Start to SERVING: {foot['serving_ms_1_file']} ms with 1 policy file, "
+          f"{foot['serving_ms_many_files']} ms with {foot['policy_files_many']} files.")
+with open(os.path.join(out, "report.md"), "w") as f:
+    f.write("\n".join(md) + "\n")
+print(os.path.join(out, "report.md"))
