@@ -12,6 +12,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
 #include "buildgate/v1/service.grpc.pb.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "Address to serve on");
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // As buildgated.
   EchoService service(absl::GetFlag(FLAGS_response_bytes));
   grpc::EnableDefaultHealthCheckService(true);  // As buildgated.
   grpc::ServerBuilder builder;

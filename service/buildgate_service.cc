@@ -27,6 +27,13 @@ absl::Status ForBatchItem(const absl::Status& status, int index) {
   return absl::Status(status.code(), absl::StrCat("steps[", index, "]: ", message));
 }
 
+// Empties a DecideResponse but keeps its Decision (and everything inside it)
+// allocated for the next call.
+void ResetDecideResponse(v1::DecideResponse* r) {
+  r->clear_decision_id();
+  if (r->has_decision()) r->mutable_decision()->Clear();
+}
+
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -40,7 +47,10 @@ BuildGateService::BuildGateService(Options options, PolicyStore* store, Compiled
       cache_(cache),
       log_(log),
       metrics_(metrics),
-      id_prefix_(RandomPrefix()) {}
+      id_prefix_(RandomPrefix()),
+      decide_messages_(&ResetDecideResponse) {
+  SetMessageAllocatorFor_Decide(&decide_messages_);
+}
 
 std::string BuildGateService::NextDecisionId() {
   return absl::StrCat(id_prefix_, "-", absl::Hex(next_id_.fetch_add(1) + 1, absl::kZeroPad8));

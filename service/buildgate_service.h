@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "buildgate/v1/service.grpc.pb.h"
 #include "service/decision_log.h"
+#include "service/message_pool.h"
 #include "service/metrics.h"
 #include "service/policy_cache.h"
 #include "service/policy_store.h"
@@ -76,6 +77,7 @@ class BuildGateService final : public v1::BuildGate::CallbackService {
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};
   const std::string id_prefix_;
+  ReusingMessageAllocator<v1::DecideRequest, v1::DecideResponse> decide_messages_;
 };
 
 }  // namespace buildgate

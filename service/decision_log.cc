@@ -95,17 +95,86 @@ absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string
   return std::unique_ptr<DecisionLog>(new DecisionLog(std::move(logger)));
 }
 
-DecisionLog::DecisionLog(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
+namespace {
+std::atomic<uint64_t> g_next_log_id{1};
+}  // namespace
 
-DecisionLog::~DecisionLog() { Flush(); }
+struct DecisionLog::ThreadBuffer {
+  std::mutex mu;
+  std::string lines;  // Complete lines, each ending in '\n'.
+};
+
+DecisionLog::DecisionLog(std::shared_ptr<spdlog::logger> logger)
+    : logger_(std::move(logger)), id_(g_next_log_id.fetch_add(1)) {
+  if (!logger_) return;
+  flusher_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(stop_mu_);
+    while (!stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(kBatchInterval), [this] { return stop_; })) {
+      lock.unlock();
+      FlushBuffers();
+      lock.lock();
+    }
+  });
+}
+
+DecisionLog::~DecisionLog() {
+  if (flusher_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(stop_mu_);
+      stop_ = true;
+    }
+    stop_cv_.notify_all();
+    flusher_.join();
+  }
+  Flush();
+}
+
+DecisionLog::ThreadBuffer& DecisionLog::Local() {
+  struct Slot {
+    uint64_t log = 0;
+    std::shared_ptr<ThreadBuffer> buffer;
+  };
+  thread_local Slot slot;
+  if (slot.log != id_) {
+    slot.log = id_;
+    slot.buffer = std::make_shared<ThreadBuffer>();
+    std::lock_guard<std::mutex> lock(buffers_mu_);
+    buffers_.push_back(slot.buffer);
+  }
+  return *slot.buffer;
+}
+
+void DecisionLog::Emit(ThreadBuffer& buffer) {
+  if (buffer.lines.empty()) return;
+  buffer.lines.pop_back();  // The logger adds the last newline.
+  logger_->info(buffer.lines);
+  buffer.lines.clear();
+}
+
+void DecisionLog::FlushBuffers() {
+  std::vector<std::shared_ptr<ThreadBuffer>> buffers;
+  {
+    std::lock_guard<std::mutex> lock(buffers_mu_);
+    buffers = buffers_;
+  }
+  for (auto& b : buffers) {
+    std::lock_guard<std::mutex> lock(b->mu);
+    Emit(*b);
+  }
+}
 
 void DecisionLog::Record(const DecisionLogEntry& entry) {
   if (!logger_) return;
-  logger_->info(Format(entry));
+  ThreadBuffer& buffer = Local();
+  std::lock_guard<std::mutex> lock(buffer.mu);  // Uncontended but for the flusher.
+  buffer.lines.append(Format(entry));
+  buffer.lines.push_back('\n');
+  if (buffer.lines.size() >= kBatchBytes) Emit(buffer);
 }
 
 void DecisionLog::Flush() {
   if (!logger_) return;
+  FlushBuffers();
   logger_->flush();
   // The async flush is queued; wait until the pool has drained it.
   for (int i = 0; i < 2000 && spdlog::thread_pool() && spdlog::thread_pool()->queue_size() > 0; ++i) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "spdlog/spdlog.h"
 
 namespace buildgate {
@@ -73,6 +74,9 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
       BuildGateService::Options{options.allow_inline_policies, options.clock}, s->store_.get(),
       s->cache_.get(), s->log_.get(), s->metrics_.get());
 
+  // Abseil's mutex deadlock detection (on in Debian's build) costs every
+  // lock taken by gRPC and by us; it is a debugging aid, not for serving.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
