@@ -25,17 +25,13 @@ done
 if [ "$smoke" = 1 ]; then
   build="${build_dir:-build}"
   out="$build/bench-smoke"
-  dur=500ms; warm=200ms; engine_min=0.01; prime=1000; many_files=100; cedar_iter=1; sweep="0.5"
+  dur=500ms; warm=200ms; engine_min=0.01; prime=1000; many_files=100; cedar_iter=1; sweep="0.5"; rounds=1
 else
   scripts/install-deps.sh
-  command -v h2load >/dev/null && command -v gnuplot >/dev/null && command -v python3 >/dev/null || {
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends nghttp2-client gnuplot-nox python3 >/dev/null
-  }
   build="${build_dir:-build-release}"
   BUILD_DIR="$build" scripts/build.sh Release >/dev/null
   out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
-  dur=5s; warm=1s; engine_min=0.5; prime=100000; many_files=10000; cedar_iter=20; sweep="0.1 0.25 0.5 0.75 0.9"
+  dur=5s; warm=1s; engine_min=0.5; prime=100000; many_files=10000; cedar_iter=20; sweep="0.1 0.25 0.5 0.75 0.9"; rounds=3
 fi
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -93,20 +89,25 @@ metric_sum() {  # port name -> sum of a counter family
   curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 ~ "^"n"[{ ]" || $1 == n {s += $2} END {print s+0}'
 }
 
-# 3. Transport ceiling: saturation, 1 in flight, then a sweep of offered load.
+# 3. Transport ceiling: saturation (alternating rounds; the report takes the
+# median), 1 in flight, then a sweep of offered load.
 : >"$out/transport.jsonl"
 errors_before=$(metric_sum "$bg_metrics_port" buildgate_rpc_errors_total)
+for r in $(seq 1 "$rounds"); do
+  for label in echo buildgated; do
+    port=$([ "$label" = echo ] && echo "$echo_port" || echo "$bg_port")
+    log "$label: saturation, round $r"
+    h2 "$label.saturated.r$r" "$port" 8 32 >>"$out/transport.jsonl"
+  done
+done
 for label in echo buildgated; do
   port=$([ "$label" = echo ] && echo "$echo_port" || echo "$bg_port")
-  log "$label: saturation"
-  h2 "$label.saturated" "$port" 8 32 >>"$out/transport.jsonl"
   log "$label: 1 in flight"
   h2 "$label.one_in_flight" "$port" 1 1 >>"$out/transport.jsonl"
 done
-echo_sat=$(python3 -c 'import json,sys
-for l in open(sys.argv[1]):
-  r=json.loads(l)
-  if r["label"]=="echo.saturated": print(int(r["rps"]))' "$out/transport.jsonl")
+echo_sat=$(python3 -c 'import json,statistics,sys
+print(int(statistics.median(json.loads(l)["rps"] for l in open(sys.argv[1])
+                            if json.loads(l)["label"].startswith("echo.saturated."))))' "$out/transport.jsonl")
 for f in $sweep; do
   rate=$(python3 -c "print(max(4, int($echo_sat*$f)))")
   for label in echo buildgated; do

@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev
   openssl
+  # Benchmarks (bench/run_benchmarks.sh; its smoke run is part of the tests).
+  nghttp2-client gnuplot-nox python3 curl
 )
 # Node.js and npm run the interop test (@grpc/grpc-js from npm); any
 # installed node/npm will do, Debian's are installed when there is none.
