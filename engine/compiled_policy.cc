@@ -14,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "engine/catalog.h"
 #include "engine/policy.h"
+#include "engine/proto_text.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -166,13 +167,7 @@ BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy&
 }
 
 std::string PolicySetFingerprint(const v1::PolicySet& set) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    set.SerializeToCodedStream(&out);
-  }
+  const std::string bytes = DeterministicSerialization(set);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
@@ -180,16 +175,6 @@ std::string PolicySetFingerprint(const v1::PolicySet& set) {
 }
 
 namespace {
-
-std::string DeterministicBytes(const google::protobuf::Message& m) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream out(&stream);
-  out.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&out);
-  out.Trim();
-  return bytes;
-}
 
 // A process-wide pool of shared immutable values keyed by content, so equal
 // compiled parts exist once. Values die with their last user; expired keys
@@ -368,7 +353,7 @@ std::shared_ptr<const ScopeTables> InternTables(const v1::Policy& policy,
                                                 bool* built) {
   v1::Policy key_policy = policy;
   key_policy.clear_revision();
-  std::string key = DeterministicBytes(key_policy);
+  std::string key = DeterministicSerialization(key_policy);
   const CatalogData* identity = catalog.get();  // Catalogs are interned: pointer = content.
   key.append(reinterpret_cast<const char*>(&identity), sizeof(identity));
   *built = false;
@@ -412,7 +397,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
   } else {
     auto catalog = ApplyCatalogOverrides(base_catalog, set.policy().catalog_overrides());
     if (!catalog.ok()) return catalog.status();
-    compiled->catalog_ = CatalogPool().GetOrBuild(DeterministicBytes(*catalog),
+    compiled->catalog_ = CatalogPool().GetOrBuild(DeterministicSerialization(*catalog),
                                                   [&] { return MakeCatalogData(*catalog); });
   }
 

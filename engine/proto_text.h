@@ -34,6 +34,10 @@ std::string MessageToYaml(const google::protobuf::Message& message);
 // Renders `message` as indented JSON (proto3 JSON mapping).
 std::string MessageToJson(const google::protobuf::Message& message);
 
+// Binary serialization with deterministic map ordering: the same message
+// always gives the same bytes (fingerprints, interning keys).
+std::string DeterministicSerialization(const google::protobuf::Message& message);
+
 }  // namespace buildgate
 
 #endif  // BUILDGATE_ENGINE_PROTO_TEXT_H_

@@ -27,15 +27,7 @@ v1::BuildStep Step(const std::string& yaml) {
 
 constexpr char kStrict[] = "org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n";
 
-std::string Deterministic(const v1::Decision& d) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  d.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
+std::string Deterministic(const v1::Decision& d) { return DeterministicSerialization(d); }
 
 // Proves the same input gives the same decision, byte for byte.
 TEST(Decide, Deterministic) {
