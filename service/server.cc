@@ -1,6 +1,8 @@
 #include "service/server.h"
 
 
+#include <malloc.h>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
@@ -104,6 +106,8 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   spdlog::info("loaded {} policy set(s) from {} ({} file error(s))", s->store_->Snapshot()->sets.size(),
                options.policy_dir.empty() ? "the embedded examples" : options.policy_dir,
                s->store_->Snapshot()->file_errors.size());
+  // Loading parsed every file; give the garbage back before serving.
+  ::malloc_trim(0);
   s->service_->SetServing(true);
   health->SetServingStatus(true);
   health->SetServingStatus("buildgate.v1.BuildGate", true);
