@@ -1,5 +1,6 @@
 #include "engine/render.h"
 
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -23,14 +24,16 @@ bool IsReservedWord(absl::string_view v) {
          w == "null" || w == "~" || w == "y" || w == "n";
 }
 
-// Characters that may not start a plain scalar, and control characters.
+// Characters that may not start a plain scalar; characters that need a look
+// at their neighbours (':' and '#') or always need quotes (control).
 struct ScalarTables {
   bool bad_first[256] = {};
-  bool control[256] = {};
+  bool special[256] = {};
   ScalarTables() {
     for (unsigned char c : absl::string_view("-?:,[]{}#&*!|>'\"%@` \t")) bad_first[c] = true;
+    special[static_cast<unsigned char>(':')] = special[static_cast<unsigned char>('#')] = true;
     for (int c = 0; c < 256; ++c) {
-      if (c < 0x20 || c == 0x7f) control[c] = bad_first[c] = true;
+      if (c < 0x20 || c == 0x7f) special[c] = bad_first[c] = true;
     }
   }
 };
@@ -52,13 +55,19 @@ bool NeedsQuotes(absl::string_view v) {
   if (v.empty()) return true;
   const ScalarTables& t = Tables();
   if (t.bad_first[static_cast<unsigned char>(v.front())]) return true;
-  char prev = 0;
-  for (char c : v) {
-    if (t.control[static_cast<unsigned char>(c)]) return true;
-    if ((prev == ':' && c == ' ') || (prev == ' ' && c == '#')) return true;
-    prev = c;
+  const std::size_t n = v.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(v[i]);
+    if (!t.special[c]) continue;
+    if (c == ':') {
+      if (i + 1 == n || v[i + 1] == ' ') return true;  // "key: value" or a trailing colon.
+    } else if (c == '#') {
+      if (v[i - 1] == ' ') return true;  // A comment (i > 0: '#' cannot be first here).
+    } else {
+      return true;  // Control character.
+    }
   }
-  if (prev == ':' || prev == ' ') return true;
+  if (v.back() == ' ') return true;
   return IsReservedWord(v) || LooksNumeric(v);  // Booleans and numbers stay strings.
 }
 
@@ -91,11 +100,27 @@ void AppendScalar(std::string* out, absl::string_view value) {
 }
 
 void Line(std::string* out, int indent, absl::string_view key, absl::string_view value) {
-  out->append(indent, ' ');
-  out->append(key.data(), key.size());
-  out->append(": ");
-  AppendScalar(out, value);
-  out->push_back('\n');
+  if (NeedsQuotes(value)) {
+    out->append(indent, ' ');
+    out->append(key.data(), key.size());
+    out->append(": ");
+    AppendQuoted(out, value);
+    out->push_back('\n');
+    return;
+  }
+  // The common case in one resize and a few copies.
+  const std::size_t old = out->size();
+  out->resize(old + indent + key.size() + 2 + value.size() + 1);
+  char* p = &(*out)[old];
+  std::memset(p, ' ', indent);
+  p += indent;
+  std::memcpy(p, key.data(), key.size());
+  p += key.size();
+  *p++ = ':';
+  *p++ = ' ';
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p = '\n';
 }
 
 void BuildAndPushFields(const v1::BuildStep& step, v1::Destination dest, std::string* out) {

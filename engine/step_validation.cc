@@ -1,6 +1,7 @@
 #include "engine/step_validation.h"
 
 #include <algorithm>
+#include <array>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -13,15 +14,31 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("step.", field, ": ", what));
 }
 
-bool HasSpace(const std::string& s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); });
+// One table lookup per character for the checks below.
+enum CharClass : unsigned char { kPlain = 0, kSpace = 1, kControl = 2, kSlash = 4 };
+
+const std::array<unsigned char, 256>& CharClasses() {
+  static const auto* table = [] {
+    auto* t = new std::array<unsigned char, 256>{};
+    for (int c = 0; c < 256; ++c) {
+      if (absl::ascii_isspace(static_cast<unsigned char>(c))) (*t)[c] |= kSpace;
+      if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) (*t)[c] |= kControl;
+    }
+    (*t)['/'] |= kSlash;
+    return t;
+  }();
+  return *table;
 }
 
-bool HasControl(const std::string& s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return absl::ascii_iscntrl(static_cast<unsigned char>(c)); });
+// The union of the classes of the characters in `s`.
+unsigned char Classes(const std::string& s) {
+  const auto& table = CharClasses();
+  unsigned char seen = 0;
+  for (char c : s) seen |= table[static_cast<unsigned char>(c)];
+  return seen;
 }
+
+bool HasSpace(const std::string& s) { return Classes(s) & kSpace; }
 
 absl::Status CheckUid(absl::string_view field, int64_t uid) {
   if (uid < 0 || uid > kMaxUid) return Invalid(field, "must be between 0 and 2147483647");
@@ -57,14 +74,14 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
       return Invalid(field, absl::StrCat("longer than ", kMaxFieldLength, " characters"));
     }
     // Never echo credential values, even in errors.
-    if (HasControl(*value)) return Invalid(field, "contains control characters");
+    if (Classes(*value) & kControl) return Invalid(field, "contains control characters");
   }
   for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"org_id", &step.org_id()},
                                      {"project_id", &step.project_id()},
                                      {"pipeline_id", &step.pipeline_id()},
                                      {"stage_id", &step.stage_id()},
                                      {"step_id", &step.step_id()}}) {
-    if (HasSpace(*value) || value->find('/') != std::string::npos) {
+    if (Classes(*value) & (kSpace | kSlash)) {
       return Invalid(field, "an identifier has no spaces or '/'");
     }
   }
