@@ -166,6 +166,17 @@ BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy&
   return ev;
 }
 
+StepFit CheckStepFit(const v1::BuilderSpec& spec, const BuilderEvaluation& ev,
+                     const v1::BuildStep& step, v1::Destination destination) {
+  StepFit fit;
+  fit.flag_missing = ev.needs_enabling_flag && !(step.caching() && spec.enabled_by_caching());
+  if (step.dry_run()) {
+    const auto& d = spec.dry_run().destinations();
+    fit.dry_run_unsupported = std::find(d.begin(), d.end(), destination) == d.end();
+  }
+  return fit;
+}
+
 std::string PolicySetFingerprint(const v1::PolicySet& set) {
   const std::string bytes = DeterministicSerialization(set);
   unsigned char digest[EVP_MAX_MD_SIZE];

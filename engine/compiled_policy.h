@@ -22,6 +22,7 @@
 #include "buildgate/v1/catalog.pb.h"
 #include "buildgate/v1/decision.pb.h"
 #include "buildgate/v1/policy.pb.h"
+#include "buildgate/v1/step.pb.h"
 #include "engine/admission.h"
 
 namespace buildgate {
@@ -45,6 +46,17 @@ struct BuilderEvaluation {
 BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy& policy,
                                   v1::Destination destination, v1::Architecture arch,
                                   bool simple_dockerfile);
+
+// The checks that depend on the step itself rather than on its shape: a
+// builder a feature flag switches on, unless the step's caching does; and
+// build without push to the step's destination.
+struct StepFit {
+  bool flag_missing = false;
+  bool dry_run_unsupported = false;
+  bool ok() const { return !flag_missing && !dry_run_unsupported; }
+};
+StepFit CheckStepFit(const v1::BuilderSpec& spec, const BuilderEvaluation& ev,
+                     const v1::BuildStep& step, v1::Destination destination);
 
 // "amd64" / "arm64".
 absl::string_view ArchName(v1::Architecture arch);

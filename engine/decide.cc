@@ -403,8 +403,7 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   // that depend on the step (a flag that caching can stand in for, dry run).
   struct Candidate {
     const CompiledBuilder* cb = nullptr;
-    bool flag_missing = false;
-    bool dry_run_unsupported = false;
+    StepFit fit;
     bool admissible = false;
   };
   constexpr std::size_t kMaxBuilders = 8;
@@ -416,12 +415,8 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
     c.cb = &scope.builders[i];
     const v1::BuilderSpec& spec = *c.cb->spec;
     const BuilderEvaluation& ev = c.cb->table[index];
-    c.flag_missing = ev.needs_enabling_flag && !(step.caching() && spec.enabled_by_caching());
-    if (step.dry_run()) {
-      const auto& ds = spec.dry_run().destinations();
-      c.dry_run_unsupported = std::find(ds.begin(), ds.end(), p.destination) == ds.end();
-    }
-    c.admissible = ev.admissible && !c.flag_missing && !c.dry_run_unsupported;
+    c.fit = CheckStepFit(spec, ev, step, p.destination);
+    c.admissible = ev.admissible && c.fit.ok();
     if (spec.builder() == p.builder) requested = &c;
   }
   const Candidate* chosen = nullptr;
@@ -447,8 +442,8 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
     if (c.admissible) continue;
     v1::RejectedBuilder* rb = d.add_rejected_builders();
     *rb = c.cb->rejected[index];
-    if (c.flag_missing) *rb->add_reasons() = c.cb->feature_flag_required;
-    if (c.dry_run_unsupported) *rb->add_reasons() = c.cb->dry_run_unsupported[p.destination];
+    if (c.fit.flag_missing) *rb->add_reasons() = c.cb->feature_flag_required;
+    if (c.fit.dry_run_unsupported) *rb->add_reasons() = c.cb->dry_run_unsupported[p.destination];
   }
 
   if (chosen == nullptr || denied_by_step) {

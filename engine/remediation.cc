@@ -100,38 +100,6 @@ std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const 
 
 }  // namespace
 
-bool AdmitsStep(const v1::BuilderSpec& spec, const BuilderEvaluation& ev, const v1::BuildStep& step,
-                v1::Destination destination, std::vector<v1::Reason>* step_reasons) {
-  bool ok = ev.admissible;
-  if (ev.needs_enabling_flag && !(step.caching() && spec.enabled_by_caching())) {
-    ok = false;
-    if (step_reasons) {
-      v1::Reason r;
-      r.set_code(v1::FEATURE_FLAG_REQUIRED);
-      r.set_builder(spec.builder());
-      r.set_message(absl::StrCat(spec.display_name(), " on Kubernetes needs the feature flag ",
-                                 absl::StrJoin(spec.enabling_feature_flags(), " or "),
-                                 spec.enabled_by_caching() ? " (or caching on the step)" : ""));
-      step_reasons->push_back(std::move(r));
-    }
-  }
-  if (step.dry_run()) {
-    const auto& d = spec.dry_run().destinations();
-    if (std::find(d.begin(), d.end(), destination) == d.end()) {
-      ok = false;
-      if (step_reasons) {
-        v1::Reason r;
-        r.set_code(v1::DRY_RUN_UNSUPPORTED);
-        r.set_builder(spec.builder());
-        r.set_message(absl::StrCat(spec.display_name(), " cannot build without pushing to ",
-                                   v1::Destination_Name(destination)));
-        step_reasons->push_back(std::move(r));
-      }
-    }
-  }
-  return ok;
-}
-
 std::vector<v1::Remediation> FindRemediations(const CompiledScope& scope, const v1::BuildStep& step,
                                               v1::Destination destination, v1::Architecture arch) {
   std::vector<v1::Remediation> out;
@@ -146,7 +114,7 @@ std::vector<v1::Remediation> FindRemediations(const CompiledScope& scope, const 
       for (int i : combo) relax[i].apply(&p, &a);
       const BuilderEvaluation ev =
           EvaluateBuilder(spec, p, destination, a, step.simple_dockerfile());
-      if (AdmitsStep(spec, ev, step, destination, nullptr)) found.push_back(combo);
+      if (ev.admissible && CheckStepFit(spec, ev, step, destination).ok()) found.push_back(combo);
     };
     for (int size = 1; size <= kMaxRemediationChanges && size <= n && found.empty(); ++size) {
       std::vector<int> combo(size);

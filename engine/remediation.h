@@ -26,11 +26,6 @@ inline constexpr int kMaxRemediationChanges = 4;
 std::vector<v1::Remediation> FindRemediations(const CompiledScope& scope, const v1::BuildStep& step,
                                               v1::Destination destination, v1::Architecture arch);
 
-// Whether `ev` plus the step-dependent checks (caching enabling a builder,
-// dry run support) admits the builder; appends the step-dependent reasons.
-bool AdmitsStep(const v1::BuilderSpec& spec, const BuilderEvaluation& ev, const v1::BuildStep& step,
-                v1::Destination destination, std::vector<v1::Reason>* step_reasons);
-
 }  // namespace buildgate
 
 #endif  // BUILDGATE_ENGINE_REMEDIATION_H_
