@@ -56,7 +56,7 @@ const CompiledPolicySet* CompiledPolicyCache::Lookup(absl::string_view fingerpri
 absl::StatusOr<const CompiledPolicySet*> CompiledPolicyCache::LookupOrCompile(const v1::PolicySet& set) {
   const std::string fingerprint = PolicySetFingerprint(set);
   if (const CompiledPolicySet* hit = Lookup(fingerprint)) return hit;
-  auto compiled = GetOrCompile(set);
+  auto compiled = GetOrCompile(set, fingerprint);
   if (!compiled.ok()) return compiled.status();
   return Remember(Local(), *std::move(compiled));
 }
@@ -85,7 +85,11 @@ std::shared_ptr<const CompiledPolicySet> CompiledPolicyCache::Find(absl::string_
 
 absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicyCache::GetOrCompile(
     const v1::PolicySet& set) {
-  const std::string fingerprint = PolicySetFingerprint(set);
+  return GetOrCompile(set, PolicySetFingerprint(set));
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicyCache::GetOrCompile(
+    const v1::PolicySet& set, const std::string& fingerprint) {
   if (auto hit = Find(fingerprint)) return hit;
   // Compile outside any lock; a concurrent miss on the same set may compile
   // it too, and the first insert wins.

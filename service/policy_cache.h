@@ -88,6 +88,8 @@ class CompiledPolicyCache {
   struct ThreadCache;
   ThreadCache& Local();
   const CompiledPolicySet* Remember(ThreadCache& local, std::shared_ptr<const CompiledPolicySet> set);
+  absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> GetOrCompile(const v1::PolicySet& set,
+                                                                       const std::string& fingerprint);
   void InsertLocked(Shard& shard, std::shared_ptr<const CompiledPolicySet> compiled)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
 
