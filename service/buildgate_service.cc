@@ -56,6 +56,15 @@ std::string BuildGateService::NextDecisionId() {
   return absl::StrCat(id_prefix_, "-", absl::Hex(next_id_.fetch_add(1) + 1, absl::kZeroPad8));
 }
 
+DecisionLogEntry BuildGateService::NewLogEntry(const std::string& caller, absl::string_view rpc) {
+  DecisionLogEntry entry;
+  entry.decision_id = NextDecisionId();
+  entry.time = options_.clock();
+  entry.caller = caller;
+  entry.rpc = std::string(rpc);
+  return entry;
+}
+
 std::string BuildGateService::Caller(const grpc::CallbackServerContext& ctx) {
   // A caller may name itself; otherwise the transport peer identifies it.
   const auto& md = ctx.client_metadata();
@@ -138,11 +147,7 @@ grpc::ServerUnaryReactor* BuildGateService::Decide(grpc::CallbackServerContext* 
     auto compiled = ResolvePolicy(request->policy());
     status = compiled.ok() ? DecideOne(**compiled, request->step(), response) : compiled.status();
   }
-  DecisionLogEntry entry;
-  entry.decision_id = NextDecisionId();
-  entry.time = options_.clock();
-  entry.caller = Caller(*ctx);
-  entry.rpc = "Decide";
+  DecisionLogEntry entry = NewLogEntry(Caller(*ctx), "Decide");
   entry.step = &request->step();
   entry.status = status;
   if (status.ok()) {
@@ -195,12 +200,8 @@ grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerCont
     const double per_step = seconds / request->steps_size();
     for (int i = 0; i < response->results_size(); ++i) {
       v1::DecideResponse* r = response->mutable_results(i);
-      DecisionLogEntry entry;
-      entry.decision_id = NextDecisionId();
+      DecisionLogEntry entry = NewLogEntry(caller, "DecideBatch");
       r->set_decision_id(entry.decision_id);
-      entry.time = options_.clock();
-      entry.caller = caller;
-      entry.rpc = "DecideBatch";
       entry.step = &request->steps(i);
       entry.decision = &r->decision();
       entry.latency_us = static_cast<int64_t>(per_step * 1e6);
@@ -209,11 +210,7 @@ grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerCont
     }
   } else {
     response->Clear();  // No decision for an invalid batch.
-    DecisionLogEntry entry;
-    entry.decision_id = NextDecisionId();
-    entry.time = options_.clock();
-    entry.caller = caller;
-    entry.rpc = "DecideBatch";
+    DecisionLogEntry entry = NewLogEntry(caller, "DecideBatch");
     entry.status = status;
     entry.latency_us = static_cast<int64_t>(seconds * 1e6);
     metrics_->RecordError(status.code());

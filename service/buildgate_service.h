@@ -65,6 +65,8 @@ class BuildGateService final : public v1::BuildGate::CallbackService {
   absl::Status DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
                          v1::DecideResponse* response);
   std::string NextDecisionId();
+  // A log entry with a fresh id, the time, the caller and the RPC name.
+  DecisionLogEntry NewLogEntry(const std::string& caller, absl::string_view rpc);
   static std::string Caller(const grpc::CallbackServerContext& ctx);
 
   const Options options_;
