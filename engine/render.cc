@@ -181,8 +181,11 @@ void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d, v1::Destin
   std::string& out = *out_ptr;
   out.clear();
   out.reserve(512);
-  const absl::string_view id = step.step_id().empty() ? "build_and_push" : step.step_id();
-  const absl::string_view name = step.name().empty() ? id : step.name();
+  // Both arms are string_views: a `cond ? "literal" : std::string` would make a
+  // temporary std::string that dies at the end of this line.
+  const absl::string_view id = step.step_id().empty() ? absl::string_view("build_and_push")
+                                                      : absl::string_view(step.step_id());
+  const absl::string_view name = step.name().empty() ? id : absl::string_view(step.name());
   out.append("- step:\n");
   Line(&out, 4, "type", d.harness_step_type());
   Line(&out, 4, "name", name);
