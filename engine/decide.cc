@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "engine/limits.h"
 #include "engine/policy.h"
 #include "engine/registry.h"
 #include "engine/remediation.h"
@@ -60,8 +61,8 @@ absl::Status Resolve(const CompiledPolicySet& set, const v1::Policy& policy,
     const PluginImageInfo* info = set.FindPluginImage(p->image_repository);
     if (info == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "step.image: \"", p->image_repository,
-          "\" is not a build plugin in the builder catalog (for example plugins/buildah-docker "
+          "step.image: ", QuoteInput(p->image_repository),
+          " is not a build plugin in the builder catalog (for example plugins/buildah-docker "
           "or plugins/docker)"));
     }
     p->destination = info->destination;
@@ -105,8 +106,8 @@ absl::Status Resolve(const CompiledPolicySet& set, const v1::Policy& policy,
   if (!ContainsHarnessExpression(step.registry())) {
     const std::string problem = RegistryShapeProblem(p->destination, p->registry_host);
     if (!problem.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("step.registry: \"", step.registry(),
-                                                     "\" does not fit ",
+      return absl::InvalidArgumentError(absl::StrCat("step.registry: ", QuoteInput(step.registry()),
+                                                     " does not fit ",
                                                      v1::Destination_Name(p->destination), ": ",
                                                      problem));
     }
@@ -378,9 +379,9 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   out->Clear();  // Keeps allocated sub-messages and string capacity for reuse.
   BG_RETURN_IF_ERROR(ValidateStep(step));
   if (!step.org_id().empty() && step.org_id() != set.org_id()) {
-    return absl::InvalidArgumentError(absl::StrCat("step.org_id: \"", step.org_id(),
-                                                   "\" does not match the policy set's org \"",
-                                                   set.org_id(), "\""));
+    return absl::InvalidArgumentError(absl::StrCat("step.org_id: ", QuoteInput(step.org_id()),
+                                                   " does not match the policy set's org ",
+                                                   QuoteInput(set.org_id())));
   }
   const CompiledScope& scope = set.ScopeFor(step.project_id(), step.pipeline_id());
   const v1::Policy& policy = scope.policy;

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/limits.h"
 #include "engine/registry.h"
 
 namespace buildgate {
@@ -266,7 +267,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
                       [&](const std::string& parent_pat) { return PatternCoveredBy(pat, parent_pat); });
       if (!covered) {
         return Invalid(at, absl::StrCat("registry_allowlist[", i, "]"),
-                       absl::StrCat("\"", pat, "\" admits registries the parent's allowlist does not"));
+                       absl::StrCat(QuoteInput(pat), " admits registries the parent's allowlist does not"));
       }
     }
     p.mutable_registry_allowlist()->CopyFrom(o.registry_allowlist());

@@ -1,11 +1,14 @@
 #include "engine/proto_text.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -13,6 +16,8 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
+#include "yaml-cpp/eventhandler.h"
+#include "yaml-cpp/parser.h"
 #include "yaml-cpp/yaml.h"
 
 namespace buildgate {
@@ -38,19 +43,26 @@ class YamlToMessage {
     const Descriptor* desc = msg->GetDescriptor();
     std::set<int> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // By value: `*it` is a proxy that dies at the end of the statement.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
       if (!key.IsScalar()) return Error(key, path, "a key must be a plain name");
       const std::string& name = key.Scalar();
-      const std::string field_path = path.empty() ? name : absl::StrCat(path, ".", name);
       const FieldDescriptor* field = FindField(desc, name);
       if (field == nullptr) {
-        return Error(key, field_path,
-                     absl::StrCat("unknown field \"", name, "\" in ", desc->full_name()));
+        // The path names the key only when it is a plain, short name.
+        const bool plain = name.size() <= kQuoteInputMax &&
+                           std::all_of(name.begin(), name.end(), [](char c) {
+                             return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+                           });
+        return Error(key, plain ? (path.empty() ? name : absl::StrCat(path, ".", name)) : path,
+                     absl::StrCat("unknown field ", QuoteInput(name), " in ", desc->full_name()));
       }
+      const std::string field_path = path.empty() ? name : absl::StrCat(path, ".", name);
       if (!seen.insert(field->number()).second) {
         return Error(key, field_path, "field given twice");
       }
-      absl::Status status = SetField(it->second, field_path, field, msg);
+      absl::Status status = SetField(value, field_path, field, msg);
       if (!status.ok()) return status;
     }
     return absl::OkStatus();
@@ -112,7 +124,7 @@ class YamlToMessage {
         } else if (text == "false" || text == "False" || text == "FALSE") {
           value = false;
         } else {
-          return Error(node, path, absl::StrCat("expected true or false, got \"", text, "\""));
+          return Error(node, path, absl::StrCat("expected true or false, got ", QuoteInput(text)));
         }
         repeated ? refl->AddBool(msg, field, value) : refl->SetBool(msg, field, value);
         return absl::OkStatus();
@@ -121,7 +133,7 @@ class YamlToMessage {
       case FieldDescriptor::CPPTYPE_INT64: {
         int64_t value;
         if (!absl::SimpleAtoi(text, &value)) {
-          return Error(node, path, absl::StrCat("expected an integer, got \"", text, "\""));
+          return Error(node, path, absl::StrCat("expected an integer, got ", QuoteInput(text)));
         }
         if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32) {
           if (value < std::numeric_limits<int32_t>::min() ||
@@ -142,7 +154,7 @@ class YamlToMessage {
             (field->cpp_type() == FieldDescriptor::CPPTYPE_UINT32 &&
              value > std::numeric_limits<uint32_t>::max())) {
           return Error(node, path,
-                       absl::StrCat("expected a non-negative integer, got \"", text, "\""));
+                       absl::StrCat("expected a non-negative integer, got ", QuoteInput(text)));
         }
         if (field->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
           repeated ? refl->AddUInt32(msg, field, static_cast<uint32_t>(value))
@@ -156,7 +168,7 @@ class YamlToMessage {
       case FieldDescriptor::CPPTYPE_FLOAT: {
         double value;
         if (!absl::SimpleAtod(text, &value)) {
-          return Error(node, path, absl::StrCat("expected a number, got \"", text, "\""));
+          return Error(node, path, absl::StrCat("expected a number, got ", QuoteInput(text)));
         }
         if (field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
           repeated ? refl->AddDouble(msg, field, value) : refl->SetDouble(msg, field, value);
@@ -173,7 +185,7 @@ class YamlToMessage {
           std::vector<std::string> names;
           for (int i = 1; i < type->value_count(); ++i) names.push_back(type->value(i)->name());
           return Error(node, path,
-                       absl::StrCat("unknown value \"", text, "\" for ", type->full_name(),
+                       absl::StrCat("unknown value ", QuoteInput(text), " for ", type->full_name(),
                                     " (expected one of ", absl::StrJoin(names, ", "), ")"));
         }
         repeated ? refl->AddEnumValue(msg, field, value->number())
@@ -196,6 +208,157 @@ class YamlToMessage {
 
   absl::string_view source_;
 };
+
+// A first pass over the parser's events that builds nothing: counts the
+// nodes a document expands to (an alias counts as the whole subtree it
+// names), its nesting depth and its documents, and stops at the first limit
+// it crosses. Only text that passes is handed to YAML::Load.
+class ShapeCheck : public YAML::EventHandler {
+ public:
+  struct Exceeded {
+    YAML::Mark mark;
+    std::string what;
+  };
+
+  explicit ShapeCheck(const InputLimits& limits) : limits_(limits) {}
+
+  int documents() const { return documents_; }
+  const YAML::Mark& second_document() const { return second_document_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_document_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Leaf(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    const Subtree& t = anchor < anchors_.size() ? anchors_[anchor] : Subtree{1, 0};
+    Add(mark, t.nodes, static_cast<int>(open_.size()) + t.depth);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    Leaf(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(mark, anchor);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Open(mark, anchor);
+  }
+  void OnMapEnd() override { Close(); }
+
+ private:
+  struct Subtree {
+    uint64_t nodes = 1;
+    int depth = 0;  // Levels of nesting below the node.
+  };
+  struct Frame {
+    YAML::anchor_t anchor;
+    uint64_t nodes_before;
+    int deepest;  // Deepest level reached inside, absolute.
+  };
+
+  void Add(const YAML::Mark& mark, uint64_t nodes, int depth) {
+    nodes_ += nodes;
+    if (nodes_ > limits_.max_yaml_nodes) {
+      throw Exceeded{mark, absl::StrCat("the document has more than ", limits_.max_yaml_nodes,
+                                        " YAML nodes after alias expansion (limit ",
+                                        kMaxYamlNodesFlag, " = ", limits_.max_yaml_nodes, ")")};
+    }
+    if (depth > limits_.max_depth) {
+      throw Exceeded{mark, absl::StrCat("nested more than ", limits_.max_depth, " levels deep (limit ",
+                                        kMaxDepthFlag, " = ", limits_.max_depth, ")")};
+    }
+    for (Frame& f : open_) f.deepest = std::max(f.deepest, depth);
+  }
+  void Remember(YAML::anchor_t anchor, Subtree t) {
+    if (anchor == YAML::NullAnchor) return;
+    if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+    anchors_[anchor] = t;
+  }
+  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    Add(mark, 1, static_cast<int>(open_.size()));
+    Remember(anchor, Subtree{1, 0});
+  }
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    const int depth = static_cast<int>(open_.size()) + 1;
+    Add(mark, 1, depth);
+    open_.push_back(Frame{anchor, nodes_ - 1, depth});
+  }
+  void Close() {
+    if (open_.empty()) return;
+    const Frame f = open_.back();
+    open_.pop_back();
+    Remember(f.anchor, Subtree{nodes_ - f.nodes_before,
+                               f.deepest - static_cast<int>(open_.size()) - 1});
+  }
+
+  const InputLimits& limits_;
+  uint64_t nodes_ = 0;
+  int documents_ = 0;
+  YAML::Mark second_document_;
+  std::vector<Frame> open_;
+  std::vector<Subtree> anchors_;  // By anchor id (yaml-cpp numbers them from 1).
+};
+
+// The position (1-based line and column) of byte `offset` in `text`.
+std::string Position(absl::string_view text, std::size_t offset) {
+  int line = 1;
+  int column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++column;
+    }
+  }
+  return absl::StrCat(line, ":", column);
+}
+
+// Bytes, encoding and document count, before yaml-cpp builds anything.
+absl::Status CheckText(absl::string_view text, absl::string_view source,
+                       const InputLimits& limits) {
+  if (text.size() > limits.max_document_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": ", text.size(), " bytes is too large (limit ", kMaxDocumentBytesFlag,
+                     " = ", limits.max_document_bytes, ")"));
+  }
+  if (std::size_t bad = FindInvalidUtf8(text); bad != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":", Position(text, bad), ": invalid UTF-8"));
+  }
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ":", Position(text, i), ": control character ", absl::Hex(c, absl::kZeroPad2),
+          " is not allowed"));
+    }
+  }
+  std::istringstream in{std::string(text)};
+  ShapeCheck check(limits);
+  try {
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(check)) {
+    }
+  } catch (const ShapeCheck::Exceeded& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.what));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1, ": ", e.msg));
+  }
+  if (check.documents() > 1) {
+    const YAML::Mark& m = check.second_document();
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":", m.line + 1, ":", m.column + 1,
+                     ": a second document (or text after the first); one document per file"));
+  }
+  return absl::OkStatus();
+}
 
 void EmitMessage(const Message& msg, YAML::Emitter* out);
 
@@ -265,8 +428,9 @@ void EmitMessage(const Message& msg, YAML::Emitter* out) {
 }  // namespace
 
 absl::Status ParseYamlToMessage(absl::string_view text, absl::string_view source,
-                                Message* out) {
+                                Message* out, const InputLimits& limits) {
   out->Clear();
+  if (absl::Status s = CheckText(text, source, limits); !s.ok()) return s;
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
@@ -279,6 +443,10 @@ absl::Status ParseYamlToMessage(absl::string_view text, absl::string_view source
     return absl::InvalidArgumentError(absl::StrCat(source, ": empty document"));
   }
   absl::Status status = YamlToMessage(source).Fill(root, "", out);
+  if (status.ok()) {
+    status = CheckMessageLimits(*out, "", limits);
+    if (!status.ok()) status = absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message()));
+  }
   if (!status.ok()) out->Clear();
   return status;
 }

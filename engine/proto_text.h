@@ -8,6 +8,13 @@
 //   (expected one of ROOT_ALLOWED, ROOT_BUILD_STEP_ONLY, ROOT_FORBIDDEN)
 // and nothing is half loaded: on error the output message is left cleared.
 //
+// Hostile text is refused before it costs memory: the text must be one
+// document of valid UTF-8 without NUL or other control bytes, within
+// `limits` (engine/limits.h) in bytes, in YAML nodes counted *after* alias
+// expansion (checked on the parser's events, before any node is built) and
+// in nesting; the parsed message must pass CheckMessageLimits. A second
+// document or trailing text after a JSON document is an error.
+//
 // Output is deterministic (fields in field-number order, enums by name,
 // camelCase names), so the same message always yields the same bytes.
 //
@@ -19,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "engine/limits.h"
 #include "google/protobuf/message.h"
 
 namespace buildgate {
@@ -26,7 +34,8 @@ namespace buildgate {
 // Parses a YAML (or JSON) document into `out`. `source` names the text in
 // errors (usually the file path). Returns kInvalidArgument on any error.
 absl::Status ParseYamlToMessage(absl::string_view text, absl::string_view source,
-                                google::protobuf::Message* out);
+                                google::protobuf::Message* out,
+                                const InputLimits& limits = InputLimits());
 
 // Renders `message` as block-style YAML.
 std::string MessageToYaml(const google::protobuf::Message& message);

@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "engine/decide.h"
+#include "engine/limits.h"
 #include "service/grpc_status.h"
 
 namespace buildgate {
@@ -91,7 +92,7 @@ absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
       const StoredPolicySet* stored = snapshot->Find(source.org_id());
       if (stored == nullptr) {
         return absl::NotFoundError(
-            absl::StrCat("policy.org_id: no stored policy set for org \"", source.org_id(), "\""));
+            absl::StrCat("policy.org_id: no stored policy set for org ", QuoteInput(source.org_id())));
       }
       return stored->compiled.get();
     }
@@ -116,7 +117,7 @@ absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
       const CompiledPolicySet* compiled = cache_->Lookup(source.policy_fingerprint());
       if (compiled == nullptr) {
         return absl::FailedPreconditionError(
-            absl::StrCat("policy.policy_fingerprint: ", source.policy_fingerprint(),
+            absl::StrCat("policy.policy_fingerprint: ", QuoteInput(source.policy_fingerprint()),
                          " is not cached on this server; resend the policy inline"));
       }
       return compiled;
@@ -144,8 +145,11 @@ grpc::ServerUnaryReactor* BuildGateService::Decide(grpc::CallbackServerContext* 
   } else if (!request->has_step()) {
     status = absl::InvalidArgumentError("step: required");
   } else {
-    auto compiled = ResolvePolicy(request->policy());
-    status = compiled.ok() ? DecideOne(**compiled, request->step(), response) : compiled.status();
+    status = CheckMessageLimits(*request, "", options_.limits);
+    if (status.ok()) {
+      auto compiled = ResolvePolicy(request->policy());
+      status = compiled.ok() ? DecideOne(**compiled, request->step(), response) : compiled.status();
+    }
   }
   DecisionLogEntry entry = NewLogEntry(Caller(*ctx), "Decide");
   entry.step = &request->step();
@@ -183,7 +187,9 @@ grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerCont
     status = absl::InvalidArgumentError(
         absl::StrCat("steps: at most ", kMaxBatchSize, " steps per batch, got ", request->steps_size()));
   } else {
-    auto resolved = ResolvePolicy(request->policy());
+    status = CheckMessageLimits(*request, "", options_.limits);
+    auto resolved = status.ok() ? ResolvePolicy(request->policy())
+                                : absl::StatusOr<const CompiledPolicySet*>(status);
     if (resolved.ok()) {
       compiled = *resolved;
     } else {
@@ -227,6 +233,10 @@ grpc::ServerUnaryReactor* BuildGateService::ValidatePolicy(grpc::CallbackServerC
   auto* reactor = ctx->DefaultReactor();
   if (!request->has_policy_set()) {
     reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("policy_set: required")));
+    return reactor;
+  }
+  if (absl::Status s = CheckMessageLimits(*request, "", options_.limits); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
   auto compiled = CompiledPolicySet::Compile(request->policy_set());

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "engine/limits.h"
 #include "buildgate/v1/service.grpc.pb.h"
 #include "service/decision_log.h"
 #include "service/message_pool.h"
@@ -31,6 +32,8 @@ class BuildGateService final : public v1::BuildGate::CallbackService {
   struct Options {
     bool allow_inline_policies = true;
     std::function<absl::Time()> clock = absl::Now;
+    // Every request is checked against these before anything else.
+    InputLimits limits;
   };
 
   BuildGateService(Options options, PolicyStore* store, CompiledPolicyCache* cache,
