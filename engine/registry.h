@@ -14,11 +14,17 @@
 
 namespace buildgate {
 
-// True if `value` is a whole Harness expression such as
-// <+secrets.getValue("X")> or <+pipeline.variables.X>.
+// Where the Harness expression that opens at `start` ("<+") ends: the index
+// just past its closing '>', or npos when `text` has no well-formed
+// expression there. Nested expressions (<+a.<+b>>), parentheses and quoted
+// strings (<+secrets.getValue("a>b")>) are followed.
+std::size_t HarnessExpressionEnd(absl::string_view text, std::size_t start);
+
+// True if the whole of `value` is one Harness expression such as
+// <+secrets.getValue("X")> or <+pipeline.variables.X>; "<+x>Hunter2>" is not.
 bool IsHarnessExpression(absl::string_view value);
 
-// True if `text` contains a Harness expression anywhere.
+// True if `text` contains a well-formed Harness expression anywhere.
 bool ContainsHarnessExpression(absl::string_view text);
 
 // Glob match where `*` matches any run of characters (including '/').
