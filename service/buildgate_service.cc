@@ -287,8 +287,8 @@ grpc::ServerUnaryReactor* BuildGateService::GetPolicySet(grpc::CallbackServerCon
     *response->mutable_info() = stored->info;
     *response->mutable_policy_set() = stored->compiled->source();
   } else {
-    status = absl::NotFoundError(absl::StrCat("org_id: no stored policy set for org \"",
-                                              request->org_id(), "\""));
+    status = absl::NotFoundError(
+        absl::StrCat("org_id: no stored policy set for org ", QuoteInput(request->org_id())));
   }
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
@@ -305,6 +305,7 @@ grpc::ServerUnaryReactor* BuildGateService::GetServerStatus(grpc::CallbackServer
   if (snapshot != nullptr) {
     response->set_policy_sets(static_cast<int32_t>(snapshot->sets.size()));
     for (const auto& e : snapshot->file_errors) *response->add_file_errors() = e;
+    for (const auto& f : snapshot->pending_files) response->add_pending_files(f);
     response->set_last_reload_at(
         absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", snapshot->loaded_at, absl::UTCTimeZone()));
   }

@@ -1,5 +1,6 @@
 // buildgated: the buildgate gRPC server. Wiring only: flags -> ServerOptions,
 // then wait for SIGTERM/SIGINT and drain. See server.h.
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 
@@ -33,6 +34,18 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long SIGTERM waits for in-flight calls before cancelling them");
 ABSL_FLAG(absl::Duration, shutdown_delay, absl::ZeroDuration(),
           "On SIGTERM, answer NOT_SERVING/UNAVAILABLE this long before closing listeners");
+ABSL_FLAG(absl::Duration, policy_settle_time, absl::Seconds(2),
+          "A changed policy file loads once unchanged this long (files behind a ConfigMap's ..data "
+          "symlink load at once)");
+ABSL_FLAG(int64_t, max_policy_files, 10000, "Most policy files in --policy_dir (more is a store fault)");
+ABSL_FLAG(int64_t, max_policy_dir_bytes, int64_t{256} << 20,
+          "Most bytes of policy files in --policy_dir (more is a store fault)");
+ABSL_FLAG(int64_t, max_request_bytes, int64_t{4} << 20, "Largest gRPC request accepted");
+ABSL_FLAG(int64_t, max_document_bytes, int64_t{1} << 20, "Largest policy file");
+ABSL_FLAG(int64_t, max_yaml_nodes, 20000, "Most YAML nodes in a policy file, after alias expansion");
+ABSL_FLAG(int64_t, max_depth, 32, "Deepest nesting of a policy file or request");
+ABSL_FLAG(int64_t, max_string_bytes, 8192, "Longest string field in a policy file or request");
+ABSL_FLAG(int64_t, max_list_items, 1000, "Most items in a list field of a policy file or request");
 ABSL_FLAG(std::string, port_file, "", "Write the chosen TCP port here once serving (tests, scripts)");
 
 int main(int argc, char** argv) {
@@ -70,6 +83,16 @@ int main(int argc, char** argv) {
   o.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   o.shutdown_delay = absl::GetFlag(FLAGS_shutdown_delay);
+  auto positive = [](int64_t v) { return static_cast<std::size_t>(std::max<int64_t>(1, v)); };
+  o.store.settle_time = absl::GetFlag(FLAGS_policy_settle_time);
+  o.store.max_files = positive(absl::GetFlag(FLAGS_max_policy_files));
+  o.store.max_total_bytes = positive(absl::GetFlag(FLAGS_max_policy_dir_bytes));
+  o.max_request_bytes = positive(absl::GetFlag(FLAGS_max_request_bytes));
+  o.limits.max_document_bytes = positive(absl::GetFlag(FLAGS_max_document_bytes));
+  o.limits.max_yaml_nodes = positive(absl::GetFlag(FLAGS_max_yaml_nodes));
+  o.limits.max_depth = static_cast<int>(std::clamp<int64_t>(absl::GetFlag(FLAGS_max_depth), 1, 1000));
+  o.limits.max_string_bytes = positive(absl::GetFlag(FLAGS_max_string_bytes));
+  o.limits.max_list_items = positive(absl::GetFlag(FLAGS_max_list_items));
 
   auto server = buildgate::BuildGateServer::Start(o);
   if (!server.ok()) {

@@ -37,8 +37,14 @@ class PulledCollectable : public prometheus::Collectable {
     add("buildgate_policy_cache_entries", "Compiled inline policy sets cached.", MetricType::Gauge, f.cache_entries);
     add("buildgate_policy_cache_bytes", "Approximate bytes held by the cache.", MetricType::Gauge, f.cache_bytes);
     add("buildgate_policy_sets_loaded", "Stored policy sets being served.", MetricType::Gauge, f.sets_loaded);
-    add("buildgate_policy_file_errors", "Policy files that currently fail to load.", MetricType::Gauge,
-        f.file_errors);
+    add("buildgate_policy_file_errors",
+        "Policy store faults now: the directory and each file that fails (the last good sets serve).",
+        MetricType::Gauge, f.file_errors);
+    add("buildgate_policy_files_pending", "Changed policy files waiting to settle before they load.",
+        MetricType::Gauge, f.files_pending);
+    add("buildgate_decision_log_dropped_lines_total",
+        "Decision-log lines dropped because the log's sink could not keep up.", MetricType::Counter,
+        f.decision_log_dropped);
     return out;
   }
 

@@ -6,7 +6,8 @@
 //   buildgate_rpc_errors_total{code}                  counter (refused requests)
 //   buildgate_policy_cache_{hits,misses,evictions}_total, _entries, _bytes
 //   buildgate_policy_reloads_total{result="ok|failed"}
-//   buildgate_policy_sets_loaded, buildgate_policy_file_errors
+//   buildgate_policy_sets_loaded, buildgate_policy_file_errors, buildgate_policy_files_pending
+//   buildgate_decision_log_dropped_lines_total
 //
 // Counters on the request path are cached pointers (no label lookups); the
 // cache and store figures are read at scrape time through a Collectable.
@@ -34,7 +35,8 @@ namespace buildgate {
 // Figures read at scrape time.
 struct PulledFigures {
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0, cache_entries = 0, cache_bytes = 0;
-  uint64_t sets_loaded = 0, file_errors = 0;
+  uint64_t sets_loaded = 0, file_errors = 0, files_pending = 0;
+  uint64_t decision_log_dropped = 0;
 };
 
 class ServiceMetrics {

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -32,8 +34,11 @@ namespace {
 std::atomic<uint64_t> g_next_store_id{1};
 }  // namespace
 
-PolicyStore::PolicyStore(std::string dir, Clock clock)
-    : dir_(std::move(dir)), clock_(std::move(clock)), id_(g_next_store_id.fetch_add(1)) {}
+PolicyStore::PolicyStore(std::string dir, Clock clock, PolicyStoreOptions options)
+    : dir_(std::move(dir)),
+      clock_(std::move(clock)),
+      options_(std::move(options)),
+      id_(g_next_store_id.fetch_add(1)) {}
 
 const PolicySnapshot* PolicyStore::LocalSnapshot() const {
   struct Local {
@@ -93,61 +98,153 @@ void PolicyStore::LoadFile(const std::string& name, std::string content, FileSta
   state->error.clear();
 }
 
-ReloadReport PolicyStore::Reload() {
-  ReloadReport report;
-  std::set<std::string> seen;
-  if (dir_.empty()) {
-    for (const auto& [name, content] : buildgate_examples::EmbeddedFiles()) {
-      seen.insert(name);
-      FileState& state = files_[name];
-      if (state.content == content && (state.good || !state.error.empty())) continue;
-      LoadFile(name, content, &state, &report);
+void PolicyStore::FileFault(const std::string& name, std::string error, FileState* state,
+                            ReloadReport* report) {
+  const bool is_new = state->error != error;
+  state->error = std::move(error);
+  state->content.clear();
+  state->signature.clear();  // Read it again once the fault is gone.
+  if (is_new) {  // A fault that persists is reported once.
+    ++report->files_failed;
+    v1::FileError e;
+    e.set_file(absl::StrCat(dir_, "/", name));
+    e.set_error(state->error);
+    report->new_errors.push_back(std::move(e));
+  }
+}
+
+struct PolicyStore::Listing {
+  struct Entry {
+    std::string name;
+    std::string path;
+    struct stat st;      // Of the file a symlink points to.
+    int stat_errno = 0;  // stat() failed: dangling symlink, no permission.
+    bool atomic = false; // Behind a ConfigMap "..data" symlink.
+  };
+  std::vector<Entry> entries;  // Policy file names only.
+  std::size_t total_bytes = 0;
+};
+
+absl::Status PolicyStore::List(Listing* listing) const {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir_, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    Listing::Entry e;
+    e.name = it->path().filename().string();
+    if (!IsPolicyFileName(e.name)) continue;
+    e.path = it->path().string();
+    if (::stat(e.path.c_str(), &e.st) != 0) e.stat_errno = errno;
+    struct stat link;
+    if (::lstat(e.path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+      std::error_code link_ec;
+      const std::string target = std::filesystem::read_symlink(it->path(), link_ec).string();
+      e.atomic = !link_ec && absl::StartsWith(target, "..data/");
     }
-  } else {
-    std::error_code ec;
-    std::filesystem::directory_iterator it(dir_, ec);
-    if (ec) {
-      v1::FileError e;
-      e.set_file(dir_);
-      e.set_error(absl::StrCat("cannot read policy directory: ", ec.message()));
-      report.new_errors.push_back(e);
-      ++report.files_failed;
-    }
-    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      if (!IsPolicyFileName(name)) continue;
-      struct stat st;
-      if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      seen.insert(name);
-      const std::string signature =
-          absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, ":", st.st_ino);
-      FileState& state = files_[name];
-      if (state.signature == signature) continue;
-      state.signature = signature;
-      auto content = ReadFileToString(it->path().string());
-      if (!content.ok()) {
-        ++report.files_failed;
-        state.error = std::string(content.status().message());
-        v1::FileError e;
-        e.set_file(it->path().string());
-        e.set_error(state.error);
-        report.new_errors.push_back(std::move(e));
-        continue;
-      }
-      if (*content == state.content && (state.good || !state.error.empty())) continue;  // Touched only.
-      LoadFile(name, *std::move(content), &state, &report);
+    if (e.stat_errno == 0 && S_ISREG(e.st.st_mode)) listing->total_bytes += e.st.st_size;
+    listing->entries.push_back(std::move(e));
+    if (listing->entries.size() > options_.max_files) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "more than ", options_.max_files, " policy files (limit max_policy_files); nothing reloaded"));
     }
   }
-  // Deleted files go only now, after the rest of the directory has loaded.
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot read policy directory: ", ec.message()));
+  if (listing->total_bytes > options_.max_total_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("policy files hold ", listing->total_bytes, " bytes, more than ",
+                     options_.max_total_bytes, " (limit max_policy_dir_bytes); nothing reloaded"));
+  }
+  return absl::OkStatus();
+}
+
+void PolicyStore::ReloadDirectory(ReloadReport* report) {
+  Listing listing;
+  const absl::Status listed = List(&listing);
+  if (!listed.ok()) {
+    // A fault, not a deletion: every set stays as it was.
+    report->dir_fault = true;
+    if (dir_error_ != listed.message()) {
+      ++report->files_failed;
+      dir_error_ = std::string(listed.message());
+      v1::FileError e;
+      e.set_file(dir_);
+      e.set_error(dir_error_);
+      report->new_errors.push_back(std::move(e));
+      report->changed = true;
+    }
+    return;
+  }
+  if (!dir_error_.empty()) report->changed = true;  // The fault cleared.
+  dir_error_.clear();
+  const bool first_load = !loaded();
+  const absl::Time now = absl::Now();
+  std::set<std::string> seen;
+  for (const Listing::Entry& entry : listing.entries) {
+    seen.insert(entry.name);
+    FileState& state = files_[entry.name];
+    if (entry.stat_errno != 0) {
+      FileFault(entry.name,
+                absl::StrCat(entry.stat_errno == ENOENT ? "dangling symlink" : "cannot stat", ": ",
+                             std::strerror(entry.stat_errno), "; the last good version stays"),
+                &state, report);
+      continue;
+    }
+    if (!S_ISREG(entry.st.st_mode)) {
+      FileFault(entry.name, "not a regular file; the last good version stays", &state, report);
+      continue;
+    }
+    const std::string signature = absl::StrCat(entry.st.st_size, ":", entry.st.st_mtim.tv_sec, ".",
+                                               entry.st.st_mtim.tv_nsec, ":", entry.st.st_ino);
+    if (state.signature == signature) continue;
+    // Changed: load once settled.
+    if (state.settling != signature) {
+      state.settling = signature;
+      state.settling_since = now;
+    }
+    const absl::Time mtime = absl::TimeFromTimespec(entry.st.st_mtim);
+    const bool settled = first_load || entry.atomic || now - mtime >= options_.settle_time ||
+                         now - state.settling_since >= options_.settle_time;
+    if (!settled) {
+      ++report->files_pending;
+      continue;
+    }
+    auto content = ReadFileToString(entry.path, options_.limits.max_document_bytes);
+    if (!content.ok()) {
+      FileFault(entry.name, std::string(content.status().message()), &state, report);
+      continue;
+    }
+    state.signature = signature;
+    state.settling.clear();
+    if (*content == state.content && (state.good || !state.error.empty())) continue;  // Touched only.
+    LoadFile(entry.name, *std::move(content), &state, report);
+  }
+  // Intended deletions: names gone from a directory listed whole. Applied
+  // only now, after the rest of the directory has loaded.
   for (auto it = files_.begin(); it != files_.end();) {
     if (seen.count(it->first) == 0) {
-      if (it->second.good) ++report.sets_removed;
+      if (it->second.good) ++report->sets_removed;
       it = files_.erase(it);
     } else {
       ++it;
     }
   }
-  report.changed = report.files_read > 0 || report.sets_removed > 0 || !loaded();
+  if (report->files_pending != pending_count_) report->changed = true;
+  pending_count_ = report->files_pending;
+}
+
+ReloadReport PolicyStore::Reload() {
+  ReloadReport report;
+  if (dir_.empty()) {
+    for (const auto& [name, content] : buildgate_examples::EmbeddedFiles()) {
+      FileState& state = files_[name];
+      if (state.content == content && (state.good || !state.error.empty())) continue;
+      LoadFile(name, content, &state, &report);
+    }
+  } else {
+    ReloadDirectory(&report);
+  }
+  report.changed = report.changed || report.files_read > 0 || report.files_failed > 0 ||
+                   report.sets_removed > 0 || !loaded();
+  // files_failed counts new faults only, so a lasting fault publishes once.
   if (report.changed) Publish();
   return report;
 }
@@ -155,9 +252,16 @@ ReloadReport PolicyStore::Reload() {
 void PolicyStore::Publish() {
   auto snap = std::make_shared<PolicySnapshot>();
   snap->loaded_at = clock_();
+  if (!dir_error_.empty()) {
+    v1::FileError e;
+    e.set_file(dir_);
+    e.set_error(dir_error_);
+    snap->file_errors.push_back(std::move(e));
+  }
   std::map<std::string, std::string> owner;  // org_id -> file that defines it.
   for (const auto& [name, state] : files_) {  // Sorted by file name.
     const std::string source = dir_.empty() ? absl::StrCat("embedded:", name) : absl::StrCat(dir_, "/", name);
+    if (!state.settling.empty()) snap->pending_files.push_back(source);
     if (!state.error.empty()) {
       v1::FileError e;
       e.set_file(source);
@@ -191,7 +295,7 @@ void PolicyStore::StartWatching(absl::Duration interval,
     while (!watch_cv_.wait_for(lock, absl::ToChronoNanoseconds(interval), [this] { return stop_; })) {
       lock.unlock();
       ReloadReport report = Reload();
-      if (on_reload && (report.files_read > 0 || report.sets_removed > 0 || report.files_failed > 0)) {
+      if (on_reload && report.changed) {
         on_reload(report);
       }
       lock.lock();

@@ -11,6 +11,19 @@
 //    whole directory has been read;
 //  - two files with the same org_id: the first by file name wins, the other
 //    is a file error.
+// Faults never drop a set. Only an intended deletion does: the file's name
+// is gone from a directory that was listed completely. These are faults,
+// shown in file_errors while the last good sets keep serving:
+//  - the directory cannot be listed (moved away, deleted, unreadable) or
+//    holds more than max_files policy files or max_total_bytes of them;
+//  - a policy file name that is a dangling symlink, unreadable, not a
+//    regular file, or larger than the document limit;
+//  - a file that does not parse or validate.
+// A changed file loads once it has settled: its mtime is at least
+// settle_time old, or its size/mtime/inode stayed the same for settle_time,
+// so a file read while still being written is not loaded. Files behind a
+// Kubernetes ConfigMap's "..data" symlink load at once (Kubernetes swaps the
+// whole directory atomically), and so does everything at the first load.
 // The store does no logging; Reload() returns a report for the caller to log
 // and count.
 //
@@ -34,6 +47,7 @@
 #include "absl/time/time.h"
 #include "buildgate/v1/service.pb.h"
 #include "engine/compiled_policy.h"
+#include "engine/limits.h"
 
 namespace buildgate {
 
@@ -45,7 +59,8 @@ struct StoredPolicySet {
 // An immutable view of the store at one moment.
 struct PolicySnapshot {
   absl::flat_hash_map<std::string, StoredPolicySet> sets;  // By org_id.
-  std::vector<v1::FileError> file_errors;                  // Sorted by file.
+  std::vector<v1::FileError> file_errors;                  // Directory fault first, then by file.
+  std::vector<std::string> pending_files;                  // Changed, waiting to settle.
   absl::Time loaded_at;
 
   const StoredPolicySet* Find(absl::string_view org_id) const {
@@ -59,8 +74,20 @@ struct ReloadReport {
   int files_read = 0;      // Files whose content changed and were parsed.
   int files_failed = 0;    // Of those, how many failed.
   int sets_removed = 0;
+  int files_pending = 0;   // Changed files not loaded yet: still settling.
+  bool dir_fault = false;  // The directory could not be listed whole.
   bool changed = false;    // A new snapshot was published.
   std::vector<v1::FileError> new_errors;  // Failures of this reload.
+};
+
+struct PolicyStoreOptions {
+  // How long a changed file must stay unchanged before it loads.
+  absl::Duration settle_time = absl::Seconds(2);
+  // Most policy files, and most bytes of them, in the directory.
+  std::size_t max_files = 10000;
+  std::size_t max_total_bytes = std::size_t{256} << 20;
+  // Limits on each file's text (max_document_bytes and the rest).
+  InputLimits limits;
 };
 
 class PolicyStore {
@@ -68,7 +95,9 @@ class PolicyStore {
   using Clock = std::function<absl::Time()>;
 
   // `dir` empty: serve the embedded example policies (never reloaded).
-  PolicyStore(std::string dir, Clock clock);
+  // `clock` stamps loaded_at; settling compares file mtimes with the
+  // real time.
+  PolicyStore(std::string dir, Clock clock, PolicyStoreOptions options = PolicyStoreOptions());
   ~PolicyStore();
 
   PolicyStore(const PolicyStore&) = delete;
@@ -95,17 +124,27 @@ class PolicyStore {
 
  private:
   struct FileState {
-    std::string signature;  // Size + mtime + inode, to skip unchanged files cheaply.
+    std::string signature;  // Size + mtime + inode of the content read last.
     std::string content;
     std::optional<StoredPolicySet> good;  // Last version that loaded.
-    std::string error;                    // Set while the current content fails.
+    std::string error;                    // Set while the current content (or the file) fails.
+    std::string settling;                 // Signature seen changed, not loaded yet.
+    absl::Time settling_since;
   };
+  struct Listing;
 
   void LoadFile(const std::string& name, std::string content, FileState* state, ReloadReport* report);
+  void FileFault(const std::string& name, std::string error, FileState* state, ReloadReport* report);
+  // Lists the policy files of dir_; an error is a directory fault.
+  absl::Status List(Listing* listing) const;
+  void ReloadDirectory(ReloadReport* report);
   void Publish();
 
   const std::string dir_;
   const Clock clock_;
+  const PolicyStoreOptions options_;
+  std::string dir_error_;  // The directory fault of the last reload, if any.
+  int pending_count_ = 0;  // Files settling at the last reload.
   std::map<std::string, FileState> files_;  // By file name; used by the controlling thread only.
   std::shared_ptr<const PolicySnapshot> snapshot_;
   std::atomic<uint64_t> version_{0};  // Bumped after each publish.

@@ -51,7 +51,9 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   auto log = DecisionLog::Open(options.decision_log);
   if (!log.ok()) return log.status();
   s->log_ = *std::move(log);
-  s->store_ = std::make_unique<PolicyStore>(options.policy_dir, options.clock);
+  PolicyStoreOptions store_options = options.store;
+  store_options.limits = options.limits;
+  s->store_ = std::make_unique<PolicyStore>(options.policy_dir, options.clock, store_options);
   s->cache_ = std::make_unique<CompiledPolicyCache>(
       CompiledPolicyCache::Options{options.cache_max_entries, options.cache_max_bytes});
   PolicyStore* store = s->store_.get();
@@ -67,13 +69,14 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
     if (auto snap = store->Snapshot()) {
       f.sets_loaded = snap->sets.size();
       f.file_errors = snap->file_errors.size();
+      f.files_pending = snap->pending_files.size();
     }
     return f;
   });
   absl::Status metrics_status = s->metrics_->Serve(options.metrics_address);
   if (!metrics_status.ok()) return metrics_status;
   s->service_ = std::make_unique<BuildGateService>(
-      BuildGateService::Options{options.allow_inline_policies, options.clock}, s->store_.get(),
+      BuildGateService::Options{options.allow_inline_policies, options.clock, options.limits}, s->store_.get(),
       s->cache_.get(), s->log_.get(), s->metrics_.get());
 
   // Abseil's mutex deadlock detection (on in Debian's build) costs every
@@ -88,7 +91,7 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
     builder.AddListeningPort(absl::StrCat("unix:", options.unix_socket), *creds);
   }
   builder.RegisterService(s->service_.get());
-  builder.SetMaxReceiveMessageSize(16 << 20);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.max_request_bytes, INT32_MAX)));
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || (!options.listen.empty() && s->tcp_port_ == 0)) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
@@ -111,19 +114,30 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   s->service_->SetServing(true);
   health->SetServingStatus(true);
   health->SetServingStatus("buildgate.v1.BuildGate", true);
+  s->ReportStoreHealth();
   BuildGateServer* raw = s.get();
   s->store_->StartWatching(options.reload_interval,
                            [raw](const ReloadReport& r) { raw->OnReload(r); });
   return s;
 }
 
+void BuildGateServer::ReportStoreHealth() {
+  auto snapshot = store_->Snapshot();
+  server_->GetHealthCheckService()->SetServingStatus(
+      kStoreHealthService, snapshot != nullptr && snapshot->file_errors.empty());
+}
+
 void BuildGateServer::OnReload(const ReloadReport& report) {
+  ReportStoreHealth();
+  // Only files settling, or a fault clearing: nothing was read.
+  if (report.files_read == 0 && report.sets_removed == 0 && report.new_errors.empty()) return;
   const bool ok = report.files_failed == 0;
   metrics_->RecordReload(ok);
   service_->CountReload(ok);
   for (const auto& e : report.new_errors) {
-    spdlog::error("policy reload: {} kept its last good version: {}", e.file(), e.error());
+    spdlog::error("policy reload: {}: {} (the last good sets keep serving)", e.file(), e.error());
   }
+
   spdlog::info("policy reload: {} file(s) read, {} failed, {} set(s) removed; serving {} set(s)",
                report.files_read, report.files_failed, report.sets_removed,
                store_->Snapshot()->sets.size());
@@ -140,6 +154,7 @@ void BuildGateServer::Shutdown() {
     // already being handled complete.
     if (service_) service_->SetServing(false);
     if (store_) store_->StopWatching();
+    if (server_) server_->GetHealthCheckService()->SetServingStatus(kStoreHealthService, false);
     if (options_.shutdown_delay > absl::ZeroDuration()) absl::SleepFor(options_.shutdown_delay);
     if (server_) {
       // In-flight calls finish; new ones are refused; after the grace

@@ -29,6 +29,11 @@
 
 namespace buildgate {
 
+// Health service name that is SERVING while the policy store has no fault
+// and NOT_SERVING while it has one (the last good sets still serve; the
+// overall health "" stays SERVING). GetServerStatus says which fault.
+inline constexpr char kStoreHealthService[] = "buildgate.v1.PolicyStore";
+
 struct ServerOptions {
   // TCP address; port 0 picks a free port (read it back with tcp_port()).
   // Empty: no TCP listener.
@@ -38,6 +43,13 @@ struct ServerOptions {
   // Directory of policy-set files; empty: the embedded example policies.
   std::string policy_dir;
   absl::Duration reload_interval = absl::Seconds(2);
+  // Settle time, file count and byte caps of the policy directory.
+  PolicyStoreOptions store;
+  // Limits on every request and policy file (engine/limits.h); also the
+  // store's per-file limits.
+  InputLimits limits;
+  // Largest request gRPC accepts (RESOURCE_EXHAUSTED beyond).
+  std::size_t max_request_bytes = std::size_t{4} << 20;
   bool allow_inline_policies = true;
   std::size_t cache_max_entries = 100000;
   std::size_t cache_max_bytes = std::size_t{1} << 30;
@@ -77,6 +89,7 @@ class BuildGateServer {
  private:
   BuildGateServer() = default;
   void OnReload(const ReloadReport& report);
+  void ReportStoreHealth();
 
   ServerOptions options_;
   std::unique_ptr<PolicyStore> store_;

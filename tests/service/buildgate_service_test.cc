@@ -78,6 +78,7 @@ class ServiceTest : public ::testing::Test {
     o.policy_dir = (dir_ / "policies").string();
     o.decision_log = (dir_ / "decisions.log").string();
     o.reload_interval = absl::Milliseconds(30);
+    o.store.settle_time = absl::ZeroDuration();  // Tests write whole files by rename.
     if (tweak) tweak(&o);
     auto s = BuildGateServer::Start(o);
     ASSERT_TRUE(s.ok()) << s.status();

@@ -32,7 +32,12 @@ class PolicyStoreTest : public ::testing::Test {
     return "org_id: " + org + "\npolicy: {revision: \"" + revision +
            "\", root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n";
   }
-  PolicyStore Store() { return PolicyStore(dir_.string(), [] { return absl::UnixEpoch(); }); }
+  // Settle time 0: these tests write whole files by rename.
+  PolicyStore Store() {
+    PolicyStoreOptions o;
+    o.settle_time = absl::ZeroDuration();
+    return PolicyStore(dir_.string(), [] { return absl::UnixEpoch(); }, o);
+  }
 
   fs::path dir_;
 };
