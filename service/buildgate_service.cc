@@ -309,6 +309,7 @@ grpc::ServerUnaryReactor* BuildGateService::GetServerStatus(grpc::CallbackServer
     response->set_last_reload_at(
         absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", snapshot->loaded_at, absl::UTCTimeZone()));
   }
+  response->set_decision_log_dropped_lines(log_->dropped_lines());
   response->set_reloads_ok(reloads_ok_.load());
   response->set_reloads_failed(reloads_failed_.load());
   const auto stats = cache_->stats();

@@ -1,14 +1,18 @@
 #include "service/decision_log.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <limits>
 #include <regex>
 
 #include "absl/strings/str_cat.h"
-#include "spdlog/async.h"
-#include "spdlog/sinks/basic_file_sink.h"
-#include "spdlog/sinks/stdout_sinks.h"
-#include "spdlog/spdlog.h"
 
 namespace buildgate {
 
@@ -103,28 +107,142 @@ std::string DecisionLog::Format(const DecisionLogEntry& e) {
   return line;
 }
 
-absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string& path) {
-  if (path.empty()) return std::unique_ptr<DecisionLog>(new DecisionLog(nullptr));
-  static std::once_flag pool_once;
-  std::call_once(pool_once, [] { spdlog::init_thread_pool(16384, 1); });
-  std::shared_ptr<spdlog::logger> logger;
-  try {
-    const std::string name = absl::StrCat("decisions:", path, ":", reinterpret_cast<uintptr_t>(&path));
-    if (path == "-") {
-      auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-      logger = std::make_shared<spdlog::async_logger>(name, sink, spdlog::thread_pool(),
-                                                      spdlog::async_overflow_policy::block);
-    } else {
-      auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false);
-      logger = std::make_shared<spdlog::async_logger>(name, sink, spdlog::thread_pool(),
-                                                      spdlog::async_overflow_policy::block);
-    }
-  } catch (const spdlog::spdlog_ex& e) {
-    return absl::InvalidArgumentError(absl::StrCat("decision log ", path, ": ", e.what()));
+// The writer thread's side: a bounded queue of whole-line chunks and the
+// sink. Shared by the DecisionLog and its thread, so a thread stuck in
+// write() on a stalled sink can be left behind at shutdown safely.
+struct DecisionLog::Writer {
+  explicit Writer(int fd, std::size_t max_queued) : fd(fd), max_queued(max_queued) {}
+  ~Writer() {
+    if (fd > 2) ::close(fd);
   }
-  logger->set_pattern("%v");
-  logger->set_level(spdlog::level::info);
-  return std::unique_ptr<DecisionLog>(new DecisionLog(std::move(logger)));
+
+  // Queues `chunk` (whole lines) or, past the bound, drops and counts it.
+  void Push(std::string chunk) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (queued + chunk.size() > max_queued) {
+      dropped.fetch_add(std::count(chunk.begin(), chunk.end(), '\n'), std::memory_order_relaxed);
+      return;
+    }
+    queued += chunk.size();
+    queue.push_back(std::move(chunk));
+    cv.notify_all();
+  }
+
+  // Writes all of `text`; false on an error that will not pass.
+  bool WriteAll(absl::string_view text) {
+    while (!text.empty()) {
+      const ssize_t n = ::write(fd, text.data(), text.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      cv.wait(lock, [this] { return stop || !queue.empty(); });
+      if (queue.empty()) return;  // Stopped and drained.
+      std::string chunk = std::move(queue.front());
+      queue.pop_front();
+      writing = true;
+      lock.unlock();
+      const bool ok = WriteAll(chunk);
+      lock.lock();
+      writing = false;
+      queued -= chunk.size();
+      if (!ok) dropped.fetch_add(std::count(chunk.begin(), chunk.end(), '\n'), std::memory_order_relaxed);
+      cv.notify_all();
+    }
+  }
+
+  // Waits until the queue is empty and nothing is being written.
+  bool WaitDrained(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                       [this] { return queue.empty() && !writing; });
+  }
+
+  const int fd;
+  const std::size_t max_queued;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> queue;
+  std::size_t queued = 0;
+  bool writing = false;
+  bool stop = false;
+  std::atomic<uint64_t> dropped{0};
+};
+
+namespace {
+
+// If the file's last line has no newline (a crash tore it), moves those
+// bytes to PATH.torn and cuts the file back to its last whole line. Returns
+// the number of bytes moved.
+absl::StatusOr<std::size_t> RepairTornTail(int fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return 0;
+  const off_t size = st.st_size;
+  char last;
+  if (::pread(fd, &last, 1, size - 1) != 1) return absl::InternalError("cannot read its end");
+  if (last == '\n') return 0;
+  // Find the last newline, reading backwards.
+  off_t cut = 0;
+  char buf[4096];
+  for (off_t end = size; end > 0 && cut == 0;) {
+    const off_t begin = std::max<off_t>(0, end - static_cast<off_t>(sizeof(buf)));
+    const ssize_t n = ::pread(fd, buf, static_cast<std::size_t>(end - begin), begin);
+    if (n != end - begin) return absl::InternalError("cannot read it");
+    for (ssize_t i = n - 1; i >= 0; --i) {
+      if (buf[i] == '\n') {
+        cut = begin + i + 1;
+        break;
+      }
+    }
+    end = begin;
+  }
+  std::string torn(static_cast<std::size_t>(size - cut), '\0');
+  if (::pread(fd, torn.data(), torn.size(), cut) != static_cast<ssize_t>(torn.size())) {
+    return absl::InternalError("cannot read its torn line");
+  }
+  const std::string torn_path = path + ".torn";
+  const int out = ::open(torn_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (out < 0) return absl::InternalError(absl::StrCat("cannot write ", torn_path, ": ", std::strerror(errno)));
+  torn.push_back('\n');
+  const bool saved = ::write(out, torn.data(), torn.size()) == static_cast<ssize_t>(torn.size()) &&
+                     ::fsync(out) == 0;
+  ::close(out);
+  if (!saved) return absl::InternalError(absl::StrCat("cannot write ", torn_path));
+  if (::ftruncate(fd, cut) != 0) return absl::InternalError(absl::StrCat("cannot cut it: ", std::strerror(errno)));
+  return torn.size() - 1;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string& path,
+                                                               DecisionLogOptions options) {
+  if (path.empty()) return std::unique_ptr<DecisionLog>(new DecisionLog(nullptr, options, 0));
+  int fd = 1;
+  std::size_t torn = 0;
+  if (path != "-") {
+    // Read-write: the torn-line check reads the end of the file.
+    fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("decision log ", path, ": ", std::strerror(errno)));
+    }
+    auto repaired = RepairTornTail(fd, path);
+    if (!repaired.ok()) {
+      ::close(fd);
+      return absl::InvalidArgumentError(
+          absl::StrCat("decision log ", path, ": torn last line: ", repaired.status().message()));
+    }
+    torn = *repaired;
+  }
+  return std::unique_ptr<DecisionLog>(
+      new DecisionLog(std::make_shared<Writer>(fd, options.max_queued_bytes), options, torn));
 }
 
 namespace {
@@ -136,9 +254,14 @@ struct DecisionLog::ThreadBuffer {
   std::string lines;  // Complete lines, each ending in '\n'.
 };
 
-DecisionLog::DecisionLog(std::shared_ptr<spdlog::logger> logger)
-    : logger_(std::move(logger)), id_(g_next_log_id.fetch_add(1)) {
-  if (!logger_) return;
+DecisionLog::DecisionLog(std::shared_ptr<Writer> writer, DecisionLogOptions options,
+                         std::size_t torn_bytes)
+    : writer_(std::move(writer)),
+      options_(options),
+      torn_bytes_(torn_bytes),
+      id_(g_next_log_id.fetch_add(1)) {
+  if (!writer_) return;
+  std::thread([w = writer_] { w->Run(); }).detach();  // Ends when stopped and drained.
   flusher_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(stop_mu_);
     while (!stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(kBatchInterval), [this] { return stop_; })) {
@@ -150,15 +273,19 @@ DecisionLog::DecisionLog(std::shared_ptr<spdlog::logger> logger)
 }
 
 DecisionLog::~DecisionLog() {
-  if (flusher_.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(stop_mu_);
-      stop_ = true;
-    }
-    stop_cv_.notify_all();
-    flusher_.join();
+  if (!writer_) return;
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stop_ = true;
   }
+  stop_cv_.notify_all();
+  flusher_.join();
   Flush();
+  // The writer thread ends once its queue is drained; on a stalled sink it
+  // is left blocked in write() holding its own reference to the Writer.
+  std::lock_guard<std::mutex> lock(writer_->mu);
+  writer_->stop = true;
+  writer_->cv.notify_all();
 }
 
 DecisionLog::ThreadBuffer& DecisionLog::Local() {
@@ -176,13 +303,6 @@ DecisionLog::ThreadBuffer& DecisionLog::Local() {
   return *slot.buffer;
 }
 
-void DecisionLog::Emit(ThreadBuffer& buffer) {
-  if (buffer.lines.empty()) return;
-  buffer.lines.pop_back();  // The logger adds the last newline.
-  logger_->info(buffer.lines);
-  buffer.lines.clear();
-}
-
 void DecisionLog::FlushBuffers() {
   std::vector<std::shared_ptr<ThreadBuffer>> buffers;
   {
@@ -190,28 +310,36 @@ void DecisionLog::FlushBuffers() {
     buffers = buffers_;
   }
   for (auto& b : buffers) {
-    std::lock_guard<std::mutex> lock(b->mu);
-    Emit(*b);
+    std::string lines;
+    {
+      std::lock_guard<std::mutex> lock(b->mu);
+      lines.swap(b->lines);
+    }
+    if (!lines.empty()) writer_->Push(std::move(lines));
   }
 }
 
 void DecisionLog::Record(const DecisionLogEntry& entry) {
-  if (!logger_) return;
+  if (!writer_) return;
   ThreadBuffer& buffer = Local();
-  std::lock_guard<std::mutex> lock(buffer.mu);  // Uncontended but for the flusher.
-  buffer.lines.append(Format(entry));
-  buffer.lines.push_back('\n');
-  if (buffer.lines.size() >= kBatchBytes) Emit(buffer);
+  std::string full;
+  {
+    std::lock_guard<std::mutex> lock(buffer.mu);  // Uncontended but for the flusher.
+    buffer.lines.append(Format(entry));
+    buffer.lines.push_back('\n');
+    if (buffer.lines.size() >= kBatchBytes) full.swap(buffer.lines);
+  }
+  if (!full.empty()) writer_->Push(std::move(full));
 }
 
-void DecisionLog::Flush() {
-  if (!logger_) return;
+bool DecisionLog::Flush() {
+  if (!writer_) return true;
   FlushBuffers();
-  logger_->flush();
-  // The async flush is queued; wait until the pool has drained it.
-  for (int i = 0; i < 2000 && spdlog::thread_pool() && spdlog::thread_pool()->queue_size() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  return writer_->WaitDrained(options_.flush_timeout);
+}
+
+uint64_t DecisionLog::dropped_lines() const {
+  return writer_ ? writer_->dropped.load(std::memory_order_relaxed) : 0;
 }
 
 }  // namespace buildgate

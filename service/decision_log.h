@@ -1,19 +1,30 @@
 // DecisionLog: one JSON line per decision (or refused request), written by
-// spdlog's async logger. The request path only formats its line into a
-// per-thread buffer; buffers go to spdlog in batches (kBatchBytes, or every
-// kBatchInterval from a background flusher), so the logger's queue sees one
-// message per batch rather than a lock and a thread wake-up per decision.
-// Flush() (called at shutdown) writes every buffer out; a crash can lose at
-// most the last kBatchInterval.
+// a writer thread of its own. The request path only formats its line into a
+// per-thread buffer; buffers move to the writer's queue in batches
+// (kBatchBytes, or every kBatchInterval from a background flusher), so the
+// request path takes no shared lock per decision and never waits for I/O.
 //
-// Entries carry ids, verdict, builder, policy identity and latency, never
-// step content: credentials cannot reach the log. Free text (error messages)
-// passes through RedactSecrets first as a second line of defence.
+// Integrity:
+//  - every write is whole lines; a file whose last line was torn by a crash
+//    is repaired when opened: the torn bytes are moved to PATH.torn and the
+//    file cut back to its last whole line, so nothing is appended to a torn
+//    line and every line of PATH is valid JSON (torn_bytes_repaired());
+//  - the writer's queue is bounded (max_queued_bytes): when the sink stalls
+//    (a full pipe, a slow disk) new lines are dropped and counted
+//    (dropped_lines()), memory stays bounded;
+//  - Flush() waits for the queue to drain, at most flush_timeout; shutdown
+//    never blocks longer on a stalled sink.
+//
+// Entries carry ids, verdict, builder, policy identity and
+// latency, never step content: credentials cannot reach the log. Free text
+// (error messages) passes through RedactSecrets first as a second line of
+// defence.
 //
 // Thread-safe.
 #ifndef BUILDGATE_SERVICE_DECISION_LOG_H_
 #define BUILDGATE_SERVICE_DECISION_LOG_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -26,10 +37,6 @@
 #include "absl/time/time.h"
 #include "buildgate/v1/decision.pb.h"
 #include "buildgate/v1/step.pb.h"
-
-namespace spdlog {
-class logger;
-}  // namespace spdlog
 
 namespace buildgate {
 
@@ -51,30 +58,46 @@ void AppendJsonString(std::string* out, absl::string_view text);
 // token: ..., Authorization: Bearer ...) with [REDACTED].
 std::string RedactSecrets(absl::string_view text);
 
+struct DecisionLogOptions {
+  // Most bytes waiting for a slow sink; lines beyond are dropped and counted.
+  std::size_t max_queued_bytes = std::size_t{8} << 20;
+  // Longest Flush() (and so shutdown) waits for a stalled sink.
+  absl::Duration flush_timeout = absl::Seconds(5);
+};
+
 class DecisionLog {
  public:
   static constexpr std::size_t kBatchBytes = 32 * 1024;
   static constexpr absl::Duration kBatchInterval = absl::Milliseconds(50);
 
-  // `path`: "-" for stdout, "" for no log, else a file appended to.
-  static absl::StatusOr<std::unique_ptr<DecisionLog>> Open(const std::string& path);
-  ~DecisionLog();
+  // `path`: "-" for stdout, "" for no log, else a file appended to (created
+  // 0640; a torn last line is repaired first, see above).
+  static absl::StatusOr<std::unique_ptr<DecisionLog>> Open(
+      const std::string& path, DecisionLogOptions options = DecisionLogOptions());
+  ~DecisionLog();  // Flushes, waiting at most flush_timeout.
 
   void Record(const DecisionLogEntry& entry);
-  // Blocks until everything recorded so far is written.
-  void Flush();
+  // Waits until everything recorded so far is written, at most
+  // flush_timeout; false if the sink did not take it all in time.
+  bool Flush();
+
+  uint64_t dropped_lines() const;
+  // Bytes of a torn last line moved to PATH.torn when the file was opened.
+  std::size_t torn_bytes_repaired() const { return torn_bytes_; }
 
   // The JSON line Record writes (without newline); for tests.
   static std::string Format(const DecisionLogEntry& entry);
 
  private:
   struct ThreadBuffer;
-  explicit DecisionLog(std::shared_ptr<spdlog::logger> logger);
+  struct Writer;
+  DecisionLog(std::shared_ptr<Writer> writer, DecisionLogOptions options, std::size_t torn_bytes);
   ThreadBuffer& Local();
-  void Emit(ThreadBuffer& buffer);  // Requires buffer.mu.
   void FlushBuffers();
 
-  std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<Writer> writer_;  // Null: no log. Shared with the writer thread.
+  const DecisionLogOptions options_;
+  const std::size_t torn_bytes_;
   const uint64_t id_;
   std::mutex buffers_mu_;
   std::vector<std::shared_ptr<ThreadBuffer>> buffers_;

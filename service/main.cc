@@ -27,6 +27,10 @@ ABSL_FLAG(int64_t, cache_max_mb, 1024, "Approximate memory budget of the inline 
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
           "Address for Prometheus /metrics (port 0 picks one); empty disables");
 ABSL_FLAG(std::string, decision_log, "-", "Decision log: - for stdout, empty for none, else a file");
+ABSL_FLAG(int64_t, decision_log_max_queued_bytes, int64_t{8} << 20,
+          "Most decision-log bytes waiting for a slow sink; lines beyond are dropped and counted");
+ABSL_FLAG(absl::Duration, decision_log_flush_timeout, absl::Seconds(5),
+          "Longest shutdown waits for the decision log's sink to take the last lines");
 ABSL_FLAG(std::string, tls_cert, "", "Server certificate chain (PEM); enables TLS");
 ABSL_FLAG(std::string, tls_key, "", "Server private key (PEM)");
 ABSL_FLAG(std::string, tls_client_ca, "", "CA (PEM) for client certificates; enables mutual TLS");
@@ -78,6 +82,9 @@ int main(int argc, char** argv) {
   o.cache_max_bytes = static_cast<std::size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_cache_max_mb))) << 20;
   o.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   o.decision_log = absl::GetFlag(FLAGS_decision_log);
+  o.decision_log_options.max_queued_bytes =
+      static_cast<std::size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_decision_log_max_queued_bytes)));
+  o.decision_log_options.flush_timeout = absl::GetFlag(FLAGS_decision_log_flush_timeout);
   o.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   o.tls_key = absl::GetFlag(FLAGS_tls_key);
   o.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);

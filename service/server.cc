@@ -48,9 +48,13 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   }
   auto creds = Credentials(options);
   if (!creds.ok()) return creds.status();
-  auto log = DecisionLog::Open(options.decision_log);
+  auto log = DecisionLog::Open(options.decision_log, options.decision_log_options);
   if (!log.ok()) return log.status();
   s->log_ = *std::move(log);
+  if (s->log_->torn_bytes_repaired() > 0) {
+    spdlog::warn("decision log {}: its last line was torn ({} bytes, a crash?); moved to {}.torn",
+                 options.decision_log, s->log_->torn_bytes_repaired(), options.decision_log);
+  }
   PolicyStoreOptions store_options = options.store;
   store_options.limits = options.limits;
   s->store_ = std::make_unique<PolicyStore>(options.policy_dir, options.clock, store_options);
@@ -58,7 +62,8 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
       CompiledPolicyCache::Options{options.cache_max_entries, options.cache_max_bytes});
   PolicyStore* store = s->store_.get();
   CompiledPolicyCache* cache = s->cache_.get();
-  s->metrics_ = std::make_unique<ServiceMetrics>([store, cache] {
+  DecisionLog* log_ptr = s->log_.get();
+  s->metrics_ = std::make_unique<ServiceMetrics>([store, cache, log_ptr] {
     PulledFigures f;
     const auto c = cache->stats();
     f.cache_hits = c.hits;
@@ -66,6 +71,7 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
     f.cache_evictions = c.evictions;
     f.cache_entries = c.entries;
     f.cache_bytes = c.bytes;
+    f.decision_log_dropped = log_ptr->dropped_lines();
     if (auto snap = store->Snapshot()) {
       f.sets_loaded = snap->sets.size();
       f.file_errors = snap->file_errors.size();
@@ -163,7 +169,10 @@ void BuildGateServer::Shutdown() {
                         absl::ToChronoMilliseconds(options_.shutdown_grace));
       server_->Wait();
     }
-    if (log_) log_->Flush();
+    if (log_ && !log_->Flush()) {
+      spdlog::warn("decision log: its sink did not drain within {}; unwritten lines are lost",
+                   absl::FormatDuration(options_.decision_log_options.flush_timeout));
+    }
   });
 }
 

@@ -57,6 +57,8 @@ struct ServerOptions {
   std::string metrics_address = "127.0.0.1:9464";
   // Decision log: "-" stdout, "" off, else a file.
   std::string decision_log = "-";
+  // Queue bound and shutdown flush timeout of the decision log.
+  DecisionLogOptions decision_log_options;
   // TLS from PEM files. With tls_client_ca set, clients must present a
   // certificate signed by it (mutual TLS).
   std::string tls_cert;
