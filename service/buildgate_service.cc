@@ -28,12 +28,6 @@ absl::Status ForBatchItem(const absl::Status& status, int index) {
   return absl::Status(status.code(), absl::StrCat("steps[", index, "]: ", message));
 }
 
-// Empties a DecideResponse but keeps its Decision (and everything inside it)
-// allocated for the next call.
-void ResetDecideResponse(v1::DecideResponse* r) {
-  r->clear_decision_id();
-  if (r->has_decision()) r->mutable_decision()->Clear();
-}
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -48,10 +42,7 @@ BuildGateService::BuildGateService(Options options, PolicyStore* store, Compiled
       cache_(cache),
       log_(log),
       metrics_(metrics),
-      id_prefix_(RandomPrefix()),
-      decide_messages_(&ResetDecideResponse) {
-  SetMessageAllocatorFor_Decide(&decide_messages_);
-}
+      id_prefix_(RandomPrefix()) {}
 
 std::string BuildGateService::NextDecisionId() {
   return absl::StrCat(id_prefix_, "-", absl::Hex(next_id_.fetch_add(1) + 1, absl::kZeroPad8));
@@ -135,13 +126,16 @@ absl::Status BuildGateService::DecideOne(const CompiledPolicySet& set, const v1:
   return status;
 }
 
-grpc::ServerUnaryReactor* BuildGateService::Decide(grpc::CallbackServerContext* ctx,
-                                                   const v1::DecideRequest* request,
-                                                   v1::DecideResponse* response) {
+absl::Status BuildGateService::HandleDecide(grpc::CallbackServerContext& ctx,
+                                           const absl::Status& parsed,
+                                           const v1::DecideRequest* request,
+                                           v1::DecideResponse* response) {
   const auto start = std::chrono::steady_clock::now();
   absl::Status status;
   if (!serving_.load()) {
     status = absl::UnavailableError("buildgated is not serving (starting or shutting down)");
+  } else if (!parsed.ok()) {
+    status = parsed;
   } else if (!request->has_step()) {
     status = absl::InvalidArgumentError("step: required");
   } else {
@@ -151,8 +145,8 @@ grpc::ServerUnaryReactor* BuildGateService::Decide(grpc::CallbackServerContext* 
       status = compiled.ok() ? DecideOne(**compiled, request->step(), response) : compiled.status();
     }
   }
-  DecisionLogEntry entry = NewLogEntry(Caller(*ctx), "Decide");
-  entry.step = &request->step();
+  DecisionLogEntry entry = NewLogEntry(Caller(ctx), "Decide");
+  if (parsed.ok()) entry.step = &request->step();
   entry.status = status;
   if (status.ok()) {
     response->set_decision_id(entry.decision_id);
@@ -168,19 +162,20 @@ grpc::ServerUnaryReactor* BuildGateService::Decide(grpc::CallbackServerContext* 
     metrics_->RecordError(status.code());
   }
   log_->Record(entry);
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return status;
 }
 
-grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerContext* ctx,
-                                                        const v1::DecideBatchRequest* request,
-                                                        v1::DecideBatchResponse* response) {
+absl::Status BuildGateService::HandleDecideBatch(grpc::CallbackServerContext& ctx,
+                                                const absl::Status& parsed,
+                                                const v1::DecideBatchRequest* request,
+                                                v1::DecideBatchResponse* response) {
   const auto start = std::chrono::steady_clock::now();
   absl::Status status;
   const CompiledPolicySet* compiled = nullptr;
   if (!serving_.load()) {
     status = absl::UnavailableError("buildgated is not serving (starting or shutting down)");
+  } else if (!parsed.ok()) {
+    status = parsed;
   } else if (request->steps_size() == 0) {
     status = absl::InvalidArgumentError("steps: at least one step");
   } else if (request->steps_size() > kMaxBatchSize) {
@@ -200,7 +195,7 @@ grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerCont
     absl::Status s = DecideOne(*compiled, request->steps(i), response->add_results());
     if (!s.ok()) status = ForBatchItem(s, i);
   }
-  const std::string caller = Caller(*ctx);
+  const std::string caller = Caller(ctx);
   const double seconds = SecondsSince(start);
   if (status.ok()) {
     const double per_step = seconds / request->steps_size();
@@ -222,23 +217,16 @@ grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerCont
     metrics_->RecordError(status.code());
     log_->Record(entry);
   }
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return status;
 }
 
-grpc::ServerUnaryReactor* BuildGateService::ValidatePolicy(grpc::CallbackServerContext* ctx,
-                                                           const v1::ValidatePolicyRequest* request,
-                                                           v1::ValidatePolicyResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
-  if (!request->has_policy_set()) {
-    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("policy_set: required")));
-    return reactor;
-  }
-  if (absl::Status s = CheckMessageLimits(*request, "", options_.limits); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
-  }
+absl::Status BuildGateService::HandleValidatePolicy(grpc::CallbackServerContext&,
+                                                   const absl::Status& parsed,
+                                                   const v1::ValidatePolicyRequest* request,
+                                                   v1::ValidatePolicyResponse* response) {
+  if (!parsed.ok()) return parsed;
+  if (!request->has_policy_set()) return absl::InvalidArgumentError("policy_set: required");
+  if (absl::Status s = CheckMessageLimits(*request, "", options_.limits); !s.ok()) return s;
   auto compiled = CompiledPolicySet::Compile(request->policy_set());
   if (!compiled.ok()) {
     response->set_valid(false);
@@ -251,32 +239,29 @@ grpc::ServerUnaryReactor* BuildGateService::ValidatePolicy(grpc::CallbackServerC
     std::sort(scopes.begin(), scopes.end());
     for (auto& s : scopes) response->add_scopes(std::move(s));
   }
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* BuildGateService::ListPolicySets(grpc::CallbackServerContext* ctx,
-                                                           const v1::ListPolicySetsRequest*,
-                                                           v1::ListPolicySetsResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+absl::Status BuildGateService::HandleListPolicySets(grpc::CallbackServerContext&,
+                                                   const absl::Status& parsed,
+                                                   const v1::ListPolicySetsRequest*,
+                                                   v1::ListPolicySetsResponse* response) {
+  if (!parsed.ok()) return parsed;
   auto snapshot = store_->Snapshot();
-  if (snapshot == nullptr) {
-    reactor->Finish(ToGrpcStatus(absl::UnavailableError("the policy store is still loading")));
-    return reactor;
-  }
+  if (snapshot == nullptr) return absl::UnavailableError("the policy store is still loading");
   std::vector<const v1::PolicySetInfo*> infos;
   for (const auto& [org, stored] : snapshot->sets) infos.push_back(&stored.info);
   std::sort(infos.begin(), infos.end(),
             [](const auto* a, const auto* b) { return a->org_id() < b->org_id(); });
   for (const auto* info : infos) *response->add_policy_sets() = *info;
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* BuildGateService::GetPolicySet(grpc::CallbackServerContext* ctx,
-                                                         const v1::GetPolicySetRequest* request,
-                                                         v1::GetPolicySetResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+absl::Status BuildGateService::HandleGetPolicySet(grpc::CallbackServerContext&,
+                                                 const absl::Status& parsed,
+                                                 const v1::GetPolicySetRequest* request,
+                                                 v1::GetPolicySetResponse* response) {
+  if (!parsed.ok()) return parsed;
   absl::Status status;
   auto snapshot = store_->Snapshot();
   if (request->org_id().empty()) {
@@ -290,14 +275,14 @@ grpc::ServerUnaryReactor* BuildGateService::GetPolicySet(grpc::CallbackServerCon
     status = absl::NotFoundError(
         absl::StrCat("org_id: no stored policy set for org ", QuoteInput(request->org_id())));
   }
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return status;
 }
 
-grpc::ServerUnaryReactor* BuildGateService::GetServerStatus(grpc::CallbackServerContext* ctx,
-                                                            const v1::GetServerStatusRequest*,
-                                                            v1::ServerStatus* response) {
-  auto* reactor = ctx->DefaultReactor();
+absl::Status BuildGateService::HandleGetServerStatus(grpc::CallbackServerContext&,
+                                                    const absl::Status& parsed,
+                                                    const v1::GetServerStatusRequest*,
+                                                    v1::ServerStatus* response) {
+  if (!parsed.ok()) return parsed;
   auto snapshot = store_->Snapshot();
   response->set_serving(serving_.load() && snapshot != nullptr);
   response->set_policy_dir(store_->dir().empty() ? "embedded" : store_->dir());
@@ -315,8 +300,40 @@ grpc::ServerUnaryReactor* BuildGateService::GetServerStatus(grpc::CallbackServer
   const auto stats = cache_->stats();
   response->set_cache_entries(stats.entries);
   response->set_cache_bytes(stats.bytes);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return absl::OkStatus();
+}
+
+// The RPCs: each decodes its raw request, runs its handler and encodes the
+// response (see the header for why the service takes raw bytes).
+grpc::ServerUnaryReactor* BuildGateService::Decide(grpc::CallbackServerContext* ctx,
+                                                   const grpc::ByteBuffer* request,
+                                                   grpc::ByteBuffer* response) {
+  return Serve(ctx, request, response, &BuildGateService::HandleDecide);
+}
+grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerContext* ctx,
+                                                        const grpc::ByteBuffer* request,
+                                                        grpc::ByteBuffer* response) {
+  return Serve(ctx, request, response, &BuildGateService::HandleDecideBatch);
+}
+grpc::ServerUnaryReactor* BuildGateService::ValidatePolicy(grpc::CallbackServerContext* ctx,
+                                                           const grpc::ByteBuffer* request,
+                                                           grpc::ByteBuffer* response) {
+  return Serve(ctx, request, response, &BuildGateService::HandleValidatePolicy);
+}
+grpc::ServerUnaryReactor* BuildGateService::ListPolicySets(grpc::CallbackServerContext* ctx,
+                                                           const grpc::ByteBuffer* request,
+                                                           grpc::ByteBuffer* response) {
+  return Serve(ctx, request, response, &BuildGateService::HandleListPolicySets);
+}
+grpc::ServerUnaryReactor* BuildGateService::GetPolicySet(grpc::CallbackServerContext* ctx,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  return Serve(ctx, request, response, &BuildGateService::HandleGetPolicySet);
+}
+grpc::ServerUnaryReactor* BuildGateService::GetServerStatus(grpc::CallbackServerContext* ctx,
+                                                            const grpc::ByteBuffer* request,
+                                                            grpc::ByteBuffer* response) {
+  return Serve(ctx, request, response, &BuildGateService::HandleGetServerStatus);
 }
 
 }  // namespace buildgate

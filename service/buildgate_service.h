@@ -4,6 +4,13 @@
 // Every refusal is an absl::Status converted in grpc_status.h; a deny is an
 // OK response carrying a VERDICT_DENY decision.
 //
+// The RPCs take raw bytes (gRPC's "raw callback" methods) and decode them in
+// service/raw_message.h: gRPC 1.51 answers a request it cannot decode (for
+// example a string that is not UTF-8) with UNIMPLEMENTED and no message,
+// where buildgate answers INVALID_ARGUMENT naming the field. Request and
+// response messages are reused per thread, so a steady stream of calls does
+// not allocate them.
+//
 // Thread-safe: handlers run concurrently on gRPC's callback threads; all
 // shared state (store snapshot, cache, log, metrics) is thread-safe.
 #ifndef BUILDGATE_SERVICE_BUILDGATE_SERVICE_H_
@@ -15,9 +22,10 @@
 
 #include "absl/status/statusor.h"
 #include "engine/limits.h"
+#include "service/grpc_status.h"
 #include "buildgate/v1/service.grpc.pb.h"
 #include "service/decision_log.h"
-#include "service/message_pool.h"
+#include "service/raw_message.h"
 #include "service/metrics.h"
 #include "service/policy_cache.h"
 #include "service/policy_store.h"
@@ -27,7 +35,13 @@ namespace buildgate {
 // Most steps one DecideBatch may carry.
 inline constexpr int kMaxBatchSize = 1000;
 
-class BuildGateService final : public v1::BuildGate::CallbackService {
+// Every method of the service, as a raw callback method.
+using RawBuildGateService = v1::BuildGate::WithRawCallbackMethod_Decide<
+    v1::BuildGate::WithRawCallbackMethod_DecideBatch<v1::BuildGate::WithRawCallbackMethod_ValidatePolicy<
+        v1::BuildGate::WithRawCallbackMethod_ListPolicySets<v1::BuildGate::WithRawCallbackMethod_GetPolicySet<
+            v1::BuildGate::WithRawCallbackMethod_GetServerStatus<v1::BuildGate::Service>>>>>>;
+
+class BuildGateService final : public RawBuildGateService {
  public:
   struct Options {
     bool allow_inline_policies = true;
@@ -39,23 +53,21 @@ class BuildGateService final : public v1::BuildGate::CallbackService {
   BuildGateService(Options options, PolicyStore* store, CompiledPolicyCache* cache,
                    DecisionLog* log, ServiceMetrics* metrics);
 
-  grpc::ServerUnaryReactor* Decide(grpc::CallbackServerContext* ctx, const v1::DecideRequest* request,
-                                   v1::DecideResponse* response) override;
-  grpc::ServerUnaryReactor* DecideBatch(grpc::CallbackServerContext* ctx,
-                                        const v1::DecideBatchRequest* request,
-                                        v1::DecideBatchResponse* response) override;
+  grpc::ServerUnaryReactor* Decide(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* DecideBatch(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ValidatePolicy(grpc::CallbackServerContext* ctx,
-                                           const v1::ValidatePolicyRequest* request,
-                                           v1::ValidatePolicyResponse* response) override;
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListPolicySets(grpc::CallbackServerContext* ctx,
-                                           const v1::ListPolicySetsRequest* request,
-                                           v1::ListPolicySetsResponse* response) override;
-  grpc::ServerUnaryReactor* GetPolicySet(grpc::CallbackServerContext* ctx,
-                                         const v1::GetPolicySetRequest* request,
-                                         v1::GetPolicySetResponse* response) override;
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetPolicySet(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetServerStatus(grpc::CallbackServerContext* ctx,
-                                            const v1::GetServerStatusRequest* request,
-                                            v1::ServerStatus* response) override;
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) override;
 
   // Marks the service as draining: new calls get UNAVAILABLE.
   void SetServing(bool serving) { serving_.store(serving); }
@@ -67,6 +79,46 @@ class BuildGateService final : public v1::BuildGate::CallbackService {
   absl::StatusOr<const CompiledPolicySet*> ResolvePolicy(const v1::PolicySource& source);
   absl::Status DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
                          v1::DecideResponse* response);
+
+  // One handler per RPC. `parsed` is the decoding's result: on error the
+  // request is empty and the handler refuses (Decide and DecideBatch log and
+  // count the refusal). The response is only sent when OK.
+  template <typename Request, typename Response>
+  using Handler = absl::Status (BuildGateService::*)(grpc::CallbackServerContext& ctx,
+                                                     const absl::Status& parsed, const Request* request,
+                                                     Response* response);
+  absl::Status HandleDecide(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
+                            const v1::DecideRequest* request, v1::DecideResponse* response);
+  absl::Status HandleDecideBatch(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
+                                 const v1::DecideBatchRequest* request, v1::DecideBatchResponse* response);
+  absl::Status HandleValidatePolicy(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
+                                    const v1::ValidatePolicyRequest* request,
+                                    v1::ValidatePolicyResponse* response);
+  absl::Status HandleListPolicySets(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
+                                    const v1::ListPolicySetsRequest* request,
+                                    v1::ListPolicySetsResponse* response);
+  absl::Status HandleGetPolicySet(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
+                                  const v1::GetPolicySetRequest* request, v1::GetPolicySetResponse* response);
+  absl::Status HandleGetServerStatus(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
+                                     const v1::GetServerStatusRequest* request, v1::ServerStatus* response);
+
+  // Decodes `in` into this thread's reusable request, runs `handle`, encodes
+  // its response into `out` and finishes the call.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in,
+                                  grpc::ByteBuffer* out, Handler<Request, Response> handle) {
+    thread_local Request request;
+    thread_local Response response;
+    request.Clear();
+    ResetForReuse(&response);
+    const absl::Status parsed = ParseRawMessage(*in, &request);
+    const absl::Status status = (this->*handle)(*ctx, parsed, &request, &response);
+    grpc::Status result = ToGrpcStatus(status);
+    if (status.ok()) result = SerializeRawMessage(response, out);
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(result);
+    return reactor;
+  }
   std::string NextDecisionId();
   // A log entry with a fresh id, the time, the caller and the RPC name.
   DecisionLogEntry NewLogEntry(const std::string& caller, absl::string_view rpc);
@@ -82,7 +134,6 @@ class BuildGateService final : public v1::BuildGate::CallbackService {
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};
   const std::string id_prefix_;
-  ReusingMessageAllocator<v1::DecideRequest, v1::DecideResponse> decide_messages_;
 };
 
 }  // namespace buildgate

@@ -1,6 +1,8 @@
 #include "service/decision_log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,6 +144,11 @@ struct DecisionLog::Writer {
   }
 
   void Run() {
+    // A closed pipe must fail the write (EPIPE), not kill the process.
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
     std::unique_lock<std::mutex> lock(mu);
     for (;;) {
       cv.wait(lock, [this] { return stop || !queue.empty(); });

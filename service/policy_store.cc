@@ -184,12 +184,12 @@ void PolicyStore::ReloadDirectory(ReloadReport* report) {
     if (entry.stat_errno != 0) {
       FileFault(entry.name,
                 absl::StrCat(entry.stat_errno == ENOENT ? "dangling symlink" : "cannot stat", ": ",
-                             std::strerror(entry.stat_errno), "; the last good version stays"),
+                             std::strerror(entry.stat_errno)),
                 &state, report);
       continue;
     }
     if (!S_ISREG(entry.st.st_mode)) {
-      FileFault(entry.name, "not a regular file; the last good version stays", &state, report);
+      FileFault(entry.name, "not a regular file", &state, report);
       continue;
     }
     const std::string signature = absl::StrCat(entry.st.st_size, ":", entry.st.st_mtim.tv_sec, ".",

@@ -4,8 +4,16 @@
 #include <fstream>
 #include <sstream>
 
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tests/testing/json.h"
+#include "tests/testing/subprocess.h"
 
 namespace buildgate {
 namespace {
@@ -70,6 +78,112 @@ TEST(DecisionLog, WritesFile) {
     EXPECT_TRUE(absl::StrContains(text.str(), "\"status\":\"INVALID_ARGUMENT\""));
   }
   std::filesystem::remove(path);
+}
+
+DecisionLogEntry SampleEntry(int i) {
+  DecisionLogEntry e;
+  e.decision_id = absl::StrCat("3f9a1c07e2b4-", absl::Hex(i, absl::kZeroPad8));
+  e.time = absl::FromUnixMicros(1796000000000000 + i);
+  e.caller = "pipeline-governance.platform-security.svc (ipv4:10.12.0.7:51234)";
+  e.rpc = "Decide";
+  e.status = i % 7 == 0 ? absl::InvalidArgumentError("step.registry: \"ünïcode\" does not fit")
+                        : absl::OkStatus();
+  e.latency_us = i;
+  return e;
+}
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          absl::StrCat("bg_log_", ::getpid(), "_", name))
+      .string();
+}
+
+// Proves a torn last line (a crash mid-write) is moved to PATH.torn and cut
+// off when the log is opened, so new lines never extend it and every line of
+// the file is a whole JSON object.
+TEST(DecisionLog, TornLastLineIsRepairedAtOpen) {
+  const std::string path = TempPath("torn");
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".torn");
+  const std::string whole = DecisionLog::Format(SampleEntry(1)) + "\n" +
+                            DecisionLog::Format(SampleEntry(2)) + "\n";
+  const std::string torn = DecisionLog::Format(SampleEntry(3)).substr(0, 57);
+  std::ofstream(path) << whole << torn;
+  {
+    auto log = DecisionLog::Open(path);
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ((*log)->torn_bytes_repaired(), torn.size());
+    (*log)->Record(SampleEntry(4));
+    ASSERT_TRUE((*log)->Flush());
+  }
+  const std::string text = testing::ReadAll(path);
+  int lines = 0;
+  EXPECT_TRUE(testing::EveryLineIsJsonObject(text, &lines).ok()) << text;
+  EXPECT_EQ(lines, 3);
+  EXPECT_TRUE(absl::StartsWith(text, whole));
+  EXPECT_EQ(testing::ReadAll(path + ".torn"), torn + "\n");
+  // A file that ends whole is left alone.
+  {
+    auto log = DecisionLog::Open(path);
+    ASSERT_TRUE(log.ok());
+    EXPECT_EQ((*log)->torn_bytes_repaired(), 0u);
+  }
+  EXPECT_EQ(testing::ReadAll(path), text);
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".torn");
+}
+
+// Proves lines recorded from many threads at once reach the file whole: every
+// line parses as JSON and none is lost.
+TEST(DecisionLog, ConcurrentLinesAreWhole) {
+  const std::string path = TempPath("concurrent");
+  std::filesystem::remove(path);
+  constexpr int kThreads = 4, kPerThread = 3000;
+  {
+    auto log = DecisionLog::Open(path);
+    ASSERT_TRUE(log.ok());
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) (*log)->Record(SampleEntry(t * kPerThread + i));
+      });
+    }
+    for (auto& t : threads) t.join();
+    ASSERT_TRUE((*log)->Flush());
+    EXPECT_EQ((*log)->dropped_lines(), 0u);
+  }
+  int lines = 0;
+  const absl::Status s = testing::EveryLineIsJsonObject(testing::ReadAll(path), &lines);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(lines, kThreads * kPerThread);
+  std::filesystem::remove(path);
+}
+
+// Proves a stalled sink (a pipe nobody reads) neither grows memory past the
+// queue bound nor blocks shutdown: lines beyond the bound are dropped and
+// counted, and Flush/the destructor give up after flush_timeout.
+TEST(DecisionLog, StalledSinkIsBoundedAndDoesNotBlockShutdown) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  DecisionLogOptions options;
+  options.max_queued_bytes = 256 * 1024;
+  options.flush_timeout = absl::Milliseconds(200);
+  constexpr int kLines = 50000;  // ~15 MB of lines; the pipe holds 64 KiB.
+  const auto start = absl::Now();
+  {
+    auto log = DecisionLog::Open(absl::StrCat("/dev/fd/", fds[1]), options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < kLines; ++i) (*log)->Record(SampleEntry(i));
+    EXPECT_FALSE((*log)->Flush()) << "a stalled sink cannot have drained";
+    // What is neither written (pipe) nor queued (bound) was dropped.
+    const uint64_t dropped = (*log)->dropped_lines();
+    const uint64_t line_bytes = DecisionLog::Format(SampleEntry(1)).size() + 1;
+    const uint64_t held = (options.max_queued_bytes + 2 * DecisionLog::kBatchBytes + 65536) / line_bytes;
+    EXPECT_GE(dropped, kLines - held);
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20)) << "shutdown waited on the stalled sink";
+  ::close(fds[0]);  // The writer thread, blocked in write(), now fails and ends.
+  ::close(fds[1]);
 }
 
 }  // namespace
