@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -195,7 +195,7 @@ class InternPool {
  public:
   template <typename Build>
   std::shared_ptr<const T> GetOrBuild(const std::string& key, Build&& build) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(key);
     if (it != map_.end()) {
       if (auto alive = it->second.lock()) return alive;
@@ -208,16 +208,18 @@ class InternPool {
     return value;
   }
   std::size_t Live() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     std::size_t n = 0;
     for (const auto& kv : map_) n += kv.second.expired() ? 0 : 1;
     return n;
   }
 
  private:
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::weak_ptr<const T>> map_ ABSL_GUARDED_BY(mu_);
-  uint64_t inserts_ ABSL_GUARDED_BY(mu_) = 0;
+  // std::mutex, not absl::Mutex: ThreadSanitizer must see it (Debian's
+  // Abseil is not built for it).
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, std::weak_ptr<const T>> map_;  // Guarded by mu_.
+  uint64_t inserts_ = 0;                                            // Guarded by mu_.
 };
 
 InternPool<ScopeTables>& TablesPool() {

@@ -11,6 +11,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev
   openssl
+  # Sanitizer and fuzz builds (scripts/test.sh): clang 14 with its ASan,
+  # UBSan, TSan and libFuzzer runtimes, llvm-symbolizer for readable reports.
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14
   # Benchmarks (bench/run_benchmarks.sh; its smoke run is part of the tests).
   nghttp2-client gnuplot-nox python3 curl
 )

@@ -28,7 +28,7 @@ CompiledPolicyCache::ThreadCache& CompiledPolicyCache::Local() {
     local = ThreadCache();
     local.owner = id_;
     local.hits = std::make_shared<std::atomic<uint64_t>>(0);
-    absl::MutexLock lock(&threads_mu_);
+    std::lock_guard<std::mutex> lock(threads_mu_);
     thread_hits_.push_back(local.hits);
   }
   return local;
@@ -68,7 +68,7 @@ CompiledPolicyCache::Shard& CompiledPolicyCache::ShardFor(absl::string_view fing
 std::shared_ptr<const CompiledPolicySet> CompiledPolicyCache::Find(absl::string_view fingerprint) {
   Shard& shard = ShardFor(fingerprint);
   {
-    absl::ReaderMutexLock lock(&shard.mu);
+    std::shared_lock<std::shared_mutex> lock(shard.mu);
     auto it = shard.map.find(fingerprint);
     if (it != shard.map.end()) {
       // Write the bit only when it changes, so hot entries stay read-shared.
@@ -96,7 +96,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicyCache::Ge
   auto compiled = CompiledPolicySet::Compile(set);
   if (!compiled.ok()) return compiled.status();
   Shard& shard = ShardFor(fingerprint);
-  absl::MutexLock lock(&shard.mu);
+  std::lock_guard<std::shared_mutex> lock(shard.mu);
   auto it = shard.map.find(fingerprint);
   if (it != shard.map.end()) return it->second->compiled;
   InsertLocked(shard, *compiled);
@@ -139,14 +139,14 @@ void CompiledPolicyCache::InsertLocked(Shard& shard,
 CompiledPolicyCache::Stats CompiledPolicyCache::stats() const {
   Stats s;
   {
-    absl::MutexLock lock(const_cast<absl::Mutex*>(&threads_mu_));
+    std::lock_guard<std::mutex> lock(threads_mu_);
     for (const auto& h : thread_hits_) s.hits += h->load(std::memory_order_relaxed);
   }
   for (const Shard& shard : shards_) {
     s.hits += shard.hits.load(std::memory_order_relaxed);
     s.misses += shard.misses.load(std::memory_order_relaxed);
     s.evictions += shard.evictions.load(std::memory_order_relaxed);
-    absl::ReaderMutexLock lock(&shard.mu);
+    std::shared_lock<std::shared_mutex> lock(shard.mu);
     s.entries += shard.map.size();
     s.bytes += shard.bytes;
   }

@@ -21,12 +21,12 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "engine/compiled_policy.h"
 
 namespace buildgate {
@@ -75,13 +75,15 @@ class CompiledPolicyCache {
   // Each shard on its own cache lines, with its own counters, so hits on
   // different shards share nothing.
   struct alignas(64) Shard {
-    mutable absl::Mutex mu;
+    // std:: locks (not absl::Mutex): Debian's Abseil is not built for
+    // ThreadSanitizer, which must see every lock (scripts/test.sh).
+    mutable std::shared_mutex mu;
     std::atomic<uint64_t> hits{0};
     std::atomic<uint64_t> misses{0};
     std::atomic<uint64_t> evictions{0};
-    absl::flat_hash_map<std::string, std::unique_ptr<Entry>> map ABSL_GUARDED_BY(mu);
-    std::deque<std::string> clock ABSL_GUARDED_BY(mu);  // Keys in CLOCK order.
-    std::size_t bytes ABSL_GUARDED_BY(mu) = 0;
+    absl::flat_hash_map<std::string, std::unique_ptr<Entry>> map;  // Guarded by mu.
+    std::deque<std::string> clock;  // Keys in CLOCK order. Guarded by mu.
+    std::size_t bytes = 0;  // Guarded by mu.
   };
 
   Shard& ShardFor(absl::string_view fingerprint);
@@ -90,15 +92,15 @@ class CompiledPolicyCache {
   const CompiledPolicySet* Remember(ThreadCache& local, std::shared_ptr<const CompiledPolicySet> set);
   absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> GetOrCompile(const v1::PolicySet& set,
                                                                        const std::string& fingerprint);
-  void InsertLocked(Shard& shard, std::shared_ptr<const CompiledPolicySet> compiled)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Requires shard.mu held exclusively.
+  void InsertLocked(Shard& shard, std::shared_ptr<const CompiledPolicySet> compiled);
 
   const std::size_t max_entries_per_shard_;
   const std::size_t max_bytes_per_shard_;
   std::array<Shard, kShards> shards_;
   const uint64_t id_;  // Tells thread caches of different instances apart.
-  absl::Mutex threads_mu_;
-  std::vector<std::shared_ptr<std::atomic<uint64_t>>> thread_hits_ ABSL_GUARDED_BY(threads_mu_);
+  mutable std::mutex threads_mu_;
+  std::vector<std::shared_ptr<std::atomic<uint64_t>>> thread_hits_;  // Guarded by threads_mu_.
 };
 
 }  // namespace buildgate

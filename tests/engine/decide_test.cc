@@ -132,6 +132,34 @@ TEST(Decide, ConcurrentCallersAgree) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
+// Proves compiling from many threads at once (the shared intern pool of
+// scope tables) gives each thread a set that decides like one compiled
+// alone, and that a long step id renders intact.
+TEST(Decide, ConcurrentCompilesAgree) {
+  const std::string step_yaml =
+      "step_id: build_and_push_the_payments_service_image_to_ecr_eu_west_1\n"
+      "kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: acme/payments-api\n";
+  v1::Decision expected;
+  ASSERT_TRUE(Decide(*Compile(kStrict), Step(step_yaml), &expected).ok());
+  ASSERT_TRUE(absl::StrContains(expected.step_yaml(),
+                                "build_and_push_the_payments_service_image_to_ecr_eu_west_1"));
+  const std::string want = Deterministic(expected);
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      const v1::BuildStep step = Step(step_yaml);
+      for (int i = 0; i < 50; ++i) {
+        v1::Decision d;
+        auto set = Compile(kStrict);
+        if (!Decide(*set, step, &d).ok() || Deterministic(d) != want) ++mismatches;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
 // Proves the decision carries the policy revision, fingerprint and scope.
 TEST(Decide, ReportsPolicyIdentity) {
   auto set = Compile("org_id: acme\npolicy: {revision: r9, root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n");

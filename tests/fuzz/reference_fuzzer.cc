@@ -1,0 +1,40 @@
+// Fuzz target: the registry reference and Harness expression helpers
+// (engine/registry.h) on arbitrary text, with the properties they promise:
+// an expression's end lies inside the text and right after a '>', a whole
+// expression is also "contained", and glob matching a text against itself
+// (no '*') holds.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "engine/registry.h"
+
+namespace {
+using buildgate::v1::Destination;
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const absl::string_view text(reinterpret_cast<const char*>(data), size);
+  for (std::size_t at = text.find("<+"); at != absl::string_view::npos; at = text.find("<+", at + 1)) {
+    const std::size_t end = buildgate::HarnessExpressionEnd(text, at);
+    if (end != absl::string_view::npos && (end > text.size() || end < at + 3 || text[end - 1] != '>')) {
+      std::abort();
+    }
+  }
+  if (buildgate::IsHarnessExpression(text) && !buildgate::ContainsHarnessExpression(text)) std::abort();
+  if (!absl::StrContains(text, '*') && !buildgate::GlobMatch(text, text)) std::abort();
+  const std::size_t slash = text.find('\n');
+  const absl::string_view registry = text.substr(0, slash);
+  const absl::string_view repo = slash == absl::string_view::npos ? "" : text.substr(slash + 1);
+  for (int d = buildgate::v1::Destination_MIN; d <= buildgate::v1::Destination_MAX; ++d) {
+    if (!buildgate::v1::Destination_IsValid(d)) continue;
+    const auto dest = static_cast<Destination>(d);
+    const std::string host = buildgate::RegistryHost(dest, registry);
+    (void)buildgate::RegistryShapeProblem(dest, host);
+    const std::string target = buildgate::PushTarget(dest, registry, repo);
+    (void)buildgate::GlobMatch(registry, target);
+  }
+  return 0;
+}
