@@ -32,9 +32,11 @@ using google::protobuf::Reflection;
 // Walks a YAML node tree into a message, remembering where it is for errors.
 class YamlToMessage {
  public:
-  explicit YamlToMessage(absl::string_view source) : source_(source) {}
+  YamlToMessage(absl::string_view source, const InputLimits& limits)
+      : source_(source), limits_(limits) {}
 
   absl::Status Fill(const YAML::Node& node, const std::string& path, Message* msg) {
+    if (absl::Status s = CountNode(node, path); !s.ok()) return s;
     if (node.IsNull()) return absl::OkStatus();
     if (!node.IsMap()) {
       return Error(node, path, absl::StrCat("expected a mapping for ",
@@ -69,6 +71,15 @@ class YamlToMessage {
   }
 
  private:
+  // ShapeCheck bounded the document already; this second budget keeps the
+  // walk finite whatever yaml-cpp built (an alias to an anchor that is not
+  // finished yet makes a cycle).
+  absl::Status CountNode(const YAML::Node& node, const std::string& path) {
+    if (++visited_ <= limits_.max_yaml_nodes) return absl::OkStatus();
+    return Error(node, path, absl::StrCat("more than ", limits_.max_yaml_nodes, " YAML nodes (limit ",
+                                          kMaxYamlNodesFlag, " = ", limits_.max_yaml_nodes, ")"));
+  }
+
   static const FieldDescriptor* FindField(const Descriptor* desc, const std::string& name) {
     if (const FieldDescriptor* f = desc->FindFieldByName(name)) return f;
     for (int i = 0; i < desc->field_count(); ++i) {
@@ -88,6 +99,7 @@ class YamlToMessage {
 
   absl::Status SetField(const YAML::Node& node, const std::string& path,
                         const FieldDescriptor* field, Message* msg) {
+    if (absl::Status s = CountNode(node, path); !s.ok()) return s;
     if (node.IsNull()) return absl::OkStatus();  // `key:` or `key: null` = unset.
     if (field->is_map()) return Error(node, path, "map fields are not supported");
     if (field->is_repeated()) {
@@ -207,6 +219,8 @@ class YamlToMessage {
   }
 
   absl::string_view source_;
+  const InputLimits& limits_;
+  std::size_t visited_ = 0;
 };
 
 // A first pass over the parser's events that builds nothing: counts the
@@ -215,12 +229,12 @@ class YamlToMessage {
 // it crosses. Only text that passes is handed to YAML::Load.
 class ShapeCheck : public YAML::EventHandler {
  public:
-  struct Exceeded {
+  struct Refused {
     YAML::Mark mark;
     std::string what;
   };
 
-  explicit ShapeCheck(const InputLimits& limits) : limits_(limits) {}
+  ShapeCheck(absl::string_view text, const InputLimits& limits) : text_(text), limits_(limits) {}
 
   int documents() const { return documents_; }
   const YAML::Mark& second_document() const { return second_document_; }
@@ -236,6 +250,7 @@ class ShapeCheck : public YAML::EventHandler {
   }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                 const std::string&) override {
+    CheckQuoteClosed(mark);
     Leaf(mark, anchor);
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
@@ -263,12 +278,12 @@ class ShapeCheck : public YAML::EventHandler {
   void Add(const YAML::Mark& mark, uint64_t nodes, int depth) {
     nodes_ += nodes;
     if (nodes_ > limits_.max_yaml_nodes) {
-      throw Exceeded{mark, absl::StrCat("the document has more than ", limits_.max_yaml_nodes,
+      throw Refused{mark, absl::StrCat("the document has more than ", limits_.max_yaml_nodes,
                                         " YAML nodes after alias expansion (limit ",
                                         kMaxYamlNodesFlag, " = ", limits_.max_yaml_nodes, ")")};
     }
     if (depth > limits_.max_depth) {
-      throw Exceeded{mark, absl::StrCat("nested more than ", limits_.max_depth, " levels deep (limit ",
+      throw Refused{mark, absl::StrCat("nested more than ", limits_.max_depth, " levels deep (limit ",
                                         kMaxDepthFlag, " = ", limits_.max_depth, ")")};
     }
     for (Frame& f : open_) f.deepest = std::max(f.deepest, depth);
@@ -295,6 +310,27 @@ class ShapeCheck : public YAML::EventHandler {
                                f.deepest - static_cast<int>(open_.size()) - 1});
   }
 
+  // yaml-cpp ends a quoted scalar that is never closed at the end of the
+  // text; a file cut inside a quoted string must not load.
+  void CheckQuoteClosed(const YAML::Mark& mark) const {
+    if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) >= text_.size()) return;
+    const char quote = text_[mark.pos];
+    if (quote != '"' && quote != '\'') return;
+    for (std::size_t i = mark.pos + 1; i < text_.size(); ++i) {
+      if (quote == '"' && text_[i] == '\\') {
+        ++i;  // An escaped character.
+      } else if (text_[i] == quote) {
+        if (quote == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
+          ++i;  // '' is a quote inside a single-quoted string.
+        } else {
+          return;
+        }
+      }
+    }
+    throw Refused{mark, "a quoted string is not closed before the end of the text"};
+  }
+
+  const absl::string_view text_;
   const InputLimits& limits_;
   uint64_t nodes_ = 0;
   int documents_ = 0;
@@ -339,12 +375,12 @@ absl::Status CheckText(absl::string_view text, absl::string_view source,
     }
   }
   std::istringstream in{std::string(text)};
-  ShapeCheck check(limits);
+  ShapeCheck check(text, limits);
   try {
     YAML::Parser parser(in);
     while (parser.HandleNextDocument(check)) {
     }
-  } catch (const ShapeCheck::Exceeded& e) {
+  } catch (const ShapeCheck::Refused& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.what));
   } catch (const YAML::Exception& e) {
@@ -442,7 +478,7 @@ absl::Status ParseYamlToMessage(absl::string_view text, absl::string_view source
   if (!root.IsDefined() || root.IsNull()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": empty document"));
   }
-  absl::Status status = YamlToMessage(source).Fill(root, "", out);
+  absl::Status status = YamlToMessage(source, limits).Fill(root, "", out);
   if (status.ok()) {
     status = CheckMessageLimits(*out, "", limits);
     if (!status.ok()) status = absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message()));

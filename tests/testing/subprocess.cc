@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -45,9 +47,11 @@ int Subprocess::Wait(double seconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    struct rusage usage;
+    const pid_t r = ::wait4(pid_, &status, WNOHANG, &usage);
     if (r == pid_) {
       reaped_ = true;
+      max_rss_kb_ = usage.ru_maxrss;
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -65,6 +69,22 @@ CommandResult RunCommand(const std::string& command, bool merge_stderr) {
   while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, double seconds) {
+  static std::atomic<int> counter{0};
+  const std::string base = "/tmp/bg_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  ProcessResult result;
+  {
+    Subprocess p(argv, base + ".out", base + ".err");
+    result.exit_code = p.Wait(seconds);
+    result.max_rss_kb = p.max_rss_kb();
+  }
+  result.out = ReadAll(base + ".out");
+  result.err = ReadAll(base + ".err");
+  std::remove((base + ".out").c_str());
+  std::remove((base + ".err").c_str());
   return result;
 }
 

@@ -24,11 +24,25 @@ class Subprocess {
   // Waits up to `seconds`; returns the exit status (WEXITSTATUS) or -1 on
   // timeout or abnormal exit.
   int Wait(double seconds);
+  // Peak resident memory of the exited process (KiB), 0 before Wait.
+  long max_rss_kb() const { return max_rss_kb_; }
 
  private:
   pid_t pid_ = -1;
   bool reaped_ = false;
+  long max_rss_kb_ = 0;
 };
+
+struct ProcessResult {
+  int exit_code = -1;  // -1: killed, or still running after the timeout.
+  std::string out;
+  std::string err;
+  long max_rss_kb = 0;  // Peak resident memory.
+};
+
+// Runs argv (no shell, stdin inherited) for up to `seconds`, capturing
+// stdout, stderr and its peak memory.
+ProcessResult RunProcess(const std::vector<std::string>& argv, double seconds = 60);
 
 struct CommandResult {
   int exit_code = -1;
