@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -233,6 +235,35 @@ TEST_F(ServiceTest, InvalidRequestsNameTheField) {
     *c.request.mutable_step() = Step(kEcrStep);
     cases.push_back(c);
   }
+  {  // Used to come back RESOURCE_EXHAUSTED: the whole id echoed into metadata.
+    Case c{"100 KB org id", {}, grpc::StatusCode::INVALID_ARGUMENT,
+           "policy.org_id: string of 102400 bytes is too long (limit max_string_bytes = 8192)"};
+    c.request.mutable_policy()->set_org_id(std::string(100 * 1024, 'o'));
+    *c.request.mutable_step() = Step(kEcrStep);
+    cases.push_back(c);
+  }
+  {
+    Case c{"5000 tags", {}, grpc::StatusCode::INVALID_ARGUMENT,
+           "step.tags: 5000 items are too many (limit max_list_items = 1000)"};
+    c.request.mutable_policy()->set_org_id("acme");
+    *c.request.mutable_step() = Step(kEcrStep);
+    for (int i = 0; i < 5000; ++i) c.request.mutable_step()->add_tags(absl::StrCat("v", i));
+    cases.push_back(c);
+  }
+  {
+    Case c{"unknown org, 300 characters", {}, grpc::StatusCode::NOT_FOUND,
+           "policy.org_id: no stored policy set for org \"" + std::string(64, 'x') + "\"…(300 bytes)"};
+    c.request.mutable_policy()->set_org_id(std::string(300, 'x'));
+    *c.request.mutable_step() = Step(kEcrStep);
+    cases.push_back(c);
+  }
+  {
+    Case c{"request over max_request_bytes", {}, grpc::StatusCode::RESOURCE_EXHAUSTED, ""};
+    c.request.mutable_policy()->set_org_id("acme");
+    *c.request.mutable_step() = Step(kEcrStep);
+    c.request.mutable_step()->set_name(std::string(5 << 20, 'n'));
+    cases.push_back(c);
+  }
   for (const Case& c : cases) {
     grpc::ClientContext ctx;
     v1::DecideResponse response;
@@ -241,6 +272,51 @@ TEST_F(ServiceTest, InvalidRequestsNameTheField) {
     EXPECT_TRUE(absl::StartsWith(s.error_message(), c.prefix)) << c.name << ": " << s.error_message();
     EXPECT_FALSE(response.has_decision()) << c.name;
   }
+}
+
+// Proves a request that does not decode (a string that is not UTF-8, found
+// by fuzz_service: gRPC 1.51 answered UNIMPLEMENTED with no message) is
+// INVALID_ARGUMENT naming the field, for every RPC, and is logged.
+TEST_F(ServiceTest, UndecodableRequestsNameTheField) {
+  Start();
+  grpc::GenericStub stub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->tcp_port()),
+                                             grpc::InsecureChannelCredentials()));
+  auto call = [&](const std::string& method, const std::string& bytes) {
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::CompletionQueue cq;
+    grpc::ClientContext ctx;
+    auto rpc = stub.PrepareUnaryCall(&ctx, method, request, &cq);
+    rpc->StartCall();
+    grpc::ByteBuffer reply;
+    grpc::Status status;
+    rpc->Finish(&reply, &status, reinterpret_cast<void*>(1));
+    void* tag;
+    bool ok;
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    return status;
+  };
+  // DecideRequest{step{repo: "acme/\xff"}}: field 2 (step), field 12 (repo).
+  const std::string bad_utf8 = std::string("\x12\x08\x62\x06" "acme/\xff", 10);
+  grpc::Status s = call("/buildgate.v1.BuildGate/Decide", bad_utf8);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(s.error_message(),
+            "request: not a valid buildgate.v1.DecideRequest: invalid UTF-8 in string field "
+            "buildgate.v1.BuildStep.repo");
+  s = call("/buildgate.v1.BuildGate/DecideBatch", std::string("\x12\x08\x62\x06" "acme/\xff", 10));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  // GetPolicySetRequest{org_id: "\xc3("}.
+  s = call("/buildgate.v1.BuildGate/GetPolicySet", std::string("\x0a\x02\xc3\x28", 4));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "buildgate.v1.GetPolicySetRequest.org_id"));
+  // Not a protobuf message at all: a field tag that ends in the middle.
+  s = call("/buildgate.v1.BuildGate/Decide", std::string("\x12\xff\xff\xff\xff\x0f", 6));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "malformed protobuf")) << s.error_message();
+  server_->Shutdown();  // Flushes the log.
+  std::ifstream in(dir_ / "decisions.log");
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(absl::StrContains(log, "invalid UTF-8 in string field buildgate.v1.BuildStep.repo")) << log;
 }
 
 // Proves DecideBatch answers in order, and one bad step fails the batch by index.
