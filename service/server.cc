@@ -2,6 +2,12 @@
 
 
 #include <malloc.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -36,6 +42,33 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(ssl);
+}
+
+// Makes room for our unix socket at `path`: a stale socket (nothing accepts
+// on it, e.g. left by a crash) is removed; anything else there, a file or a
+// socket another process serves, is an error and stays untouched.
+absl::Status ClearStaleSocket(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return absl::OkStatus();  // Nothing there.
+  if (!S_ISSOCK(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--unix_socket=", path, ": exists and is not a socket; not replacing it"));
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat("--unix_socket=", path, ": path too long"));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const bool in_use = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  if (fd >= 0) ::close(fd);
+  if (in_use) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--unix_socket=", path, ": another process is serving on it"));
+  }
+  ::unlink(path.c_str());
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -93,7 +126,7 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   grpc::ServerBuilder builder;
   if (!options.listen.empty()) builder.AddListeningPort(options.listen, *creds, &s->tcp_port_);
   if (!options.unix_socket.empty()) {
-    ::unlink(options.unix_socket.c_str());  // A stale socket from a crashed run.
+    if (absl::Status s = ClearStaleSocket(options.unix_socket); !s.ok()) return s;
     builder.AddListeningPort(absl::StrCat("unix:", options.unix_socket), *creds);
   }
   builder.RegisterService(s->service_.get());

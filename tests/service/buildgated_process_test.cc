@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -16,6 +17,7 @@
 #include "client/buildgate_client.h"
 #include "engine/proto_text.h"
 #include "gtest/gtest.h"
+#include "tests/testing/json.h"
 #include "tests/testing/subprocess.h"
 
 namespace buildgate {
@@ -53,6 +55,11 @@ class Daemon {
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  // SIGKILL, as a crash: nothing is cleaned up.
+  void Kill() {
+    process_->Signal(SIGKILL);
+    process_->Wait(30);
+  }
   // SIGTERM and the exit code (-1 on timeout).
   int Stop() {
     process_->Signal(SIGTERM);
@@ -196,6 +203,8 @@ TEST_F(ProcessTest, SigtermDrainsAndFlushes) {
     if (absl::StrContains(line, "\"status\":\"OK\"")) ++logged_ok;
   }
   EXPECT_EQ(logged_ok, ok.load()) << "decisions answered but not logged (or the reverse)";
+  const absl::Status whole = testing::EveryLineIsJsonObject(log);
+  EXPECT_TRUE(whole.ok()) << whole;
 }
 
 // Proves a password sent in steps never appears in stdout, stderr or the
@@ -316,6 +325,35 @@ TEST_F(ProcessTest, BadStartupFlags) {
   EXPECT_TRUE(absl::StrContains(tls.out, "/nonexistent")) << tls.out;
   auto help = RunCommand(kBin + "/service/buildgated --help", true);
   EXPECT_TRUE(absl::StrContains(help.out, "--policy_dir")) << help.out;
+}
+
+// Proves --unix_socket never deletes what is not a stale socket: a regular
+// file at the path stays, and a socket another server is serving on is not
+// taken over; a stale socket from a crashed run is replaced.
+TEST_F(ProcessTest, UnixSocketOnlyReplacesStaleSockets) {
+  const std::string file = Path("precious.txt");
+  std::ofstream(file) << "not a socket\n";
+  auto r = RunCommand(kBin + "/service/buildgated --listen= --metrics_address= --unix_socket=" + file, true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(r.out, "exists and is not a socket")) << r.out;
+  EXPECT_EQ(ReadAll(file), "not a socket\n");
+
+  const std::string sock = Path("bg.sock");
+  {
+    Daemon first(dir_, {"--unix_socket=" + sock});
+    ASSERT_GT(first.port(), 0) << first.AllOutput();
+    auto second = RunCommand(kBin + "/service/buildgated --listen= --metrics_address= --unix_socket=" + sock, true);
+    EXPECT_EQ(second.exit_code, 2);
+    EXPECT_TRUE(absl::StrContains(second.out, "another process is serving on it")) << second.out;
+    EXPECT_EQ(RunCommand(kCli + " health --server unix:" + sock).exit_code, 0) << "the first lost its socket";
+    first.Kill();  // Leaves the socket file behind, as a crash would.
+  }
+  ASSERT_TRUE(fs::exists(sock));
+  fs::remove(Path("port"));
+  Daemon again(dir_, {"--unix_socket=" + sock});
+  ASSERT_GT(again.port(), 0) << again.AllOutput();
+  EXPECT_EQ(RunCommand(kCli + " health --server unix:" + sock).exit_code, 0);
+  EXPECT_EQ(again.Stop(), 0);
 }
 
 }  // namespace
