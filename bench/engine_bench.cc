@@ -20,6 +20,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
+#include "buildgate/v1/service.pb.h"
+#include "engine/limits.h"
 #include "engine/proto_text.h"
 #include "service/policy_cache.h"
 
@@ -110,6 +112,20 @@ void RunDecide(benchmark::State& state, const char* step_yaml) {
   for (auto _ : state) {
     if (!Decide(*compiled, step, &decision).ok()) state.SkipWithError("decide failed");
     benchmark::DoNotOptimize(decision);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The request-limit check every Decide request passes on the server
+// (engine/limits.h), on a request of an inline policy and a typical step.
+void BM_CheckRequestLimits(benchmark::State& state) {
+  v1::DecideRequest request;
+  *request.mutable_policy()->mutable_inline_policy() = Policy(kPolicy);
+  *request.mutable_step() = Step(kChangesStep);
+  const InputLimits limits;
+  AllocationCounter allocations(state);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(CheckMessageLimits(request, "", limits));
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -226,6 +242,7 @@ void BM_DecideAcrossSets(benchmark::State& state) {
   state.counters["live_tables"] = static_cast<double>(LiveScopeTables());
 }
 
+BENCHMARK(BM_CheckRequestLimits);
 BENCHMARK(BM_DecideAllow)->Threads(1)->Threads(2);
 BENCHMARK(BM_DecideAllowWithChanges);
 BENCHMARK(BM_DecideDenyWithRemediations);

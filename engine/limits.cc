@@ -1,8 +1,12 @@
 #include "engine/limits.h"
 
+
+#include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 
@@ -13,70 +17,119 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-absl::Status LimitError(absl::string_view path, absl::string_view what, absl::string_view flag,
-                        std::size_t limit) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(path, ": ", what, " (limit ", flag, " = ", limit, ")"));
+// Where the walk is, as a chain on the stack: the path string is only built
+// when there is an error to report, so a request within its limits costs no
+// allocation.
+struct PathNode {
+  const PathNode* parent;
+  absl::string_view name;  // The root's path, or a field name.
+  int index;               // Item of a repeated field, or -1.
+};
+
+std::string Render(const PathNode* node) {
+  if (node == nullptr) return "";
+  std::string path = Render(node->parent);
+  if (!node->name.empty()) {
+    if (!path.empty()) path.push_back('.');
+    absl::StrAppend(&path, node->name);
+  }
+  if (node->index >= 0) absl::StrAppend(&path, "[", node->index, "]");
+  return path;
 }
 
-absl::Status CheckString(absl::string_view value, const std::string& path,
-                         const InputLimits& limits) {
+absl::Status LimitError(const PathNode* at, absl::string_view what, absl::string_view flag,
+                        std::size_t limit) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(Render(at), ": ", what, " (limit ", flag, " = ", limit, ")"));
+}
+
+absl::Status CheckString(absl::string_view value, const PathNode* at, const InputLimits& limits) {
   if (value.size() > limits.max_string_bytes) {
-    return LimitError(path, absl::StrCat("string of ", value.size(), " bytes is too long"),
+    return LimitError(at, absl::StrCat("string of ", value.size(), " bytes is too long"),
                       kMaxStringBytesFlag, limits.max_string_bytes);
   }
   if (std::size_t bad = FindInvalidUtf8(value); bad != absl::string_view::npos) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": invalid UTF-8 at byte ", bad, " of the value"));
+        absl::StrCat(Render(at), ": invalid UTF-8 at byte ", bad, " of the value"));
   }
   return absl::OkStatus();
 }
 
-absl::Status Check(const Message& msg, const std::string& path, int depth,
-                   const InputLimits& limits) {
+absl::Status Check(const Message& msg, const PathNode* at, int depth, const InputLimits& limits) {
   if (depth > limits.max_depth) {
-    return LimitError(path, "nested too deeply", kMaxDepthFlag, limits.max_depth);
+    return LimitError(at, "nested too deeply", kMaxDepthFlag, limits.max_depth);
   }
   const Reflection* refl = msg.GetReflection();
-  std::vector<const FieldDescriptor*> fields;
-  refl->ListFields(msg, &fields);
-  for (const FieldDescriptor* field : fields) {
-    const std::string field_path = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
+  const google::protobuf::Descriptor* desc = msg.GetDescriptor();
+  // Every field of the type rather than ListFields(), which allocates.
+  for (int f = 0; f < desc->field_count(); ++f) {
+    const FieldDescriptor* field = desc->field(f);
+    const bool string = field->cpp_type() == FieldDescriptor::CPPTYPE_STRING;
+    const bool message = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
     if (field->is_repeated()) {
       const int n = refl->FieldSize(msg, field);
+      if (n == 0) continue;
+      const PathNode list{at, field->name(), -1};
       if (static_cast<std::size_t>(n) > limits.max_list_items) {
-        return LimitError(field_path, absl::StrCat(n, " items are too many"), kMaxListItemsFlag,
+        return LimitError(&list, absl::StrCat(n, " items are too many"), kMaxListItemsFlag,
                           limits.max_list_items);
       }
+      if (!string && !message) continue;
       for (int i = 0; i < n; ++i) {
-        const std::string item_path = absl::StrCat(field_path, "[", i, "]");
-        if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+        const PathNode item{at, field->name(), i};
+        absl::Status s;
+        if (string) {
           std::string scratch;
-          absl::Status s = CheckString(refl->GetRepeatedStringReference(msg, field, i, &scratch),
-                                       item_path, limits);
-          if (!s.ok()) return s;
-        } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-          absl::Status s = Check(refl->GetRepeatedMessage(msg, field, i), item_path, depth + 1, limits);
-          if (!s.ok()) return s;
+          s = CheckString(refl->GetRepeatedStringReference(msg, field, i, &scratch), &item, limits);
+        } else {
+          s = Check(refl->GetRepeatedMessage(msg, field, i), &item, depth + 1, limits);
         }
+        if (!s.ok()) return s;
       }
-    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-      std::string scratch;
-      absl::Status s = CheckString(refl->GetStringReference(msg, field, &scratch), field_path, limits);
-      if (!s.ok()) return s;
-    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      absl::Status s = Check(refl->GetMessage(msg, field), field_path, depth + 1, limits);
+    } else if ((string || message) && refl->HasField(msg, field)) {
+      const PathNode here{at, field->name(), -1};
+      absl::Status s;
+      if (string) {
+        std::string scratch;
+        s = CheckString(refl->GetStringReference(msg, field, &scratch), &here, limits);
+      } else {
+        s = Check(refl->GetMessage(msg, field), &here, depth + 1, limits);
+      }
       if (!s.ok()) return s;
     }
   }
   return absl::OkStatus();
 }
 
+int Depth(const google::protobuf::Descriptor* type, std::vector<const google::protobuf::Descriptor*>* open) {
+  if (std::find(open->begin(), open->end(), type) != open->end()) return std::numeric_limits<int>::max();
+  open->push_back(type);
+  int deepest = 0;
+  for (int f = 0; f < type->field_count(); ++f) {
+    const FieldDescriptor* field = type->field(f);
+    if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    deepest = std::max(deepest, Depth(field->message_type(), open));
+  }
+  open->pop_back();
+  return deepest == std::numeric_limits<int>::max() ? deepest : deepest + 1;
+}
+
 }  // namespace
+
+int SchemaDepth(const google::protobuf::Descriptor& type) {
+  std::vector<const google::protobuf::Descriptor*> open;
+  return Depth(&type, &open);
+}
+
+bool SizeProvesLimits(std::size_t wire_bytes, int schema_depth, const InputLimits& limits) {
+  return wire_bytes <= limits.max_string_bytes && wire_bytes <= limits.max_list_items &&
+         schema_depth <= limits.max_depth;
+}
 
 absl::Status CheckMessageLimits(const Message& message, absl::string_view path,
                                 const InputLimits& limits) {
-  return Check(message, std::string(path), 1, limits);
+  const PathNode root{nullptr, path, -1};
+  return Check(message, &root, 1, limits);
 }
 
 std::size_t FindInvalidUtf8(absl::string_view text) {

@@ -54,6 +54,18 @@ inline constexpr absl::string_view kMaxListItemsFlag = "max_list_items";
 absl::Status CheckMessageLimits(const google::protobuf::Message& message, absl::string_view path,
                                 const InputLimits& limits);
 
+// How deep messages of `type` can nest (1 for a message without message
+// fields; INT_MAX for a recursive type). Pure; callers keep the answer.
+int SchemaDepth(const google::protobuf::Descriptor& type);
+
+// True when a message `wire_bytes` long on the wire, of a type whose
+// SchemaDepth is `schema_depth`, cannot break `limits`' string, list or
+// depth limits, so CheckMessageLimits may be skipped: every string and every
+// list item takes at least a byte on the wire. (UTF-8 is not covered:
+// protobuf's parser has checked it for proto3 strings.) This keeps the check
+// off a typical request's path.
+bool SizeProvesLimits(std::size_t wire_bytes, int schema_depth, const InputLimits& limits);
+
 // The first violation of UTF-8 in `text`: its byte offset, or npos.
 std::size_t FindInvalidUtf8(absl::string_view text);
 

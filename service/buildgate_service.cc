@@ -139,11 +139,8 @@ absl::Status BuildGateService::HandleDecide(grpc::CallbackServerContext& ctx,
   } else if (!request->has_step()) {
     status = absl::InvalidArgumentError("step: required");
   } else {
-    status = CheckMessageLimits(*request, "", options_.limits);
-    if (status.ok()) {
-      auto compiled = ResolvePolicy(request->policy());
-      status = compiled.ok() ? DecideOne(**compiled, request->step(), response) : compiled.status();
-    }
+    auto compiled = ResolvePolicy(request->policy());
+    status = compiled.ok() ? DecideOne(**compiled, request->step(), response) : compiled.status();
   }
   DecisionLogEntry entry = NewLogEntry(Caller(ctx), "Decide");
   if (parsed.ok()) entry.step = &request->step();
@@ -182,9 +179,7 @@ absl::Status BuildGateService::HandleDecideBatch(grpc::CallbackServerContext& ct
     status = absl::InvalidArgumentError(
         absl::StrCat("steps: at most ", kMaxBatchSize, " steps per batch, got ", request->steps_size()));
   } else {
-    status = CheckMessageLimits(*request, "", options_.limits);
-    auto resolved = status.ok() ? ResolvePolicy(request->policy())
-                                : absl::StatusOr<const CompiledPolicySet*>(status);
+    auto resolved = ResolvePolicy(request->policy());
     if (resolved.ok()) {
       compiled = *resolved;
     } else {
@@ -226,7 +221,6 @@ absl::Status BuildGateService::HandleValidatePolicy(grpc::CallbackServerContext&
                                                    v1::ValidatePolicyResponse* response) {
   if (!parsed.ok()) return parsed;
   if (!request->has_policy_set()) return absl::InvalidArgumentError("policy_set: required");
-  if (absl::Status s = CheckMessageLimits(*request, "", options_.limits); !s.ok()) return s;
   auto compiled = CompiledPolicySet::Compile(request->policy_set());
   if (!compiled.ok()) {
     response->set_valid(false);

@@ -80,9 +80,10 @@ class BuildGateService final : public RawBuildGateService {
   absl::Status DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
                          v1::DecideResponse* response);
 
-  // One handler per RPC. `parsed` is the decoding's result: on error the
-  // request is empty and the handler refuses (Decide and DecideBatch log and
-  // count the refusal). The response is only sent when OK.
+  // One handler per RPC. `parsed` is the decoding's result, limits
+  // (engine/limits.h) included: on error the handler refuses (Decide and
+  // DecideBatch log and count the refusal). The response is only sent when
+  // OK.
   template <typename Request, typename Response>
   using Handler = absl::Status (BuildGateService::*)(grpc::CallbackServerContext& ctx,
                                                      const absl::Status& parsed, const Request* request,
@@ -102,8 +103,9 @@ class BuildGateService final : public RawBuildGateService {
   absl::Status HandleGetServerStatus(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
                                      const v1::GetServerStatusRequest* request, v1::ServerStatus* response);
 
-  // Decodes `in` into this thread's reusable request, runs `handle`, encodes
-  // its response into `out` and finishes the call.
+  // Decodes `in` into this thread's reusable request, checks it against the
+  // limits, runs `handle`, encodes its response into `out` and finishes the
+  // call.
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in,
                                   grpc::ByteBuffer* out, Handler<Request, Response> handle) {
@@ -111,7 +113,11 @@ class BuildGateService final : public RawBuildGateService {
     thread_local Response response;
     request.Clear();
     ResetForReuse(&response);
-    const absl::Status parsed = ParseRawMessage(*in, &request);
+    static const int schema_depth = SchemaDepth(*Request::descriptor());
+    absl::Status parsed = ParseRawMessage(*in, &request);
+    if (parsed.ok() && !SizeProvesLimits(in->Length(), schema_depth, options_.limits)) {
+      parsed = CheckMessageLimits(request, "", options_.limits);
+    }
     const absl::Status status = (this->*handle)(*ctx, parsed, &request, &response);
     grpc::Status result = ToGrpcStatus(status);
     if (status.ok()) result = SerializeRawMessage(response, out);

@@ -347,7 +347,10 @@ TEST_F(ServiceTest, DecideBatch) {
   EXPECT_EQ(client_->DecideBatch(empty).status().code(), absl::StatusCode::kInvalidArgument);
   v1::DecideBatchRequest huge = empty;
   for (int i = 0; i <= kMaxBatchSize; ++i) *huge.add_steps() = Step(kEcrStep);
-  EXPECT_TRUE(absl::StartsWith(client_->DecideBatch(huge).status().message(), "steps: at most"));
+  // With the default limits, the list limit (also 1000) speaks first.
+  const absl::Status too_many = client_->DecideBatch(huge).status();
+  EXPECT_EQ(too_many.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(too_many.message(), "steps: 1001 items are too many")) << too_many;
 }
 
 // Proves ValidatePolicy, ListPolicySets, GetPolicySet and GetServerStatus.
