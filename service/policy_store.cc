@@ -181,6 +181,7 @@ void PolicyStore::ReloadDirectory(ReloadReport* report) {
   for (const Listing::Entry& entry : listing.entries) {
     seen.insert(entry.name);
     FileState& state = files_[entry.name];
+    state.atomic = entry.atomic;
     if (entry.stat_errno != 0) {
       FileFault(entry.name,
                 absl::StrCat(entry.stat_errno == ENOENT ? "dangling symlink" : "cannot stat", ": ",
@@ -217,15 +218,25 @@ void PolicyStore::ReloadDirectory(ReloadReport* report) {
     if (*content == state.content && (state.good || !state.error.empty())) continue;  // Touched only.
     LoadFile(entry.name, *std::move(content), &state, report);
   }
-  // Intended deletions: names gone from a directory listed whole. Applied
-  // only now, after the rest of the directory has loaded.
+  // Intended deletions: names gone from a directory listed whole, and gone
+  // for settle_time (`rm -rf` empties a directory before removing it: that
+  // is a fault, not a deletion) unless Kubernetes swapped them out
+  // atomically. Applied only now, after the rest of the directory has loaded.
   for (auto it = files_.begin(); it != files_.end();) {
-    if (seen.count(it->first) == 0) {
-      if (it->second.good) ++report->sets_removed;
-      it = files_.erase(it);
-    } else {
+    FileState& state = it->second;
+    if (seen.count(it->first) != 0) {
+      state.missing_since = absl::InfiniteFuture();
       ++it;
+      continue;
     }
+    if (state.missing_since == absl::InfiniteFuture()) state.missing_since = now;
+    if (!first_load && !state.atomic && now - state.missing_since < options_.settle_time) {
+      ++report->files_pending;
+      ++it;
+      continue;
+    }
+    if (state.good) ++report->sets_removed;
+    it = files_.erase(it);
   }
   if (report->files_pending != pending_count_) report->changed = true;
   pending_count_ = report->files_pending;
@@ -261,7 +272,9 @@ void PolicyStore::Publish() {
   std::map<std::string, std::string> owner;  // org_id -> file that defines it.
   for (const auto& [name, state] : files_) {  // Sorted by file name.
     const std::string source = dir_.empty() ? absl::StrCat("embedded:", name) : absl::StrCat(dir_, "/", name);
-    if (!state.settling.empty()) snap->pending_files.push_back(source);
+    if (!state.settling.empty() || state.missing_since != absl::InfiniteFuture()) {
+      snap->pending_files.push_back(source);  // A change or a deletion, settling.
+    }
     if (!state.error.empty()) {
       v1::FileError e;
       e.set_file(source);

@@ -12,7 +12,8 @@
 //  - two files with the same org_id: the first by file name wins, the other
 //    is a file error.
 // Faults never drop a set. Only an intended deletion does: the file's name
-// is gone from a directory that was listed completely. These are faults,
+// is gone from a directory that was listed completely, and stays gone for
+// settle_time (at once for ConfigMap entries). These are faults,
 // shown in file_errors while the last good sets keep serving:
 //  - the directory cannot be listed (moved away, deleted, unreadable) or
 //    holds more than max_files policy files or max_total_bytes of them;
@@ -130,6 +131,8 @@ class PolicyStore {
     std::string error;                    // Set while the current content (or the file) fails.
     std::string settling;                 // Signature seen changed, not loaded yet.
     absl::Time settling_since;
+    bool atomic = false;                  // Behind a ConfigMap "..data" symlink.
+    absl::Time missing_since = absl::InfiniteFuture();  // Name gone from the listing since.
   };
   struct Listing;
 

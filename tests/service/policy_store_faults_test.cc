@@ -4,7 +4,12 @@
 // Kubernetes ConfigMap "..data" swap. For each: zero failed or wrong
 // decisions while the fault lasts, the fault visible in GetServerStatus,
 // metrics and the buildgate.v1.PolicyStore health entry, and recovery.
+#include <fcntl.h>
+#include <stdio.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -184,14 +189,16 @@ class StoreFaultTest : public ::testing::Test {
   std::map<std::string, int> seen_;
 };
 
-// Proves moving the policy directory away, deleting it, or putting a file in
-// its place is a fault, not a deletion: the set keeps serving, the fault
+// Proves moving the policy directory away, deleting it (rm -rf), or putting a
+// file in its place is a fault, not a deletion: the set keeps serving, the fault
 // shows in status, metrics and store health, and clears when the directory is
 // back.
 TEST_F(StoreFaultTest, DirectoryGoneKeepsServing) {
   fs::create_directories(dir_);
   WriteWhole(dir_ / "acme.yaml", Policy("1", false));
-  Start(absl::ZeroDuration());
+  // `rm -rf` empties the directory before it removes it; the settle time
+  // keeps that moment from counting as a deletion.
+  Start(absl::Milliseconds(300));
   StartLoad();
   EXPECT_TRUE(StoreHealthy());
 
@@ -229,13 +236,17 @@ TEST_F(StoreFaultTest, DanglingSymlinkIsAFaultDeletionIsNot) {
   WriteWhole(dir_ / "acme.yaml", Policy("1", false));
   Start(absl::ZeroDuration());
   StartLoad();
-  fs::remove(dir_ / "acme.yaml");
-  fs::create_symlink(root_ / "nowhere" / "acme.yaml", dir_ / "acme.yaml");
+  // Each replacement is atomic (a rename), as a deployment tool would do
+  // it: a moment without the name would be an intended deletion.
+  fs::create_symlink(root_ / "nowhere" / "acme.yaml", dir_ / ".tmp-link");
+  fs::rename(dir_ / ".tmp-link", dir_ / "acme.yaml");
   EXPECT_TRUE(Eventually([&] { return HasFault("dangling symlink"); }));
   EXPECT_FALSE(StoreHealthy());
   EXPECT_TRUE(ServesRevision("1"));
-  fs::remove(dir_ / "acme.yaml");
-  fs::create_directories(dir_ / "acme.yaml");
+  fs::create_directories(dir_ / ".tmp-dir");
+  ASSERT_EQ(::renameat2(AT_FDCWD, (dir_ / ".tmp-dir").c_str(), AT_FDCWD, (dir_ / "acme.yaml").c_str(),
+                        RENAME_EXCHANGE), 0) << std::strerror(errno);
+  fs::remove(dir_ / ".tmp-dir");  // Now the old symlink.
   EXPECT_TRUE(Eventually([&] { return HasFault("not a regular file"); }));
   EXPECT_TRUE(ServesRevision("1"));
   EXPECT_GT(StopLoad(), 0);

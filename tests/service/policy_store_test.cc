@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
@@ -152,6 +153,43 @@ TEST_F(PolicyStoreTest, WatcherReloads) {
   store.StopWatching();
   EXPECT_EQ(store.Snapshot()->Find("acme")->info.revision(), "2");
   EXPECT_GE(reloads.load(), 1);
+}
+
+// Proves a name that disappears is deleted only once it has stayed gone for
+// the settle time (and is listed as pending meanwhile).
+TEST_F(PolicyStoreTest, DeletionWaitsToSettle) {
+  Write("a.yaml", Policy("acme", "1"));
+  PolicyStoreOptions o;
+  o.settle_time = absl::Milliseconds(200);
+  PolicyStore store(dir_.string(), [] { return absl::UnixEpoch(); }, o);
+  store.Reload();
+  fs::remove(dir_ / "a.yaml");
+  ReloadReport r = store.Reload();
+  EXPECT_EQ(r.sets_removed, 0);
+  EXPECT_EQ(r.files_pending, 1);
+  ASSERT_NE(store.Snapshot()->Find("acme"), nullptr);
+  EXPECT_EQ(store.Snapshot()->pending_files.size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  r = store.Reload();
+  EXPECT_EQ(r.sets_removed, 1);
+  EXPECT_EQ(store.Snapshot()->Find("acme"), nullptr);
+  EXPECT_TRUE(store.Snapshot()->pending_files.empty());
+}
+
+// Proves a changed file waits until it has settled, and the last good
+// version serves meanwhile.
+TEST_F(PolicyStoreTest, ChangeWaitsToSettle) {
+  Write("a.yaml", Policy("acme", "1"));
+  PolicyStoreOptions o;
+  o.settle_time = absl::Milliseconds(200);
+  PolicyStore store(dir_.string(), [] { return absl::UnixEpoch(); }, o);
+  store.Reload();
+  Write("a.yaml", Policy("acme", "2"));
+  EXPECT_EQ(store.Reload().files_pending, 1);
+  EXPECT_EQ(store.Snapshot()->Find("acme")->info.revision(), "1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  store.Reload();
+  EXPECT_EQ(store.Snapshot()->Find("acme")->info.revision(), "2");
 }
 
 }  // namespace
