@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh RelWithDebInfo >/dev/null
+scripts/build.sh Release >/dev/null  # The build the tests, benchmarks and image use.
 echo "buildgated: serving the embedded example policies on 127.0.0.1:50051 (Ctrl-C to stop)" >&2
 echo "  try: build/client/buildgate decide --server 127.0.0.1:50051 --org acme --step examples/steps/build-and-push-ecr.yaml" >&2
 exec "${BUILD_DIR:-build}/service/buildgated" --listen=127.0.0.1:50051 "$@"
