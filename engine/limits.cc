@@ -48,10 +48,6 @@ absl::Status CheckString(absl::string_view value, const PathNode* at, const Inpu
     return LimitError(at, absl::StrCat("string of ", value.size(), " bytes is too long"),
                       kMaxStringBytesFlag, limits.max_string_bytes);
   }
-  if (std::size_t bad = FindInvalidUtf8(value); bad != absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Render(at), ": invalid UTF-8 at byte ", bad, " of the value"));
-  }
   return absl::OkStatus();
 }
 

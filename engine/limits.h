@@ -47,8 +47,9 @@ inline constexpr absl::string_view kMaxDepthFlag = "max_depth";
 inline constexpr absl::string_view kMaxStringBytesFlag = "max_string_bytes";
 inline constexpr absl::string_view kMaxListItemsFlag = "max_list_items";
 
-// Checks every string (length, valid UTF-8), repeated field (item count)
-// and nesting level of `message` against `limits`. `path` prefixes field
+// Checks every string's length, repeated field's item count and nesting
+// level of `message` against `limits`. (UTF-8 is checked where input enters:
+// on the text by ParseYamlToMessage, on the wire by protobuf's parser.) `path` prefixes field
 // paths in errors ("policy.inline_policy"). Returns kInvalidArgument
 // "PATH.FIELD: ... (limit NAME = N)" for the first violation.
 absl::Status CheckMessageLimits(const google::protobuf::Message& message, absl::string_view path,
@@ -61,9 +62,8 @@ int SchemaDepth(const google::protobuf::Descriptor& type);
 // True when a message `wire_bytes` long on the wire, of a type whose
 // SchemaDepth is `schema_depth`, cannot break `limits`' string, list or
 // depth limits, so CheckMessageLimits may be skipped: every string and every
-// list item takes at least a byte on the wire. (UTF-8 is not covered:
-// protobuf's parser has checked it for proto3 strings.) This keeps the check
-// off a typical request's path.
+// list item takes at least a byte on the wire. This keeps the check off a
+// typical request's path.
 bool SizeProvesLimits(std::size_t wire_bytes, int schema_depth, const InputLimits& limits);
 
 // The first violation of UTF-8 in `text`: its byte offset, or npos.
