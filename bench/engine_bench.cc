@@ -123,6 +123,7 @@ void BM_CheckRequestLimits(benchmark::State& state) {
   *request.mutable_policy()->mutable_inline_policy() = Policy(kPolicy);
   *request.mutable_step() = Step(kChangesStep);
   const InputLimits limits;
+  state.counters["request_bytes"] = static_cast<double>(request.ByteSizeLong());
   AllocationCounter allocations(state);
   for (auto _ : state) {
     benchmark::DoNotOptimize(CheckMessageLimits(request, "", limits));
