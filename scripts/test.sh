@@ -33,4 +33,4 @@ echo "== ThreadSanitizer build and concurrency tests"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/sanitizers/tsan.supp"
 scripts/build.sh tsan
 (cd build-tsan && ctest --output-on-failure --timeout 600 -j "$jobs" \
-   -E '^((ServiceTest|ProcessTest|StoreFaultTest|interop)\.|client_tests_NOT_BUILT)')
+   -E '^((ServiceTest|ProcessTest|StoreFaultTest|HostileInputTest|interop)\.|.*_NOT_BUILT$)')
