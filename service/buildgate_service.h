@@ -109,6 +109,13 @@ class BuildGateService final : public RawBuildGateService {
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in,
                                   grpc::ByteBuffer* out, Handler<Request, Response> handle) {
+    auto* reactor = ctx->DefaultReactor();
+    if (!in->Valid()) {
+      // No request message arrived: the client cancelled or closed first.
+      // Nothing was asked, so nothing is decided, logged or counted.
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "no request message arrived"));
+      return reactor;
+    }
     thread_local Request request;
     thread_local Response response;
     request.Clear();
@@ -121,7 +128,6 @@ class BuildGateService final : public RawBuildGateService {
     const absl::Status status = (this->*handle)(*ctx, parsed, &request, &response);
     grpc::Status result = ToGrpcStatus(status);
     if (status.ok()) result = SerializeRawMessage(response, out);
-    auto* reactor = ctx->DefaultReactor();
     reactor->Finish(result);
     return reactor;
   }

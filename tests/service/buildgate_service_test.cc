@@ -474,6 +474,38 @@ TEST_F(ServiceTest, MetricsCountDecisions) {
   EXPECT_TRUE(absl::StrContains(text, "buildgate_policy_cache_hits_total"));
 }
 
+// Proves a call that ends before its request message arrives (a client that
+// half-closes or cancels first, as h2load does at the end of a run) is not
+// decided, logged or counted as a refused request (it used to be logged as
+// "step: required").
+TEST_F(ServiceTest, CallWithoutMessageIsNotARefusal) {
+  Start([](ServerOptions* o) { o->metrics_address = "127.0.0.1:0"; });
+  grpc::GenericStub stub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->tcp_port()),
+                                             grpc::InsecureChannelCredentials()));
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  auto call = stub.PrepareCall(&ctx, "/buildgate.v1.BuildGate/Decide", &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  call->WritesDone(reinterpret_cast<void*>(2));  // Half-close with no message.
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  EXPECT_NE(status.error_code(), grpc::StatusCode::OK);
+  EXPECT_NE(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  ASSERT_TRUE(client_->Decide(Org("acme"), Step(kEcrStep)).ok());  // One real decision.
+  const std::string text = server_->metrics().Scrape();
+  EXPECT_FALSE(absl::StrContains(text, "buildgate_rpc_errors_total{code=\"INVALID_ARGUMENT\"} 1")) << text;
+  server_->Shutdown();
+  std::ifstream in(dir_ / "decisions.log");
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+  EXPECT_FALSE(absl::StrContains(log, "step: required")) << log;
+}
+
 // Proves hot reload: a valid change is served within a bounded time, a
 // broken file keeps the last good set and is reported, and concurrent
 // callers see no failed call throughout.
