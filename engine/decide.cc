@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "engine/allowlist.h"
 #include "engine/limits.h"
 #include "engine/policy.h"
 #include "engine/registry.h"
@@ -192,7 +193,7 @@ void CheckStepPolicy(const CompiledScope& scope, const v1::BuildStep& step, cons
       const std::string target = PushTarget(p.destination, step.registry(), step.repo());
       const bool allowed =
           std::any_of(policy.registry_allowlist().begin(), policy.registry_allowlist().end(),
-                      [&](const std::string& pat) { return GlobMatch(pat, target); });
+                      [&](const std::string& pat) { return AllowlistAdmits(pat, target); });
       if (!allowed) {
         AddReason(d, v1::REGISTRY_NOT_ALLOWED, v1::BUILDER_UNSPECIFIED,
                   absl::StrCat("push target ", target, " matches no registry_allowlist pattern (",

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/allowlist.h"
 #include "engine/limits.h"
 #include "engine/registry.h"
 
@@ -95,8 +96,8 @@ absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
                     [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); })) {
       return Invalid(at, f, "whitespace in pattern");
     }
-    if (pat.find('/') == std::string::npos) {
-      return Invalid(at, f, "a pattern names host/repository, e.g. docker.io/acme/* or *.azurecr.io/*");
+    if (const std::string problem = AllowlistPatternProblem(pat); !problem.empty()) {
+      return Invalid(at, f, problem);
     }
   }
   return absl::OkStatus();
@@ -117,13 +118,6 @@ bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag) {
     if (f == flag) return true;
   }
   return false;
-}
-
-bool PatternCoveredBy(absl::string_view pattern, absl::string_view parent) {
-  // Read the child pattern as literal text: if the parent glob matches it,
-  // each `*` of the child lies inside a `*` of the parent, so every string
-  // the child admits is admitted by the parent.
-  return GlobMatch(parent, pattern);
 }
 
 absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::string_view at) {
@@ -264,7 +258,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
       const bool covered =
           parent.registry_allowlist().empty() ||
           std::any_of(parent.registry_allowlist().begin(), parent.registry_allowlist().end(),
-                      [&](const std::string& parent_pat) { return PatternCoveredBy(pat, parent_pat); });
+                      [&](const std::string& parent_pat) { return AllowlistCovers(parent_pat, pat); });
       if (!covered) {
         return Invalid(at, absl::StrCat("registry_allowlist[", i, "]"),
                        absl::StrCat(QuoteInput(pat), " admits registries the parent's allowlist does not"));

@@ -33,9 +33,6 @@ absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::strin
 absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Policy& override,
                                          absl::string_view at);
 
-// True if `pattern` (an allowlist glob) only admits targets `parent` admits.
-bool PatternCoveredBy(absl::string_view pattern, absl::string_view parent);
-
 // True if `flag` is on in `policy`.
 bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag);
 

@@ -48,27 +48,6 @@ bool ContainsHarnessExpression(absl::string_view text) {
   return false;
 }
 
-bool GlobMatch(absl::string_view pattern, absl::string_view text) {
-  // Iterative matcher with single-star backtracking: O(|p|*|t|) worst case.
-  std::size_t p = 0, t = 0, star = absl::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != absl::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 namespace {
 
 absl::string_view DefaultHost(v1::Destination destination) {

@@ -27,9 +27,6 @@ bool IsHarnessExpression(absl::string_view value);
 // True if `text` contains a well-formed Harness expression anywhere.
 bool ContainsHarnessExpression(absl::string_view text);
 
-// Glob match where `*` matches any run of characters (including '/').
-bool GlobMatch(absl::string_view pattern, absl::string_view text);
-
 // The registry host of `registry` ("https://index.docker.io/v2/" ->
 // "docker.io"), or the destination's default when `registry` is empty.
 std::string RegistryHost(v1::Destination destination, absl::string_view registry);

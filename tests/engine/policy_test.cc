@@ -117,15 +117,6 @@ TEST(ApplyOverride, MergesTightenings) {
   EXPECT_EQ(e->credentials(), v1::CREDENTIALS_PASSWORD_EXPRESSION);  // Inherited.
 }
 
-// Proves allowlist coverage: a child glob is covered only if it admits less.
-TEST(PatternCoveredBy, Soundness) {
-  EXPECT_TRUE(PatternCoveredBy("docker.io/acme/web", "docker.io/acme/*"));
-  EXPECT_TRUE(PatternCoveredBy("docker.io/acme/team-*", "docker.io/acme/*"));
-  EXPECT_FALSE(PatternCoveredBy("docker.io/*", "docker.io/acme/*"));
-  EXPECT_FALSE(PatternCoveredBy("*", "*.io/*"));
-  EXPECT_TRUE(PatternCoveredBy("1.dkr.ecr.us-east-1.amazonaws.com/*", "*.dkr.ecr.*.amazonaws.com/*"));
-}
-
 // Proves the compiled set rejects duplicate scopes and pipeline ids with '/'.
 TEST(CompiledPolicySet, RejectsBadOverrides) {
   v1::PolicySet set;

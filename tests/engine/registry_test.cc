@@ -5,17 +5,6 @@
 namespace buildgate {
 namespace {
 
-// Proves `*` matches any run (including '/') and nothing else is a wildcard.
-TEST(GlobMatch, Basics) {
-  EXPECT_TRUE(GlobMatch("docker.io/acme/*", "docker.io/acme/web"));
-  EXPECT_TRUE(GlobMatch("docker.io/acme/*", "docker.io/acme/team/web"));
-  EXPECT_FALSE(GlobMatch("docker.io/acme/*", "docker.io/acmex/web"));
-  EXPECT_TRUE(GlobMatch("*.dkr.ecr.*.amazonaws.com/*", "1.dkr.ecr.us-east-1.amazonaws.com/a"));
-  EXPECT_FALSE(GlobMatch("a?c", "abc"));
-  EXPECT_TRUE(GlobMatch("*", ""));
-  EXPECT_FALSE(GlobMatch("", "x"));
-}
-
 // Proves Docker Hub spellings normalise to docker.io and defaults apply.
 TEST(RegistryHost, Normalises) {
   EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "https://index.docker.io/v2/"), "docker.io");

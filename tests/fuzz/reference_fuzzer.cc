@@ -1,14 +1,15 @@
 // Fuzz target: the registry reference and Harness expression helpers
-// (engine/registry.h) on arbitrary text, with the properties they promise:
-// an expression's end lies inside the text and right after a '>', a whole
-// expression is also "contained", and glob matching a text against itself
-// (no '*') holds.
+// (engine/registry.h) and the allowlist matcher (engine/allowlist.h) on
+// arbitrary text, with the properties they promise: an expression's end lies
+// inside the text and right after a '>', a whole expression is also
+// "contained", a pattern covers itself, and coverage is sound.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "engine/allowlist.h"
 #include "engine/registry.h"
 
 namespace {
@@ -24,7 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (buildgate::IsHarnessExpression(text) && !buildgate::ContainsHarnessExpression(text)) std::abort();
-  if (!absl::StrContains(text, '*') && !buildgate::GlobMatch(text, text)) std::abort();
+  // Every pattern covers itself; a pattern admits what a narrower one it
+  // covers admits (the split at the first newline gives two patterns).
+  if (!buildgate::AllowlistCovers(text, text)) std::abort();
   const std::size_t slash = text.find('\n');
   const absl::string_view registry = text.substr(0, slash);
   const absl::string_view repo = slash == absl::string_view::npos ? "" : text.substr(slash + 1);
@@ -34,7 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string host = buildgate::RegistryHost(dest, registry);
     (void)buildgate::RegistryShapeProblem(dest, host);
     const std::string target = buildgate::PushTarget(dest, registry, repo);
-    (void)buildgate::GlobMatch(registry, target);
+    if (buildgate::AllowlistCovers(registry, repo) && buildgate::AllowlistAdmits(repo, target) &&
+        !buildgate::AllowlistAdmits(registry, target)) {
+      std::abort();
+    }
   }
   return 0;
 }

@@ -1,0 +1,115 @@
+#include "engine/allowlist.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+
+namespace buildgate {
+namespace {
+
+// Glob within one host label or path segment: `*` matches any run of the
+// text's characters. Read with a pattern as `text`, a `*` of the text is a
+// character only a `*` of `glob` can consume: that is the inclusion test.
+bool SegmentGlob(absl::string_view glob, absl::string_view text) {
+  std::size_t g = 0, t = 0, star = absl::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (g < glob.size() && glob[g] == '*') {
+      star = g++;
+      mark = t;
+    } else if (g < glob.size() && glob[g] == text[t] && text[t] != '*') {
+      ++g;
+      ++t;
+    } else if (star != absl::string_view::npos) {
+      g = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.size() && glob[g] == '*') ++g;
+  return g == glob.size();
+}
+
+bool IsHostSeparator(char c) { return c == '.' || c == ':'; }
+
+// Hosts: the same separators in the same places, each label by SegmentGlob.
+bool HostCovers(absl::string_view glob, absl::string_view host) {
+  std::size_t g = 0, h = 0;
+  for (;;) {
+    std::size_t g_end = g, h_end = h;
+    while (g_end < glob.size() && !IsHostSeparator(glob[g_end])) ++g_end;
+    while (h_end < host.size() && !IsHostSeparator(host[h_end])) ++h_end;
+    if (!SegmentGlob(glob.substr(g, g_end - g), host.substr(h, h_end - h))) return false;
+    const bool glob_done = g_end == glob.size();
+    const bool host_done = h_end == host.size();
+    if (glob_done || host_done) return glob_done && host_done;
+    if (glob[g_end] != host[h_end]) return false;  // '.' against ':'.
+    g = g_end + 1;
+    h = h_end + 1;
+  }
+}
+
+// Paths: segment lists where a `**` segment spans any number of segments.
+bool PathCovers(const std::vector<absl::string_view>& glob,
+                const std::vector<absl::string_view>& path) {
+  const std::size_t n = glob.size(), m = path.size();
+  // can[i][j]: glob[i..] covers path[j..].
+  std::vector<char> can((n + 1) * (m + 1), 0);
+  auto at = [&](std::size_t i, std::size_t j) -> char& { return can[i * (m + 1) + j]; };
+  at(n, m) = 1;
+  for (std::size_t i = n + 1; i-- > 0;) {
+    for (std::size_t j = m + 1; j-- > 0;) {
+      if (i == n) continue;
+      if (glob[i] == "**") {
+        at(i, j) = at(i + 1, j) || (j < m && at(i, j + 1));
+      } else {
+        at(i, j) = j < m && path[j] != "**" && SegmentGlob(glob[i], path[j]) && at(i + 1, j + 1);
+      }
+    }
+  }
+  return at(0, 0);
+}
+
+struct Split {
+  std::string host;  // Lower case.
+  std::vector<absl::string_view> path;
+};
+
+Split SplitPattern(absl::string_view s) {
+  Split out;
+  const std::size_t slash = s.find('/');
+  out.host = absl::AsciiStrToLower(s.substr(0, slash));
+  if (slash != absl::string_view::npos) out.path = absl::StrSplit(s.substr(slash + 1), '/');
+  return out;
+}
+
+}  // namespace
+
+bool AllowlistCovers(absl::string_view wider, absl::string_view narrower) {
+  const Split w = SplitPattern(wider);
+  const Split n = SplitPattern(narrower);
+  return HostCovers(w.host, n.host) && PathCovers(w.path, n.path);
+}
+
+bool AllowlistAdmits(absl::string_view pattern, absl::string_view target) {
+  // A target is a pattern without wildcards (a `*` in it is no repository
+  // character, and can only be consumed by a wildcard).
+  return AllowlistCovers(pattern, target);
+}
+
+std::string AllowlistPatternProblem(absl::string_view pattern) {
+  const std::size_t slash = pattern.find('/');
+  if (slash == absl::string_view::npos || slash == 0) {
+    return "a pattern is HOST/PATH, e.g. docker.io/acme/* or *.azurecr.io/** (** spans path segments)";
+  }
+  for (absl::string_view segment : absl::StrSplit(pattern.substr(slash + 1), '/')) {
+    if (segment != "**" && absl::StrContains(segment, "**")) {
+      return "** must be a whole path segment (acme/** or acme/**/app); * matches within a segment";
+    }
+  }
+  return "";
+}
+
+}  // namespace buildgate
