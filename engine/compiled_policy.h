@@ -64,8 +64,11 @@ absl::string_view ArchName(v1::Architecture arch);
 // One builder as compiled for one scope. Besides the admission table it
 // holds every text and message Decide would otherwise format per call.
 struct CompiledBuilder {
-  static constexpr int kDestinations = 6;   // Destination enum values.
-  static constexpr int kArchitectures = 3;  // Architecture enum values.
+  // Sized from the proto, so a new enum value gets its slots.
+  static constexpr int kDestinations = v1::Destination_ARRAYSIZE;
+  static constexpr int kArchitectures = v1::Architecture_ARRAYSIZE;
+  static_assert(v1::Destination_MIN == 0 && v1::Architecture_MIN == 0,
+                "the tables index by enum value");
   static constexpr int kTableSize = kDestinations * kArchitectures * 2;
   static int Index(v1::Destination d, v1::Architecture a, bool simple) {
     return (static_cast<int>(d) * kArchitectures + static_cast<int>(a)) * 2 + (simple ? 1 : 0);

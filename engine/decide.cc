@@ -408,7 +408,8 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
     StepFit fit;
     bool admissible = false;
   };
-  constexpr std::size_t kMaxBuilders = 8;
+  // A scope lists each builder of the Builder enum at most once.
+  constexpr std::size_t kMaxBuilders = v1::Builder_ARRAYSIZE;
   std::array<Candidate, kMaxBuilders> candidates;
   const std::size_t n = std::min(scope.builders.size(), kMaxBuilders);
   const Candidate* requested = nullptr;

@@ -61,8 +61,9 @@ ServiceMetrics::ServiceMetrics(std::function<PulledFigures()> pull)
                         .Name("buildgate_decisions_total")
                         .Help("Decisions by verdict and builder.")
                         .Register(*registry_);
-  for (int v = 0; v < 4; ++v) {
-    for (int b = 0; b < 5; ++b) {
+  static_assert(v1::Verdict_MIN == 0 && v1::Builder_MIN == 0, "counters index by enum value");
+  for (int v = 0; v < v1::Verdict_ARRAYSIZE; ++v) {
+    for (int b = 0; b < v1::Builder_ARRAYSIZE; ++b) {
       decisions_[v][b] = &decisions.Add(
           {{"verdict", v1::Verdict_Name(static_cast<v1::Verdict>(v))},
            {"builder", v1::Builder_Name(static_cast<v1::Builder>(b))}});
@@ -72,7 +73,7 @@ ServiceMetrics::ServiceMetrics(std::function<PulledFigures()> pull)
                      .Name("buildgate_rpc_errors_total")
                      .Help("Requests refused without a decision, by gRPC status code.")
                      .Register(*registry_);
-  for (int c = 0; c < 17; ++c) {
+  for (int c = 0; c < kStatusCodes; ++c) {
     errors_[c] = &errors.Add({{"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(c))}});
   }
   auto& reloads = prometheus::BuildCounter()
@@ -107,13 +108,17 @@ absl::Status ServiceMetrics::Serve(const std::string& address) {
 }
 
 void ServiceMetrics::RecordDecision(v1::Verdict verdict, v1::Builder builder, double seconds) {
-  decisions_[static_cast<int>(verdict) & 3][static_cast<int>(builder) % 5]->Increment();
+  const int v = static_cast<int>(verdict);
+  const int b = static_cast<int>(builder);
+  if (v >= 0 && v < v1::Verdict_ARRAYSIZE && b >= 0 && b < v1::Builder_ARRAYSIZE) {
+    decisions_[v][b]->Increment();
+  }
   latency_->Observe(seconds);
 }
 
 void ServiceMetrics::RecordError(absl::StatusCode code) {
   const int c = static_cast<int>(code);
-  errors_[c >= 0 && c < 17 ? c : 2]->Increment();
+  errors_[c >= 0 && c < kStatusCodes ? c : static_cast<int>(absl::StatusCode::kUnknown)]->Increment();
 }
 
 void ServiceMetrics::RecordReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_)->Increment(); }

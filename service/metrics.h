@@ -60,8 +60,12 @@ class ServiceMetrics {
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<prometheus::Collectable> pulled_;
   std::unique_ptr<prometheus::Exposer> exposer_;
-  std::array<std::array<prometheus::Counter*, 5>, 4> decisions_{};  // [verdict][builder]
-  std::array<prometheus::Counter*, 17> errors_{};                  // [status code]
+  // Sized from the proto and from absl::StatusCode, so a new value gets its
+  // series.
+  static constexpr int kStatusCodes = static_cast<int>(absl::StatusCode::kUnauthenticated) + 1;
+  std::array<std::array<prometheus::Counter*, v1::Builder_ARRAYSIZE>, v1::Verdict_ARRAYSIZE>
+      decisions_{};                                          // [verdict][builder]
+  std::array<prometheus::Counter*, kStatusCodes> errors_{};  // [status code]
   prometheus::Counter* reloads_ok_ = nullptr;
   prometheus::Counter* reloads_failed_ = nullptr;
   prometheus::Histogram* latency_ = nullptr;
