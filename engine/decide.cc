@@ -149,15 +149,6 @@ v1::Setting* AddSetting(v1::Decision* d, v1::EnvScope scope, absl::string_view n
 }
 
 // The i-th dot-separated label of a host ("" if absent).
-absl::string_view HostLabel(absl::string_view host, int i) {
-  for (; i > 0; --i) {
-    const std::size_t dot = host.find('.');
-    if (dot == absl::string_view::npos) return "";
-    host.remove_prefix(dot + 1);
-  }
-  return host.substr(0, host.find('.'));
-}
-
 absl::string_view HarnessStepType(v1::StepType type, v1::Destination dest) {
   if (type == v1::STEP_TYPE_PLUGIN) return "Plugin";
   switch (dest) {
@@ -506,8 +497,10 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
     }
     if (p.destination == v1::DESTINATION_ECR) {
       // The plugin defaults to us-east-1; say the registry's region.
-      const absl::string_view region = HostLabel(p.registry_host, 3);
-      if (!region.empty()) AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "region", region);
+      const std::optional<EcrHost> ecr = ParseEcrHost(p.registry_host);
+      if (ecr && !ecr->region.empty()) {
+        AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "region", ecr->region);
+      }
     }
     if (!step.dockerfile().empty()) {
       AddSetting(&d, v1::ENV_SCOPE_PLUGIN_SETTING, "dockerfile", step.dockerfile());

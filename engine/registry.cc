@@ -1,5 +1,8 @@
 #include "engine/registry.h"
 
+#include <optional>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -82,8 +85,48 @@ bool IsDnsLabel(absl::string_view s) {
 
 }  // namespace
 
+std::string LowerOutsideExpressions(absl::string_view text) {
+  std::string out(text);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t end = HarnessExpressionEnd(out, i);
+    if (end != absl::string_view::npos) {
+      i = end - 1;  // Expressions are case-sensitive: kept as written.
+      continue;
+    }
+    out[i] = absl::ascii_tolower(static_cast<unsigned char>(out[i]));
+  }
+  return out;
+}
+
+std::vector<absl::string_view> HostLabels(absl::string_view host) {
+  std::vector<absl::string_view> labels;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= host.size(); ++i) {
+    if (i < host.size()) {
+      const std::size_t end = HarnessExpressionEnd(host, i);
+      if (end != absl::string_view::npos) {
+        i = end - 1;  // A dot inside an expression does not split.
+        continue;
+      }
+      if (host[i] != '.') continue;
+    }
+    labels.push_back(host.substr(start, i - start));
+    start = i + 1;
+  }
+  return labels;
+}
+
+std::optional<EcrHost> ParseEcrHost(absl::string_view host) {
+  const std::vector<absl::string_view> labels = HostLabels(host);
+  // <aws_account_id>.dkr.ecr.<region>.amazonaws.com[.cn]
+  if (labels.size() < 6 || labels[1] != "dkr" || labels[2] != "ecr" || labels[4] != "amazonaws") {
+    return std::nullopt;
+  }
+  return EcrHost{std::string(labels[0]), std::string(labels[3])};
+}
+
 std::string RegistryHost(v1::Destination destination, absl::string_view registry) {
-  const std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(registry));
+  const std::string lower = LowerOutsideExpressions(absl::StripAsciiWhitespace(registry));
   absl::string_view r = lower;
   if (!absl::ConsumePrefix(&r, "https://")) absl::ConsumePrefix(&r, "http://");
   std::string host(r.substr(0, r.find('/')));

@@ -6,7 +6,9 @@
 #ifndef BUILDGATE_ENGINE_REGISTRY_H_
 #define BUILDGATE_ENGINE_REGISTRY_H_
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -27,8 +29,26 @@ bool IsHarnessExpression(absl::string_view value);
 // True if `text` contains a well-formed Harness expression anywhere.
 bool ContainsHarnessExpression(absl::string_view text);
 
+// `text` in lower case, except its Harness expressions, kept as written.
+std::string LowerOutsideExpressions(absl::string_view text);
+
+// The dot-separated labels of `host`; a dot inside a Harness expression
+// does not split (123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com
+// has six labels, the fourth the whole expression).
+std::vector<absl::string_view> HostLabels(absl::string_view host);
+
+// An ECR host's account and region, each as written (an expression stays an
+// expression); nullopt unless `host` has the ECR shape around them. The one
+// place decide and render read them from.
+struct EcrHost {
+  std::string account;
+  std::string region;
+};
+std::optional<EcrHost> ParseEcrHost(absl::string_view host);
+
 // The registry host of `registry` ("https://index.docker.io/v2/" ->
 // "docker.io"), or the destination's default when `registry` is empty.
+// Lower case except Harness expressions, which are case-sensitive.
 std::string RegistryHost(v1::Destination destination, absl::string_view registry);
 
 // "host/repo" for allowlist matching. A repo that already starts with a host

@@ -125,12 +125,11 @@ void Line(std::string* out, int indent, absl::string_view key, absl::string_view
 
 void BuildAndPushFields(const v1::BuildStep& step, v1::Destination dest, std::string* out) {
   const std::string host = RegistryHost(dest, step.registry());
-  const std::vector<std::string> labels = absl::StrSplit(host, '.');
   switch (dest) {
     case v1::DESTINATION_ECR:
-      if (labels.size() >= 4) {
-        Line(out, 6, "region", labels[3]);
-        Line(out, 6, "account", labels[0]);
+      if (const std::optional<EcrHost> ecr = ParseEcrHost(host)) {
+        Line(out, 6, "region", ecr->region);
+        Line(out, 6, "account", ecr->account);
       }
       Line(out, 6, "imageName", step.repo());
       break;

@@ -68,5 +68,25 @@ TEST(HarnessExpression, WholeValueParses) {
   EXPECT_TRUE(ContainsHarnessExpression("<+ <+a>"));  // The inner one is whole.
 }
 
+// Proves hosts are read with their expressions whole: not split at the
+// expression's dots, not lower-cased, and the ECR account and region come
+// from one parser.
+TEST(HostLabels, ExpressionsStayWhole) {
+  const std::string host = "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com";
+  const auto labels = HostLabels(host);
+  ASSERT_EQ(labels.size(), 6u);
+  EXPECT_EQ(labels[3], "<+pipeline.variables.AWS_REGION>");
+  EXPECT_EQ(LowerOutsideExpressions("Registry.Example.COM/<+pipeline.variables.Repo>"),
+            "registry.example.com/<+pipeline.variables.Repo>");
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_ECR, "HTTPS://123456789012.DKR.ECR.<+stage.variables.Region>.amazonaws.com/"),
+            "123456789012.dkr.ecr.<+stage.variables.Region>.amazonaws.com");
+  const auto ecr = ParseEcrHost(host);
+  ASSERT_TRUE(ecr.has_value());
+  EXPECT_EQ(ecr->account, "123456789012");
+  EXPECT_EQ(ecr->region, "<+pipeline.variables.AWS_REGION>");
+  EXPECT_EQ(ParseEcrHost("123456789012.dkr.ecr.eu-west-1.amazonaws.com")->region, "eu-west-1");
+  EXPECT_FALSE(ParseEcrHost("registry.example.com").has_value());
+}
+
 }  // namespace
 }  // namespace buildgate
