@@ -12,6 +12,7 @@
 #include "engine/allowlist.h"
 #include "engine/limits.h"
 #include "engine/policy.h"
+#include "engine/reference.h"
 #include "engine/registry.h"
 #include "engine/remediation.h"
 #include "engine/render.h"
@@ -34,23 +35,23 @@ struct Proposal {
   bool image_has_digest = false;
 };
 
-// A plugin image reference split into repository, tag and digest.
-void SplitImage(absl::string_view image, Proposal* p) {
-  absl::string_view ref = image;
-  absl::ConsumePrefix(&ref, "docker.io/");
-  absl::ConsumePrefix(&ref, "index.docker.io/");
-  const std::size_t at = ref.find('@');
-  if (at != absl::string_view::npos) {
-    p->image_has_digest = true;
-    ref = ref.substr(0, at);
+// A plugin image reference split into repository, tag and digest by the
+// reference grammar (engine/reference.h). Docker Hub's host is dropped; any
+// other registry host stays part of the repository the catalog is asked for.
+absl::Status SplitImage(absl::string_view image, Proposal* p) {
+  if (ContainsHarnessExpression(image)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("step.image: ", QuoteInput(image),
+                     " holds a Harness expression, so the builder it runs cannot be checked; "
+                     "name the plugin image literally"));
   }
-  const std::size_t colon = ref.rfind(':');
-  const std::size_t slash = ref.rfind('/');
-  if (colon != absl::string_view::npos && (slash == absl::string_view::npos || colon > slash)) {
-    p->image_tag = ref.substr(colon + 1);
-    ref = ref.substr(0, colon);
-  }
-  p->image_repository = ref;
+  BG_ASSIGN_OR_RETURN(const ImageReference ref, ParseImageReference(image, "step.image"));
+  p->image_repository = ref.domain.empty()
+                            ? ref.repository
+                            : image.substr(0, ref.domain.size() + 1 + ref.repository.size());
+  p->image_tag = ref.tag;
+  p->image_has_digest = !ref.digest.empty();
+  return absl::OkStatus();
 }
 
 absl::Status Resolve(const CompiledPolicySet& set, const v1::Policy& policy,
@@ -58,7 +59,7 @@ absl::Status Resolve(const CompiledPolicySet& set, const v1::Policy& policy,
   if (step.kind() == v1::STEP_KIND_PLUGIN) {
     p->is_plugin = true;
     p->image = step.image();
-    SplitImage(step.image(), p);
+    BG_RETURN_IF_ERROR(SplitImage(step.image(), p));
     const PluginImageInfo* info = set.FindPluginImage(p->image_repository);
     if (info == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(

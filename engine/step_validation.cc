@@ -5,7 +5,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "engine/limits.h"
 #include "engine/policy.h"
+#include "engine/reference.h"
+#include "engine/registry.h"
 
 namespace buildgate {
 namespace {
@@ -111,8 +114,9 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
   }
   for (int i = 0; i < step.tags_size(); ++i) {
     const std::string& tag = step.tags(i);
-    if (tag.empty() || HasSpace(tag) || tag.size() > 128 + 64) {
-      return Invalid(absl::StrCat("tags[", i, "]"), "a tag is non-empty and has no spaces");
+    if (ContainsHarnessExpression(tag)) continue;  // Known only when the pipeline runs.
+    if (const std::string problem = TagProblem(tag); !problem.empty()) {
+      return Invalid(absl::StrCat("tags[", i, "]"), absl::StrCat(QuoteInput(tag), ": ", problem));
     }
   }
   if (!step.credentials().password().empty() && step.credentials().username().empty()) {

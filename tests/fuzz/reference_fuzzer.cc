@@ -1,5 +1,6 @@
 // Fuzz target: the registry reference and Harness expression helpers
-// (engine/registry.h) and the allowlist matcher (engine/allowlist.h) on
+// (engine/registry.h), the image reference parser (engine/reference.h) and
+// the allowlist matcher (engine/allowlist.h) on
 // arbitrary text, with the properties they promise: an expression's end lies
 // inside the text and right after a '>', a whole expression is also
 // "contained", a pattern covers itself, and coverage is sound.
@@ -10,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "engine/allowlist.h"
+#include "engine/reference.h"
 #include "engine/registry.h"
 
 namespace {
@@ -25,6 +27,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (buildgate::IsHarnessExpression(text) && !buildgate::ContainsHarnessExpression(text)) std::abort();
+  // A reference that parses reassembles into its text (Docker Hub's host
+  // dropped); an error is INVALID_ARGUMENT.
+  if (auto ref = buildgate::ParseImageReference(text, "image"); ref.ok()) {
+    std::string joined = ref->domain.empty() ? "" : std::string(ref->domain) + "/";
+    joined += std::string(ref->repository);
+    if (!ref->tag.empty()) joined += ":" + std::string(ref->tag);
+    if (!ref->digest.empty()) joined += "@" + std::string(ref->digest);
+    if (!absl::EndsWith(text, joined) || !buildgate::TagProblem(ref->tag).empty() && !ref->tag.empty()) {
+      std::abort();
+    }
+  } else if (ref.status().code() != absl::StatusCode::kInvalidArgument) {
+    std::abort();
+  }
   // Every pattern covers itself; a pattern admits what a narrower one it
   // covers admits (the split at the first newline gives two patterns).
   if (!buildgate::AllowlistCovers(text, text)) std::abort();

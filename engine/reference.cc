@@ -1,0 +1,140 @@
+#include "engine/reference.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "engine/limits.h"
+
+namespace buildgate {
+namespace {
+
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// path-component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
+bool IsPathComponent(absl::string_view s) {
+  std::size_t i = 0;
+  auto alnums = [&] {
+    const std::size_t start = i;
+    while (i < s.size() && IsLowerAlnum(s[i])) ++i;
+    return i > start;
+  };
+  if (!alnums()) return false;
+  while (i < s.size()) {
+    if (s[i] == '.') {
+      ++i;
+    } else if (s[i] == '_') {
+      ++i;
+      if (i < s.size() && s[i] == '_') ++i;
+    } else if (s[i] == '-') {
+      while (i < s.size() && s[i] == '-') ++i;
+    } else {
+      return false;
+    }
+    if (!alnums()) return false;
+  }
+  return true;
+}
+
+// host [":" port], host being DNS labels ([A-Za-z0-9] with inner '-').
+bool IsDomain(absl::string_view s) {
+  const std::size_t colon = s.rfind(':');
+  absl::string_view host = s.substr(0, colon);
+  if (colon != absl::string_view::npos) {
+    const absl::string_view port = s.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return absl::ascii_isdigit(c); })) {
+      return false;
+    }
+  }
+  if (host.empty() || host.size() > 253) return false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= host.size(); ++i) {
+    if (i < host.size() && host[i] != '.') continue;
+    const absl::string_view label = host.substr(start, i - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+    start = i + 1;
+  }
+  return true;
+}
+
+bool LooksLikeDomain(absl::string_view component) {
+  return absl::StrContains(component, '.') || absl::StrContains(component, ':') ||
+         component == "localhost";
+}
+
+std::string DigestProblem(absl::string_view digest) {
+  const std::size_t colon = digest.find(':');
+  if (colon == absl::string_view::npos || colon == 0) return "a digest is ALGORITHM:HEX, e.g. sha256:...";
+  const absl::string_view hex = digest.substr(colon + 1);
+  if (hex.size() < 32 ||
+      !std::all_of(hex.begin(), hex.end(), [](char c) { return absl::ascii_isxdigit(c) && !absl::ascii_isupper(c); })) {
+    return "a digest's value is at least 32 lower-case hex digits";
+  }
+  if (digest.substr(0, colon) == "sha256" && hex.size() != 64) return "a sha256 digest has 64 hex digits";
+  return "";
+}
+
+}  // namespace
+
+std::string TagProblem(absl::string_view tag) {
+  if (tag.empty()) return "a tag is not empty";
+  if (tag.size() > 128) return absl::StrCat("a tag has at most 128 characters, this one ", tag.size());
+  auto word = [](char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  if (!word(tag[0])) return "a tag starts with a letter, digit or '_'";
+  for (char c : tag) {
+    if (!word(c) && c != '.' && c != '-') return "a tag holds only letters, digits, '_', '.' and '-'";
+  }
+  return "";
+}
+
+absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl::string_view field) {
+  auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", QuoteInput(text), " is not an image reference: ", why));
+  };
+  if (text.empty()) return invalid("empty");
+  if (text.size() > 255 + 1 + 128 + 1 + 135) return invalid("too long");
+  ImageReference ref;
+  absl::string_view rest = text;
+  if (const std::size_t at = rest.find('@'); at != absl::string_view::npos) {
+    ref.digest = rest.substr(at + 1);
+    rest = rest.substr(0, at);
+    if (const std::string why = DigestProblem(ref.digest); !why.empty()) return invalid(why);
+  }
+  // A tag follows the last ':' that comes after the last '/'.
+  const std::size_t slash = rest.rfind('/');
+  const std::size_t colon = rest.rfind(':');
+  if (colon != absl::string_view::npos && (slash == absl::string_view::npos || colon > slash)) {
+    ref.tag = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+    if (const std::string why = TagProblem(ref.tag); !why.empty()) return invalid(why);
+  }
+  const std::size_t first_slash = rest.find('/');
+  if (first_slash != absl::string_view::npos && LooksLikeDomain(rest.substr(0, first_slash))) {
+    ref.domain = rest.substr(0, first_slash);
+    rest = rest.substr(first_slash + 1);
+    if (!IsDomain(ref.domain)) return invalid("the registry host is not a host[:port]");
+  }
+  if (rest.empty()) return invalid("no repository");
+  if (rest.size() > 255) return invalid("a repository name has at most 255 characters");
+  for (std::size_t start = 0;;) {
+    const std::size_t end = rest.find('/', start);
+    if (!IsPathComponent(rest.substr(start, end == absl::string_view::npos ? end : end - start))) {
+      return invalid("a repository is lower-case letters and digits separated by '.', '_', '__', '-' or '/'");
+    }
+    if (end == absl::string_view::npos) break;
+    start = end + 1;
+  }
+  ref.repository = rest;
+  const std::string domain = absl::AsciiStrToLower(ref.domain);
+  if (domain == "docker.io" || domain == "index.docker.io" || domain == "registry-1.docker.io") {
+    ref.domain = "";
+  }
+  return ref;
+}
+
+}  // namespace buildgate

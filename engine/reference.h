@@ -1,0 +1,46 @@
+// Image references by the OCI distribution reference grammar
+// (distribution/reference):
+//   reference      := name [ ":" tag ] [ "@" digest ]
+//   name           := [ domain "/" ] path-component ( "/" path-component )*
+//   domain         := the first component when it holds a '.' or a ':' or is
+//                     "localhost": a host (DNS labels) with an optional port
+//   path-component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
+//   tag            := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+//   digest         := algorithm ":" hex, e.g. sha256:<64 hex>
+// Docker Hub's own names (docker.io, index.docker.io, registry-1.docker.io)
+// are dropped from `repository`, so plugins/docker and
+// docker.io/plugins/docker name the same image.
+//
+// A value holding a Harness expression (<+...>) is unknown until the
+// pipeline runs: it is never split or guessed; callers say so.
+//
+// Thread-safe: pure functions.
+#ifndef BUILDGATE_ENGINE_REFERENCE_H_
+#define BUILDGATE_ENGINE_REFERENCE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace buildgate {
+
+// Views into the text the reference was parsed from.
+struct ImageReference {
+  absl::string_view domain;      // "" for Docker Hub.
+  absl::string_view repository;  // Path components, without domain, tag or digest.
+  absl::string_view tag;         // "" when untagged.
+  absl::string_view digest;      // "" when not pinned by digest.
+};
+
+// Parses `text`. kInvalidArgument "FIELD: ..." naming `field` and the rule
+// broken; a value with a Harness expression is an error too (callers check
+// ContainsHarnessExpression first when expressions are allowed there).
+absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl::string_view field);
+
+// Why `tag` breaks the tag grammar, or "" when it is a valid tag.
+std::string TagProblem(absl::string_view tag);
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_ENGINE_REFERENCE_H_
