@@ -71,7 +71,7 @@ policy:
   revision: bench
   root: ROOT_FORBIDDEN
   privileged: PRIVILEGED_ALLOWED
-  registry_allowlist: [docker.io/acme/*, "*.dkr.ecr.us-east-1.amazonaws.com/*"]
+  registry_allowlist: [docker.io/acme/*, "*.dkr.ecr.us-east-1.amazonaws.com/**"]
   plugin_images: {forbid_latest: true}
   credentials: CREDENTIALS_PASSWORD_EXPRESSION
 overrides:
