@@ -270,7 +270,6 @@ std::shared_ptr<const ScopeTables> BuildTables(const v1::Policy& policy,
   for (const v1::BuilderSpec* spec : order) {
     CompiledBuilder cb;
     cb.spec = spec;
-    cb.allowed = Contains(p.allowed_builders(), spec->builder());
     for (int d = 1; d < CompiledBuilder::kDestinations; ++d) {
       for (int a = 1; a < CompiledBuilder::kArchitectures; ++a) {
         for (bool simple : {false, true}) {

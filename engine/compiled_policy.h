@@ -78,7 +78,6 @@ struct CompiledBuilder {
   }
 
   const v1::BuilderSpec* spec = nullptr;
-  bool allowed = false;  // Listed in the policy's allowed_builders.
   std::array<BuilderEvaluation, kTableSize> table;
   // table[i].reasons as the message Decide returns for a rejected builder.
   std::array<v1::RejectedBuilder, kTableSize> rejected;

@@ -169,12 +169,6 @@ void BuildAndPushFields(const v1::BuildStep& step, v1::Destination dest, std::st
 
 }  // namespace
 
-std::string YamlScalar(absl::string_view value) {
-  std::string out;
-  AppendScalar(&out, value);
-  return out;
-}
-
 void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d, v1::Destination dest,
                     std::string* out_ptr) {
   std::string& out = *out_ptr;

@@ -25,9 +25,6 @@ void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& decision,
 // ENV_SCOPE_STAGE_VARIABLE into `out`; empty if there are none.
 void RenderStageVariablesYaml(const v1::Decision& decision, std::string* out);
 
-// A YAML scalar: plain when safe, double-quoted otherwise.
-std::string YamlScalar(absl::string_view value);
-
 }  // namespace buildgate
 
 #endif  // BUILDGATE_ENGINE_RENDER_H_
