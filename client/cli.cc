@@ -44,13 +44,9 @@ absl::StatusOr<M> LoadFile(const std::string& path) {
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> LoadPolicy(const std::string& path) {
-  auto set = LoadFile<v1::PolicySet>(path);
-  if (!set.ok()) return set.status();
-  auto compiled = CompiledPolicySet::Compile(*set);
-  if (!compiled.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", compiled.status().message()));
-  }
-  return compiled;
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  return CompiledPolicySet::ParseAndCompile(*text, path);
 }
 
 struct Flags {

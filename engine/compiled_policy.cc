@@ -389,6 +389,17 @@ std::unique_ptr<CompiledScope> MakeScope(std::string name, const v1::Policy& pol
 
 }  // namespace
 
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::ParseAndCompile(
+    absl::string_view text, absl::string_view source, const InputLimits& limits) {
+  v1::PolicySet set;
+  if (absl::Status parsed = ParseYamlToMessage(text, source, &set, limits); !parsed.ok()) return parsed;
+  auto compiled = Compile(set);
+  if (!compiled.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", compiled.status().message()));
+  }
+  return compiled;
+}
+
 absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Compile(
     const v1::PolicySet& set) {
   return Compile(set, DefaultCatalog());

@@ -24,6 +24,7 @@
 #include "buildgate/v1/policy.pb.h"
 #include "buildgate/v1/step.pb.h"
 #include "engine/admission.h"
+#include "engine/limits.h"
 
 namespace buildgate {
 
@@ -149,6 +150,12 @@ class CompiledPolicySet {
   // As above with another base catalog (tests).
   static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> Compile(
       const v1::PolicySet& set, const v1::BuilderCatalog& base_catalog);
+  // Parses policy-set text (YAML or JSON, engine/proto_text.h) within
+  // `limits` and compiles it: the one way the CLI and the policy store load
+  // a policy file. Errors start with `source` ("acme.yaml:7:5: policy.root:
+  // ..." or "acme.yaml: overrides[0]...").
+  static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> ParseAndCompile(
+      absl::string_view text, absl::string_view source, const InputLimits& limits = InputLimits());
 
   const std::string& org_id() const { return org_id_; }
   // Hex SHA-256 of the set's deterministic serialization.

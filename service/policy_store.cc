@@ -11,7 +11,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/file.h"
-#include "engine/proto_text.h"
 
 namespace buildgate_examples {
 const std::map<std::string, std::string>& EmbeddedFiles();
@@ -63,17 +62,9 @@ void PolicyStore::LoadFile(const std::string& name, std::string content, FileSta
   ++report->files_read;
   state->content = std::move(content);
   const std::string source = dir_.empty() ? absl::StrCat("embedded:", name) : absl::StrCat(dir_, "/", name);
-  v1::PolicySet set;
-  absl::Status status = ParseYamlToMessage(state->content, source, &set);
-  std::shared_ptr<const CompiledPolicySet> compiled;
-  if (status.ok()) {
-    auto c = CompiledPolicySet::Compile(set);
-    if (c.ok()) {
-      compiled = *std::move(c);
-    } else {
-      status = absl::InvalidArgumentError(absl::StrCat(source, ": ", c.status().message()));
-    }
-  }
+  auto loaded = CompiledPolicySet::ParseAndCompile(state->content, source, options_.limits);
+  absl::Status status = loaded.status();
+  std::shared_ptr<const CompiledPolicySet> compiled = loaded.ok() ? *std::move(loaded) : nullptr;
   if (!status.ok()) {
     ++report->files_failed;
     state->error = std::string(status.message());

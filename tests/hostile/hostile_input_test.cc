@@ -300,6 +300,7 @@ class HostileInputTest : public ::testing::Test {
     fs::remove_all(root_);
     fs::create_directories(root_ / "cases");
     fs::create_directories(root_ / "policies");
+    fs::create_directories(root_ / "staging");
     std::ofstream(root_ / "policies" / "reference.yaml") << kRefPolicy;
     std::ofstream(root_ / "reference.yaml") << kRefPolicy;
     std::ofstream(root_ / "reference-step.yaml") << kRefStep;
@@ -396,8 +397,11 @@ TEST_F(HostileInputTest, EveryCaseOfflineAndThroughTheServer) {
 
     // Through the server.
     if (is_policy) {
+      // Made aside and renamed in, as a deployment would: the store must not
+      // see it half-written (the settle time is 0 here).
       const fs::path served = root_ / "policies" / file_name;
-      c.make(served);
+      c.make(root_ / "staging" / file_name);
+      fs::rename(root_ / "staging" / file_name, served);
       if (want_error) {
         const auto error = StoreError(served.string());
         EXPECT_TRUE(error.has_value()) << "the store never reported " << served;

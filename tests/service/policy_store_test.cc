@@ -155,6 +155,25 @@ TEST_F(PolicyStoreTest, WatcherReloads) {
   EXPECT_GE(reloads.load(), 1);
 }
 
+// Proves the store reads files within its limits (the buildgated flags), not
+// the defaults.
+TEST_F(PolicyStoreTest, AppliesItsLimits) {
+  Write("a.yaml", Policy("acme", "1"));
+  Write("b.yaml", "org_id: globex\npolicy: {root: ROOT_ALLOWED, privileged: PRIVILEGED_ALLOWED,\n"
+                  "  registry_allowlist: [a/*, b/*, c/*, d/*]}\n");
+  PolicyStoreOptions o;
+  o.settle_time = absl::ZeroDuration();
+  o.limits.max_list_items = 3;
+  PolicyStore store(dir_.string(), [] { return absl::UnixEpoch(); }, o);
+  const ReloadReport r = store.Reload();
+  ASSERT_EQ(r.new_errors.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(r.new_errors[0].error(),
+                                "policy.registry_allowlist: 4 items are too many (limit max_list_items = 3)"))
+      << r.new_errors[0].error();
+  EXPECT_NE(store.Snapshot()->Find("acme"), nullptr);
+  EXPECT_EQ(store.Snapshot()->Find("globex"), nullptr);
+}
+
 // Proves a name that disappears is deleted only once it has stayed gone for
 // the settle time (and is listed as pending meanwhile).
 TEST_F(PolicyStoreTest, DeletionWaitsToSettle) {
