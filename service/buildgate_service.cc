@@ -28,7 +28,6 @@ absl::Status ForBatchItem(const absl::Status& status, int index) {
   return absl::Status(status.code(), absl::StrCat("steps[", index, "]: ", message));
 }
 
-
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

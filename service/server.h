@@ -43,7 +43,9 @@ struct ServerOptions {
   // Directory of policy-set files; empty: the embedded example policies.
   std::string policy_dir;
   absl::Duration reload_interval = absl::Seconds(2);
-  // Settle time, file count and byte caps of the policy directory.
+  // Settle time, file count and byte caps of the policy directory. Its
+  // `limits` are taken from `limits` below (one set of limits for files and
+  // requests), whatever is set here.
   PolicyStoreOptions store;
   // Limits on every request and policy file (engine/limits.h); also the
   // store's per-file limits.
