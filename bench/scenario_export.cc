@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
+#include "engine/proposal.h"
 #include "engine/proto_text.h"
-#include "engine/step_validation.h"
 #include "tests/testing/corpus_files.h"
 
 ABSL_FLAG(std::string, corpus, "tests/cases", "Scenario corpus directory");
@@ -64,20 +64,11 @@ int Run() {
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     const auto& s = scenarios[i];
     if (!Decide(*s.set, s.step, &d).ok()) continue;
-    const CompiledScope& scope = s.set->ScopeFor(s.step.project_id(), s.step.pipeline_id());
+    const v1::Policy& policy = s.set->EffectivePolicy(s.step.project_id(), s.step.pipeline_id());
     // The destination the engine resolved: from the step kind, or the plugin image.
-    v1::Destination dest = DestinationOfKind(s.step.kind());
-    if (dest == v1::DESTINATION_UNSPECIFIED) {
-      std::string repo = s.step.image().substr(0, s.step.image().find_first_of(":@"));
-      if (const PluginImageInfo* info = s.set->FindPluginImage(repo)) {
-        dest = info->destination;
-        for (auto other : info->also_serves) {
-          if (other == v1::DESTINATION_GAR && s.step.registry().find("-docker.pkg.dev") != std::string::npos) {
-            dest = other;
-          }
-        }
-      }
-    }
+    Proposal proposal;
+    if (!ResolveProposal(s.set->catalog_data(), policy, s.step, &proposal).ok()) continue;
+    const v1::Destination dest = proposal.destination;
     std::set<int> rejected;
     for (const auto& rb : d.rejected_builders()) rejected.insert(rb.builder());
     std::string admitted = "{";
@@ -92,7 +83,7 @@ int Run() {
         s.name.c_str(), v1::Destination_Name(dest).c_str(),
         s.step.arch() == v1::ARCH_ARM64 ? "ARCH_ARM64" : "ARCH_AMD64", s.step.simple_dockerfile() ? "true" : "false",
         s.step.caching() ? "true" : "false", s.step.dry_run() ? "true" : "false",
-        OneLineJson(scope.policy).c_str(), OneLineJson(s.set->catalog()).c_str(), admitted.c_str(),
+        OneLineJson(policy).c_str(), OneLineJson(s.set->catalog()).c_str(), admitted.c_str(),
         v1::Builder_Name(d.builder()).c_str(), i + 1 < scenarios.size() ? "," : "");
   }
   std::printf("]}\n");

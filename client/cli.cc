@@ -15,6 +15,7 @@
 #include "common/file.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
+#include "engine/enum_names.h"
 #include "engine/proto_text.h"
 
 namespace buildgate {
@@ -268,9 +269,10 @@ int Validate(const Flags& flags, std::ostream& out, std::ostream& err) {
     return kExitBadInput;
   }
   const auto& set = **policy;
+  const std::size_t scopes = set.ScopeNames().size();
   out << flags.policy << ": valid policy set for org " << set.org_id() << " ("
-      << set.scopes().size() << " scope" << (set.scopes().size() == 1 ? "" : "s")
-      << ", revision \"" << set.org_scope().revision << "\", fingerprint "
+      << scopes << " scope" << (scopes == 1 ? "" : "s")
+      << ", revision \"" << set.revision() << "\", fingerprint "
       << set.fingerprint().substr(0, 16) << ")\n";
   return kExitAllow;
 }
@@ -295,14 +297,14 @@ int ExitCodeForVerdict(v1::Verdict verdict) {
 
 std::string DecisionToText(const v1::Decision& d) {
   std::string out;
-  absl::StrAppend(&out, "verdict:      ", v1::Verdict_Name(d.verdict()), "\n");
+  absl::StrAppend(&out, "verdict:      ", EnumName(d.verdict()), "\n");
   if (d.builder() != v1::BUILDER_UNSPECIFIED) {
-    absl::StrAppend(&out, "builder:      ", v1::Builder_Name(d.builder()), " (",
+    absl::StrAppend(&out, "builder:      ", EnumName(d.builder()), " (",
                     d.harness_step_type(), " step, profile ", d.profile(), ")\n");
     absl::StrAppend(&out, "image:        ", d.image(), "\n");
     absl::StrAppend(&out, "privileged:   ", d.privileged() ? "true" : "false", "\n");
     absl::StrAppend(&out, "runAsUser:    ", d.run_as_user(), "\n");
-    absl::StrAppend(&out, "pod security: ", v1::PodSecurityLevel_Name(d.required_pod_security()),
+    absl::StrAppend(&out, "pod security: ", EnumName(d.required_pod_security()),
                     " or looser\n");
   }
   absl::StrAppend(&out, "policy:       scope ", d.policy_scope(), ", revision \"",
@@ -310,7 +312,7 @@ std::string DecisionToText(const v1::Decision& d) {
   if (!d.settings().empty()) {
     out += "settings:\n";
     for (const auto& s : d.settings()) {
-      absl::StrAppend(&out, "  ", s.name(), "=", s.value(), "  (", v1::EnvScope_Name(s.scope()), ")\n");
+      absl::StrAppend(&out, "  ", s.name(), "=", s.value(), "  (", EnumName(s.scope()), ")\n");
     }
   }
   if (!d.changes().empty()) {
@@ -322,14 +324,14 @@ std::string DecisionToText(const v1::Decision& d) {
   }
   out += "reasons:\n";
   for (const auto& r : d.reasons()) {
-    absl::StrAppend(&out, "  [", v1::ReasonCode_Name(r.code()), "] ", r.message(), "\n");
+    absl::StrAppend(&out, "  [", EnumName(r.code()), "] ", r.message(), "\n");
   }
   if (!d.rejected_builders().empty()) {
     out += "rejected builders:\n";
     for (const auto& rb : d.rejected_builders()) {
-      absl::StrAppend(&out, "  ", v1::Builder_Name(rb.builder()), ":\n");
+      absl::StrAppend(&out, "  ", EnumName(rb.builder()), ":\n");
       for (const auto& r : rb.reasons()) {
-        absl::StrAppend(&out, "    [", v1::ReasonCode_Name(r.code()), "] ", r.message(), "\n");
+        absl::StrAppend(&out, "    [", EnumName(r.code()), "] ", r.message(), "\n");
       }
     }
   }

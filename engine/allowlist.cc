@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "engine/expression.h"
 
 namespace buildgate {
 namespace {
@@ -97,6 +98,33 @@ bool AllowlistAdmits(absl::string_view pattern, absl::string_view target) {
   // A target is a pattern without wildcards (a `*` in it is no repository
   // character, and can only be consumed by a wildcard).
   return AllowlistCovers(pattern, target);
+}
+
+bool AllowlistAdmitsEveryValue(absl::string_view pattern, absl::string_view target) {
+  const std::string masked = MaskExpressions(target, '\0');
+  const std::size_t slash = masked.find('/');
+  if (masked.substr(0, slash).find('\0') != std::string::npos) return false;  // Host unknown.
+  if (slash == std::string::npos) return AllowlistCovers(pattern, target);
+  std::string widened(target.substr(0, slash));
+  std::size_t start = slash + 1;
+  for (;;) {
+    const std::size_t end = masked.find('/', start);
+    const absl::string_view segment =
+        absl::string_view(masked).substr(start, end == std::string::npos ? end : end - start);
+    widened += '/';
+    if (segment.find('\0') != absl::string_view::npos) {
+      widened += "**";
+    } else {
+      widened.append(target.data() + start, segment.size());
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return AllowlistCovers(pattern, widened);
+}
+
+bool AllowlistHostAdmits(absl::string_view pattern, absl::string_view host) {
+  return HostCovers(SplitPattern(pattern).host, absl::AsciiStrToLower(host));
 }
 
 std::string AllowlistPatternProblem(absl::string_view pattern) {

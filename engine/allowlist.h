@@ -31,6 +31,15 @@ namespace buildgate {
 // True if `pattern` admits the push target `target` ("host/repository").
 bool AllowlistAdmits(absl::string_view pattern, absl::string_view target);
 
+// True if `pattern` admits `target` whatever values its Harness expressions
+// take when the pipeline runs. `target`'s host must hold none; a path
+// segment holding one is read as `**` (the value may hold '/').
+bool AllowlistAdmitsEveryValue(absl::string_view pattern, absl::string_view target);
+
+// True if `pattern`'s host part admits `host` (some repository on `host`
+// could be admitted).
+bool AllowlistHostAdmits(absl::string_view pattern, absl::string_view host);
+
 // True if every target `narrower` admits is admitted by `wider`.
 bool AllowlistCovers(absl::string_view wider, absl::string_view narrower);
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "engine/proto_text.h"
 
 namespace buildgate_embedded {
@@ -15,10 +16,6 @@ namespace buildgate {
 namespace {
 
 using google::protobuf::FieldDescriptor;
-
-absl::Status Invalid(absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
 
 }  // namespace
 
@@ -52,62 +49,62 @@ absl::Status ValidateCatalog(const v1::BuilderCatalog& catalog, absl::string_vie
     const v1::BuilderSpec& b = catalog.builders(i);
     const std::string at = absl::StrCat(prefix, ".builders[", i, "]");
     if (b.builder() == v1::BUILDER_UNSPECIFIED || !v1::Builder_IsValid(b.builder())) {
-      return Invalid(absl::StrCat(at, ".builder"), "required");
+      return InvalidField(absl::StrCat(at, ".builder"), "required");
     }
     if (!seen.insert(b.builder()).second) {
-      return Invalid(absl::StrCat(at, ".builder"), "listed twice");
+      return InvalidField(absl::StrCat(at, ".builder"), "listed twice");
     }
     if (b.step_type() == v1::STEP_TYPE_UNSPECIFIED) {
-      return Invalid(absl::StrCat(at, ".step_type"), "required");
+      return InvalidField(absl::StrCat(at, ".step_type"), "required");
     }
-    if (b.images_size() == 0) return Invalid(absl::StrCat(at, ".images"), "at least one image");
+    if (b.images_size() == 0) return InvalidField(absl::StrCat(at, ".images"), "at least one image");
     std::set<int> destinations;
     for (int j = 0; j < b.images_size(); ++j) {
       const auto& image = b.images(j);
       const std::string iat = absl::StrCat(at, ".images[", j, "]");
       if (image.destination() == v1::DESTINATION_UNSPECIFIED) {
-        return Invalid(absl::StrCat(iat, ".destination"), "required");
+        return InvalidField(absl::StrCat(iat, ".destination"), "required");
       }
       if (!destinations.insert(image.destination()).second) {
-        return Invalid(absl::StrCat(iat, ".destination"), "listed twice");
+        return InvalidField(absl::StrCat(iat, ".destination"), "listed twice");
       }
-      if (image.repository().empty()) return Invalid(absl::StrCat(iat, ".repository"), "required");
+      if (image.repository().empty()) return InvalidField(absl::StrCat(iat, ".repository"), "required");
       if (image.architectures_size() == 0) {
-        return Invalid(absl::StrCat(iat, ".architectures"), "at least one architecture");
+        return InvalidField(absl::StrCat(iat, ".architectures"), "at least one architecture");
       }
     }
     if (b.step_type() == v1::STEP_TYPE_PLUGIN) {
       if (b.default_version().empty()) {
-        return Invalid(absl::StrCat(at, ".default_version"), "required for plugin builders");
+        return InvalidField(absl::StrCat(at, ".default_version"), "required for plugin builders");
       }
       if (b.tag_template().find("{version}") == std::string::npos) {
-        return Invalid(absl::StrCat(at, ".tag_template"), "must contain {version}");
+        return InvalidField(absl::StrCat(at, ".tag_template"), "must contain {version}");
       }
       bool known = false;
       for (const auto& v : b.known_versions()) known |= v == b.default_version();
       if (!known) {
-        return Invalid(absl::StrCat(at, ".default_version"), "must be one of known_versions");
+        return InvalidField(absl::StrCat(at, ".default_version"), "must be one of known_versions");
       }
     }
     if (b.profiles_size() == 0) {
-      return Invalid(absl::StrCat(at, ".profiles"), "at least one run profile");
+      return InvalidField(absl::StrCat(at, ".profiles"), "at least one run profile");
     }
     for (int j = 0; j < b.profiles_size(); ++j) {
       const auto& p = b.profiles(j);
       const std::string pat = absl::StrCat(at, ".profiles[", j, "]");
-      if (p.name().empty()) return Invalid(absl::StrCat(pat, ".name"), "required");
+      if (p.name().empty()) return InvalidField(absl::StrCat(pat, ".name"), "required");
       if (p.run_as_root() && p.has_uid()) {
-        return Invalid(absl::StrCat(pat, ".uid"), "a root profile cannot fix a non-root uid");
+        return InvalidField(absl::StrCat(pat, ".uid"), "a root profile cannot fix a non-root uid");
       }
       if (p.has_uid() && p.uid() <= 0) {
-        return Invalid(absl::StrCat(pat, ".uid"), "must be a non-root UID (> 0)");
+        return InvalidField(absl::StrCat(pat, ".uid"), "must be a non-root UID (> 0)");
       }
     }
     if (b.dry_run().destinations_size() > 0 && b.dry_run().knob().name().empty()) {
-      return Invalid(absl::StrCat(at, ".dry_run.knob.name"), "required when dry run is supported");
+      return InvalidField(absl::StrCat(at, ".dry_run.knob.name"), "required when dry run is supported");
     }
     if (b.caching().supported() && b.caching().knob().name().empty()) {
-      return Invalid(absl::StrCat(at, ".caching.knob.name"), "required when caching is supported");
+      return InvalidField(absl::StrCat(at, ".caching.knob.name"), "required when caching is supported");
     }
   }
   return absl::OkStatus();
@@ -121,9 +118,9 @@ absl::StatusOr<v1::BuilderCatalog> ApplyCatalogOverrides(
   for (int i = 0; i < overrides.size(); ++i) {
     const v1::BuilderSpec& o = overrides[i];
     const std::string at = absl::StrCat("policy.catalog_overrides[", i, "]");
-    if (o.builder() == v1::BUILDER_UNSPECIFIED) return Invalid(absl::StrCat(at, ".builder"), "required");
+    if (o.builder() == v1::BUILDER_UNSPECIFIED) return InvalidField(absl::StrCat(at, ".builder"), "required");
     if (!seen.insert(o.builder()).second) {
-      return Invalid(absl::StrCat(at, ".builder"), "overridden twice");
+      return InvalidField(absl::StrCat(at, ".builder"), "overridden twice");
     }
     v1::BuilderSpec* target = nullptr;
     for (v1::BuilderSpec& spec : *result.mutable_builders()) {
@@ -137,8 +134,7 @@ absl::StatusOr<v1::BuilderCatalog> ApplyCatalogOverrides(
     }
     target->MergeFrom(o);  // Cleared fields above, so lists replace.
   }
-  absl::Status status = ValidateCatalog(result, "policy.catalog_overrides (merged catalog)");
-  if (!status.ok()) return status;
+  BG_RETURN_IF_ERROR(ValidateCatalog(result, "policy.catalog_overrides (merged catalog)"));
   return result;
 }
 

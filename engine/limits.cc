@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "google/protobuf/descriptor.h"
 
 namespace buildgate {
@@ -39,8 +40,7 @@ std::string Render(const PathNode* node) {
 
 absl::Status LimitError(const PathNode* at, absl::string_view what, absl::string_view flag,
                         std::size_t limit) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(Render(at), ": ", what, " (limit ", flag, " = ", limit, ")"));
+  return InvalidField(Render(at), absl::StrCat(what, " (limit ", flag, " = ", limit, ")"));
 }
 
 absl::Status CheckString(absl::string_view value, const PathNode* at, const InputLimits& limits) {
@@ -73,25 +73,22 @@ absl::Status Check(const Message& msg, const PathNode* at, int depth, const Inpu
       if (!string && !message) continue;
       for (int i = 0; i < n; ++i) {
         const PathNode item{at, field->name(), i};
-        absl::Status s;
         if (string) {
           std::string scratch;
-          s = CheckString(refl->GetRepeatedStringReference(msg, field, i, &scratch), &item, limits);
+          BG_RETURN_IF_ERROR(
+              CheckString(refl->GetRepeatedStringReference(msg, field, i, &scratch), &item, limits));
         } else {
-          s = Check(refl->GetRepeatedMessage(msg, field, i), &item, depth + 1, limits);
+          BG_RETURN_IF_ERROR(Check(refl->GetRepeatedMessage(msg, field, i), &item, depth + 1, limits));
         }
-        if (!s.ok()) return s;
       }
     } else if ((string || message) && refl->HasField(msg, field)) {
       const PathNode here{at, field->name(), -1};
-      absl::Status s;
       if (string) {
         std::string scratch;
-        s = CheckString(refl->GetStringReference(msg, field, &scratch), &here, limits);
+        BG_RETURN_IF_ERROR(CheckString(refl->GetStringReference(msg, field, &scratch), &here, limits));
       } else {
-        s = Check(refl->GetMessage(msg, field), &here, depth + 1, limits);
+        BG_RETURN_IF_ERROR(Check(refl->GetMessage(msg, field), &here, depth + 1, limits));
       }
-      if (!s.ok()) return s;
     }
   }
   return absl::OkStatus();

@@ -8,50 +8,42 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status.h"
 #include "engine/allowlist.h"
+#include "engine/enum_names.h"
 #include "engine/limits.h"
 #include "engine/registry.h"
 
 namespace buildgate {
 namespace {
 
-absl::Status Invalid(absl::string_view at, absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(at, ".", field, ": ", what));
-}
-
-template <typename E>
-std::string Name(E value, const google::protobuf::EnumDescriptor* d) {
-  const auto* v = d->FindValueByNumber(static_cast<int>(value));
-  return v ? v->name() : absl::StrCat(static_cast<int>(value));
-}
-
 // Checks that do not depend on the parent: shapes and internal consistency.
 absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
-  if (!v1::RootRule_IsValid(p.root())) return Invalid(at, "root", "unknown value");
-  if (!v1::PrivilegedRule_IsValid(p.privileged())) return Invalid(at, "privileged", "unknown value");
-  if (!v1::Platform_IsValid(p.platform())) return Invalid(at, "platform", "unknown value");
+  if (!v1::RootRule_IsValid(p.root())) return InvalidField(absl::StrCat(at, ".root"), "unknown value");
+  if (!v1::PrivilegedRule_IsValid(p.privileged())) return InvalidField(absl::StrCat(at, ".privileged"), "unknown value");
+  if (!v1::Platform_IsValid(p.platform())) return InvalidField(absl::StrCat(at, ".platform"), "unknown value");
   if (!v1::PodSecurityLevel_IsValid(p.pod_security())) {
-    return Invalid(at, "pod_security", "unknown value");
+    return InvalidField(absl::StrCat(at, ".pod_security"), "unknown value");
   }
-  if (!v1::CredentialRule_IsValid(p.credentials())) return Invalid(at, "credentials", "unknown value");
+  if (!v1::CredentialRule_IsValid(p.credentials())) return InvalidField(absl::StrCat(at, ".credentials"), "unknown value");
   std::set<int> sccs;
   for (int i = 0; i < p.openshift_sccs_size(); ++i) {
     const int scc = p.openshift_sccs(i);
     if (scc == v1::SCC_UNSPECIFIED || !v1::OpenShiftScc_IsValid(scc)) {
-      return Invalid(at, absl::StrCat("openshift_sccs[", i, "]"), "unknown SCC");
+      return InvalidField(absl::StrCat(at, ".openshift_sccs[", i, "]"), "unknown SCC");
     }
     if (!sccs.insert(scc).second) {
-      return Invalid(at, absl::StrCat("openshift_sccs[", i, "]"), "listed twice");
+      return InvalidField(absl::StrCat(at, ".openshift_sccs[", i, "]"), "listed twice");
     }
   }
   std::set<int> builders;
   for (int i = 0; i < p.allowed_builders_size(); ++i) {
     const int b = p.allowed_builders(i);
     if (b == v1::BUILDER_UNSPECIFIED || !v1::Builder_IsValid(b)) {
-      return Invalid(at, absl::StrCat("allowed_builders[", i, "]"), "unknown builder");
+      return InvalidField(absl::StrCat(at, ".allowed_builders[", i, "]"), "unknown builder");
     }
     if (!builders.insert(b).second) {
-      return Invalid(at, absl::StrCat("allowed_builders[", i, "]"), "listed twice");
+      return InvalidField(absl::StrCat(at, ".allowed_builders[", i, "]"), "listed twice");
     }
   }
   for (int i = 0; i < p.feature_flags_size(); ++i) {
@@ -61,43 +53,43 @@ absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
              absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_';
     });
     if (!ok) {
-      return Invalid(at, absl::StrCat("feature_flags[", i, "]"),
+      return InvalidField(absl::StrCat(at, ".feature_flags[", i, "]"),
                      "a feature flag is UPPER_SNAKE_CASE, e.g. CI_USE_BUILDX_ON_K8");
     }
   }
   if (p.has_allowed_uids()) {
     const auto& r = p.allowed_uids();
-    if (r.min() < 1) return Invalid(at, "allowed_uids.min", "must be >= 1 (UID 0 is root)");
-    if (r.max() > kMaxUid) return Invalid(at, "allowed_uids.max", "must be <= 2147483647");
-    if (r.min() > r.max()) return Invalid(at, "allowed_uids", "min is greater than max");
+    if (r.min() < 1) return InvalidField(absl::StrCat(at, ".allowed_uids.min"), "must be >= 1 (UID 0 is root)");
+    if (r.max() > kMaxUid) return InvalidField(absl::StrCat(at, ".allowed_uids.max"), "must be <= 2147483647");
+    if (r.min() > r.max()) return InvalidField(absl::StrCat(at, ".allowed_uids"), "min is greater than max");
   }
   if (p.has_non_root_uid() && (p.non_root_uid() < 1 || p.non_root_uid() > kMaxUid)) {
-    return Invalid(at, "non_root_uid", "must be between 1 and 2147483647 (0 is root)");
+    return InvalidField(absl::StrCat(at, ".non_root_uid"), "must be between 1 and 2147483647 (0 is root)");
   }
   for (int i = 0; i < p.plugin_images().allowed_versions_size(); ++i) {
     const std::string& v = p.plugin_images().allowed_versions(i);
     if (v.empty() || absl::StrContains(v, ' ') || absl::StrContains(v, ':')) {
-      return Invalid(at, absl::StrCat("plugin_images.allowed_versions[", i, "]"),
+      return InvalidField(absl::StrCat(at, ".plugin_images.allowed_versions[", i, "]"),
                      "a version such as 1.1.0 (no image name, no colon)");
     }
     if (v == "latest" && p.plugin_images().forbid_latest()) {
-      return Invalid(at, absl::StrCat("plugin_images.allowed_versions[", i, "]"),
+      return InvalidField(absl::StrCat(at, ".plugin_images.allowed_versions[", i, "]"),
                      "\"latest\" is allowed here but forbidden by forbid_latest");
     }
   }
   for (int i = 0; i < p.registry_allowlist_size(); ++i) {
     const std::string& pat = p.registry_allowlist(i);
     const std::string f = absl::StrCat("registry_allowlist[", i, "]");
-    if (pat.empty()) return Invalid(at, f, "empty pattern");
+    if (pat.empty()) return InvalidField(absl::StrCat(at, ".", f), "empty pattern");
     if (absl::StrContains(pat, "://")) {
-      return Invalid(at, f, "a host/repository pattern has no scheme, e.g. docker.io/acme/*");
+      return InvalidField(absl::StrCat(at, ".", f), "a host/repository pattern has no scheme, e.g. docker.io/acme/*");
     }
     if (std::any_of(pat.begin(), pat.end(),
                     [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); })) {
-      return Invalid(at, f, "whitespace in pattern");
+      return InvalidField(absl::StrCat(at, ".", f), "whitespace in pattern");
     }
     if (const std::string problem = AllowlistPatternProblem(pat); !problem.empty()) {
-      return Invalid(at, f, problem);
+      return InvalidField(absl::StrCat(at, ".", f), problem);
     }
   }
   return absl::OkStatus();
@@ -121,18 +113,17 @@ bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag) {
 }
 
 absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::string_view at) {
-  absl::Status shape = ValidateShape(org, at);
-  if (!shape.ok()) return shape;
+  BG_RETURN_IF_ERROR(ValidateShape(org, at));
   if (org.root() == v1::ROOT_RULE_UNSPECIFIED) {
-    return Invalid(at, "root", "required (ROOT_ALLOWED, ROOT_BUILD_STEP_ONLY or ROOT_FORBIDDEN)");
+    return InvalidField(absl::StrCat(at, ".root"), "required (ROOT_ALLOWED, ROOT_BUILD_STEP_ONLY or ROOT_FORBIDDEN)");
   }
   if (org.privileged() == v1::PRIVILEGED_RULE_UNSPECIFIED) {
-    return Invalid(at, "privileged", "required (PRIVILEGED_ALLOWED or PRIVILEGED_FORBIDDEN)");
+    return InvalidField(absl::StrCat(at, ".privileged"), "required (PRIVILEGED_ALLOWED or PRIVILEGED_FORBIDDEN)");
   }
   v1::Policy p = org;
   if (p.platform() == v1::PLATFORM_UNSPECIFIED) p.set_platform(v1::PLATFORM_KUBERNETES);
   if (p.platform() != v1::PLATFORM_OPENSHIFT && p.openshift_sccs_size() > 0) {
-    return Invalid(at, "openshift_sccs", "only meaningful with platform PLATFORM_OPENSHIFT");
+    return InvalidField(absl::StrCat(at, ".openshift_sccs"), "only meaningful with platform PLATFORM_OPENSHIFT");
   }
   if (p.allowed_builders_size() == 0) {
     for (v1::Builder b : DefaultBuilderOrder()) p.add_allowed_builders(b);
@@ -143,7 +134,7 @@ absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::strin
   }
   if (!p.has_non_root_uid()) p.set_non_root_uid(kDefaultNonRootUid);
   if (!InRange(p.allowed_uids(), p.non_root_uid())) {
-    return Invalid(at, "non_root_uid",
+    return InvalidField(absl::StrCat(at, ".non_root_uid"),
                    absl::StrCat(p.non_root_uid(), " is outside allowed_uids [",
                                 p.allowed_uids().min(), ", ", p.allowed_uids().max(), "]"));
   }
@@ -153,41 +144,40 @@ absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::strin
 
 absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Policy& o,
                                          absl::string_view at) {
-  absl::Status shape = ValidateShape(o, at);
-  if (!shape.ok()) return shape;
-  auto loosens = [&](absl::string_view field, const std::string& mine, const std::string& theirs) {
-    return Invalid(at, field, absl::StrCat(mine, " loosens the parent's ", theirs));
+  BG_RETURN_IF_ERROR(ValidateShape(o, at));
+  auto loosens = [&](absl::string_view field, absl::string_view mine, absl::string_view theirs) {
+    return InvalidField(absl::StrCat(at, ".", field), absl::StrCat(mine, " loosens the parent's ", theirs));
   };
   if (o.catalog_overrides_size() > 0) {
-    return Invalid(at, "catalog_overrides", "builder catalog overrides are org-level only");
+    return InvalidField(absl::StrCat(at, ".catalog_overrides"), "builder catalog overrides are org-level only");
   }
   v1::Policy p = parent;
   if (!o.revision().empty()) p.set_revision(o.revision());
   if (o.root() != v1::ROOT_RULE_UNSPECIFIED) {
     if (o.root() < parent.root()) {
-      return loosens("root", Name(o.root(), v1::RootRule_descriptor()),
-                     Name(parent.root(), v1::RootRule_descriptor()));
+      return loosens("root", EnumName(o.root()),
+                     EnumName(parent.root()));
     }
     p.set_root(o.root());
   }
   if (o.privileged() != v1::PRIVILEGED_RULE_UNSPECIFIED) {
     if (o.privileged() < parent.privileged()) {
-      return loosens("privileged", Name(o.privileged(), v1::PrivilegedRule_descriptor()),
-                     Name(parent.privileged(), v1::PrivilegedRule_descriptor()));
+      return loosens("privileged", EnumName(o.privileged()),
+                     EnumName(parent.privileged()));
     }
     p.set_privileged(o.privileged());
   }
   if (o.platform() != v1::PLATFORM_UNSPECIFIED && o.platform() != parent.platform()) {
-    return Invalid(at, "platform",
+    return InvalidField(absl::StrCat(at, ".platform"),
                    absl::StrCat("an override cannot change the platform (parent: ",
-                                Name(parent.platform(), v1::Platform_descriptor()), ")"));
+                                EnumName(parent.platform()), ")"));
   }
   if (o.openshift_sccs_size() > 0) {
     for (int i = 0; i < o.openshift_sccs_size(); ++i) {
       const auto& granted = parent.openshift_sccs();
       if (std::find(granted.begin(), granted.end(), o.openshift_sccs(i)) == granted.end()) {
-        return Invalid(at, absl::StrCat("openshift_sccs[", i, "]"),
-                       absl::StrCat(Name(o.openshift_sccs(i), v1::OpenShiftScc_descriptor()),
+        return InvalidField(absl::StrCat(at, ".openshift_sccs[", i, "]"),
+                       absl::StrCat(EnumName(static_cast<v1::OpenShiftScc>(o.openshift_sccs(i))),
                                     " is not granted by the parent"));
       }
     }
@@ -195,8 +185,8 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
   }
   if (o.pod_security() != v1::PSS_UNSPECIFIED) {
     if (parent.pod_security() != v1::PSS_UNSPECIFIED && o.pod_security() < parent.pod_security()) {
-      return loosens("pod_security", Name(o.pod_security(), v1::PodSecurityLevel_descriptor()),
-                     Name(parent.pod_security(), v1::PodSecurityLevel_descriptor()));
+      return loosens("pod_security", EnumName(o.pod_security()),
+                     EnumName(parent.pod_security()));
     }
     p.set_pod_security(o.pod_security());
   }
@@ -204,8 +194,8 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
     for (int i = 0; i < o.allowed_builders_size(); ++i) {
       const auto& allowed = parent.allowed_builders();
       if (std::find(allowed.begin(), allowed.end(), o.allowed_builders(i)) == allowed.end()) {
-        return Invalid(at, absl::StrCat("allowed_builders[", i, "]"),
-                       absl::StrCat(Name(o.allowed_builders(i), v1::Builder_descriptor()),
+        return InvalidField(absl::StrCat(at, ".allowed_builders[", i, "]"),
+                       absl::StrCat(EnumName(static_cast<v1::Builder>(o.allowed_builders(i))),
                                     " is not allowed by the parent"));
       }
     }
@@ -214,7 +204,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
   if (o.feature_flags_size() > 0) {
     for (int i = 0; i < o.feature_flags_size(); ++i) {
       if (!FeatureFlagOn(parent, o.feature_flags(i))) {
-        return Invalid(at, absl::StrCat("feature_flags[", i, "]"),
+        return InvalidField(absl::StrCat(at, ".feature_flags[", i, "]"),
                        absl::StrCat(o.feature_flags(i), " is not on for the parent"));
       }
     }
@@ -223,7 +213,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
   if (o.has_allowed_uids()) {
     const auto& r = o.allowed_uids();
     if (r.min() < parent.allowed_uids().min() || r.max() > parent.allowed_uids().max()) {
-      return Invalid(at, "allowed_uids",
+      return InvalidField(absl::StrCat(at, ".allowed_uids"),
                      absl::StrCat("[", r.min(), ", ", r.max(), "] is wider than the parent's [",
                                   parent.allowed_uids().min(), ", ", parent.allowed_uids().max(),
                                   "]"));
@@ -232,7 +222,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
   }
   if (o.has_non_root_uid()) p.set_non_root_uid(o.non_root_uid());
   if (!InRange(p.allowed_uids(), p.non_root_uid())) {
-    return Invalid(at, "non_root_uid",
+    return InvalidField(absl::StrCat(at, ".non_root_uid"),
                    absl::StrCat(p.non_root_uid(), " is outside allowed_uids [",
                                 p.allowed_uids().min(), ", ", p.allowed_uids().max(), "]"));
   }
@@ -243,7 +233,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
       for (int i = 0; i < oi.allowed_versions_size(); ++i) {
         if (std::find(parent_versions.begin(), parent_versions.end(), oi.allowed_versions(i)) ==
             parent_versions.end()) {
-          return Invalid(at, absl::StrCat("plugin_images.allowed_versions[", i, "]"),
+          return InvalidField(absl::StrCat(at, ".plugin_images.allowed_versions[", i, "]"),
                          absl::StrCat(oi.allowed_versions(i), " is not allowed by the parent"));
         }
       }
@@ -260,7 +250,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
           std::any_of(parent.registry_allowlist().begin(), parent.registry_allowlist().end(),
                       [&](const std::string& parent_pat) { return AllowlistCovers(parent_pat, pat); });
       if (!covered) {
-        return Invalid(at, absl::StrCat("registry_allowlist[", i, "]"),
+        return InvalidField(absl::StrCat(at, ".registry_allowlist[", i, "]"),
                        absl::StrCat(QuoteInput(pat), " admits registries the parent's allowlist does not"));
       }
     }
@@ -268,8 +258,8 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
   }
   if (o.credentials() != v1::CREDENTIAL_RULE_UNSPECIFIED) {
     if (o.credentials() < parent.credentials()) {
-      return loosens("credentials", Name(o.credentials(), v1::CredentialRule_descriptor()),
-                     Name(parent.credentials(), v1::CredentialRule_descriptor()));
+      return loosens("credentials", EnumName(o.credentials()),
+                     EnumName(parent.credentials()));
     }
     p.set_credentials(o.credentials());
   }

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -64,8 +65,7 @@ class YamlToMessage {
       if (!seen.insert(field->number()).second) {
         return Error(key, field_path, "field given twice");
       }
-      absl::Status status = SetField(value, field_path, field, msg);
-      if (!status.ok()) return status;
+      BG_RETURN_IF_ERROR(SetField(value, field_path, field, msg));
     }
     return absl::OkStatus();
   }
@@ -105,9 +105,8 @@ class YamlToMessage {
     if (field->is_repeated()) {
       if (!node.IsSequence()) return Error(node, path, "expected a list");
       for (std::size_t i = 0; i < node.size(); ++i) {
-        absl::Status status =
-            AddValue(node[i], absl::StrCat(path, "[", i, "]"), field, msg, /*repeated=*/true);
-        if (!status.ok()) return status;
+        BG_RETURN_IF_ERROR(
+            AddValue(node[i], absl::StrCat(path, "[", i, "]"), field, msg, /*repeated=*/true));
       }
       return absl::OkStatus();
     }

@@ -5,6 +5,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "engine/expression.h"
 #include "engine/limits.h"
 
 namespace buildgate {
@@ -94,28 +96,55 @@ std::string TagProblem(absl::string_view tag) {
 
 absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl::string_view field) {
   auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": ", QuoteInput(text), " is not an image reference: ", why));
+    return InvalidField(field, absl::StrCat(QuoteInput(text), " is not an image reference: ", why));
   };
   if (text.empty()) return invalid("empty");
   if (text.size() > 255 + 1 + 128 + 1 + 135) return invalid("too long");
+  if (text.find('\0') != absl::string_view::npos) return invalid("a NUL byte");
+  // Split by the grammar with every expression masked (as NUL, which the
+  // text has none of): a ':', '/' or '@' inside one is not a separator.
+  const std::string masked = MaskExpressions(text, '\0');
+  const bool has_expression = masked.find('\0') != std::string::npos;
+  const absl::string_view m = masked;
+  auto original = [&](absl::string_view part) {  // The same characters in `text`.
+    return text.substr(part.data() - m.data(), part.size());
+  };
+  auto holds_expression = [](absl::string_view part) {
+    return part.find('\0') != absl::string_view::npos;
+  };
   ImageReference ref;
-  absl::string_view rest = text;
+  absl::string_view rest = m;
   if (const std::size_t at = rest.find('@'); at != absl::string_view::npos) {
-    ref.digest = rest.substr(at + 1);
+    const absl::string_view digest = rest.substr(at + 1);
     rest = rest.substr(0, at);
-    if (const std::string why = DigestProblem(ref.digest); !why.empty()) return invalid(why);
+    ref.digest = original(digest);
+    ref.digest_is_expression = holds_expression(digest);
+    if (!ref.digest_is_expression) {
+      if (const std::string why = DigestProblem(ref.digest); !why.empty()) return invalid(why);
+    }
   }
   // A tag follows the last ':' that comes after the last '/'.
   const std::size_t slash = rest.rfind('/');
   const std::size_t colon = rest.rfind(':');
   if (colon != absl::string_view::npos && (slash == absl::string_view::npos || colon > slash)) {
-    ref.tag = rest.substr(colon + 1);
+    const absl::string_view tag = rest.substr(colon + 1);
     rest = rest.substr(0, colon);
-    if (const std::string why = TagProblem(ref.tag); !why.empty()) return invalid(why);
+    ref.tag = original(tag);
+    ref.tag_is_expression = holds_expression(tag);
+    if (!ref.tag_is_expression) {
+      if (const std::string why = TagProblem(ref.tag); !why.empty()) return invalid(why);
+    } else if (tag.empty() || tag.find_first_of(".-") == 0) {
+      return invalid("a tag starts with a letter, digit or '_'");
+    }
+  }
+  if (has_expression && holds_expression(rest)) {
+    return invalid(
+        "the registry or repository holds a Harness expression, so the image cannot be known "
+        "before the pipeline runs; name it literally (an expression in the tag or digest is fine)");
   }
   const std::size_t first_slash = rest.find('/');
   if (first_slash != absl::string_view::npos && LooksLikeDomain(rest.substr(0, first_slash))) {
-    ref.domain = rest.substr(0, first_slash);
+    ref.domain = original(rest.substr(0, first_slash));
     rest = rest.substr(first_slash + 1);
     if (!IsDomain(ref.domain)) return invalid("the registry host is not a host[:port]");
   }
@@ -129,7 +158,7 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl:
     if (end == absl::string_view::npos) break;
     start = end + 1;
   }
-  ref.repository = rest;
+  ref.repository = original(rest);
   const std::string domain = absl::AsciiStrToLower(ref.domain);
   if (domain == "docker.io" || domain == "index.docker.io" || domain == "registry-1.docker.io") {
     ref.domain = "";

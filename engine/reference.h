@@ -11,8 +11,11 @@
 // are dropped from `repository`, so plugins/docker and
 // docker.io/plugins/docker name the same image.
 //
-// A value holding a Harness expression (<+...>) is unknown until the
-// pipeline runs: it is never split or guessed; callers say so.
+// A Harness expression (<+...>, engine/expression.h) is unknown until the
+// pipeline runs. One in the tag or the digest leaves the image recognisable
+// (plugins/kaniko:<+pipeline.variables.KANIKO_VERSION>) and is reported as
+// such; one in the registry host or the repository is an error, since the
+// image, and so the builder, cannot be known.
 //
 // Thread-safe: pure functions.
 #ifndef BUILDGATE_ENGINE_REFERENCE_H_
@@ -31,11 +34,12 @@ struct ImageReference {
   absl::string_view repository;  // Path components, without domain, tag or digest.
   absl::string_view tag;         // "" when untagged.
   absl::string_view digest;      // "" when not pinned by digest.
+  bool tag_is_expression = false;     // `tag` holds a Harness expression.
+  bool digest_is_expression = false;  // `digest` holds a Harness expression.
 };
 
 // Parses `text`. kInvalidArgument "FIELD: ..." naming `field` and the rule
-// broken; a value with a Harness expression is an error too (callers check
-// ContainsHarnessExpression first when expressions are allowed there).
+// broken (an expression outside the tag and digest breaks one).
 absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl::string_view field);
 
 // Why `tag` breaks the tag grammar, or "" when it is a valid tag.

@@ -11,46 +11,6 @@
 
 namespace buildgate {
 
-std::size_t HarnessExpressionEnd(absl::string_view text, std::size_t start) {
-  if (text.substr(start, 2) != "<+") return absl::string_view::npos;
-  int depth = 0;    // Open <+ ... > levels.
-  int parens = 0;   // Open ( ... ) inside the expression.
-  char quote = 0;   // The quote we are inside, if any.
-  for (std::size_t i = start; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quote != 0) {
-      if (c == '\\' && i + 1 < text.size()) {
-        ++i;
-      } else if (c == quote) {
-        quote = 0;
-      }
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-    } else if (c == '<' && i + 1 < text.size() && text[i + 1] == '+') {
-      ++depth;
-      ++i;
-    } else if (c == '(') {
-      ++parens;
-    } else if (c == ')') {
-      if (parens > 0) --parens;
-    } else if (c == '>' && parens == 0) {
-      if (--depth == 0) return i + 1;
-    }
-  }
-  return absl::string_view::npos;
-}
-
-bool IsHarnessExpression(absl::string_view value) {
-  return value.size() > 3 && HarnessExpressionEnd(value, 0) == value.size();
-}
-
-bool ContainsHarnessExpression(absl::string_view text) {
-  for (std::size_t at = text.find("<+"); at != absl::string_view::npos; at = text.find("<+", at + 1)) {
-    if (HarnessExpressionEnd(text, at) != absl::string_view::npos) return true;
-  }
-  return false;
-}
-
 namespace {
 
 absl::string_view DefaultHost(v1::Destination destination) {
@@ -85,21 +45,8 @@ bool IsDnsLabel(absl::string_view s) {
 
 }  // namespace
 
-std::string LowerOutsideExpressions(absl::string_view text) {
-  std::string out(text);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::size_t end = HarnessExpressionEnd(out, i);
-    if (end != absl::string_view::npos) {
-      i = end - 1;  // Expressions are case-sensitive: kept as written.
-      continue;
-    }
-    out[i] = absl::ascii_tolower(static_cast<unsigned char>(out[i]));
-  }
-  return out;
-}
-
-std::vector<absl::string_view> HostLabels(absl::string_view host) {
-  std::vector<absl::string_view> labels;
+HostLabelList HostLabels(absl::string_view host) {
+  HostLabelList labels;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= host.size(); ++i) {
     if (i < host.size()) {
@@ -116,13 +63,13 @@ std::vector<absl::string_view> HostLabels(absl::string_view host) {
   return labels;
 }
 
-std::optional<EcrHost> ParseEcrHost(absl::string_view host) {
-  const std::vector<absl::string_view> labels = HostLabels(host);
+std::optional<EcrHostLabels> ParseEcrHost(absl::string_view host) {
+  const HostLabelList labels = HostLabels(host);
   // <aws_account_id>.dkr.ecr.<region>.amazonaws.com[.cn]
   if (labels.size() < 6 || labels[1] != "dkr" || labels[2] != "ecr" || labels[4] != "amazonaws") {
     return std::nullopt;
   }
-  return EcrHost{std::string(labels[0]), std::string(labels[3])};
+  return EcrHostLabels{labels[0], labels[3]};
 }
 
 std::string RegistryHost(v1::Destination destination, absl::string_view registry) {
@@ -139,61 +86,71 @@ std::string RegistryHost(v1::Destination destination, absl::string_view registry
   return host;
 }
 
-std::string PushTarget(v1::Destination destination, absl::string_view registry,
-                       absl::string_view repo) {
-  absl::string_view r = absl::StripAsciiWhitespace(repo);
-  const absl::string_view first = r.substr(0, r.find('/'));
-  if (r.find('/') != absl::string_view::npos && LooksLikeHost(first)) {
-    return absl::StrCat(absl::AsciiStrToLower(first), r.substr(first.size()));
+PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view registry,
+                             absl::string_view repo) {
+  PushTarget out;
+  const absl::string_view r = absl::StripAsciiWhitespace(repo);
+  // Find the first '/' outside expressions: the repository's first segment.
+  const std::string masked = MaskExpressions(r, '\0');
+  const std::size_t slash = masked.find('/');
+  const absl::string_view first_masked = absl::string_view(masked).substr(0, slash);
+  if (first_masked.find('\0') != absl::string_view::npos) {
+    // An expression in the first segment may turn out to be, or to hold, a
+    // host ("<+pipeline.variables.IMAGE>" may be "ghcr.io/acme/api").
+    out.host_known = false;
+    out.path_known = false;
+    out.target = std::string(r);
+    return out;
   }
-  std::string host = RegistryHost(destination, registry);
-  if (host == "docker.io" && r.find('/') == absl::string_view::npos && !r.empty()) {
-    return absl::StrCat(host, "/library/", r);  // Official images: docker.io/library/x.
+  out.path_known = masked.find('\0') == std::string::npos;
+  const absl::string_view first = r.substr(0, slash);
+  if (slash != absl::string_view::npos && LooksLikeHost(first)) {
+    out.target = absl::StrCat(absl::AsciiStrToLower(first), r.substr(first.size()));
+    return out;
   }
-  return absl::StrCat(host, "/", r);
+  const std::string host = RegistryHost(destination, registry);
+  out.host_known = !ContainsHarnessExpression(host);
+  if (host == "docker.io" && slash == absl::string_view::npos && !r.empty()) {
+    out.target = absl::StrCat(host, "/library/", r);  // Official images: docker.io/library/x.
+  } else {
+    out.target = absl::StrCat(host, "/", r);
+  }
+  return out;
 }
 
 std::string RegistryShapeProblem(v1::Destination destination, absl::string_view host) {
-  // Split into at most kMaxLabels dot-separated labels without allocating.
-  constexpr std::size_t kMaxLabels = 8;
-  absl::string_view label_storage[kMaxLabels];
-  std::size_t count = 0;
-  for (absl::string_view rest = host; count < kMaxLabels;) {
-    const std::size_t dot = rest.find('.');
-    label_storage[count++] = rest.substr(0, dot);
-    if (dot == absl::string_view::npos) break;
-    rest.remove_prefix(dot + 1);
-  }
-  struct Labels {
-    const absl::string_view* data;
-    std::size_t n;
-    std::size_t size() const { return n; }
-    absl::string_view operator[](std::size_t i) const { return data[i]; }
-  } labels{label_storage, count};
+  if (IsHarnessExpression(host)) return "";  // Nothing to check before the pipeline runs.
+  const HostLabelList labels = HostLabels(host);
+  // A label holding an expression fits any rule: its value is unknown.
+  auto unknown = [&](std::size_t i) { return ContainsHarnessExpression(labels[i]); };
+  auto digits12 = [&](std::size_t i) { return unknown(i) || (AllDigits(labels[i]) && labels[i].size() == 12); };
+  auto dns = [&](std::size_t i) { return unknown(i) || IsDnsLabel(labels[i]); };
   switch (destination) {
     case v1::DESTINATION_ECR:
       // <aws_account_id>.dkr.ecr.<region>.amazonaws.com[.cn]
-      if (labels.size() >= 6 && AllDigits(labels[0]) && labels[0].size() == 12 &&
-          labels[1] == "dkr" && labels[2] == "ecr" && IsDnsLabel(labels[3]) &&
+      if (labels.size() >= 6 && digits12(0) &&
+          labels[1] == "dkr" && labels[2] == "ecr" && dns(3) &&
           labels[4] == "amazonaws" && (labels[5] == "com" || labels[5] == "cn")) {
         return "";
       }
       return "an ECR registry has the form <aws_account_id>.dkr.ecr.<region>.amazonaws.com";
     case v1::DESTINATION_ACR:
-      if (labels.size() == 3 && IsDnsLabel(labels[0]) && labels[1] == "azurecr" &&
+      if (labels.size() == 3 && dns(0) && labels[1] == "azurecr" &&
           labels[2] == "io") {
         return "";
       }
       return "an ACR registry has the form <name>.azurecr.io";
     case v1::DESTINATION_GAR:
-      if (labels.size() == 3 && absl::EndsWith(labels[0], "-docker") &&
-          labels[0].size() > 7 && labels[1] == "pkg" && labels[2] == "dev") {
+      if (labels.size() == 3 &&
+          (unknown(0) || (absl::EndsWith(labels[0], "-docker") && labels[0].size() > 7)) &&
+          labels[1] == "pkg" && labels[2] == "dev") {
         return "";
       }
       return "a GAR registry has the form LOCATION-docker.pkg.dev";
     case v1::DESTINATION_GCR:
       if (host == "gcr.io" || host == "us.gcr.io" || host == "eu.gcr.io" ||
-          host == "asia.gcr.io") {
+          host == "asia.gcr.io" || (labels.size() == 3 && unknown(0) && labels[1] == "gcr" &&
+                                    labels[2] == "io")) {
         return "";
       }
       return "a GCR registry is gcr.io, us.gcr.io, eu.gcr.io or asia.gcr.io";

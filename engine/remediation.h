@@ -12,7 +12,7 @@
 
 #include "buildgate/v1/decision.pb.h"
 #include "buildgate/v1/step.pb.h"
-#include "engine/compiled_policy.h"
+#include "engine/compiled_tables.h"
 
 namespace buildgate {
 

@@ -8,7 +8,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/registry.h"
 
 namespace buildgate {
 namespace {
@@ -123,31 +122,23 @@ void Line(std::string* out, int indent, absl::string_view key, absl::string_view
   *p = '\n';
 }
 
-void BuildAndPushFields(const v1::BuildStep& step, v1::Destination dest, std::string* out) {
-  const std::string host = RegistryHost(dest, step.registry());
-  switch (dest) {
+void BuildAndPushFields(const v1::BuildStep& step, const Proposal& p, std::string* out) {
+  switch (p.destination) {
     case v1::DESTINATION_ECR:
-      if (const std::optional<EcrHost> ecr = ParseEcrHost(host)) {
-        Line(out, 6, "region", ecr->region);
-        Line(out, 6, "account", ecr->account);
+      if (!p.ecr_region.empty()) {
+        Line(out, 6, "region", p.ecr_region);
+        Line(out, 6, "account", p.ecr_account);
       }
       Line(out, 6, "imageName", step.repo());
       break;
     case v1::DESTINATION_GCR:
-    case v1::DESTINATION_GAR: {
-      Line(out, 6, "host", host);
-      const std::size_t slash = step.repo().find('/');
-      if (slash != std::string::npos) {
-        Line(out, 6, "projectID", step.repo().substr(0, slash));
-        Line(out, 6, "imageName", step.repo().substr(slash + 1));
-      } else {
-        Line(out, 6, "imageName", step.repo());
-      }
+    case v1::DESTINATION_GAR:
+      Line(out, 6, "host", p.registry_host);
+      if (!p.gcp_project.empty()) Line(out, 6, "projectID", p.gcp_project);
+      Line(out, 6, "imageName", p.gcp_image_name);
       break;
-    }
     case v1::DESTINATION_ACR:
-      Line(out, 6, "repository",
-           absl::StartsWith(step.repo(), host) ? step.repo() : absl::StrCat(host, "/", step.repo()));
+      Line(out, 6, "repository", p.push_target);
       break;
     default:
       Line(out, 6, "repo", step.repo());
@@ -169,7 +160,7 @@ void BuildAndPushFields(const v1::BuildStep& step, v1::Destination dest, std::st
 
 }  // namespace
 
-void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d, v1::Destination dest,
+void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d, const Proposal& p,
                     std::string* out_ptr) {
   std::string& out = *out_ptr;
   out.clear();
@@ -197,7 +188,7 @@ void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d, v1::Destin
       Line(&out, 8, s.name(), s.value());
     }
   } else {
-    BuildAndPushFields(step, dest, &out);
+    BuildAndPushFields(step, p, &out);
     for (const v1::Setting& s : d.settings()) {
       if (s.scope() == v1::ENV_SCOPE_STEP_FIELD) {
         out.append(6, ' ');

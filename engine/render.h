@@ -11,15 +11,19 @@
 #include "absl/strings/string_view.h"
 #include "buildgate/v1/decision.pb.h"
 #include "buildgate/v1/step.pb.h"
+#include "engine/proposal.h"
 
 namespace buildgate {
 
 inline constexpr absl::string_view kRedacted = "[REDACTED]";
 
 // Writes the Harness step YAML (a "- step:" list item) for an allow
-// decision into `out` (replacing its content, reusing its capacity).
+// decision into `out` (replacing its content, reusing its capacity). The
+// registry's parts (ECR account and region, GCR project) come from the
+// resolved proposal; expressions are written verbatim (quoted when YAML
+// needs it).
 void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& decision,
-                    v1::Destination destination, std::string* out);
+                    const Proposal& proposal, std::string* out);
 
 // Writes a stage "variables:" block for settings scoped
 // ENV_SCOPE_STAGE_VARIABLE into `out`; empty if there are none.

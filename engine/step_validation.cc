@@ -5,6 +5,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "engine/enum_names.h"
 #include "engine/limits.h"
 #include "engine/policy.h"
 #include "engine/reference.h"
@@ -12,10 +14,6 @@
 
 namespace buildgate {
 namespace {
-
-absl::Status Invalid(absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("step.", field, ": ", what));
-}
 
 // One table lookup per character for the checks below.
 enum CharClass : unsigned char { kPlain = 0, kSpace = 1, kControl = 2, kSlash = 4 };
@@ -44,7 +42,7 @@ unsigned char Classes(const std::string& s) {
 bool HasSpace(const std::string& s) { return Classes(s) & kSpace; }
 
 absl::Status CheckUid(absl::string_view field, int64_t uid) {
-  if (uid < 0 || uid > kMaxUid) return Invalid(field, "must be between 0 and 2147483647");
+  if (uid < 0 || uid > kMaxUid) return InvalidField(absl::StrCat("step.", field), "must be between 0 and 2147483647");
   return absl::OkStatus();
 }
 
@@ -74,10 +72,10 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
       {"credentials.password", &step.credentials().password()}};
   for (const auto& [field, value] : strings) {
     if (value->size() > kMaxFieldLength) {
-      return Invalid(field, absl::StrCat("longer than ", kMaxFieldLength, " characters"));
+      return InvalidField(absl::StrCat("step.", field), absl::StrCat("longer than ", kMaxFieldLength, " characters"));
     }
     // Never echo credential values, even in errors.
-    if (Classes(*value) & kControl) return Invalid(field, "contains control characters");
+    if (Classes(*value) & kControl) return InvalidField(absl::StrCat("step.", field), "contains control characters");
   }
   for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"org_id", &step.org_id()},
                                      {"project_id", &step.project_id()},
@@ -85,52 +83,50 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
                                      {"stage_id", &step.stage_id()},
                                      {"step_id", &step.step_id()}}) {
     if (Classes(*value) & (kSpace | kSlash)) {
-      return Invalid(field, "an identifier has no spaces or '/'");
+      return InvalidField(absl::StrCat("step.", field), "an identifier has no spaces or '/'");
     }
   }
   if (step.kind() == v1::STEP_KIND_UNSPECIFIED || !v1::StepKind_IsValid(step.kind())) {
-    return Invalid("kind",
+    return InvalidField("step.kind",
                    "required: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY, _ECR, _GCR, _GAR, _ACR "
                    "or STEP_KIND_PLUGIN");
   }
   if (step.kind() == v1::STEP_KIND_PLUGIN) {
-    if (step.image().empty()) return Invalid("image", "required for a Plugin step");
-    if (HasSpace(step.image())) return Invalid("image", "an image reference has no spaces");
+    if (step.image().empty()) return InvalidField("step.image", "required for a Plugin step");
+    if (HasSpace(step.image())) return InvalidField("step.image", "an image reference has no spaces");
   } else if (!step.image().empty()) {
-    return Invalid("image", "only a Plugin step names an image; Build and Push steps do not");
+    return InvalidField("step.image", "only a Plugin step names an image; Build and Push steps do not");
   }
-  if (!v1::Builder_IsValid(step.requested_builder())) return Invalid("requested_builder", "unknown builder");
-  if (!v1::Architecture_IsValid(step.arch())) return Invalid("arch", "unknown architecture");
+  if (!v1::Builder_IsValid(step.requested_builder())) return InvalidField("step.requested_builder", "unknown builder");
+  if (!v1::Architecture_IsValid(step.arch())) return InvalidField("step.arch", "unknown architecture");
   if (!v1::Platform_IsValid(step.infrastructure().platform())) {
-    return Invalid("infrastructure.platform", "unknown platform");
+    return InvalidField("step.infrastructure.platform", "unknown platform");
   }
-  if (step.repo().empty()) return Invalid("repo", "required: the repository to build for");
-  if (HasSpace(step.repo())) return Invalid("repo", "a repository has no spaces");
-  if (HasSpace(step.registry())) return Invalid("registry", "a registry has no spaces");
+  if (step.repo().empty()) return InvalidField("step.repo", "required: the repository to build for");
+  if (HasSpace(step.repo())) return InvalidField("step.repo", "a repository has no spaces");
+  if (HasSpace(step.registry())) return InvalidField("step.registry", "a registry has no spaces");
   const v1::Destination dest = DestinationOfKind(step.kind());
   if (step.registry().empty() &&
       (dest == v1::DESTINATION_ECR || dest == v1::DESTINATION_GAR || dest == v1::DESTINATION_ACR)) {
-    return Invalid("registry", absl::StrCat("required for ", v1::StepKind_Name(step.kind())));
+    return InvalidField("step.registry", absl::StrCat("required for ", EnumName(step.kind())));
   }
   for (int i = 0; i < step.tags_size(); ++i) {
     const std::string& tag = step.tags(i);
     if (ContainsHarnessExpression(tag)) continue;  // Known only when the pipeline runs.
     if (const std::string problem = TagProblem(tag); !problem.empty()) {
-      return Invalid(absl::StrCat("tags[", i, "]"), absl::StrCat(QuoteInput(tag), ": ", problem));
+      return InvalidField(absl::StrCat("step.tags[", i, "]"), absl::StrCat(QuoteInput(tag), ": ", problem));
     }
   }
   if (!step.credentials().password().empty() && step.credentials().username().empty()) {
-    return Invalid("credentials.username", "required when a password is given");
+    return InvalidField("step.credentials.username", "required when a password is given");
   }
   if (step.has_run_as_user()) {
-    absl::Status s = CheckUid("run_as_user", step.run_as_user());
-    if (!s.ok()) return s;
+    BG_RETURN_IF_ERROR(CheckUid("run_as_user", step.run_as_user()));
   }
   const auto& ctx = step.infrastructure().container_security_context();
   if (ctx.has_run_as_user()) {
-    absl::Status s = CheckUid("infrastructure.container_security_context.run_as_user",
-                              ctx.run_as_user());
-    if (!s.ok()) return s;
+    BG_RETURN_IF_ERROR(CheckUid("infrastructure.container_security_context.run_as_user",
+                                ctx.run_as_user()));
   }
   for (const auto* list : {&ctx.capabilities().add(), &ctx.capabilities().drop()}) {
     for (const std::string& cap : *list) {
@@ -138,7 +134,7 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
         return absl::ascii_isupper(static_cast<unsigned char>(c)) || c == '_';
       });
       if (!ok) {
-        return Invalid("infrastructure.container_security_context.capabilities",
+        return InvalidField("step.infrastructure.container_security_context.capabilities",
                        "capabilities are UPPER_CASE names such as CHOWN or ALL");
       }
     }

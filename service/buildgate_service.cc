@@ -227,10 +227,7 @@ absl::Status BuildGateService::HandleValidatePolicy(grpc::CallbackServerContext&
   } else {
     response->set_valid(true);
     response->set_fingerprint((*compiled)->fingerprint());
-    std::vector<std::string> scopes;
-    for (const auto& [key, scope] : (*compiled)->scopes()) scopes.push_back(scope->name);
-    std::sort(scopes.begin(), scopes.end());
-    for (auto& s : scopes) response->add_scopes(std::move(s));
+    for (std::string& s : (*compiled)->ScopeNames()) response->add_scopes(std::move(s));
   }
   return absl::OkStatus();
 }

@@ -15,6 +15,7 @@
 #include <regex>
 
 #include "absl/strings/str_cat.h"
+#include "engine/enum_names.h"
 
 namespace buildgate {
 
@@ -99,8 +100,8 @@ std::string DecisionLog::Format(const DecisionLogEntry& e) {
   field("status", absl::StatusCodeToString(e.status.code()));
   if (!e.status.ok()) field("error", RedactSecrets(e.status.message()));
   if (e.decision != nullptr && e.status.ok()) {
-    field("verdict", v1::Verdict_Name(e.decision->verdict()));
-    field("builder", v1::Builder_Name(e.decision->builder()));
+    field("verdict", EnumName(e.decision->verdict()));
+    field("builder", EnumName(e.decision->builder()));
     field("policy_scope", e.decision->policy_scope());
     field("policy_revision", e.decision->policy_revision());
     field("policy_fingerprint", e.decision->policy_fingerprint());

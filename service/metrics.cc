@@ -1,6 +1,7 @@
 #include "service/metrics.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/enum_names.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/text_serializer.h"
@@ -65,8 +66,8 @@ ServiceMetrics::ServiceMetrics(std::function<PulledFigures()> pull)
   for (int v = 0; v < v1::Verdict_ARRAYSIZE; ++v) {
     for (int b = 0; b < v1::Builder_ARRAYSIZE; ++b) {
       decisions_[v][b] = &decisions.Add(
-          {{"verdict", v1::Verdict_Name(static_cast<v1::Verdict>(v))},
-           {"builder", v1::Builder_Name(static_cast<v1::Builder>(b))}});
+          {{"verdict", std::string(EnumName(static_cast<v1::Verdict>(v)))},
+           {"builder", std::string(EnumName(static_cast<v1::Builder>(b)))}});
     }
   }
   auto& errors = prometheus::BuildCounter()

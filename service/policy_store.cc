@@ -77,14 +77,11 @@ void PolicyStore::LoadFile(const std::string& name, std::string content, FileSta
   StoredPolicySet stored;
   stored.compiled = compiled;
   stored.info.set_org_id(compiled->org_id());
-  stored.info.set_revision(compiled->org_scope().revision);
+  stored.info.set_revision(compiled->revision());
   stored.info.set_fingerprint(compiled->fingerprint());
   stored.info.set_source(source);
   stored.info.set_loaded_at(Rfc3339(clock_()));
-  std::vector<std::string> scopes;
-  for (const auto& [key, scope] : compiled->scopes()) scopes.push_back(scope->name);
-  std::sort(scopes.begin(), scopes.end());
-  for (auto& s : scopes) stored.info.add_scopes(std::move(s));
+  for (std::string& s : compiled->ScopeNames()) stored.info.add_scopes(std::move(s));
   state->good = std::move(stored);
   state->error.clear();
 }

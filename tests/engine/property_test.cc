@@ -7,6 +7,7 @@
 #include "engine/admission.h"
 #include "engine/catalog.h"
 #include "engine/decide.h"
+#include "engine/enum_names.h"
 #include "gtest/gtest.h"
 
 namespace buildgate {
@@ -108,11 +109,11 @@ void CheckInvariants(const v1::Policy& p, const CompiledPolicySet& set, const v1
     }
   }
   if (p.privileged() == v1::PRIVILEGED_FORBIDDEN) EXPECT_FALSE(d.privileged()) << ctx << "privileged used";
-  const auto& allowed = set.org_scope().policy.allowed_builders();
+  const auto& allowed = set.EffectivePolicy("", "").allowed_builders();
   EXPECT_NE(std::find(allowed.begin(), allowed.end(), d.builder()), allowed.end())
       << ctx << "builder outside the allowlist";
   EXPECT_TRUE(PodSecurityAdmits(p.pod_security(), d.required_pod_security()))
-      << ctx << "PSS " << v1::PodSecurityLevel_Name(d.required_pod_security());
+      << ctx << "PSS " << EnumName(d.required_pod_security());
   // Recompute the container's security from the catalog profile and check
   // the SCCs independently of the engine's own bookkeeping.
   const v1::BuilderSpec* spec = FindBuilder(set.catalog(), d.builder());
@@ -155,8 +156,8 @@ TEST(Properties, SafetyInvariantsOverCrossProduct) {
         std::max(v1::PSS_BASELINE, policies[i].pod_security()));
     auto compiled = CompiledPolicySet::Compile(set);
     ASSERT_TRUE(compiled.ok()) << compiled.status() << "\n" << policies[i].DebugString();
-    const v1::Policy& org = (*compiled)->org_scope().policy;
-    const v1::Policy& tight = (*compiled)->ScopeFor("tight", "").policy;
+    const v1::Policy& org = (*compiled)->EffectivePolicy("", "");
+    const v1::Policy& tight = (*compiled)->EffectivePolicy("tight", "");
     for (int k = 0; k < 8; ++k) {
       v1::BuildStep step = RandomStep(&rng);
       const std::string ctx = absl::StrCat("policy #", i, "\n", org.DebugString(), "step:\n",

@@ -1,5 +1,8 @@
 #include "engine/registry.h"
 
+#include <string>
+
+#include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 
 namespace buildgate {
@@ -17,13 +20,41 @@ TEST(RegistryHost, Normalises) {
             "registry.example.com:5000");
 }
 
+std::string Target(v1::Destination d, absl::string_view registry, absl::string_view repo) {
+  return ResolvePushTarget(d, registry, repo).target;
+}
+
 // Proves push targets keep a host named in the repo and expand official images.
 TEST(PushTarget, Forms) {
-  EXPECT_EQ(PushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "acme/web"), "docker.io/acme/web");
-  EXPECT_EQ(PushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "nginx"), "docker.io/library/nginx");
-  EXPECT_EQ(PushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "ghcr.io/acme/web"), "ghcr.io/acme/web");
-  EXPECT_EQ(PushTarget(v1::DESTINATION_ACR, "acme.azurecr.io", "web"), "acme.azurecr.io/web");
-  EXPECT_EQ(PushTarget(v1::DESTINATION_GAR, "us-docker.pkg.dev", "p/r/i"), "us-docker.pkg.dev/p/r/i");
+  EXPECT_EQ(Target(v1::DESTINATION_DOCKER_REGISTRY, "", "acme/web"), "docker.io/acme/web");
+  EXPECT_EQ(Target(v1::DESTINATION_DOCKER_REGISTRY, "", "nginx"), "docker.io/library/nginx");
+  EXPECT_EQ(Target(v1::DESTINATION_DOCKER_REGISTRY, "", "ghcr.io/acme/web"), "ghcr.io/acme/web");
+  EXPECT_EQ(Target(v1::DESTINATION_ACR, "acme.azurecr.io", "web"), "acme.azurecr.io/web");
+  EXPECT_EQ(Target(v1::DESTINATION_GAR, "us-docker.pkg.dev", "p/r/i"), "us-docker.pkg.dev/p/r/i");
+}
+
+// Proves what is known of a target with expressions: an expression in a
+// later path segment leaves the host known; one in the first segment may be
+// a host, so the host is unknown; one in the registry makes its host unknown.
+TEST(PushTarget, ExpressionsSayWhatIsUnknown) {
+  PushTarget t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "",
+                                   "acme-platform-team/<+pipeline.variables.serviceName>");
+  EXPECT_EQ(t.target, "docker.io/acme-platform-team/<+pipeline.variables.serviceName>");
+  EXPECT_TRUE(t.host_known);
+  EXPECT_FALSE(t.path_known);
+  t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "<+pipeline.variables.IMAGE>");
+  EXPECT_EQ(t.target, "<+pipeline.variables.IMAGE>");  // Not docker.io/library/<+...>.
+  EXPECT_FALSE(t.host_known);
+  t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "<+pipeline.variables.HOST>/acme/api");
+  EXPECT_FALSE(t.host_known);
+  t = ResolvePushTarget(v1::DESTINATION_ECR, "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com",
+                        "payments/api");
+  EXPECT_EQ(t.target, "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com/payments/api");
+  EXPECT_FALSE(t.host_known);
+  EXPECT_TRUE(t.path_known);
+  // A '/' inside an expression does not end the first segment.
+  t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "<+secrets.getValue(\"a/b\")>");
+  EXPECT_FALSE(t.host_known);
 }
 
 // Proves each destination's registry shape is checked.
@@ -40,32 +71,20 @@ TEST(RegistryShape, PerDestination) {
   EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_DOCKER_REGISTRY, "quay.io"), "");
 }
 
-// Proves Harness expressions are recognised whole and inside text.
-TEST(HarnessExpression, Recognised) {
-  EXPECT_TRUE(IsHarnessExpression("<+secrets.getValue(\"X\")>"));
-  EXPECT_TRUE(IsHarnessExpression("<+pipeline.variables.DOCKER_HUB_USER>"));
-  EXPECT_FALSE(IsHarnessExpression("hunter2"));
-  EXPECT_FALSE(IsHarnessExpression("x<+a>"));
-  EXPECT_TRUE(ContainsHarnessExpression("acme/<+pipeline.variables.APP>"));
-}
-
-// Proves a value is an expression only if the whole value parses as one:
-// nesting, parentheses and quoted strings are followed, and look-alikes
-// (a '>' after the expression ends, an unterminated one) are plain text.
-TEST(HarnessExpression, WholeValueParses) {
-  EXPECT_TRUE(IsHarnessExpression("<+pipeline.variables.<+stage.name>_tag>"));
-  EXPECT_TRUE(IsHarnessExpression("<+secrets.getValue(\"docker>hub\")>"));
-  EXPECT_TRUE(IsHarnessExpression("<+secrets.getValue('a\\'>b')>"));
-  EXPECT_TRUE(IsHarnessExpression("<+<+pipeline.variables.x>.concat(\">\")>"));
-  EXPECT_FALSE(IsHarnessExpression("<+x>Hunter2>"));
-  EXPECT_FALSE(IsHarnessExpression("<+secrets.getValue(x)"));
-  EXPECT_FALSE(IsHarnessExpression("<+>"));
-  EXPECT_FALSE(IsHarnessExpression("<+a>>"));
-  EXPECT_EQ(HarnessExpressionEnd("ab<+c.d>ef", 2), 8u);
-  EXPECT_EQ(HarnessExpressionEnd("ab<+c.d", 2), std::string::npos);
-  EXPECT_EQ(HarnessExpressionEnd("ab<+c>", 0), std::string::npos);  // No expression opens there.
-  EXPECT_FALSE(ContainsHarnessExpression("acme/<+unterminated"));
-  EXPECT_TRUE(ContainsHarnessExpression("<+ <+a>"));  // The inner one is whole.
+// Proves a label holding an expression fits any rule, and the known labels
+// around it are still checked.
+TEST(RegistryShape, ExpressionLabelsAreUnknownNotWrong) {
+  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ECR,
+                                 "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com"),
+            "");
+  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ECR,
+                                 "<+pipeline.variables.AWS_ACCOUNT>.dkr.ecr.eu-west-1.amazonaws.com"),
+            "");
+  EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ECR, "12345.dkr.ecr.<+pipeline.variables.R>.amazonaws.com"),
+            "");
+  EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ECR, "<+pipeline.variables.R>.example.com"), "");
+  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_GAR, "<+pipeline.variables.LOCATION>-docker.pkg.dev"), "");
+  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ACR, "<+pipeline.variables.REGISTRY>"), "");
 }
 
 // Proves hosts are read with their expressions whole: not split at the

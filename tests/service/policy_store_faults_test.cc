@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/buildgate_client.h"
+#include "engine/enum_names.h"
 #include "engine/proto_text.h"
 #include "gtest/gtest.h"
 #include "service/server.h"
@@ -119,7 +120,7 @@ class StoreFaultTest : public ::testing::Test {
             last_error_ = r.status().ToString();
           } else {
             ++seen_[absl::StrCat(r->decision().policy_revision(), " ",
-                                 v1::Verdict_Name(r->decision().verdict()))];
+                                 EnumName(r->decision().verdict()))];
           }
         }
       });

@@ -3,6 +3,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/enum_names.h"
 #include "engine/proto_text.h"
 #include "gtest/gtest.h"
 #include "tests/testing/message_subset.h"
@@ -22,7 +23,7 @@ std::vector<std::string> CheckOutcome(const v1::DecisionCase& c, const absl::Sta
   if (!c.expect_error().empty()) {
     if (status.ok()) {
       out.push_back(absl::StrCat("expected an error containing \"", c.expect_error(),
-                                 "\" but got verdict ", v1::Verdict_Name(decision.verdict())));
+                                 "\" but got verdict ", EnumName(decision.verdict())));
     } else if (status.code() != absl::StatusCode::kInvalidArgument ||
                !absl::StrContains(status.message(), c.expect_error())) {
       out.push_back(absl::StrCat("expected INVALID_ARGUMENT containing \"", c.expect_error(),
@@ -39,7 +40,7 @@ std::vector<std::string> CheckOutcome(const v1::DecisionCase& c, const absl::Sta
   for (int code : c.absent_reasons()) {
     for (const auto& r : decision.reasons()) {
       if (r.code() == code) {
-        out.push_back(absl::StrCat("reason ", v1::ReasonCode_Name(r.code()),
+        out.push_back(absl::StrCat("reason ", EnumName(r.code()),
                                    " present but listed in absent_reasons"));
       }
     }

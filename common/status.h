@@ -1,0 +1,44 @@
+// absl::Status helpers shared by every layer: the one way to say "this field
+// is invalid" and the propagation macros (Abseil 20220623 on Debian 12 has no
+// RETURN_IF_ERROR / ASSIGN_OR_RETURN). Header-only; no state; thread-safe.
+#ifndef BUILDGATE_COMMON_STATUS_H_
+#define BUILDGATE_COMMON_STATUS_H_
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace buildgate {
+
+// kInvalidArgument "FIELD: WHAT", e.g. InvalidField("step.repo", "required").
+// Every hand-written input check reports through this, so every error names
+// the field first and reads the same way.
+inline absl::Status InvalidField(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+}  // namespace buildgate
+
+#define BG_CONCAT_INNER_(a, b) a##b
+#define BG_CONCAT_(a, b) BG_CONCAT_INNER_(a, b)
+
+// Returns from the enclosing function if `expr` (an absl::Status) is not OK.
+#define BG_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status bg_status_ = (expr);      \
+    if (!bg_status_.ok()) return bg_status_; \
+  } while (false)
+
+// `lhs = value of expr` (an absl::StatusOr<T>), or return its error.
+// `lhs` may declare a variable: BG_ASSIGN_OR_RETURN(auto x, F());
+#define BG_ASSIGN_OR_RETURN(lhs, expr) \
+  BG_ASSIGN_OR_RETURN_IMPL_(BG_CONCAT_(bg_statusor_, __LINE__), lhs, expr)
+#define BG_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return tmp.status();             \
+  lhs = std::move(tmp).value()
+
+#endif  // BUILDGATE_COMMON_STATUS_H_

@@ -1,0 +1,71 @@
+#include "engine/expression.h"
+
+#include "absl/strings/ascii.h"
+
+namespace buildgate {
+
+std::size_t HarnessExpressionEnd(absl::string_view text, std::size_t start) {
+  if (text.substr(start, 2) != "<+") return absl::string_view::npos;
+  int depth = 0;    // Open <+ ... > levels.
+  int parens = 0;   // Open ( ... ) inside the expression.
+  char quote = 0;   // The quote we are inside, if any.
+  for (std::size_t i = start; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote != 0) {
+      if (c == '\\' && i + 1 < text.size()) {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '<' && i + 1 < text.size() && text[i + 1] == '+') {
+      ++depth;
+      ++i;
+    } else if (c == '(') {
+      ++parens;
+    } else if (c == ')') {
+      if (parens > 0) --parens;
+    } else if (c == '>' && parens == 0) {
+      if (--depth == 0) return i + 1;
+    }
+  }
+  return absl::string_view::npos;
+}
+
+bool IsHarnessExpression(absl::string_view value) {
+  return value.size() > 3 && HarnessExpressionEnd(value, 0) == value.size();
+}
+
+bool ContainsHarnessExpression(absl::string_view text) {
+  for (std::size_t at = text.find("<+"); at != absl::string_view::npos; at = text.find("<+", at + 1)) {
+    if (HarnessExpressionEnd(text, at) != absl::string_view::npos) return true;
+  }
+  return false;
+}
+
+std::string LowerOutsideExpressions(absl::string_view text) {
+  std::string out(text);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t end = HarnessExpressionEnd(out, i);
+    if (end != absl::string_view::npos) {
+      i = end - 1;  // Expressions are case-sensitive: kept as written.
+      continue;
+    }
+    out[i] = absl::ascii_tolower(static_cast<unsigned char>(out[i]));
+  }
+  return out;
+}
+
+std::string MaskExpressions(absl::string_view text, char mask) {
+  std::string out(text);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t end = HarnessExpressionEnd(text, i);
+    if (end == absl::string_view::npos) continue;
+    for (std::size_t j = i; j < end; ++j) out[j] = mask;
+    i = end - 1;
+  }
+  return out;
+}
+
+}  // namespace buildgate
