@@ -12,6 +12,7 @@
 #include "engine/allowlist.h"
 #include "engine/enum_names.h"
 #include "engine/limits.h"
+#include "engine/reference.h"
 #include "engine/registry.h"
 
 namespace buildgate {
@@ -90,6 +91,15 @@ absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
     }
     if (const std::string problem = AllowlistPatternProblem(pat); !problem.empty()) {
       return InvalidField(absl::StrCat(at, ".", f), problem);
+    }
+  }
+  for (int i = 0; i < p.plugin_mirrors_size(); ++i) {
+    const std::string field = absl::StrCat(at, ".plugin_mirrors[", i, "]");
+    if (const std::string problem = PluginMirrorProblem(p.plugin_mirrors(i)); !problem.empty()) {
+      return InvalidField(field, absl::StrCat(QuoteInput(p.plugin_mirrors(i)), ": ", problem));
+    }
+    for (int j = 0; j < i; ++j) {
+      if (p.plugin_mirrors(j) == p.plugin_mirrors(i)) return InvalidField(field, "listed twice");
     }
   }
   return absl::OkStatus();
@@ -255,6 +265,27 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
       }
     }
     p.mutable_registry_allowlist()->CopyFrom(o.registry_allowlist());
+  }
+  if (o.plugin_mirrors_size() > 0) {
+    // A mirror is a source of trusted plugin images: an override may keep a
+    // parent's mirror or name a path under one, never add a registry.
+    for (int i = 0; i < o.plugin_mirrors_size(); ++i) {
+      const std::string& mine = o.plugin_mirrors(i);
+      const bool under_parent =
+          std::any_of(parent.plugin_mirrors().begin(), parent.plugin_mirrors().end(),
+                      [&](const std::string& theirs) {
+                        return mine == theirs || absl::StartsWith(mine, absl::StrCat(theirs, "/"));
+                      });
+      if (!under_parent) {
+        return InvalidField(absl::StrCat(at, ".plugin_mirrors[", i, "]"),
+                            absl::StrCat(QuoteInput(mine), " is not one of the parent's plugin_mirrors (",
+                                         parent.plugin_mirrors().empty()
+                                             ? std::string("none")
+                                             : absl::StrJoin(parent.plugin_mirrors(), ", "),
+                                         ") nor under one"));
+      }
+    }
+    p.mutable_plugin_mirrors()->CopyFrom(o.plugin_mirrors());
   }
   if (o.credentials() != v1::CREDENTIAL_RULE_UNSPECIFIED) {
     if (o.credentials() < parent.credentials()) {

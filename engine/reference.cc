@@ -81,23 +81,9 @@ std::string DigestProblem(absl::string_view digest) {
   return "";
 }
 
-}  // namespace
-
-std::string TagProblem(absl::string_view tag) {
-  if (tag.empty()) return "a tag is not empty";
-  if (tag.size() > 128) return absl::StrCat("a tag has at most 128 characters, this one ", tag.size());
-  auto word = [](char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  if (!word(tag[0])) return "a tag starts with a letter, digit or '_'";
-  for (char c : tag) {
-    if (!word(c) && c != '.' && c != '-') return "a tag holds only letters, digits, '_', '.' and '-'";
-  }
-  return "";
-}
-
-absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl::string_view field) {
-  auto invalid = [&](absl::string_view why) {
-    return InvalidField(field, absl::StrCat(QuoteInput(text), " is not an image reference: ", why));
-  };
+// Why `text` is not an image reference, or "" with `*out` filled.
+std::string Problem(absl::string_view text, ImageReference* out) {
+  auto invalid = [](absl::string_view why) { return std::string(why); };
   if (text.empty()) return invalid("empty");
   if (text.size() > 255 + 1 + 128 + 1 + 135) return invalid("too long");
   if (text.find('\0') != absl::string_view::npos) return invalid("a NUL byte");
@@ -112,7 +98,7 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl:
   auto holds_expression = [](absl::string_view part) {
     return part.find('\0') != absl::string_view::npos;
   };
-  ImageReference ref;
+  ImageReference& ref = *out;
   absl::string_view rest = m;
   if (const std::size_t at = rest.find('@'); at != absl::string_view::npos) {
     const absl::string_view digest = rest.substr(at + 1);
@@ -120,7 +106,7 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl:
     ref.digest = original(digest);
     ref.digest_is_expression = holds_expression(digest);
     if (!ref.digest_is_expression) {
-      if (const std::string why = DigestProblem(ref.digest); !why.empty()) return invalid(why);
+      if (std::string why = DigestProblem(ref.digest); !why.empty()) return why;
     }
   }
   // A tag follows the last ':' that comes after the last '/'.
@@ -132,7 +118,7 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl:
     ref.tag = original(tag);
     ref.tag_is_expression = holds_expression(tag);
     if (!ref.tag_is_expression) {
-      if (const std::string why = TagProblem(ref.tag); !why.empty()) return invalid(why);
+      if (std::string why = TagProblem(ref.tag); !why.empty()) return why;
     } else if (tag.empty() || tag.find_first_of(".-") == 0) {
       return invalid("a tag starts with a letter, digit or '_'");
     }
@@ -162,6 +148,61 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl:
   const std::string domain = absl::AsciiStrToLower(ref.domain);
   if (domain == "docker.io" || domain == "index.docker.io" || domain == "registry-1.docker.io") {
     ref.domain = "";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string TagProblem(absl::string_view tag) {
+  if (tag.empty()) return "a tag is not empty";
+  if (tag.size() > 128) return absl::StrCat("a tag has at most 128 characters, this one ", tag.size());
+  auto word = [](char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  if (!word(tag[0])) return "a tag starts with a letter, digit or '_'";
+  for (char c : tag) {
+    if (!word(c) && c != '.' && c != '-') return "a tag holds only letters, digits, '_', '.' and '-'";
+  }
+  return "";
+}
+
+std::string PluginMirrorProblem(absl::string_view mirror) {
+  if (mirror.empty()) return "empty";
+  if (absl::StrContains(mirror, "://")) return "a mirror has no scheme, e.g. registry.example.com/plugins";
+  if (ContainsHarnessExpression(mirror) || absl::StrContains(mirror, '*')) {
+    return "a mirror is a literal registry prefix (no expressions or wildcards)";
+  }
+  if (absl::EndsWith(mirror, "/")) return "no trailing '/'";
+  if (absl::AsciiStrToLower(mirror) != mirror) return "write the mirror in lower case";
+  // Parse as the name of an image under the mirror.
+  const std::string probe = absl::StrCat(mirror, "/probe");
+  const absl::StatusOr<ImageReference> ref = ParseImageReference(probe, "mirror");
+  if (!ref.ok() || !ref->tag.empty() || !ref->digest.empty()) {
+    return "a registry host with an optional path, e.g. registry.example.com/plugins";
+  }
+  if (ref->domain.empty()) {
+    return LooksLikeDomain(mirror.substr(0, mirror.find('/')))
+               ? "Docker Hub itself is not a mirror; list the registry that mirrors it"
+               : "a mirror starts with a registry host such as registry.example.com";
+  }
+  return "";
+}
+
+std::string RepositoryProblem(absl::string_view repository) {
+  // 'a' fits every part of the grammar, so only the text around
+  // expressions is judged. Upper case is let through: the brief's own
+  // example pushes to myDockerHub1234/test, and Docker Hub user names are
+  // matched case-insensitively.
+  const std::string masked = absl::AsciiStrToLower(MaskExpressions(repository, 'a'));
+  ImageReference ref;
+  if (std::string why = Problem(masked, &ref); !why.empty()) return why;
+  if (!ref.tag.empty() || !ref.digest.empty()) return "a repository has no tag or digest; list tags in tags";
+  return "";
+}
+
+absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl::string_view field) {
+  ImageReference ref;
+  if (std::string why = Problem(text, &ref); !why.empty()) {
+    return InvalidField(field, absl::StrCat(QuoteInput(text), " is not an image reference: ", why));
   }
   return ref;
 }

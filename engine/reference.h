@@ -42,6 +42,18 @@ struct ImageReference {
 // broken (an expression outside the tag and digest breaks one).
 absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl::string_view field);
 
+// Why `mirror` is not a plugin mirror prefix (a registry host with an
+// optional path, lower case, no scheme, tag, digest, wildcard or
+// expression, and not Docker Hub itself), or "" when it is one.
+std::string PluginMirrorProblem(absl::string_view mirror);
+
+// Why `repository` (a Build and Push step's repo: an optional registry host
+// then path components, no tag) breaks the grammar, or "" when it fits.
+// Harness expressions may stand anywhere in it; the text around them must
+// fit. Letters are judged case-insensitively (the brief writes
+// myDockerHub1234/test).
+std::string RepositoryProblem(absl::string_view repository);
+
 // Why `tag` breaks the tag grammar, or "" when it is a valid tag.
 std::string TagProblem(absl::string_view tag);
 

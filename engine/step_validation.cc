@@ -104,6 +104,9 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
   }
   if (step.repo().empty()) return InvalidField("step.repo", "required: the repository to build for");
   if (HasSpace(step.repo())) return InvalidField("step.repo", "a repository has no spaces");
+  if (const std::string problem = RepositoryProblem(step.repo()); !problem.empty()) {
+    return InvalidField("step.repo", absl::StrCat(QuoteInput(step.repo()), ": ", problem));
+  }
   if (HasSpace(step.registry())) return InvalidField("step.registry", "a registry has no spaces");
   const v1::Destination dest = DestinationOfKind(step.kind());
   if (step.registry().empty() &&
