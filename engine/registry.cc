@@ -76,7 +76,8 @@ std::string RegistryHost(v1::Destination destination, absl::string_view registry
   const std::string lower = LowerOutsideExpressions(absl::StripAsciiWhitespace(registry));
   absl::string_view r = lower;
   if (!absl::ConsumePrefix(&r, "https://")) absl::ConsumePrefix(&r, "http://");
-  std::string host(r.substr(0, r.find('/')));
+  // The host ends at the first '/' outside expressions.
+  std::string host(r.substr(0, MaskExpressions(r, '\0').find('/')));
   if (host.empty()) return std::string(DefaultHost(destination));
   // Docker Hub's index and registry names all mean docker.io.
   if (host == "index.docker.io" || host == "registry-1.docker.io" ||
@@ -94,7 +95,14 @@ PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view regi
   const std::string masked = MaskExpressions(r, '\0');
   const std::size_t slash = masked.find('/');
   const absl::string_view first_masked = absl::string_view(masked).substr(0, slash);
-  if (first_masked.find('\0') != absl::string_view::npos) {
+  // ECR, GCR and GAR name the host in the registry (Harness's account and
+  // region, or host field) and the repository below it (imageName,
+  // projectID/imageName); Docker registries and ACR take a host in the
+  // repository itself.
+  const bool repo_may_name_host =
+      destination != v1::DESTINATION_ECR && destination != v1::DESTINATION_GCR &&
+      destination != v1::DESTINATION_GAR;
+  if (repo_may_name_host && first_masked.find('\0') != absl::string_view::npos) {
     // An expression in the first segment may turn out to be, or to hold, a
     // host ("<+pipeline.variables.IMAGE>" may be "ghcr.io/acme/api").
     out.host_known = false;
@@ -104,7 +112,8 @@ PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view regi
   }
   out.path_known = masked.find('\0') == std::string::npos;
   const absl::string_view first = r.substr(0, slash);
-  if (slash != absl::string_view::npos && LooksLikeHost(first)) {
+  const bool first_is_literal = first_masked.find('\0') == absl::string_view::npos;
+  if (slash != absl::string_view::npos && first_is_literal && LooksLikeHost(first)) {
     out.target = absl::StrCat(absl::AsciiStrToLower(first), r.substr(first.size()));
     return out;
   }

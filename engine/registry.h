@@ -42,8 +42,9 @@ std::string RegistryHost(v1::Destination destination, absl::string_view registry
 // matching. A repository whose first segment is a host (it has a '.' or a
 // ':' or is "localhost") keeps it; otherwise the registry's host is used,
 // and official Docker Hub images read docker.io/library/NAME. Expressions
-// are kept verbatim; an expression in the repository's first segment may
-// hold a host, so the host is then unknown.
+// are kept verbatim. For Docker registries and ACR an expression in the
+// repository's first segment may hold a host, so the host is then unknown;
+// ECR, GCR and GAR repositories sit below the registry's host.
 struct PushTarget {
   std::string target;
   bool host_known = true;

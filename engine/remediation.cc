@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/builder_evaluation.h"
+#include "engine/enum_names.h"
 #include "engine/policy.h"
 
 namespace buildgate {
@@ -17,11 +18,6 @@ struct Relaxation {
   std::vector<std::string> changes;  // "field: from -> to"
   std::function<void(v1::Policy*, v1::Architecture*)> apply;
 };
-
-template <typename E>
-std::string N(E v, const google::protobuf::EnumDescriptor* d) {
-  return d->FindValueByNumber(static_cast<int>(v))->name();
-}
 
 std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const v1::Policy& p,
                                              v1::Architecture arch) {
@@ -37,7 +33,7 @@ std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const 
   const v1::Builder b = spec.builder();
   if (std::find(p.allowed_builders().begin(), p.allowed_builders().end(), b) ==
       p.allowed_builders().end()) {
-    out.push_back({{absl::StrCat("allowed_builders: + ", N(b, v1::Builder_descriptor()))},
+    out.push_back({{absl::StrCat("allowed_builders: + ", EnumName(b))},
                    [b](v1::Policy* q, v1::Architecture*) { q->add_allowed_builders(b); }});
   }
   if (!spec.enabling_feature_flags().empty() &&
@@ -61,7 +57,7 @@ std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const 
           p.openshift_sccs().end()) {
         continue;
       }
-      out.push_back({{absl::StrCat("openshift_sccs: + ", N(scc, v1::OpenShiftScc_descriptor()))},
+      out.push_back({{absl::StrCat("openshift_sccs: + ", EnumName(scc))},
                      [scc](v1::Policy* q, v1::Architecture*) { q->add_openshift_sccs(scc); }});
     }
   } else {
@@ -77,7 +73,7 @@ std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const 
                    [](v1::Policy* q, v1::Architecture*) { q->set_pod_security(v1::PSS_BASELINE); }});
   }
   if (p.pod_security() == v1::PSS_RESTRICTED || p.pod_security() == v1::PSS_BASELINE) {
-    out.push_back({{absl::StrCat("pod_security: ", N(p.pod_security(), v1::PodSecurityLevel_descriptor()),
+    out.push_back({{absl::StrCat("pod_security: ", EnumName(p.pod_security()),
                                  " -> PSS_PRIVILEGED")},
                    [](v1::Policy* q, v1::Architecture*) { q->set_pod_security(v1::PSS_PRIVILEGED); }});
   }

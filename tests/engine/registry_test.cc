@@ -47,6 +47,11 @@ TEST(PushTarget, ExpressionsSayWhatIsUnknown) {
   EXPECT_FALSE(t.host_known);
   t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "<+pipeline.variables.HOST>/acme/api");
   EXPECT_FALSE(t.host_known);
+  t = ResolvePushTarget(v1::DESTINATION_ACR, "acmeregistry.azurecr.io", "<+pipeline.variables.REPOSITORY>");
+  EXPECT_FALSE(t.host_known);  // ACR repositories may name the registry.
+  t = ResolvePushTarget(v1::DESTINATION_GCR, "eu.gcr.io", "<+pipeline.variables.GCP_PROJECT>/api");
+  EXPECT_EQ(t.target, "eu.gcr.io/<+pipeline.variables.GCP_PROJECT>/api");
+  EXPECT_TRUE(t.host_known);  // GCR images sit below the registry's host.
   t = ResolvePushTarget(v1::DESTINATION_ECR, "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com",
                         "payments/api");
   EXPECT_EQ(t.target, "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com/payments/api");
@@ -99,6 +104,8 @@ TEST(HostLabels, ExpressionsStayWhole) {
             "registry.example.com/<+pipeline.variables.Repo>");
   EXPECT_EQ(RegistryHost(v1::DESTINATION_ECR, "HTTPS://123456789012.DKR.ECR.<+stage.variables.Region>.amazonaws.com/"),
             "123456789012.dkr.ecr.<+stage.variables.Region>.amazonaws.com");
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "<+secrets.getValue(\"registry/url\")>/v2"),
+            "<+secrets.getValue(\"registry/url\")>");
   const auto ecr = ParseEcrHost(host);
   ASSERT_TRUE(ecr.has_value());
   EXPECT_EQ(ecr->account, "123456789012");
