@@ -1,7 +1,7 @@
 #include "engine/allowlist.h"
 
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -13,13 +13,19 @@ namespace {
 // Glob within one host label or path segment: `*` matches any run of the
 // text's characters. Read with a pattern as `text`, a `*` of the text is a
 // character only a `*` of `glob` can consume: that is the inclusion test.
-bool SegmentGlob(absl::string_view glob, absl::string_view text) {
+// Host labels compare case-insensitively (`fold_case`), path segments exactly.
+bool SegmentGlob(absl::string_view glob, absl::string_view text, bool fold_case) {
+  auto same = [fold_case](char a, char b) {
+    return fold_case ? absl::ascii_tolower(static_cast<unsigned char>(a)) ==
+                           absl::ascii_tolower(static_cast<unsigned char>(b))
+                     : a == b;
+  };
   std::size_t g = 0, t = 0, star = absl::string_view::npos, mark = 0;
   while (t < text.size()) {
     if (g < glob.size() && glob[g] == '*') {
       star = g++;
       mark = t;
-    } else if (g < glob.size() && glob[g] == text[t] && text[t] != '*') {
+    } else if (g < glob.size() && same(glob[g], text[t]) && text[t] != '*') {
       ++g;
       ++t;
     } else if (star != absl::string_view::npos) {
@@ -42,7 +48,9 @@ bool HostCovers(absl::string_view glob, absl::string_view host) {
     std::size_t g_end = g, h_end = h;
     while (g_end < glob.size() && !IsHostSeparator(glob[g_end])) ++g_end;
     while (h_end < host.size() && !IsHostSeparator(host[h_end])) ++h_end;
-    if (!SegmentGlob(glob.substr(g, g_end - g), host.substr(h, h_end - h))) return false;
+    if (!SegmentGlob(glob.substr(g, g_end - g), host.substr(h, h_end - h), /*fold_case=*/true)) {
+      return false;
+    }
     const bool glob_done = g_end == glob.size();
     const bool host_done = h_end == host.size();
     if (glob_done || host_done) return glob_done && host_done;
@@ -52,12 +60,14 @@ bool HostCovers(absl::string_view glob, absl::string_view host) {
   }
 }
 
+// Path segments; inline for the usual few, so matching allocates nothing.
+using Segments = absl::InlinedVector<absl::string_view, 16>;
+
 // Paths: segment lists where a `**` segment spans any number of segments.
-bool PathCovers(const std::vector<absl::string_view>& glob,
-                const std::vector<absl::string_view>& path) {
+bool PathCovers(const Segments& glob, const Segments& path) {
   const std::size_t n = glob.size(), m = path.size();
   // can[i][j]: glob[i..] covers path[j..].
-  std::vector<char> can((n + 1) * (m + 1), 0);
+  absl::InlinedVector<char, 512> can((n + 1) * (m + 1), 0);
   auto at = [&](std::size_t i, std::size_t j) -> char& { return can[i * (m + 1) + j]; };
   at(n, m) = 1;
   for (std::size_t i = n + 1; i-- > 0;) {
@@ -66,7 +76,8 @@ bool PathCovers(const std::vector<absl::string_view>& glob,
       if (glob[i] == "**") {
         at(i, j) = at(i + 1, j) || (j < m && at(i, j + 1));
       } else {
-        at(i, j) = j < m && path[j] != "**" && SegmentGlob(glob[i], path[j]) && at(i + 1, j + 1);
+        at(i, j) = j < m && path[j] != "**" && SegmentGlob(glob[i], path[j], /*fold_case=*/false) &&
+                   at(i + 1, j + 1);
       }
     }
   }
@@ -74,15 +85,21 @@ bool PathCovers(const std::vector<absl::string_view>& glob,
 }
 
 struct Split {
-  std::string host;  // Lower case.
-  std::vector<absl::string_view> path;
+  absl::string_view host;  // Compared case-insensitively.
+  Segments path;
 };
 
 Split SplitPattern(absl::string_view s) {
   Split out;
   const std::size_t slash = s.find('/');
-  out.host = absl::AsciiStrToLower(s.substr(0, slash));
-  if (slash != absl::string_view::npos) out.path = absl::StrSplit(s.substr(slash + 1), '/');
+  out.host = s.substr(0, slash);
+  if (slash == absl::string_view::npos) return out;
+  for (absl::string_view rest = s.substr(slash + 1);;) {
+    const std::size_t end = rest.find('/');
+    out.path.push_back(rest.substr(0, end));
+    if (end == absl::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
   return out;
 }
 
@@ -124,7 +141,7 @@ bool AllowlistAdmitsEveryValue(absl::string_view pattern, absl::string_view targ
 }
 
 bool AllowlistHostAdmits(absl::string_view pattern, absl::string_view host) {
-  return HostCovers(SplitPattern(pattern).host, absl::AsciiStrToLower(host));
+  return HostCovers(SplitPattern(pattern).host, host);
 }
 
 std::string AllowlistPatternProblem(absl::string_view pattern) {

@@ -68,4 +68,10 @@ std::string MaskExpressions(absl::string_view text, char mask) {
   return out;
 }
 
+absl::string_view MaskExpressionsView(absl::string_view text, char mask, std::string* storage) {
+  if (text.find("<+") == absl::string_view::npos) return text;
+  *storage = MaskExpressions(text, mask);
+  return *storage;
+}
+
 }  // namespace buildgate

@@ -34,6 +34,11 @@ std::string LowerOutsideExpressions(absl::string_view text);
 // cutting an expression apart; offsets are unchanged.
 std::string MaskExpressions(absl::string_view text, char mask);
 
+// As MaskExpressions, without allocating when `text` cannot hold an
+// expression (no "<+"): returns `text` itself, else the masked copy kept in
+// `*storage`.
+absl::string_view MaskExpressionsView(absl::string_view text, char mask, std::string* storage);
+
 }  // namespace buildgate
 
 #endif  // BUILDGATE_ENGINE_EXPRESSION_H_

@@ -52,10 +52,13 @@ absl::Status ResolvePluginImage(const CatalogData& catalog, const v1::Policy& po
   image.tag_known = !ref.tag_is_expression;
   image.digest_known = !ref.digest_is_expression;
   // The name without tag or digest; the domain lower-cased (hosts are
-  // case-insensitive, repositories are lower case by the grammar).
-  const std::string name = ref.domain.empty()
-                               ? std::string(ref.repository)
-                               : absl::StrCat(absl::AsciiStrToLower(ref.domain), "/", ref.repository);
+  // case-insensitive, repositories are lower case by the grammar). Docker
+  // Hub images (no domain) are looked up without a copy.
+  std::string with_domain;
+  if (!ref.domain.empty()) {
+    with_domain = absl::StrCat(absl::AsciiStrToLower(ref.domain), "/", ref.repository);
+  }
+  const absl::string_view name = ref.domain.empty() ? ref.repository : with_domain;
   if (auto it = catalog.plugin_images.find(name); it != catalog.plugin_images.end()) {
     image.catalog_repository = it->first;
     *info = &it->second;
@@ -66,12 +69,12 @@ absl::Status ResolvePluginImage(const CatalogData& catalog, const v1::Policy& po
         name[mirror.size()] != '/') {
       continue;
     }
-    const absl::string_view rest = absl::string_view(name).substr(mirror.size() + 1);
+    const absl::string_view rest = name.substr(mirror.size() + 1);
     const auto* entry = FindMirrored(catalog, rest);
     if (entry == nullptr) continue;
     image.catalog_repository = entry->first;
     image.mirror_prefix = absl::StrCat(mirror, "/");
-    image.mirrored_prefix = entry->first.substr(0, entry->first.size() - rest.size());
+    image.mirrored_prefix = std::string(entry->first.substr(0, entry->first.size() - rest.size()));
     *info = &entry->second;
     return absl::OkStatus();
   }
@@ -80,7 +83,7 @@ absl::Status ResolvePluginImage(const CatalogData& catalog, const v1::Policy& po
     // Say how to accept a mirror when the name ends like an official image.
     for (const auto& [repo, unused] : catalog.plugin_images) {
       if (absl::EndsWith(name, absl::StrCat("/", repo))) {
-        const absl::string_view host_part = absl::string_view(name).substr(0, name.size() - repo.size() - 1);
+        const absl::string_view host_part = name.substr(0, name.size() - repo.size() - 1);
         hint = absl::StrCat("; if ", QuoteInput(host_part), " mirrors the official plugins, add it to ",
                             "the policy's plugin_mirrors");
         break;

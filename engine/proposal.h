@@ -34,8 +34,9 @@ struct ProposedImage {
   absl::string_view digest;     // "" when not pinned by digest.
   bool tag_known = true;        // False: the tag holds a Harness expression.
   bool digest_known = true;
-  // The catalog repository it is, e.g. "plugins/buildah-docker".
-  std::string catalog_repository;
+  // The catalog repository it is, e.g. "plugins/buildah-docker" (a view into
+  // the catalog, which the compiled policy set keeps alive).
+  absl::string_view catalog_repository;
   // When pulled from one of the policy's plugin_mirrors: the image's name up
   // to where the catalog repository's remaining segments start
   // ("registry.example.com/plugins/"), and the catalog repository's part it

@@ -89,9 +89,9 @@ std::string Problem(absl::string_view text, ImageReference* out) {
   if (text.find('\0') != absl::string_view::npos) return invalid("a NUL byte");
   // Split by the grammar with every expression masked (as NUL, which the
   // text has none of): a ':', '/' or '@' inside one is not a separator.
-  const std::string masked = MaskExpressions(text, '\0');
-  const bool has_expression = masked.find('\0') != std::string::npos;
-  const absl::string_view m = masked;
+  std::string storage;
+  const absl::string_view m = MaskExpressionsView(text, '\0', &storage);
+  const bool has_expression = m.find('\0') != absl::string_view::npos;
   auto original = [&](absl::string_view part) {  // The same characters in `text`.
     return text.substr(part.data() - m.data(), part.size());
   };
@@ -192,7 +192,12 @@ std::string RepositoryProblem(absl::string_view repository) {
   // expressions is judged. Upper case is let through: the brief's own
   // example pushes to myDockerHub1234/test, and Docker Hub user names are
   // matched case-insensitively.
-  const std::string masked = absl::AsciiStrToLower(MaskExpressions(repository, 'a'));
+  std::string storage;
+  absl::string_view masked = MaskExpressionsView(repository, 'a', &storage);
+  if (std::any_of(masked.begin(), masked.end(), [](char c) { return absl::ascii_isupper(c); })) {
+    storage = absl::AsciiStrToLower(masked);
+    masked = storage;
+  }
   ImageReference ref;
   if (std::string why = Problem(masked, &ref); !why.empty()) return why;
   if (!ref.tag.empty() || !ref.digest.empty()) return "a repository has no tag or digest; list tags in tags";

@@ -47,10 +47,12 @@ bool IsDnsLabel(absl::string_view s) {
 
 HostLabelList HostLabels(absl::string_view host) {
   HostLabelList labels;
+  const bool may_hold_expression = host.find("<+") != absl::string_view::npos;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= host.size(); ++i) {
     if (i < host.size()) {
-      const std::size_t end = HarnessExpressionEnd(host, i);
+      const std::size_t end =
+          may_hold_expression ? HarnessExpressionEnd(host, i) : absl::string_view::npos;
       if (end != absl::string_view::npos) {
         i = end - 1;  // A dot inside an expression does not split.
         continue;
@@ -77,7 +79,8 @@ std::string RegistryHost(v1::Destination destination, absl::string_view registry
   absl::string_view r = lower;
   if (!absl::ConsumePrefix(&r, "https://")) absl::ConsumePrefix(&r, "http://");
   // The host ends at the first '/' outside expressions.
-  std::string host(r.substr(0, MaskExpressions(r, '\0').find('/')));
+  std::string storage;
+  std::string host(r.substr(0, MaskExpressionsView(r, '\0', &storage).find('/')));
   if (host.empty()) return std::string(DefaultHost(destination));
   // Docker Hub's index and registry names all mean docker.io.
   if (host == "index.docker.io" || host == "registry-1.docker.io" ||
@@ -92,9 +95,10 @@ PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view regi
   PushTarget out;
   const absl::string_view r = absl::StripAsciiWhitespace(repo);
   // Find the first '/' outside expressions: the repository's first segment.
-  const std::string masked = MaskExpressions(r, '\0');
+  std::string storage;
+  const absl::string_view masked = MaskExpressionsView(r, '\0', &storage);
   const std::size_t slash = masked.find('/');
-  const absl::string_view first_masked = absl::string_view(masked).substr(0, slash);
+  const absl::string_view first_masked = masked.substr(0, slash);
   // ECR, GCR and GAR name the host in the registry (Harness's account and
   // region, or host field) and the repository below it (imageName,
   // projectID/imageName); Docker registries and ACR take a host in the
@@ -131,7 +135,10 @@ std::string RegistryShapeProblem(v1::Destination destination, absl::string_view 
   if (IsHarnessExpression(host)) return "";  // Nothing to check before the pipeline runs.
   const HostLabelList labels = HostLabels(host);
   // A label holding an expression fits any rule: its value is unknown.
-  auto unknown = [&](std::size_t i) { return ContainsHarnessExpression(labels[i]); };
+  const bool may_hold_expression = host.find("<+") != absl::string_view::npos;
+  auto unknown = [&](std::size_t i) {
+    return may_hold_expression && ContainsHarnessExpression(labels[i]);
+  };
   auto digits12 = [&](std::size_t i) { return unknown(i) || (AllDigits(labels[i]) && labels[i].size() == 12); };
   auto dns = [&](std::size_t i) { return unknown(i) || IsDnsLabel(labels[i]); };
   switch (destination) {
