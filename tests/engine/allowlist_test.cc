@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 
@@ -159,6 +160,58 @@ TEST(AllowlistProperties, MatchesReferenceAndCoverIsSound) {
   // The random sets must exercise both answers.
   EXPECT_GT(admitted, 100);
   EXPECT_GT(covered_pairs, 200);
+}
+
+// Proves AllowlistAdmitsEveryValue is sound: when it says a pattern admits
+// a target whatever its expressions turn out to be, every substitution of
+// the expressions (including values with '/', dots, upper case and nothing)
+// is admitted; and a pattern whose host refuses the target's host admits no
+// substitution. Both answers must occur.
+TEST(AllowlistProperties, ExpressionTargetsAreJudgedForEveryValue) {
+  std::mt19937 rng(1128);
+  static const std::vector<std::string> values = {
+      "", "api", "team/api", "acme", "a/b/c", "ACME", "acme.io", "x*y", "..", "api/",
+      "dkr.io/acme", "acme/api/extra"};
+  static const std::vector<std::string> hosts = {"acme.io", "dkr.io", "example.io", "ACME.io:5000"};
+  static const std::vector<std::string> segments = {"acme", "api", "team", "x"};
+  const std::string expression = "<+pipeline.variables.SERVICE>";
+  int every = 0, refused = 0;
+  for (int i = 0; i < 3000; ++i) {
+    // Pattern hosts that often admit the target's host, paths rich in `**`.
+    static const std::vector<std::string> pattern_hosts = {"acme.io", "*.io", "dkr.io", "*.io:*",
+                                                           "acme.*"};
+    static const std::vector<std::string> pattern_segments = {"**", "**", "*", "acme", "api", "a*"};
+    std::vector<std::string> pattern_path;
+    const int pn = std::uniform_int_distribution<int>(1, 3)(rng);
+    for (int k = 0; k < pn; ++k) pattern_path.push_back(Pick(rng, pattern_segments));
+    const std::string pattern = Pick(rng, pattern_hosts) + "/" + absl::StrJoin(pattern_path, "/");
+    std::vector<std::string> path;
+    const int n = std::uniform_int_distribution<int>(1, 4)(rng);
+    for (int k = 0; k < n; ++k) {
+      const int kind = std::uniform_int_distribution<int>(0, 4)(rng);
+      path.push_back(kind == 0   ? expression
+                     : kind == 1 ? "api-" + expression
+                                 : Pick(rng, segments));
+    }
+    const std::string host = Pick(rng, hosts);
+    const std::string target = host + "/" + absl::StrJoin(path, "/");
+    auto substitute = [&](const std::string& value) {
+      return absl::StrReplaceAll(target, {{expression, value}});
+    };
+    if (AllowlistAdmitsEveryValue(pattern, target)) {
+      ++every;
+      for (const std::string& v : values) {
+        ASSERT_TRUE(AllowlistAdmits(pattern, substitute(v)))
+            << pattern << " said to admit every value of " << target << " but refuses " << substitute(v);
+      }
+    }
+    if (!AllowlistHostAdmits(pattern, host)) {
+      ++refused;
+      for (const std::string& v : values) ASSERT_FALSE(AllowlistAdmits(pattern, substitute(v)));
+    }
+  }
+  EXPECT_GT(every, 50);
+  EXPECT_GT(refused, 50);
 }
 
 }  // namespace
