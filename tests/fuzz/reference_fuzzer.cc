@@ -1,9 +1,10 @@
-// Fuzz target: the registry reference and Harness expression helpers
-// (engine/registry.h), the image reference parser (engine/reference.h) and
-// the allowlist matcher (engine/allowlist.h) on
+// Fuzz target: the Harness expression scanner (engine/expression.h), the
+// registry helpers (engine/registry.h), the reference grammar
+// (engine/reference.h) and the allowlist matcher (engine/allowlist.h) on
 // arbitrary text, with the properties they promise: an expression's end lies
 // inside the text and right after a '>', a whole expression is also
-// "contained", a pattern covers itself, and coverage is sound.
+// "contained", masking keeps offsets, a parsed reference reassembles into its
+// text, a pattern covers itself, and coverage is sound.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "engine/allowlist.h"
+#include "engine/expression.h"
 #include "engine/reference.h"
 #include "engine/registry.h"
 
@@ -27,6 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (buildgate::IsHarnessExpression(text) && !buildgate::ContainsHarnessExpression(text)) std::abort();
+  if (buildgate::MaskExpressions(text, '#').size() != text.size()) std::abort();
+  (void)buildgate::RepositoryProblem(text);
+  (void)buildgate::PluginMirrorProblem(text);
   // A reference that parses reassembles into its text (Docker Hub's host
   // dropped); an error is INVALID_ARGUMENT.
   if (auto ref = buildgate::ParseImageReference(text, "image"); ref.ok()) {
@@ -34,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     joined += std::string(ref->repository);
     if (!ref->tag.empty()) joined += ":" + std::string(ref->tag);
     if (!ref->digest.empty()) joined += "@" + std::string(ref->digest);
-    if (!absl::EndsWith(text, joined) || !buildgate::TagProblem(ref->tag).empty() && !ref->tag.empty()) {
+    const bool tag_checked = !ref->tag.empty() && !ref->tag_is_expression;
+    if (!absl::EndsWith(text, joined) || (tag_checked && !buildgate::TagProblem(ref->tag).empty())) {
       std::abort();
     }
   } else if (ref.status().code() != absl::StatusCode::kInvalidArgument) {
