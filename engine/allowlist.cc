@@ -1,6 +1,5 @@
 #include "engine/allowlist.h"
 
-
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -147,7 +146,8 @@ bool AllowlistHostAdmits(absl::string_view pattern, absl::string_view host) {
 std::string AllowlistPatternProblem(absl::string_view pattern) {
   const std::size_t slash = pattern.find('/');
   if (slash == absl::string_view::npos || slash == 0) {
-    return "a pattern is HOST/PATH, e.g. docker.io/acme/* or *.azurecr.io/** (** spans path segments)";
+    return "a pattern is HOST/PATH, e.g. docker.io/acme/* or *.azurecr.io/** (** spans path "
+           "segments)";
   }
   for (absl::string_view segment : absl::StrSplit(pattern.substr(slash + 1), '/')) {
     if (segment != "**" && absl::StrContains(segment, "**")) {

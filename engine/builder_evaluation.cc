@@ -44,8 +44,9 @@ std::vector<v1::Reason> ProfileProblems(const v1::BuilderSpec& spec, const v1::R
                      policy.allowed_uids().min(), ", ", policy.allowed_uids().max(), "]")));
   }
   if (profile.privileged() && policy.privileged() == v1::PRIVILEGED_FORBIDDEN) {
-    out.push_back(MakeReason(v1::PRIVILEGED_NOT_ALLOWED, b,
-                             absl::StrCat(who, " needs privileged: true; the policy forbids privileged")));
+    out.push_back(
+        MakeReason(v1::PRIVILEGED_NOT_ALLOWED, b,
+                   absl::StrCat(who, " needs privileged: true; the policy forbids privileged")));
   }
   if (policy.platform() == v1::PLATFORM_OPENSHIFT && !AnySccAdmits(policy.openshift_sccs(), sec)) {
     out.push_back(MakeReason(
@@ -54,14 +55,15 @@ std::vector<v1::Reason> ProfileProblems(const v1::BuilderSpec& spec, const v1::R
                      " SCC (or a more permissive one); granted: ",
                      policy.openshift_sccs().empty()
                          ? std::string("none (restricted-v2 only)")
-                         : absl::StrJoin(policy.openshift_sccs(), ", ",
-                                         [](std::string* o, int s) { absl::StrAppend(o, EnumName(static_cast<v1::OpenShiftScc>(s))); }))));
+                         : absl::StrJoin(policy.openshift_sccs(), ", ", [](std::string* o, int s) {
+                             absl::StrAppend(o, EnumName(static_cast<v1::OpenShiftScc>(s)));
+                           }))));
   }
   if (!PodSecurityAdmits(policy.pod_security(), satisfied)) {
-    out.push_back(MakeReason(v1::POD_SECURITY_VIOLATION, b,
-                             absl::StrCat(who, " needs Pod Security ", EnumName(satisfied),
-                                          "; the namespace enforces ",
-                                          EnumName(policy.pod_security()))));
+    out.push_back(
+        MakeReason(v1::POD_SECURITY_VIOLATION, b,
+                   absl::StrCat(who, " needs Pod Security ", EnumName(satisfied),
+                                "; the namespace enforces ", EnumName(policy.pod_security()))));
   }
   return out;
 }
@@ -78,35 +80,37 @@ BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy&
   BuilderEvaluation ev;
   const v1::Builder b = spec.builder();
   if (arch == v1::ARCH_UNSPECIFIED) arch = v1::ARCH_AMD64;
-  if (!Contains(policy.allowed_builders(), b)) {
-    ev.reasons.push_back(MakeReason(v1::BUILDER_NOT_ALLOWED, b,
-                                    absl::StrCat(spec.display_name(),
-                                                 " is not in the policy's allowed_builders")));
+  if (!AllowsBuilder(policy, b)) {
+    ev.reasons.push_back(
+        MakeReason(v1::BUILDER_NOT_ALLOWED, b,
+                   absl::StrCat(spec.display_name(), " is not in the policy's allowed_builders")));
   }
   const v1::DestinationImage* image = nullptr;
   for (const auto& i : spec.images()) {
     if (i.destination() == destination) image = &i;
   }
   if (image == nullptr) {
-    ev.reasons.push_back(MakeReason(
-        v1::DESTINATION_UNSUPPORTED, b,
-        absl::StrCat(spec.display_name(), " has no image for ", EnumName(destination))));
+    ev.reasons.push_back(
+        MakeReason(v1::DESTINATION_UNSUPPORTED, b,
+                   absl::StrCat(spec.display_name(), " has no image for ", EnumName(destination))));
   } else if (!Contains(image->architectures(), arch)) {
-    ev.reasons.push_back(MakeReason(
-        v1::ARCHITECTURE_UNSUPPORTED, b,
-        absl::StrCat(image->repository(), " is not published for ", ArchName(arch))));
+    ev.reasons.push_back(
+        MakeReason(v1::ARCHITECTURE_UNSUPPORTED, b,
+                   absl::StrCat(image->repository(), " is not published for ", ArchName(arch))));
   }
   if (!spec.enabling_feature_flags().empty()) {
-    ev.needs_enabling_flag = std::none_of(
-        spec.enabling_feature_flags().begin(), spec.enabling_feature_flags().end(),
-        [&](const std::string& f) { return FeatureFlagOn(policy, f); });
+    ev.needs_enabling_flag =
+        std::none_of(spec.enabling_feature_flags().begin(), spec.enabling_feature_flags().end(),
+                     [&](const std::string& f) { return FeatureFlagOn(policy, f); });
   }
   for (const auto& f : spec.displacing_feature_flags()) {
     if (FeatureFlagOn(policy, f)) {
-      ev.reasons.push_back(MakeReason(
-          v1::DISPLACED_BY_FEATURE_FLAG, b,
-          absl::StrCat("with ", f, " on, Harness runs Build and Push steps with another builder "
-                       "instead of ", spec.display_name())));
+      ev.reasons.push_back(
+          MakeReason(v1::DISPLACED_BY_FEATURE_FLAG, b,
+                     absl::StrCat("with ", f,
+                                  " on, Harness runs Build and Push steps with another builder "
+                                  "instead of ",
+                                  spec.display_name())));
     }
   }
   // Run profiles: the first applicable one the policy admits wins.
@@ -122,7 +126,8 @@ BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy&
     }
     any_applicable = true;
     ContainerSecurity sec;
-    sec.uid = profile.run_as_root() ? 0 : (profile.has_uid() ? profile.uid() : policy.non_root_uid());
+    sec.uid =
+        profile.run_as_root() ? 0 : (profile.has_uid() ? profile.uid() : policy.non_root_uid());
     sec.privileged = profile.privileged();
     sec.allow_privilege_escalation = profile.allow_privilege_escalation();
     sec.capabilities.assign(profile.capabilities().begin(), profile.capabilities().end());

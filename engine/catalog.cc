@@ -57,7 +57,8 @@ absl::Status ValidateCatalog(const v1::BuilderCatalog& catalog, absl::string_vie
     if (b.step_type() == v1::STEP_TYPE_UNSPECIFIED) {
       return InvalidField(absl::StrCat(at, ".step_type"), "required");
     }
-    if (b.images_size() == 0) return InvalidField(absl::StrCat(at, ".images"), "at least one image");
+    if (b.images_size() == 0)
+      return InvalidField(absl::StrCat(at, ".images"), "at least one image");
     std::set<int> destinations;
     for (int j = 0; j < b.images_size(); ++j) {
       const auto& image = b.images(j);
@@ -68,7 +69,8 @@ absl::Status ValidateCatalog(const v1::BuilderCatalog& catalog, absl::string_vie
       if (!destinations.insert(image.destination()).second) {
         return InvalidField(absl::StrCat(iat, ".destination"), "listed twice");
       }
-      if (image.repository().empty()) return InvalidField(absl::StrCat(iat, ".repository"), "required");
+      if (image.repository().empty())
+        return InvalidField(absl::StrCat(iat, ".repository"), "required");
       if (image.architectures_size() == 0) {
         return InvalidField(absl::StrCat(iat, ".architectures"), "at least one architecture");
       }
@@ -101,10 +103,12 @@ absl::Status ValidateCatalog(const v1::BuilderCatalog& catalog, absl::string_vie
       }
     }
     if (b.dry_run().destinations_size() > 0 && b.dry_run().knob().name().empty()) {
-      return InvalidField(absl::StrCat(at, ".dry_run.knob.name"), "required when dry run is supported");
+      return InvalidField(absl::StrCat(at, ".dry_run.knob.name"),
+                          "required when dry run is supported");
     }
     if (b.caching().supported() && b.caching().knob().name().empty()) {
-      return InvalidField(absl::StrCat(at, ".caching.knob.name"), "required when caching is supported");
+      return InvalidField(absl::StrCat(at, ".caching.knob.name"),
+                          "required when caching is supported");
     }
   }
   return absl::OkStatus();
@@ -118,7 +122,8 @@ absl::StatusOr<v1::BuilderCatalog> ApplyCatalogOverrides(
   for (int i = 0; i < overrides.size(); ++i) {
     const v1::BuilderSpec& o = overrides[i];
     const std::string at = absl::StrCat("policy.catalog_overrides[", i, "]");
-    if (o.builder() == v1::BUILDER_UNSPECIFIED) return InvalidField(absl::StrCat(at, ".builder"), "required");
+    if (o.builder() == v1::BUILDER_UNSPECIFIED)
+      return InvalidField(absl::StrCat(at, ".builder"), "required");
     if (!seen.insert(o.builder()).second) {
       return InvalidField(absl::StrCat(at, ".builder"), "overridden twice");
     }

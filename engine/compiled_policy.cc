@@ -69,7 +69,8 @@ std::unique_ptr<CompiledScope> MakeScope(std::string name, const v1::Policy& pol
 absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::ParseAndCompile(
     absl::string_view text, absl::string_view source, const InputLimits& limits) {
   v1::PolicySet set;
-  if (absl::Status parsed = ParseYamlToMessage(text, source, &set, limits); !parsed.ok()) return parsed;
+  if (absl::Status parsed = ParseYamlToMessage(text, source, &set, limits); !parsed.ok())
+    return parsed;
   auto compiled = Compile(set);
   if (!compiled.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", compiled.status().message()));
@@ -92,13 +93,17 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
   compiled->fingerprint_ = PolicySetFingerprint(set);
 
   if (set.policy().catalog_overrides().empty() && &base_catalog == &DefaultCatalog()) {
-    static const auto* shipped = new std::shared_ptr<const CatalogData>(MakeCatalogData(DefaultCatalog()));
+    static const auto* shipped =
+        new std::shared_ptr<const CatalogData>(MakeCatalogData(DefaultCatalog()));
     compiled->catalog_ = *shipped;
   } else {
     BG_ASSIGN_OR_RETURN(const v1::BuilderCatalog catalog,
                         ApplyCatalogOverrides(base_catalog, set.policy().catalog_overrides()));
-    compiled->catalog_ = Pools().catalogs.GetOrBuild(DeterministicSerialization(catalog),
-                                                     [&] { return MakeCatalogData(catalog); }).value;
+    compiled->catalog_ = Pools()
+                             .catalogs
+                             .GetOrBuild(DeterministicSerialization(catalog),
+                                         [&] { return MakeCatalogData(catalog); })
+                             .value;
   }
 
   BG_ASSIGN_OR_RETURN(const v1::Policy org, EffectiveOrgPolicy(set.policy(), "policy"));
@@ -125,19 +130,20 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
         o.pipeline_id().find('/') != std::string::npos) {
       return InvalidField(at, "ids cannot contain '/'");
     }
-    const std::string key =
-        o.pipeline_id().empty() ? o.project_id() : absl::StrCat(o.project_id(), "/", o.pipeline_id());
+    const std::string key = o.pipeline_id().empty()
+                                ? o.project_id()
+                                : absl::StrCat(o.project_id(), "/", o.pipeline_id());
     if (compiled->scopes_.contains(key)) {
       return InvalidField(at, "a second override for the same scope");
     }
-    auto parent_it = o.pipeline_id().empty() ? effective_by_key.end()
-                                             : effective_by_key.find(o.project_id());
+    auto parent_it =
+        o.pipeline_id().empty() ? effective_by_key.end() : effective_by_key.find(o.project_id());
     const v1::Policy& parent = parent_it != effective_by_key.end() ? parent_it->second : org;
     BG_ASSIGN_OR_RETURN(v1::Policy effective,
                         ApplyOverride(parent, o.policy(), absl::StrCat(at, ".policy")));
-    const std::string name = o.pipeline_id().empty()
-                                 ? absl::StrCat("project:", o.project_id())
-                                 : absl::StrCat("project:", o.project_id(), "/pipeline:", o.pipeline_id());
+    const std::string name = o.pipeline_id().empty() ? absl::StrCat("project:", o.project_id())
+                                                     : absl::StrCat("project:", o.project_id(),
+                                                                    "/pipeline:", o.pipeline_id());
     compiled->scopes_[key] = MakeScope(name, effective, compiled->catalog_, &bytes);
     bytes += key.size();
     effective_by_key[key] = std::move(effective);
@@ -159,8 +165,7 @@ const CompiledScope& CompiledPolicySet::ScopeFor(absl::string_view project_id,
         std::memcpy(key, project_id.data(), project_id.size());
         key[project_id.size()] = '/';
         std::memcpy(key + project_id.size() + 1, pipeline_id.data(), pipeline_id.size());
-        auto it = scopes_.find(
-            absl::string_view(key, project_id.size() + 1 + pipeline_id.size()));
+        auto it = scopes_.find(absl::string_view(key, project_id.size() + 1 + pipeline_id.size()));
         if (it != scopes_.end()) return *it->second;
       }
     }

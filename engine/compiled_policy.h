@@ -29,8 +29,7 @@ struct CompiledScope;
 class CompiledPolicySet {
  public:
   // Validates and compiles. Errors are kInvalidArgument naming the field.
-  static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> Compile(
-      const v1::PolicySet& set);
+  static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> Compile(const v1::PolicySet& set);
   // As above with another base catalog (tests).
   static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> Compile(
       const v1::PolicySet& set, const v1::BuilderCatalog& base_catalog);

@@ -9,16 +9,9 @@
 #include "absl/strings/str_replace.h"
 #include "engine/catalog.h"
 #include "engine/enum_names.h"
+#include "engine/policy.h"
 
 namespace buildgate {
-namespace {
-
-bool Contains(const google::protobuf::RepeatedField<int>& list, int value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-}  // namespace
-
 std::shared_ptr<const CatalogData> MakeCatalogData(v1::BuilderCatalog catalog) {
   auto data = std::make_shared<CatalogData>();
   data->catalog = std::move(catalog);
@@ -37,8 +30,8 @@ std::shared_ptr<const CatalogData> MakeCatalogData(v1::BuilderCatalog catalog) {
   return data;
 }
 
-std::shared_ptr<const ScopeTables> BuildScopeTables(const v1::Policy& policy,
-                                               std::shared_ptr<const CatalogData> catalog_data) {
+std::shared_ptr<const ScopeTables> BuildScopeTables(
+    const v1::Policy& policy, std::shared_ptr<const CatalogData> catalog_data) {
   auto scope = std::make_shared<ScopeTables>();
   scope->catalog = std::move(catalog_data);
   scope->policy = policy;
@@ -52,7 +45,7 @@ std::shared_ptr<const ScopeTables> BuildScopeTables(const v1::Policy& policy,
     }
   }
   for (const auto& spec : catalog.builders()) {
-    if (!Contains(p.allowed_builders(), spec.builder())) order.push_back(&spec);
+    if (!AllowsBuilder(p, spec.builder())) order.push_back(&spec);
   }
   for (const v1::BuilderSpec* spec : order) {
     CompiledBuilder cb;
@@ -86,10 +79,10 @@ std::shared_ptr<const ScopeTables> BuildScopeTables(const v1::Policy& policy,
       for (const auto& image : spec->images()) {
         for (int a : image.architectures()) {
           const std::string tag = absl::StrReplaceAll(
-              spec->tag_template(),
-              {{"{version}", cb.pinned_version},
-               {"{arch}", ArchName(static_cast<v1::Architecture>(a))}});
-          const int i = CompiledBuilder::ImageIndex(image.destination(), static_cast<v1::Architecture>(a));
+              spec->tag_template(), {{"{version}", cb.pinned_version},
+                                     {"{arch}", ArchName(static_cast<v1::Architecture>(a))}});
+          const int i =
+              CompiledBuilder::ImageIndex(image.destination(), static_cast<v1::Architecture>(a));
           cb.pinned_image[i] = absl::StrCat(image.repository(), ":", tag);
           cb.pinned_image_message[i] = absl::StrCat("image pinned to ", cb.pinned_image[i]);
         }
@@ -102,29 +95,29 @@ std::shared_ptr<const ScopeTables> BuildScopeTables(const v1::Policy& policy,
         absl::StrCat(name, " is the first admissible builder with caching");
     cb.request_overridden_message =
         absl::StrCat(name, " as proposed is not admissible (see rejected_builders)");
-    cb.caching_unavailable_message = absl::StrCat(
-        "no admissible builder provides layer caching; ", name, " builds without it");
+    cb.caching_unavailable_message =
+        absl::StrCat("no admissible builder provides layer caching; ", name, " builds without it");
     const v1::Knob& knob = spec->dry_run().knob();
-    cb.dry_run_configured_message =
-        absl::StrCat("build without push: ", knob.name(), "=", knob.value(), " (",
-                     EnumName(knob.scope()), ")");
-    cb.feature_flag_required = MakeReason(
-        v1::FEATURE_FLAG_REQUIRED, spec->builder(),
-        absl::StrCat(name, " on Kubernetes needs the feature flag ",
-                     absl::StrJoin(spec->enabling_feature_flags(), " or "),
-                     spec->enabled_by_caching() ? " (or caching on the step)" : ""));
+    cb.dry_run_configured_message = absl::StrCat("build without push: ", knob.name(), "=",
+                                                 knob.value(), " (", EnumName(knob.scope()), ")");
+    cb.feature_flag_required =
+        MakeReason(v1::FEATURE_FLAG_REQUIRED, spec->builder(),
+                   absl::StrCat(name, " on Kubernetes needs the feature flag ",
+                                absl::StrJoin(spec->enabling_feature_flags(), " or "),
+                                spec->enabled_by_caching() ? " (or caching on the step)" : ""));
     for (int d = 0; d < CompiledBuilder::kDestinations; ++d) {
-      cb.dry_run_unsupported[d] = MakeReason(
-          v1::DRY_RUN_UNSUPPORTED, spec->builder(),
-          absl::StrCat(name, " cannot build without pushing to ",
-                       EnumName(static_cast<v1::Destination>(d))));
+      cb.dry_run_unsupported[d] =
+          MakeReason(v1::DRY_RUN_UNSUPPORTED, spec->builder(),
+                     absl::StrCat(name, " cannot build without pushing to ",
+                                  EnumName(static_cast<v1::Destination>(d))));
     }
     for (const v1::RunProfile& profile : spec->profiles()) {
       if (profile.run_as_root()) {
-        cb.runs_as_message.push_back(absl::StrCat(
-            name, " runs as root; Run as User 0 on this step only",
-            p.root() == v1::ROOT_BUILD_STEP_ONLY
-                ? " (the policy allows root for the build step only)" : ""));
+        cb.runs_as_message.push_back(
+            absl::StrCat(name, " runs as root; Run as User 0 on this step only",
+                         p.root() == v1::ROOT_BUILD_STEP_ONLY
+                             ? " (the policy allows root for the build step only)"
+                             : ""));
       } else {
         cb.runs_as_message.push_back(absl::StrCat(
             name, " runs as UID ", profile.has_uid() ? profile.uid() : p.non_root_uid()));

@@ -60,8 +60,8 @@ struct CompiledBuilder {
   std::string dry_run_configured_message;
   v1::Reason feature_flag_required;
   std::array<v1::Reason, kDestinations> dry_run_unsupported;
-  std::vector<std::string> runs_as_message;          // Per run profile.
-  std::vector<std::string> privileged_message;       // Per run profile.
+  std::vector<std::string> runs_as_message;     // Per run profile.
+  std::vector<std::string> privileged_message;  // Per run profile.
 };
 
 // A plugin image repository resolved to its builder and destination.
@@ -101,8 +101,8 @@ struct CompiledScope {
   std::string name;      // "org", "project:X" or "project:X/pipeline:Y".
   std::string revision;  // The effective policy's revision label.
   const std::shared_ptr<const ScopeTables> tables;
-  const v1::Policy& policy;                       // tables->policy
-  const std::vector<CompiledBuilder>& builders;   // tables->builders
+  const v1::Policy& policy;                      // tables->policy
+  const std::vector<CompiledBuilder>& builders;  // tables->builders
 };
 
 // The catalog with its plugin image index (`catalog` is the shipped one or

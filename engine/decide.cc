@@ -60,18 +60,21 @@ v1::Setting* AddSetting(v1::Decision* d, v1::EnvScope scope, absl::string_view n
   return s;
 }
 
-
 absl::string_view HarnessStepType(v1::StepType type, v1::Destination dest) {
   if (type == v1::STEP_TYPE_PLUGIN) return "Plugin";
   switch (dest) {
-    case v1::DESTINATION_ECR: return "BuildAndPushECR";
-    case v1::DESTINATION_GCR: return "BuildAndPushGCR";
-    case v1::DESTINATION_GAR: return "BuildAndPushGAR";
-    case v1::DESTINATION_ACR: return "BuildAndPushACR";
-    default: return "BuildAndPushDockerRegistry";
+    case v1::DESTINATION_ECR:
+      return "BuildAndPushECR";
+    case v1::DESTINATION_GCR:
+      return "BuildAndPushGCR";
+    case v1::DESTINATION_GAR:
+      return "BuildAndPushGAR";
+    case v1::DESTINATION_ACR:
+      return "BuildAndPushACR";
+    default:
+      return "BuildAndPushDockerRegistry";
   }
 }
-
 
 // The stage's runAsUser after InfrastructureChanges, or -1 when it sets none.
 int64_t InfrastructureUidAfterChanges(const v1::Policy& policy, const v1::Infrastructure& infra) {
@@ -98,8 +101,7 @@ void InfrastructureChanges(const v1::Policy& policy, const v1::BuildStep& step,
   if (policy.root() != v1::ROOT_ALLOWED) {
     if (!ctx.has_run_as_non_root() || !ctx.run_as_non_root()) {
       AddReason(d, v1::INFRA_MUST_RUN_AS_NON_ROOT, v1::BUILDER_UNSPECIFIED,
-                absl::StrCat("with ", EnumName(policy.root()),
-                             " the stage must run as non-root"));
+                absl::StrCat("with ", EnumName(policy.root()), " the stage must run as non-root"));
       AddChange(d, at + "runAsNonRoot",
                 ctx.has_run_as_non_root() ? (ctx.run_as_non_root() ? "true" : "false") : "",
                 "true");
@@ -175,27 +177,33 @@ bool CheckRegistryAllowlist(const v1::Policy& policy, const Proposal& p, v1::Dec
   if (patterns.empty()) return false;
   auto any = [&](auto&& admits) { return std::any_of(patterns.begin(), patterns.end(), admits); };
   if (!p.push_host_known) {
-    AddReason(d, v1::REGISTRY_UNVERIFIABLE, v1::BUILDER_UNSPECIFIED,
-              absl::StrCat("the push target's registry host (", QuoteInput(p.push_target),
-                           ") is a runtime expression, so the registry allowlist cannot be checked"));
+    AddReason(
+        d, v1::REGISTRY_UNVERIFIABLE, v1::BUILDER_UNSPECIFIED,
+        absl::StrCat("the push target's registry host (", QuoteInput(p.push_target),
+                     ") is a runtime expression, so the registry allowlist cannot be checked"));
     d->add_remediations()->set_message(
         "name the registry host literally (an expression in the repository path can still be "
         "checked)");
     return true;
   }
   if (p.push_path_known) {
-    if (any([&](const std::string& pat) { return AllowlistAdmits(pat, p.push_target); })) return false;
+    if (any([&](const std::string& pat) { return AllowlistAdmits(pat, p.push_target); }))
+      return false;
   } else {
-    if (any([&](const std::string& pat) { return AllowlistAdmitsEveryValue(pat, p.push_target); })) {
+    if (any([&](const std::string& pat) {
+          return AllowlistAdmitsEveryValue(pat, p.push_target);
+        })) {
       return false;
     }
-    const absl::string_view host = absl::string_view(p.push_target).substr(0, p.push_target.find('/'));
+    const absl::string_view host =
+        absl::string_view(p.push_target).substr(0, p.push_target.find('/'));
     if (any([&](const std::string& pat) { return AllowlistHostAdmits(pat, host); })) {
-      AddReason(d, v1::REGISTRY_UNVERIFIABLE, v1::BUILDER_UNSPECIFIED,
-                absl::StrCat("push target ", p.push_target,
-                             " holds a runtime expression, and no registry_allowlist pattern admits "
-                             "every value it can take (",
-                             absl::StrJoin(patterns, ", "), ")"));
+      AddReason(
+          d, v1::REGISTRY_UNVERIFIABLE, v1::BUILDER_UNSPECIFIED,
+          absl::StrCat("push target ", p.push_target,
+                       " holds a runtime expression, and no registry_allowlist pattern admits "
+                       "every value it can take (",
+                       absl::StrJoin(patterns, ", "), ")"));
       d->add_remediations()->set_message(
           "name the repository literally, or allow its whole namespace with a pattern ending "
           "in /** (an expression may expand to several path segments)");
@@ -304,8 +312,9 @@ void ChooseBuilder(const CompiledScope& scope, const v1::BuildStep& step, const 
   if (c->requested != nullptr && c->requested->admissible) {
     c->chosen = c->requested;
     c->why = v1::CHOSEN_AS_REQUESTED;
-  } else if (step.caching() &&
-             (c->chosen = first([](const Candidate& x) { return x.cb->spec->caching().supported(); }))) {
+  } else if (step.caching() && (c->chosen = first([](const Candidate& x) {
+                                  return x.cb->spec->caching().supported();
+                                }))) {
     c->why = v1::CHOSEN_FOR_CACHING;
   } else if ((c->chosen = first([](const Candidate&) { return true; }))) {
     c->why = v1::CHOSEN_BY_PREFERENCE;
@@ -316,7 +325,8 @@ void ChooseBuilder(const CompiledScope& scope, const v1::BuildStep& step, const 
     v1::RejectedBuilder* rb = d->add_rejected_builders();
     *rb = cand.cb->rejected[shape.index];
     if (cand.fit.flag_missing) *rb->add_reasons() = cand.cb->feature_flag_required;
-    if (cand.fit.dry_run_unsupported) *rb->add_reasons() = cand.cb->dry_run_unsupported[p.destination];
+    if (cand.fit.dry_run_unsupported)
+      *rb->add_reasons() = cand.cb->dry_run_unsupported[p.destination];
   }
 }
 
@@ -345,8 +355,9 @@ void ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy, cons
   const v1::Builder b = cb.spec->builder();
   auto pin = [&](v1::ReasonCode code, absl::string_view why) {
     const std::string pinned = ImageFromProposedSource(p, cb.pinned_image[i]);
-    AddReason(d, code, b, why.empty() ? absl::StrCat("image pinned to ", pinned)
-                                      : absl::StrCat(why, "; pinned to ", pinned));
+    AddReason(d, code, b,
+              why.empty() ? absl::StrCat("image pinned to ", pinned)
+                          : absl::StrCat(why, "; pinned to ", pinned));
     SetText(d->mutable_image(), pinned);
   };
   if (!p.is_plugin || p.builder != b) {
@@ -374,8 +385,10 @@ void ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy, cons
     return;
   }
   if (image.tag.empty() && image.digest.empty()) {
-    if (rules.forbid_untagged()) return pin(v1::PLUGIN_IMAGE_UNTAGGED, "the image has no tag (resolves to latest)");
-    if (rules.forbid_latest()) return pin(v1::PLUGIN_IMAGE_LATEST, "the image has no tag, so it resolves to latest");
+    if (rules.forbid_untagged())
+      return pin(v1::PLUGIN_IMAGE_UNTAGGED, "the image has no tag (resolves to latest)");
+    if (rules.forbid_latest())
+      return pin(v1::PLUGIN_IMAGE_LATEST, "the image has no tag, so it resolves to latest");
   }
   if (image.tag == "latest" && rules.forbid_latest()) {
     return pin(v1::PLUGIN_IMAGE_LATEST, "the latest tag is forbidden");
@@ -412,16 +425,21 @@ void AddPluginSettings(const v1::BuildStep& step, const Proposal& p, v1::Decisio
       tags->mutable_value()->append(step.tags(i));
     }
   }
-  if (!step.registry().empty()) AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "registry", step.registry());
+  if (!step.registry().empty())
+    AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "registry", step.registry());
   // The ECR plugins default to us-east-1; say the registry's region.
   if (!p.ecr_region.empty()) AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "region", p.ecr_region);
-  if (!step.dockerfile().empty()) AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "dockerfile", step.dockerfile());
-  if (!step.context().empty()) AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "context", step.context());
+  if (!step.dockerfile().empty())
+    AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "dockerfile", step.dockerfile());
+  if (!step.context().empty())
+    AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "context", step.context());
   const auto& cred = step.credentials();
-  if (!cred.username().empty()) AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "username", cred.username());
+  if (!cred.username().empty())
+    AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "username", cred.username());
   if (!cred.password().empty()) {
-    AddSetting(d, v1::ENV_SCOPE_PLUGIN_SETTING, "password",
-               IsHarnessExpression(cred.password()) ? absl::string_view(cred.password()) : kRedacted);
+    AddSetting(
+        d, v1::ENV_SCOPE_PLUGIN_SETTING, "password",
+        IsHarnessExpression(cred.password()) ? absl::string_view(cred.password()) : kRedacted);
   }
 }
 
@@ -440,13 +458,14 @@ void AddChanges(const v1::Policy& policy, const v1::BuildStep& step, const Propo
   if (plugin && d->image() != step.image()) AddChange(d, "spec.image", step.image(), d->image());
   const auto& ctx = step.infrastructure().container_security_context();
   if (plugin) {
-    const bool proposed_priv = step.has_privileged() ? step.privileged()
+    const bool proposed_priv = step.has_privileged()  ? step.privileged()
                                : ctx.has_privileged() ? ctx.privileged()
                                                       : false;
     if (proposed_priv != ev.security.privileged) {
-      AddChange(d, "spec.privileged",
-                step.has_privileged() || ctx.has_privileged() ? (proposed_priv ? "true" : "false") : "",
-                ev.security.privileged ? "true" : "false");
+      AddChange(
+          d, "spec.privileged",
+          step.has_privileged() || ctx.has_privileged() ? (proposed_priv ? "true" : "false") : "",
+          ev.security.privileged ? "true" : "false");
     }
   }
   // The UID the step would inherit once the infrastructure changes below

@@ -6,9 +6,9 @@ namespace buildgate {
 
 std::size_t HarnessExpressionEnd(absl::string_view text, std::size_t start) {
   if (text.substr(start, 2) != "<+") return absl::string_view::npos;
-  int depth = 0;    // Open <+ ... > levels.
-  int parens = 0;   // Open ( ... ) inside the expression.
-  char quote = 0;   // The quote we are inside, if any.
+  int depth = 0;   // Open <+ ... > levels.
+  int parens = 0;  // Open ( ... ) inside the expression.
+  char quote = 0;  // The quote we are inside, if any.
   for (std::size_t i = start; i < text.size(); ++i) {
     const char c = text[i];
     if (quote != 0) {
@@ -38,7 +38,8 @@ bool IsHarnessExpression(absl::string_view value) {
 }
 
 bool ContainsHarnessExpression(absl::string_view text) {
-  for (std::size_t at = text.find("<+"); at != absl::string_view::npos; at = text.find("<+", at + 1)) {
+  for (std::size_t at = text.find("<+"); at != absl::string_view::npos;
+       at = text.find("<+", at + 1)) {
     if (HarnessExpressionEnd(text, at) != absl::string_view::npos) return true;
   }
   return false;

@@ -65,7 +65,7 @@ class InternPool {
   // Abseil is not built for it).
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, std::weak_ptr<const T>> map_;  // Guarded by mu_.
-  uint64_t inserts_ = 0;                                            // Guarded by mu_.
+  uint64_t inserts_ = 0;                                          // Guarded by mu_.
 };
 
 }  // namespace buildgate

@@ -1,12 +1,10 @@
 #include "engine/limits.h"
 
-
 #include <algorithm>
 #include <limits>
 #include <vector>
 
 #include "absl/strings/escaping.h"
-
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "google/protobuf/descriptor.h"
@@ -75,17 +73,19 @@ absl::Status Check(const Message& msg, const PathNode* at, int depth, const Inpu
         const PathNode item{at, field->name(), i};
         if (string) {
           std::string scratch;
-          BG_RETURN_IF_ERROR(
-              CheckString(refl->GetRepeatedStringReference(msg, field, i, &scratch), &item, limits));
+          BG_RETURN_IF_ERROR(CheckString(refl->GetRepeatedStringReference(msg, field, i, &scratch),
+                                         &item, limits));
         } else {
-          BG_RETURN_IF_ERROR(Check(refl->GetRepeatedMessage(msg, field, i), &item, depth + 1, limits));
+          BG_RETURN_IF_ERROR(
+              Check(refl->GetRepeatedMessage(msg, field, i), &item, depth + 1, limits));
         }
       }
     } else if ((string || message) && refl->HasField(msg, field)) {
       const PathNode here{at, field->name(), -1};
       if (string) {
         std::string scratch;
-        BG_RETURN_IF_ERROR(CheckString(refl->GetStringReference(msg, field, &scratch), &here, limits));
+        BG_RETURN_IF_ERROR(
+            CheckString(refl->GetStringReference(msg, field, &scratch), &here, limits));
       } else {
         BG_RETURN_IF_ERROR(Check(refl->GetMessage(msg, field), &here, depth + 1, limits));
       }
@@ -94,8 +94,10 @@ absl::Status Check(const Message& msg, const PathNode* at, int depth, const Inpu
   return absl::OkStatus();
 }
 
-int Depth(const google::protobuf::Descriptor* type, std::vector<const google::protobuf::Descriptor*>* open) {
-  if (std::find(open->begin(), open->end(), type) != open->end()) return std::numeric_limits<int>::max();
+int Depth(const google::protobuf::Descriptor* type,
+          std::vector<const google::protobuf::Descriptor*>* open) {
+  if (std::find(open->begin(), open->end(), type) != open->end())
+    return std::numeric_limits<int>::max();
   open->push_back(type);
   int deepest = 0;
   for (int f = 0; f < type->field_count(); ++f) {

@@ -20,13 +20,17 @@ namespace {
 
 // Checks that do not depend on the parent: shapes and internal consistency.
 absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
-  if (!v1::RootRule_IsValid(p.root())) return InvalidField(absl::StrCat(at, ".root"), "unknown value");
-  if (!v1::PrivilegedRule_IsValid(p.privileged())) return InvalidField(absl::StrCat(at, ".privileged"), "unknown value");
-  if (!v1::Platform_IsValid(p.platform())) return InvalidField(absl::StrCat(at, ".platform"), "unknown value");
+  if (!v1::RootRule_IsValid(p.root()))
+    return InvalidField(absl::StrCat(at, ".root"), "unknown value");
+  if (!v1::PrivilegedRule_IsValid(p.privileged()))
+    return InvalidField(absl::StrCat(at, ".privileged"), "unknown value");
+  if (!v1::Platform_IsValid(p.platform()))
+    return InvalidField(absl::StrCat(at, ".platform"), "unknown value");
   if (!v1::PodSecurityLevel_IsValid(p.pod_security())) {
     return InvalidField(absl::StrCat(at, ".pod_security"), "unknown value");
   }
-  if (!v1::CredentialRule_IsValid(p.credentials())) return InvalidField(absl::StrCat(at, ".credentials"), "unknown value");
+  if (!v1::CredentialRule_IsValid(p.credentials()))
+    return InvalidField(absl::StrCat(at, ".credentials"), "unknown value");
   std::set<int> sccs;
   for (int i = 0; i < p.openshift_sccs_size(); ++i) {
     const int scc = p.openshift_sccs(i);
@@ -55,27 +59,31 @@ absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
     });
     if (!ok) {
       return InvalidField(absl::StrCat(at, ".feature_flags[", i, "]"),
-                     "a feature flag is UPPER_SNAKE_CASE, e.g. CI_USE_BUILDX_ON_K8");
+                          "a feature flag is UPPER_SNAKE_CASE, e.g. CI_USE_BUILDX_ON_K8");
     }
   }
   if (p.has_allowed_uids()) {
     const auto& r = p.allowed_uids();
-    if (r.min() < 1) return InvalidField(absl::StrCat(at, ".allowed_uids.min"), "must be >= 1 (UID 0 is root)");
-    if (r.max() > kMaxUid) return InvalidField(absl::StrCat(at, ".allowed_uids.max"), "must be <= 2147483647");
-    if (r.min() > r.max()) return InvalidField(absl::StrCat(at, ".allowed_uids"), "min is greater than max");
+    if (r.min() < 1)
+      return InvalidField(absl::StrCat(at, ".allowed_uids.min"), "must be >= 1 (UID 0 is root)");
+    if (r.max() > kMaxUid)
+      return InvalidField(absl::StrCat(at, ".allowed_uids.max"), "must be <= 2147483647");
+    if (r.min() > r.max())
+      return InvalidField(absl::StrCat(at, ".allowed_uids"), "min is greater than max");
   }
   if (p.has_non_root_uid() && (p.non_root_uid() < 1 || p.non_root_uid() > kMaxUid)) {
-    return InvalidField(absl::StrCat(at, ".non_root_uid"), "must be between 1 and 2147483647 (0 is root)");
+    return InvalidField(absl::StrCat(at, ".non_root_uid"),
+                        "must be between 1 and 2147483647 (0 is root)");
   }
   for (int i = 0; i < p.plugin_images().allowed_versions_size(); ++i) {
     const std::string& v = p.plugin_images().allowed_versions(i);
     if (v.empty() || absl::StrContains(v, ' ') || absl::StrContains(v, ':')) {
       return InvalidField(absl::StrCat(at, ".plugin_images.allowed_versions[", i, "]"),
-                     "a version such as 1.1.0 (no image name, no colon)");
+                          "a version such as 1.1.0 (no image name, no colon)");
     }
     if (v == "latest" && p.plugin_images().forbid_latest()) {
       return InvalidField(absl::StrCat(at, ".plugin_images.allowed_versions[", i, "]"),
-                     "\"latest\" is allowed here but forbidden by forbid_latest");
+                          "\"latest\" is allowed here but forbidden by forbid_latest");
     }
   }
   for (int i = 0; i < p.registry_allowlist_size(); ++i) {
@@ -83,7 +91,8 @@ absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
     const std::string f = absl::StrCat("registry_allowlist[", i, "]");
     if (pat.empty()) return InvalidField(absl::StrCat(at, ".", f), "empty pattern");
     if (absl::StrContains(pat, "://")) {
-      return InvalidField(absl::StrCat(at, ".", f), "a host/repository pattern has no scheme, e.g. docker.io/acme/*");
+      return InvalidField(absl::StrCat(at, ".", f),
+                          "a host/repository pattern has no scheme, e.g. docker.io/acme/*");
     }
     if (std::any_of(pat.begin(), pat.end(),
                     [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); })) {
@@ -115,6 +124,11 @@ const std::vector<v1::Builder>& DefaultBuilderOrder() {
   return *order;
 }
 
+bool AllowsBuilder(const v1::Policy& policy, v1::Builder builder) {
+  const auto& list = policy.allowed_builders();
+  return std::find(list.begin(), list.end(), builder) != list.end();
+}
+
 bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag) {
   for (const auto& f : policy.feature_flags()) {
     if (f == flag) return true;
@@ -125,15 +139,18 @@ bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag) {
 absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::string_view at) {
   BG_RETURN_IF_ERROR(ValidateShape(org, at));
   if (org.root() == v1::ROOT_RULE_UNSPECIFIED) {
-    return InvalidField(absl::StrCat(at, ".root"), "required (ROOT_ALLOWED, ROOT_BUILD_STEP_ONLY or ROOT_FORBIDDEN)");
+    return InvalidField(absl::StrCat(at, ".root"),
+                        "required (ROOT_ALLOWED, ROOT_BUILD_STEP_ONLY or ROOT_FORBIDDEN)");
   }
   if (org.privileged() == v1::PRIVILEGED_RULE_UNSPECIFIED) {
-    return InvalidField(absl::StrCat(at, ".privileged"), "required (PRIVILEGED_ALLOWED or PRIVILEGED_FORBIDDEN)");
+    return InvalidField(absl::StrCat(at, ".privileged"),
+                        "required (PRIVILEGED_ALLOWED or PRIVILEGED_FORBIDDEN)");
   }
   v1::Policy p = org;
   if (p.platform() == v1::PLATFORM_UNSPECIFIED) p.set_platform(v1::PLATFORM_KUBERNETES);
   if (p.platform() != v1::PLATFORM_OPENSHIFT && p.openshift_sccs_size() > 0) {
-    return InvalidField(absl::StrCat(at, ".openshift_sccs"), "only meaningful with platform PLATFORM_OPENSHIFT");
+    return InvalidField(absl::StrCat(at, ".openshift_sccs"),
+                        "only meaningful with platform PLATFORM_OPENSHIFT");
   }
   if (p.allowed_builders_size() == 0) {
     for (v1::Builder b : DefaultBuilderOrder()) p.add_allowed_builders(b);
@@ -145,8 +162,8 @@ absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::strin
   if (!p.has_non_root_uid()) p.set_non_root_uid(kDefaultNonRootUid);
   if (!InRange(p.allowed_uids(), p.non_root_uid())) {
     return InvalidField(absl::StrCat(at, ".non_root_uid"),
-                   absl::StrCat(p.non_root_uid(), " is outside allowed_uids [",
-                                p.allowed_uids().min(), ", ", p.allowed_uids().max(), "]"));
+                        absl::StrCat(p.non_root_uid(), " is outside allowed_uids [",
+                                     p.allowed_uids().min(), ", ", p.allowed_uids().max(), "]"));
   }
   if (p.credentials() == v1::CREDENTIAL_RULE_UNSPECIFIED) p.set_credentials(v1::CREDENTIALS_ANY);
   return p;
@@ -156,47 +173,47 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
                                          absl::string_view at) {
   BG_RETURN_IF_ERROR(ValidateShape(o, at));
   auto loosens = [&](absl::string_view field, absl::string_view mine, absl::string_view theirs) {
-    return InvalidField(absl::StrCat(at, ".", field), absl::StrCat(mine, " loosens the parent's ", theirs));
+    return InvalidField(absl::StrCat(at, ".", field),
+                        absl::StrCat(mine, " loosens the parent's ", theirs));
   };
   if (o.catalog_overrides_size() > 0) {
-    return InvalidField(absl::StrCat(at, ".catalog_overrides"), "builder catalog overrides are org-level only");
+    return InvalidField(absl::StrCat(at, ".catalog_overrides"),
+                        "builder catalog overrides are org-level only");
   }
   v1::Policy p = parent;
   if (!o.revision().empty()) p.set_revision(o.revision());
   if (o.root() != v1::ROOT_RULE_UNSPECIFIED) {
     if (o.root() < parent.root()) {
-      return loosens("root", EnumName(o.root()),
-                     EnumName(parent.root()));
+      return loosens("root", EnumName(o.root()), EnumName(parent.root()));
     }
     p.set_root(o.root());
   }
   if (o.privileged() != v1::PRIVILEGED_RULE_UNSPECIFIED) {
     if (o.privileged() < parent.privileged()) {
-      return loosens("privileged", EnumName(o.privileged()),
-                     EnumName(parent.privileged()));
+      return loosens("privileged", EnumName(o.privileged()), EnumName(parent.privileged()));
     }
     p.set_privileged(o.privileged());
   }
   if (o.platform() != v1::PLATFORM_UNSPECIFIED && o.platform() != parent.platform()) {
     return InvalidField(absl::StrCat(at, ".platform"),
-                   absl::StrCat("an override cannot change the platform (parent: ",
-                                EnumName(parent.platform()), ")"));
+                        absl::StrCat("an override cannot change the platform (parent: ",
+                                     EnumName(parent.platform()), ")"));
   }
   if (o.openshift_sccs_size() > 0) {
     for (int i = 0; i < o.openshift_sccs_size(); ++i) {
       const auto& granted = parent.openshift_sccs();
       if (std::find(granted.begin(), granted.end(), o.openshift_sccs(i)) == granted.end()) {
-        return InvalidField(absl::StrCat(at, ".openshift_sccs[", i, "]"),
-                       absl::StrCat(EnumName(static_cast<v1::OpenShiftScc>(o.openshift_sccs(i))),
-                                    " is not granted by the parent"));
+        return InvalidField(
+            absl::StrCat(at, ".openshift_sccs[", i, "]"),
+            absl::StrCat(EnumName(static_cast<v1::OpenShiftScc>(o.openshift_sccs(i))),
+                         " is not granted by the parent"));
       }
     }
     p.mutable_openshift_sccs()->CopyFrom(o.openshift_sccs());
   }
   if (o.pod_security() != v1::PSS_UNSPECIFIED) {
     if (parent.pod_security() != v1::PSS_UNSPECIFIED && o.pod_security() < parent.pod_security()) {
-      return loosens("pod_security", EnumName(o.pod_security()),
-                     EnumName(parent.pod_security()));
+      return loosens("pod_security", EnumName(o.pod_security()), EnumName(parent.pod_security()));
     }
     p.set_pod_security(o.pod_security());
   }
@@ -205,8 +222,8 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
       const auto& allowed = parent.allowed_builders();
       if (std::find(allowed.begin(), allowed.end(), o.allowed_builders(i)) == allowed.end()) {
         return InvalidField(absl::StrCat(at, ".allowed_builders[", i, "]"),
-                       absl::StrCat(EnumName(static_cast<v1::Builder>(o.allowed_builders(i))),
-                                    " is not allowed by the parent"));
+                            absl::StrCat(EnumName(static_cast<v1::Builder>(o.allowed_builders(i))),
+                                         " is not allowed by the parent"));
       }
     }
     p.mutable_allowed_builders()->CopyFrom(o.allowed_builders());
@@ -215,7 +232,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
     for (int i = 0; i < o.feature_flags_size(); ++i) {
       if (!FeatureFlagOn(parent, o.feature_flags(i))) {
         return InvalidField(absl::StrCat(at, ".feature_flags[", i, "]"),
-                       absl::StrCat(o.feature_flags(i), " is not on for the parent"));
+                            absl::StrCat(o.feature_flags(i), " is not on for the parent"));
       }
     }
     p.mutable_feature_flags()->CopyFrom(o.feature_flags());
@@ -223,18 +240,18 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
   if (o.has_allowed_uids()) {
     const auto& r = o.allowed_uids();
     if (r.min() < parent.allowed_uids().min() || r.max() > parent.allowed_uids().max()) {
-      return InvalidField(absl::StrCat(at, ".allowed_uids"),
-                     absl::StrCat("[", r.min(), ", ", r.max(), "] is wider than the parent's [",
-                                  parent.allowed_uids().min(), ", ", parent.allowed_uids().max(),
-                                  "]"));
+      return InvalidField(
+          absl::StrCat(at, ".allowed_uids"),
+          absl::StrCat("[", r.min(), ", ", r.max(), "] is wider than the parent's [",
+                       parent.allowed_uids().min(), ", ", parent.allowed_uids().max(), "]"));
     }
     *p.mutable_allowed_uids() = r;
   }
   if (o.has_non_root_uid()) p.set_non_root_uid(o.non_root_uid());
   if (!InRange(p.allowed_uids(), p.non_root_uid())) {
     return InvalidField(absl::StrCat(at, ".non_root_uid"),
-                   absl::StrCat(p.non_root_uid(), " is outside allowed_uids [",
-                                p.allowed_uids().min(), ", ", p.allowed_uids().max(), "]"));
+                        absl::StrCat(p.non_root_uid(), " is outside allowed_uids [",
+                                     p.allowed_uids().min(), ", ", p.allowed_uids().max(), "]"));
   }
   const auto& oi = o.plugin_images();
   if (oi.allowed_versions_size() > 0) {
@@ -243,8 +260,9 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
       for (int i = 0; i < oi.allowed_versions_size(); ++i) {
         if (std::find(parent_versions.begin(), parent_versions.end(), oi.allowed_versions(i)) ==
             parent_versions.end()) {
-          return InvalidField(absl::StrCat(at, ".plugin_images.allowed_versions[", i, "]"),
-                         absl::StrCat(oi.allowed_versions(i), " is not allowed by the parent"));
+          return InvalidField(
+              absl::StrCat(at, ".plugin_images.allowed_versions[", i, "]"),
+              absl::StrCat(oi.allowed_versions(i), " is not allowed by the parent"));
         }
       }
     }
@@ -257,11 +275,13 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
       const std::string& pat = o.registry_allowlist(i);
       const bool covered =
           parent.registry_allowlist().empty() ||
-          std::any_of(parent.registry_allowlist().begin(), parent.registry_allowlist().end(),
-                      [&](const std::string& parent_pat) { return AllowlistCovers(parent_pat, pat); });
+          std::any_of(
+              parent.registry_allowlist().begin(), parent.registry_allowlist().end(),
+              [&](const std::string& parent_pat) { return AllowlistCovers(parent_pat, pat); });
       if (!covered) {
-        return InvalidField(absl::StrCat(at, ".registry_allowlist[", i, "]"),
-                       absl::StrCat(QuoteInput(pat), " admits registries the parent's allowlist does not"));
+        return InvalidField(
+            absl::StrCat(at, ".registry_allowlist[", i, "]"),
+            absl::StrCat(QuoteInput(pat), " admits registries the parent's allowlist does not"));
       }
     }
     p.mutable_registry_allowlist()->CopyFrom(o.registry_allowlist());
@@ -277,20 +297,20 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
                         return mine == theirs || absl::StartsWith(mine, absl::StrCat(theirs, "/"));
                       });
       if (!under_parent) {
-        return InvalidField(absl::StrCat(at, ".plugin_mirrors[", i, "]"),
-                            absl::StrCat(QuoteInput(mine), " is not one of the parent's plugin_mirrors (",
-                                         parent.plugin_mirrors().empty()
-                                             ? std::string("none")
-                                             : absl::StrJoin(parent.plugin_mirrors(), ", "),
-                                         ") nor under one"));
+        return InvalidField(
+            absl::StrCat(at, ".plugin_mirrors[", i, "]"),
+            absl::StrCat(QuoteInput(mine), " is not one of the parent's plugin_mirrors (",
+                         parent.plugin_mirrors().empty()
+                             ? std::string("none")
+                             : absl::StrJoin(parent.plugin_mirrors(), ", "),
+                         ") nor under one"));
       }
     }
     p.mutable_plugin_mirrors()->CopyFrom(o.plugin_mirrors());
   }
   if (o.credentials() != v1::CREDENTIAL_RULE_UNSPECIFIED) {
     if (o.credentials() < parent.credentials()) {
-      return loosens("credentials", EnumName(o.credentials()),
-                     EnumName(parent.credentials()));
+      return loosens("credentials", EnumName(o.credentials()), EnumName(parent.credentials()));
     }
     p.set_credentials(o.credentials());
   }

@@ -33,6 +33,9 @@ absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::strin
 absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Policy& override,
                                          absl::string_view at);
 
+// True if `policy.allowed_builders` lists `builder`.
+bool AllowsBuilder(const v1::Policy& policy, v1::Builder builder);
+
 // True if `flag` is on in `policy`.
 bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag);
 

@@ -25,7 +25,7 @@ namespace {
 // (mirror "registry.example.com/plugins" holding "buildah-docker").
 // nullptr when none, or when the short name is ambiguous.
 const std::pair<const std::string, PluginImageInfo>* FindMirrored(const CatalogData& catalog,
-                                                                   absl::string_view rest) {
+                                                                  absl::string_view rest) {
   if (auto it = catalog.plugin_images.find(rest); it != catalog.plugin_images.end()) return &*it;
   const std::pair<const std::string, PluginImageInfo>* found = nullptr;
   for (const auto& entry : catalog.plugin_images) {
@@ -84,21 +84,23 @@ absl::Status ResolvePluginImage(const CatalogData& catalog, const v1::Policy& po
     for (const auto& [repo, unused] : catalog.plugin_images) {
       if (absl::EndsWith(name, absl::StrCat("/", repo))) {
         const absl::string_view host_part = name.substr(0, name.size() - repo.size() - 1);
-        hint = absl::StrCat("; if ", QuoteInput(host_part), " mirrors the official plugins, add it to ",
+        hint = absl::StrCat("; if ", QuoteInput(host_part),
+                            " mirrors the official plugins, add it to ",
                             "the policy's plugin_mirrors");
         break;
       }
     }
   }
-  return InvalidField("step.image",
-                      absl::StrCat(QuoteInput(name),
-                                   " is not a build plugin in the builder catalog (for example "
-                                   "plugins/buildah-docker or plugins/docker)",
-                                   policy.plugin_mirrors().empty()
-                                       ? ""
-                                       : absl::StrCat(", nor one under plugin_mirrors (",
-                                                      absl::StrJoin(policy.plugin_mirrors(), ", "), ")"),
-                                   hint));
+  return InvalidField(
+      "step.image",
+      absl::StrCat(QuoteInput(name),
+                   " is not a build plugin in the builder catalog (for example "
+                   "plugins/buildah-docker or plugins/docker)",
+                   policy.plugin_mirrors().empty()
+                       ? ""
+                       : absl::StrCat(", nor one under plugin_mirrors (",
+                                      absl::StrJoin(policy.plugin_mirrors(), ", "), ")"),
+                   hint));
 }
 
 // The builder Harness runs for a Build and Push step that names none: one a
@@ -137,10 +139,10 @@ absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& polic
     }
     if (step.requested_builder() != v1::BUILDER_UNSPECIFIED &&
         step.requested_builder() != info->builder) {
-      return InvalidField("step.requested_builder",
-                          absl::StrCat(EnumName(step.requested_builder()), " contradicts step.image ",
-                                       QuoteInput(p->image.reference), " (", EnumName(info->builder),
-                                       ")"));
+      return InvalidField(
+          "step.requested_builder",
+          absl::StrCat(EnumName(step.requested_builder()), " contradicts step.image ",
+                       QuoteInput(p->image.reference), " (", EnumName(info->builder), ")"));
     }
     p->builder = info->builder;
   } else {
@@ -154,9 +156,8 @@ absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& polic
   p->registry_host_known = !ContainsHarnessExpression(p->registry_host);
   if (const std::string problem = RegistryShapeProblem(p->destination, p->registry_host);
       !problem.empty()) {
-    return InvalidField("step.registry",
-                        absl::StrCat(QuoteInput(step.registry()), " does not fit ",
-                                     EnumName(p->destination), ": ", problem));
+    return InvalidField("step.registry", absl::StrCat(QuoteInput(step.registry()), " does not fit ",
+                                                      EnumName(p->destination), ": ", problem));
   }
   if (p->destination == v1::DESTINATION_ECR) {
     if (const std::optional<EcrHostLabels> ecr = ParseEcrHost(p->registry_host)) {

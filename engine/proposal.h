@@ -65,8 +65,8 @@ struct Proposal {
   // "host/repository" for the registry allowlist. A repository whose first
   // segment is a host keeps it; official Docker Hub images get "library/".
   std::string push_target;
-  bool push_host_known = true;   // The target's host holds no expression.
-  bool push_path_known = true;   // Its repository holds no expression.
+  bool push_host_known = true;  // The target's host holds no expression.
+  bool push_path_known = true;  // Its repository holds no expression.
   // ECR only: the account and region labels of registry_host, each as
   // written (an expression stays whole); "" when not ECR.
   absl::string_view ecr_account;

@@ -55,7 +55,8 @@ bool IsDomain(absl::string_view s) {
   for (std::size_t i = 0; i <= host.size(); ++i) {
     if (i < host.size() && host[i] != '.') continue;
     const absl::string_view label = host.substr(start, i - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
     for (char c : label) {
       if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
     }
@@ -71,13 +72,16 @@ bool LooksLikeDomain(absl::string_view component) {
 
 std::string DigestProblem(absl::string_view digest) {
   const std::size_t colon = digest.find(':');
-  if (colon == absl::string_view::npos || colon == 0) return "a digest is ALGORITHM:HEX, e.g. sha256:...";
+  if (colon == absl::string_view::npos || colon == 0)
+    return "a digest is ALGORITHM:HEX, e.g. sha256:...";
   const absl::string_view hex = digest.substr(colon + 1);
-  if (hex.size() < 32 ||
-      !std::all_of(hex.begin(), hex.end(), [](char c) { return absl::ascii_isxdigit(c) && !absl::ascii_isupper(c); })) {
+  if (hex.size() < 32 || !std::all_of(hex.begin(), hex.end(), [](char c) {
+        return absl::ascii_isxdigit(c) && !absl::ascii_isupper(c);
+      })) {
     return "a digest's value is at least 32 lower-case hex digits";
   }
-  if (digest.substr(0, colon) == "sha256" && hex.size() != 64) return "a sha256 digest has 64 hex digits";
+  if (digest.substr(0, colon) == "sha256" && hex.size() != 64)
+    return "a sha256 digest has 64 hex digits";
   return "";
 }
 
@@ -139,7 +143,8 @@ std::string Problem(absl::string_view text, ImageReference* out) {
   for (std::size_t start = 0;;) {
     const std::size_t end = rest.find('/', start);
     if (!IsPathComponent(rest.substr(start, end == absl::string_view::npos ? end : end - start))) {
-      return invalid("a repository is lower-case letters and digits separated by '.', '_', '__', '-' or '/'");
+      return invalid(
+          "a repository is lower-case letters and digits separated by '.', '_', '__', '-' or '/'");
     }
     if (end == absl::string_view::npos) break;
     start = end + 1;
@@ -156,18 +161,21 @@ std::string Problem(absl::string_view text, ImageReference* out) {
 
 std::string TagProblem(absl::string_view tag) {
   if (tag.empty()) return "a tag is not empty";
-  if (tag.size() > 128) return absl::StrCat("a tag has at most 128 characters, this one ", tag.size());
+  if (tag.size() > 128)
+    return absl::StrCat("a tag has at most 128 characters, this one ", tag.size());
   auto word = [](char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; };
   if (!word(tag[0])) return "a tag starts with a letter, digit or '_'";
   for (char c : tag) {
-    if (!word(c) && c != '.' && c != '-') return "a tag holds only letters, digits, '_', '.' and '-'";
+    if (!word(c) && c != '.' && c != '-')
+      return "a tag holds only letters, digits, '_', '.' and '-'";
   }
   return "";
 }
 
 std::string PluginMirrorProblem(absl::string_view mirror) {
   if (mirror.empty()) return "empty";
-  if (absl::StrContains(mirror, "://")) return "a mirror has no scheme, e.g. registry.example.com/plugins";
+  if (absl::StrContains(mirror, "://"))
+    return "a mirror has no scheme, e.g. registry.example.com/plugins";
   if (ContainsHarnessExpression(mirror) || absl::StrContains(mirror, '*')) {
     return "a mirror is a literal registry prefix (no expressions or wildcards)";
   }
@@ -200,11 +208,13 @@ std::string RepositoryProblem(absl::string_view repository) {
   }
   ImageReference ref;
   if (std::string why = Problem(masked, &ref); !why.empty()) return why;
-  if (!ref.tag.empty() || !ref.digest.empty()) return "a repository has no tag or digest; list tags in tags";
+  if (!ref.tag.empty() || !ref.digest.empty())
+    return "a repository has no tag or digest; list tags in tags";
   return "";
 }
 
-absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl::string_view field) {
+absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text,
+                                                   absl::string_view field) {
   ImageReference ref;
   if (std::string why = Problem(text, &ref); !why.empty()) {
     return InvalidField(field, absl::StrCat(QuoteInput(text), " is not an image reference: ", why));

@@ -30,10 +30,10 @@ namespace buildgate {
 
 // Views into the text the reference was parsed from.
 struct ImageReference {
-  absl::string_view domain;      // "" for Docker Hub.
-  absl::string_view repository;  // Path components, without domain, tag or digest.
-  absl::string_view tag;         // "" when untagged.
-  absl::string_view digest;      // "" when not pinned by digest.
+  absl::string_view domain;           // "" for Docker Hub.
+  absl::string_view repository;       // Path components, without domain, tag or digest.
+  absl::string_view tag;              // "" when untagged.
+  absl::string_view digest;           // "" when not pinned by digest.
   bool tag_is_expression = false;     // `tag` holds a Harness expression.
   bool digest_is_expression = false;  // `digest` holds a Harness expression.
 };

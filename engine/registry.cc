@@ -15,10 +15,14 @@ namespace {
 
 absl::string_view DefaultHost(v1::Destination destination) {
   switch (destination) {
-    case v1::DESTINATION_GCR: return "gcr.io";
-    case v1::DESTINATION_ACR: return "azurecr.io";
-    case v1::DESTINATION_DOCKER_REGISTRY: return "docker.io";
-    default: return "";
+    case v1::DESTINATION_GCR:
+      return "gcr.io";
+    case v1::DESTINATION_ACR:
+      return "azurecr.io";
+    case v1::DESTINATION_DOCKER_REGISTRY:
+      return "docker.io";
+    default:
+      return "";
   }
 }
 
@@ -103,9 +107,9 @@ PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view regi
   // region, or host field) and the repository below it (imageName,
   // projectID/imageName); Docker registries and ACR take a host in the
   // repository itself.
-  const bool repo_may_name_host =
-      destination != v1::DESTINATION_ECR && destination != v1::DESTINATION_GCR &&
-      destination != v1::DESTINATION_GAR;
+  const bool repo_may_name_host = destination != v1::DESTINATION_ECR &&
+                                  destination != v1::DESTINATION_GCR &&
+                                  destination != v1::DESTINATION_GAR;
   if (repo_may_name_host && first_masked.find('\0') != absl::string_view::npos) {
     // An expression in the first segment may turn out to be, or to hold, a
     // host ("<+pipeline.variables.IMAGE>" may be "ghcr.io/acme/api").
@@ -139,20 +143,20 @@ std::string RegistryShapeProblem(v1::Destination destination, absl::string_view 
   auto unknown = [&](std::size_t i) {
     return may_hold_expression && ContainsHarnessExpression(labels[i]);
   };
-  auto digits12 = [&](std::size_t i) { return unknown(i) || (AllDigits(labels[i]) && labels[i].size() == 12); };
+  auto digits12 = [&](std::size_t i) {
+    return unknown(i) || (AllDigits(labels[i]) && labels[i].size() == 12);
+  };
   auto dns = [&](std::size_t i) { return unknown(i) || IsDnsLabel(labels[i]); };
   switch (destination) {
     case v1::DESTINATION_ECR:
       // <aws_account_id>.dkr.ecr.<region>.amazonaws.com[.cn]
-      if (labels.size() >= 6 && digits12(0) &&
-          labels[1] == "dkr" && labels[2] == "ecr" && dns(3) &&
+      if (labels.size() >= 6 && digits12(0) && labels[1] == "dkr" && labels[2] == "ecr" && dns(3) &&
           labels[4] == "amazonaws" && (labels[5] == "com" || labels[5] == "cn")) {
         return "";
       }
       return "an ECR registry has the form <aws_account_id>.dkr.ecr.<region>.amazonaws.com";
     case v1::DESTINATION_ACR:
-      if (labels.size() == 3 && dns(0) && labels[1] == "azurecr" &&
-          labels[2] == "io") {
+      if (labels.size() == 3 && dns(0) && labels[1] == "azurecr" && labels[2] == "io") {
         return "";
       }
       return "an ACR registry has the form <name>.azurecr.io";
@@ -164,9 +168,8 @@ std::string RegistryShapeProblem(v1::Destination destination, absl::string_view 
       }
       return "a GAR registry has the form LOCATION-docker.pkg.dev";
     case v1::DESTINATION_GCR:
-      if (host == "gcr.io" || host == "us.gcr.io" || host == "eu.gcr.io" ||
-          host == "asia.gcr.io" || (labels.size() == 3 && unknown(0) && labels[1] == "gcr" &&
-                                    labels[2] == "io")) {
+      if (host == "gcr.io" || host == "us.gcr.io" || host == "eu.gcr.io" || host == "asia.gcr.io" ||
+          (labels.size() == 3 && unknown(0) && labels[1] == "gcr" && labels[2] == "io")) {
         return "";
       }
       return "a GCR registry is gcr.io, us.gcr.io, eu.gcr.io or asia.gcr.io";

@@ -23,16 +23,17 @@ std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const 
                                              v1::Architecture arch) {
   std::vector<Relaxation> out;
   if (p.root() == v1::ROOT_FORBIDDEN) {
-    out.push_back({{"root: ROOT_FORBIDDEN -> ROOT_BUILD_STEP_ONLY"},
-                   [](v1::Policy* q, v1::Architecture*) { q->set_root(v1::ROOT_BUILD_STEP_ONLY); }});
+    out.push_back(
+        {{"root: ROOT_FORBIDDEN -> ROOT_BUILD_STEP_ONLY"},
+         [](v1::Policy* q, v1::Architecture*) { q->set_root(v1::ROOT_BUILD_STEP_ONLY); }});
   }
   if (p.privileged() == v1::PRIVILEGED_FORBIDDEN) {
-    out.push_back({{"privileged: PRIVILEGED_FORBIDDEN -> PRIVILEGED_ALLOWED"},
-                   [](v1::Policy* q, v1::Architecture*) { q->set_privileged(v1::PRIVILEGED_ALLOWED); }});
+    out.push_back(
+        {{"privileged: PRIVILEGED_FORBIDDEN -> PRIVILEGED_ALLOWED"},
+         [](v1::Policy* q, v1::Architecture*) { q->set_privileged(v1::PRIVILEGED_ALLOWED); }});
   }
   const v1::Builder b = spec.builder();
-  if (std::find(p.allowed_builders().begin(), p.allowed_builders().end(), b) ==
-      p.allowed_builders().end()) {
+  if (!AllowsBuilder(p, b)) {
     out.push_back({{absl::StrCat("allowed_builders: + ", EnumName(b))},
                    [b](v1::Policy* q, v1::Architecture*) { q->add_allowed_builders(b); }});
   }
@@ -45,11 +46,11 @@ std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const 
   }
   for (const std::string& flag : spec.displacing_feature_flags()) {
     if (!FeatureFlagOn(p, flag)) continue;
-    out.push_back({{absl::StrCat("feature_flags: - ", flag)},
-                   [flag](v1::Policy* q, v1::Architecture*) {
-                     auto* flags = q->mutable_feature_flags();
-                     flags->erase(std::remove(flags->begin(), flags->end(), flag), flags->end());
-                   }});
+    out.push_back(
+        {{absl::StrCat("feature_flags: - ", flag)}, [flag](v1::Policy* q, v1::Architecture*) {
+           auto* flags = q->mutable_feature_flags();
+           flags->erase(std::remove(flags->begin(), flags->end(), flag), flags->end());
+         }});
   }
   if (p.platform() == v1::PLATFORM_OPENSHIFT) {
     for (v1::OpenShiftScc scc : {v1::SCC_ANYUID, v1::SCC_PRIVILEGED}) {
@@ -61,32 +62,33 @@ std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const 
                      [scc](v1::Policy* q, v1::Architecture*) { q->add_openshift_sccs(scc); }});
     }
   } else {
-    out.push_back({{"platform: PLATFORM_KUBERNETES -> PLATFORM_OPENSHIFT",
-                    "openshift_sccs: + SCC_ANYUID"},
-                   [](v1::Policy* q, v1::Architecture*) {
-                     q->set_platform(v1::PLATFORM_OPENSHIFT);
-                     q->add_openshift_sccs(v1::SCC_ANYUID);
-                   }});
+    out.push_back(
+        {{"platform: PLATFORM_KUBERNETES -> PLATFORM_OPENSHIFT", "openshift_sccs: + SCC_ANYUID"},
+         [](v1::Policy* q, v1::Architecture*) {
+           q->set_platform(v1::PLATFORM_OPENSHIFT);
+           q->add_openshift_sccs(v1::SCC_ANYUID);
+         }});
   }
   if (p.pod_security() == v1::PSS_RESTRICTED) {
-    out.push_back({{"pod_security: PSS_RESTRICTED -> PSS_BASELINE"},
-                   [](v1::Policy* q, v1::Architecture*) { q->set_pod_security(v1::PSS_BASELINE); }});
+    out.push_back(
+        {{"pod_security: PSS_RESTRICTED -> PSS_BASELINE"},
+         [](v1::Policy* q, v1::Architecture*) { q->set_pod_security(v1::PSS_BASELINE); }});
   }
   if (p.pod_security() == v1::PSS_RESTRICTED || p.pod_security() == v1::PSS_BASELINE) {
-    out.push_back({{absl::StrCat("pod_security: ", EnumName(p.pod_security()),
-                                 " -> PSS_PRIVILEGED")},
-                   [](v1::Policy* q, v1::Architecture*) { q->set_pod_security(v1::PSS_PRIVILEGED); }});
+    out.push_back(
+        {{absl::StrCat("pod_security: ", EnumName(p.pod_security()), " -> PSS_PRIVILEGED")},
+         [](v1::Policy* q, v1::Architecture*) { q->set_pod_security(v1::PSS_PRIVILEGED); }});
   }
   for (const v1::RunProfile& profile : spec.profiles()) {
     if (!profile.has_uid()) continue;
     const int64_t uid = profile.uid();
     if (uid >= p.allowed_uids().min() && uid <= p.allowed_uids().max()) continue;
-    out.push_back({{absl::StrCat("allowed_uids: include ", uid)},
-                   [uid](v1::Policy* q, v1::Architecture*) {
-                     auto* r = q->mutable_allowed_uids();
-                     r->set_min(std::min(r->min(), uid));
-                     r->set_max(std::max(r->max(), uid));
-                   }});
+    out.push_back(
+        {{absl::StrCat("allowed_uids: include ", uid)}, [uid](v1::Policy* q, v1::Architecture*) {
+           auto* r = q->mutable_allowed_uids();
+           r->set_min(std::min(r->min(), uid));
+           r->set_max(std::max(r->max(), uid));
+         }});
   }
   if (arch == v1::ARCH_ARM64) {
     out.push_back({{"step.arch: ARCH_ARM64 -> ARCH_AMD64 (run the step on an amd64 node)"},

@@ -75,10 +75,18 @@ void AppendQuoted(std::string* out_ptr, absl::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
           absl::StrAppend(&out, "\\x", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
@@ -175,7 +183,8 @@ void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d, const Prop
   Line(&out, 4, "name", name);
   Line(&out, 4, "identifier", id);
   out.append("    spec:\n");
-  Line(&out, 6, "connectorRef", step.connector_ref().empty() ? "YOUR_CONNECTOR" : step.connector_ref());
+  Line(&out, 6, "connectorRef",
+       step.connector_ref().empty() ? "YOUR_CONNECTOR" : step.connector_ref());
   if (d.step_type() == v1::STEP_TYPE_PLUGIN) {
     Line(&out, 6, "image", d.image());
     // A plain YAML boolean, as Harness writes it.

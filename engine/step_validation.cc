@@ -42,7 +42,8 @@ unsigned char Classes(const std::string& s) {
 bool HasSpace(const std::string& s) { return Classes(s) & kSpace; }
 
 absl::Status CheckUid(absl::string_view field, int64_t uid) {
-  if (uid < 0 || uid > kMaxUid) return InvalidField(absl::StrCat("step.", field), "must be between 0 and 2147483647");
+  if (uid < 0 || uid > kMaxUid)
+    return InvalidField(absl::StrCat("step.", field), "must be between 0 and 2147483647");
   return absl::OkStatus();
 }
 
@@ -50,59 +51,80 @@ absl::Status CheckUid(absl::string_view field, int64_t uid) {
 
 v1::Destination DestinationOfKind(v1::StepKind kind) {
   switch (kind) {
-    case v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY: return v1::DESTINATION_DOCKER_REGISTRY;
-    case v1::STEP_KIND_BUILD_AND_PUSH_ECR: return v1::DESTINATION_ECR;
-    case v1::STEP_KIND_BUILD_AND_PUSH_GCR: return v1::DESTINATION_GCR;
-    case v1::STEP_KIND_BUILD_AND_PUSH_GAR: return v1::DESTINATION_GAR;
-    case v1::STEP_KIND_BUILD_AND_PUSH_ACR: return v1::DESTINATION_ACR;
-    default: return v1::DESTINATION_UNSPECIFIED;
+    case v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY:
+      return v1::DESTINATION_DOCKER_REGISTRY;
+    case v1::STEP_KIND_BUILD_AND_PUSH_ECR:
+      return v1::DESTINATION_ECR;
+    case v1::STEP_KIND_BUILD_AND_PUSH_GCR:
+      return v1::DESTINATION_GCR;
+    case v1::STEP_KIND_BUILD_AND_PUSH_GAR:
+      return v1::DESTINATION_GAR;
+    case v1::STEP_KIND_BUILD_AND_PUSH_ACR:
+      return v1::DESTINATION_ACR;
+    default:
+      return v1::DESTINATION_UNSPECIFIED;
   }
 }
 
 absl::Status ValidateStep(const v1::BuildStep& step) {
   // Length and control characters for every string field.
   const std::pair<const char*, const std::string*> strings[] = {
-      {"org_id", &step.org_id()},           {"project_id", &step.project_id()},
-      {"pipeline_id", &step.pipeline_id()}, {"stage_id", &step.stage_id()},
-      {"step_id", &step.step_id()},         {"name", &step.name()},
-      {"image", &step.image()},             {"connector_ref", &step.connector_ref()},
-      {"registry", &step.registry()},       {"repo", &step.repo()},
-      {"dockerfile", &step.dockerfile()},   {"context", &step.context()},
+      {"org_id", &step.org_id()},
+      {"project_id", &step.project_id()},
+      {"pipeline_id", &step.pipeline_id()},
+      {"stage_id", &step.stage_id()},
+      {"step_id", &step.step_id()},
+      {"name", &step.name()},
+      {"image", &step.image()},
+      {"connector_ref", &step.connector_ref()},
+      {"registry", &step.registry()},
+      {"repo", &step.repo()},
+      {"dockerfile", &step.dockerfile()},
+      {"context", &step.context()},
       {"credentials.username", &step.credentials().username()},
       {"credentials.password", &step.credentials().password()}};
   for (const auto& [field, value] : strings) {
     if (value->size() > kMaxFieldLength) {
-      return InvalidField(absl::StrCat("step.", field), absl::StrCat("longer than ", kMaxFieldLength, " characters"));
+      return InvalidField(absl::StrCat("step.", field),
+                          absl::StrCat("longer than ", kMaxFieldLength, " characters"));
     }
     // Never echo credential values, even in errors.
-    if (Classes(*value) & kControl) return InvalidField(absl::StrCat("step.", field), "contains control characters");
+    if (Classes(*value) & kControl)
+      return InvalidField(absl::StrCat("step.", field), "contains control characters");
   }
-  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"org_id", &step.org_id()},
-                                     {"project_id", &step.project_id()},
-                                     {"pipeline_id", &step.pipeline_id()},
-                                     {"stage_id", &step.stage_id()},
-                                     {"step_id", &step.step_id()}}) {
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string*>{"org_id", &step.org_id()},
+        {"project_id", &step.project_id()},
+        {"pipeline_id", &step.pipeline_id()},
+        {"stage_id", &step.stage_id()},
+        {"step_id", &step.step_id()}}) {
     if (Classes(*value) & (kSpace | kSlash)) {
       return InvalidField(absl::StrCat("step.", field), "an identifier has no spaces or '/'");
     }
   }
   if (step.kind() == v1::STEP_KIND_UNSPECIFIED || !v1::StepKind_IsValid(step.kind())) {
-    return InvalidField("step.kind",
-                   "required: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY, _ECR, _GCR, _GAR, _ACR "
-                   "or STEP_KIND_PLUGIN");
+    return InvalidField(
+        "step.kind",
+        "required: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY, _ECR, _GCR, _GAR, _ACR "
+        "or STEP_KIND_PLUGIN");
   }
   if (step.kind() == v1::STEP_KIND_PLUGIN) {
     if (step.image().empty()) return InvalidField("step.image", "required for a Plugin step");
-    if (HasSpace(step.image())) return InvalidField("step.image", "an image reference has no spaces");
+    if (HasSpace(step.image()))
+      return InvalidField("step.image", "an image reference has no spaces");
   } else if (!step.image().empty()) {
-    return InvalidField("step.image", "only a Plugin step names an image; Build and Push steps do not");
+    return InvalidField("step.image",
+                        "only a Plugin step names an image; Build and Push steps do not");
   }
-  if (!v1::Builder_IsValid(step.requested_builder())) return InvalidField("step.requested_builder", "unknown builder");
-  if (!v1::Architecture_IsValid(step.arch())) return InvalidField("step.arch", "unknown architecture");
+  if (!v1::Builder_IsValid(step.requested_builder()))
+    return InvalidField("step.requested_builder", "unknown builder");
+  if (!v1::Architecture_IsValid(step.arch()))
+    return InvalidField("step.arch", "unknown architecture");
   if (!v1::Platform_IsValid(step.infrastructure().platform())) {
     return InvalidField("step.infrastructure.platform", "unknown platform");
   }
-  if (step.repo().empty()) return InvalidField("step.repo", "required: the repository to build for");
+  if (step.repo().empty())
+    return InvalidField("step.repo", "required: the repository to build for");
   if (HasSpace(step.repo())) return InvalidField("step.repo", "a repository has no spaces");
   if (const std::string problem = RepositoryProblem(step.repo()); !problem.empty()) {
     return InvalidField("step.repo", absl::StrCat(QuoteInput(step.repo()), ": ", problem));
@@ -117,7 +139,8 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
     const std::string& tag = step.tags(i);
     if (ContainsHarnessExpression(tag)) continue;  // Known only when the pipeline runs.
     if (const std::string problem = TagProblem(tag); !problem.empty()) {
-      return InvalidField(absl::StrCat("step.tags[", i, "]"), absl::StrCat(QuoteInput(tag), ": ", problem));
+      return InvalidField(absl::StrCat("step.tags[", i, "]"),
+                          absl::StrCat(QuoteInput(tag), ": ", problem));
     }
   }
   if (!step.credentials().password().empty() && step.credentials().username().empty()) {
@@ -128,8 +151,8 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
   }
   const auto& ctx = step.infrastructure().container_security_context();
   if (ctx.has_run_as_user()) {
-    BG_RETURN_IF_ERROR(CheckUid("infrastructure.container_security_context.run_as_user",
-                                ctx.run_as_user()));
+    BG_RETURN_IF_ERROR(
+        CheckUid("infrastructure.container_security_context.run_as_user", ctx.run_as_user()));
   }
   for (const auto* list : {&ctx.capabilities().add(), &ctx.capabilities().drop()}) {
     for (const std::string& cap : *list) {
@@ -138,7 +161,7 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
       });
       if (!ok) {
         return InvalidField("step.infrastructure.container_security_context.capabilities",
-                       "capabilities are UPPER_CASE names such as CHOWN or ALL");
+                            "capabilities are UPPER_CASE names such as CHOWN or ALL");
       }
     }
   }

@@ -23,9 +23,12 @@ TEST(AllowlistAdmits, HostAndPathApart) {
   EXPECT_TRUE(AllowlistAdmits(kEcr, "123456789012.dkr.ecr.us-east-1.amazonaws.com/api"));
   EXPECT_TRUE(AllowlistAdmits(kEcr, "123456789012.DKR.ECR.us-east-1.amazonaws.com/api"));
   // The bypass: a private registry whose path looks like ECR.
-  EXPECT_FALSE(AllowlistAdmits(kEcr, "registry.evil.example/123456789012.dkr.ecr.us-east-1.amazonaws.com/api"));
-  EXPECT_FALSE(AllowlistAdmits(kEcr, "evil.example.123456789012.dkr.ecr.us-east-1.amazonaws.com/api"));
-  EXPECT_FALSE(AllowlistAdmits(kEcr, "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example/api"));
+  EXPECT_FALSE(AllowlistAdmits(
+      kEcr, "registry.evil.example/123456789012.dkr.ecr.us-east-1.amazonaws.com/api"));
+  EXPECT_FALSE(
+      AllowlistAdmits(kEcr, "evil.example.123456789012.dkr.ecr.us-east-1.amazonaws.com/api"));
+  EXPECT_FALSE(
+      AllowlistAdmits(kEcr, "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example/api"));
   EXPECT_FALSE(AllowlistAdmits(kEcr, "123456789012.dkr.ecr.us-east-1.amazonaws.com:8443/api"));
   EXPECT_FALSE(AllowlistAdmits(kEcr, "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api"));
   EXPECT_TRUE(AllowlistAdmits("*.dkr.ecr.us-east-1.amazonaws.com/**",
@@ -38,11 +41,16 @@ TEST(AllowlistAdmits, HostAndPathApart) {
   EXPECT_TRUE(AllowlistAdmits("docker.io/acme/**/api", "docker.io/acme/api"));
   EXPECT_TRUE(AllowlistAdmits("docker.io/acme/**/api", "docker.io/acme/a/b/api"));
   EXPECT_FALSE(AllowlistAdmits("docker.io/acme/**/api", "docker.io/acme/a/b/api2"));
-  EXPECT_TRUE(AllowlistAdmits("registry.example.com:*/acme/*", "registry.example.com:5000/acme/api"));
-  EXPECT_FALSE(AllowlistAdmits("registry.example.com/acme/*", "registry.example.com:5000/acme/api"));
-  EXPECT_TRUE(AllowlistAdmits("us-docker.pkg.dev/acme-*/**", "us-docker.pkg.dev/acme-prod/images/api"));
-  EXPECT_FALSE(AllowlistAdmits("us-docker.pkg.dev/acme-*/**", "us-docker.pkg.dev/other/acme-x/api"));
-  EXPECT_FALSE(AllowlistAdmits("docker.io/Acme/*", "docker.io/acme/api"));  // Paths are case-sensitive.
+  EXPECT_TRUE(
+      AllowlistAdmits("registry.example.com:*/acme/*", "registry.example.com:5000/acme/api"));
+  EXPECT_FALSE(
+      AllowlistAdmits("registry.example.com/acme/*", "registry.example.com:5000/acme/api"));
+  EXPECT_TRUE(
+      AllowlistAdmits("us-docker.pkg.dev/acme-*/**", "us-docker.pkg.dev/acme-prod/images/api"));
+  EXPECT_FALSE(
+      AllowlistAdmits("us-docker.pkg.dev/acme-*/**", "us-docker.pkg.dev/other/acme-x/api"));
+  EXPECT_FALSE(
+      AllowlistAdmits("docker.io/Acme/*", "docker.io/acme/api"));  // Paths are case-sensitive.
 }
 
 // Proves inclusion: narrower patterns are covered, anything that could admit
@@ -52,7 +60,8 @@ TEST(AllowlistCovers, OnlyWhatAdmitsLess) {
   EXPECT_TRUE(AllowlistCovers("docker.io/acme/*", "docker.io/acme/team-*"));
   EXPECT_TRUE(AllowlistCovers("docker.io/acme/**", "docker.io/acme/*"));
   EXPECT_TRUE(AllowlistCovers("docker.io/acme/**", "docker.io/acme/**/api"));
-  EXPECT_TRUE(AllowlistCovers("*.dkr.ecr.*.amazonaws.com/*", "1.dkr.ecr.us-east-1.amazonaws.com/*"));
+  EXPECT_TRUE(
+      AllowlistCovers("*.dkr.ecr.*.amazonaws.com/*", "1.dkr.ecr.us-east-1.amazonaws.com/*"));
   EXPECT_FALSE(AllowlistCovers("docker.io/acme/*", "docker.io/*"));
   EXPECT_FALSE(AllowlistCovers("docker.io/acme/*", "docker.io/acme/**"));
   EXPECT_FALSE(AllowlistCovers("*.io/*", "*/*"));
@@ -72,10 +81,13 @@ TEST(AllowlistPatternProblem, Shapes) {
 // the expression for a pattern (matched against a target whose host is
 // lower-cased).
 std::regex ReferenceRegex(const std::string& pattern) {
-  auto escape = [](char c) { return std::string(std::strchr(".^$|()[]{}+?\\", c) ? "\\" : "") + c; };
+  auto escape = [](char c) {
+    return std::string(std::strchr(".^$|()[]{}+?\\", c) ? "\\" : "") + c;
+  };
   const std::size_t slash = pattern.find('/');
   std::string re;
-  for (char c : absl::AsciiStrToLower(pattern.substr(0, slash))) re += c == '*' ? "[^.:/]*" : escape(c);
+  for (char c : absl::AsciiStrToLower(pattern.substr(0, slash)))
+    re += c == '*' ? "[^.:/]*" : escape(c);
   for (absl::string_view segment : absl::StrSplit(pattern.substr(slash + 1), '/')) {
     if (segment == "**") {
       re += "(/[^/]*)*";
@@ -100,7 +112,8 @@ std::string Pick(std::mt19937& rng, const std::vector<std::string>& from) {
 // Random patterns over a small alphabet of labels and segments, so matches
 // and near misses are both common.
 std::string RandomPattern(std::mt19937& rng) {
-  static const std::vector<std::string> labels = {"*", "acme", "ac*", "*me", "dkr", "io", "example"};
+  static const std::vector<std::string> labels = {"*",   "acme", "ac*",    "*me",
+                                                  "dkr", "io",   "example"};
   static const std::vector<std::string> segments = {"*", "**", "acme", "api", "a*", "*i", "team"};
   std::string host = Pick(rng, labels);
   const int extra = std::uniform_int_distribution<int>(0, 2)(rng);
@@ -114,10 +127,10 @@ std::string RandomPattern(std::mt19937& rng) {
 // Adversarial targets: look-alike hosts, ports, extra segments, upper case,
 // expressions.
 std::string RandomTarget(std::mt19937& rng) {
-  static const std::vector<std::string> labels = {"acme", "ACME", "io", "dkr", "example", "evil",
-                                                  "acme.io", "a", "me"};
-  static const std::vector<std::string> segments = {"acme", "api", "team", "ai", "x", "acme.io",
-                                                    "<+pipeline.variables.repo>", "dkr.io"};
+  static const std::vector<std::string> labels = {"acme", "ACME",    "io", "dkr", "example",
+                                                  "evil", "acme.io", "a",  "me"};
+  static const std::vector<std::string> segments = {
+      "acme", "api", "team", "ai", "x", "acme.io", "<+pipeline.variables.repo>", "dkr.io"};
   std::string host = Pick(rng, labels);
   const int extra = std::uniform_int_distribution<int>(0, 3)(rng);
   for (int i = 0; i < extra; ++i) host += (rng() % 6 == 0 ? ":" : ".") + Pick(rng, labels);
@@ -169,9 +182,9 @@ TEST(AllowlistProperties, MatchesReferenceAndCoverIsSound) {
 // substitution. Both answers must occur.
 TEST(AllowlistProperties, ExpressionTargetsAreJudgedForEveryValue) {
   std::mt19937 rng(1128);
-  static const std::vector<std::string> values = {
-      "", "api", "team/api", "acme", "a/b/c", "ACME", "acme.io", "x*y", "..", "api/",
-      "dkr.io/acme", "acme/api/extra"};
+  static const std::vector<std::string> values = {"",      "api",  "team/api",    "acme",
+                                                  "a/b/c", "ACME", "acme.io",     "x*y",
+                                                  "..",    "api/", "dkr.io/acme", "acme/api/extra"};
   static const std::vector<std::string> hosts = {"acme.io", "dkr.io", "example.io", "ACME.io:5000"};
   static const std::vector<std::string> segments = {"acme", "api", "team", "x"};
   const std::string expression = "<+pipeline.variables.SERVICE>";
@@ -202,7 +215,8 @@ TEST(AllowlistProperties, ExpressionTargetsAreJudgedForEveryValue) {
       ++every;
       for (const std::string& v : values) {
         ASSERT_TRUE(AllowlistAdmits(pattern, substitute(v)))
-            << pattern << " said to admit every value of " << target << " but refuses " << substitute(v);
+            << pattern << " said to admit every value of " << target << " but refuses "
+            << substitute(v);
       }
     }
     if (!AllowlistHostAdmits(pattern, host)) {

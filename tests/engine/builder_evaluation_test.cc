@@ -36,15 +36,15 @@ bool Has(const BuilderEvaluation& ev, v1::ReasonCode code) {
 // refused for root, and the run profile's security is what Decide reports.
 TEST(EvaluateBuilder, BuildahOnKubernetesNeedsPrivileged) {
   const v1::Policy policy = Effective(v1::ROOT_FORBIDDEN, v1::PRIVILEGED_ALLOWED);
-  const BuilderEvaluation buildah = EvaluateBuilder(Spec(v1::BUILDER_BUILDAH), policy,
-                                                    v1::DESTINATION_DOCKER_REGISTRY, v1::ARCH_AMD64, false);
+  const BuilderEvaluation buildah = EvaluateBuilder(
+      Spec(v1::BUILDER_BUILDAH), policy, v1::DESTINATION_DOCKER_REGISTRY, v1::ARCH_AMD64, false);
   ASSERT_TRUE(buildah.admissible);
   EXPECT_EQ(Spec(v1::BUILDER_BUILDAH).profiles(buildah.profile).name(), "buildah-privileged");
   EXPECT_EQ(buildah.security.uid, 1000);
   EXPECT_TRUE(buildah.security.privileged);
   EXPECT_EQ(buildah.satisfied_pss, v1::PSS_PRIVILEGED);
-  const BuilderEvaluation kaniko = EvaluateBuilder(Spec(v1::BUILDER_KANIKO), policy,
-                                                   v1::DESTINATION_DOCKER_REGISTRY, v1::ARCH_AMD64, false);
+  const BuilderEvaluation kaniko = EvaluateBuilder(
+      Spec(v1::BUILDER_KANIKO), policy, v1::DESTINATION_DOCKER_REGISTRY, v1::ARCH_AMD64, false);
   EXPECT_FALSE(kaniko.admissible);
   EXPECT_TRUE(Has(kaniko, v1::ROOT_NOT_ALLOWED));
 }
@@ -53,13 +53,15 @@ TEST(EvaluateBuilder, BuildahOnKubernetesNeedsPrivileged) {
 // UID 1000, SETUID/SETGID, escalation) is chosen when anyuid is granted, and
 // refused for the SCC when only restricted-v2 is.
 TEST(EvaluateBuilder, BuildahOnOpenShiftFollowsTheScc) {
-  v1::Policy policy = Effective(v1::ROOT_FORBIDDEN, v1::PRIVILEGED_FORBIDDEN, v1::PLATFORM_OPENSHIFT);
+  v1::Policy policy =
+      Effective(v1::ROOT_FORBIDDEN, v1::PRIVILEGED_FORBIDDEN, v1::PLATFORM_OPENSHIFT);
   BuilderEvaluation ev = EvaluateBuilder(Spec(v1::BUILDER_BUILDAH), policy, v1::DESTINATION_ECR,
                                          v1::ARCH_AMD64, false);
   EXPECT_FALSE(ev.admissible);
   EXPECT_TRUE(Has(ev, v1::SCC_NOT_GRANTED));
   policy.add_openshift_sccs(v1::SCC_ANYUID);
-  ev = EvaluateBuilder(Spec(v1::BUILDER_BUILDAH), policy, v1::DESTINATION_ECR, v1::ARCH_AMD64, false);
+  ev = EvaluateBuilder(Spec(v1::BUILDER_BUILDAH), policy, v1::DESTINATION_ECR, v1::ARCH_AMD64,
+                       false);
   ASSERT_TRUE(ev.admissible);
   EXPECT_EQ(Spec(v1::BUILDER_BUILDAH).profiles(ev.profile).name(), "buildah-openshift-anyuid");
   EXPECT_FALSE(ev.security.privileged);

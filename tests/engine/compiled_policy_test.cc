@@ -58,8 +58,9 @@ TEST(CompiledPolicySet, ScopesFromMostSpecific) {
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   const CompiledPolicySet& s = **compiled;
   EXPECT_EQ(s.EffectivePolicy("", "").pod_security(), v1::PSS_UNSPECIFIED);
-  EXPECT_EQ(s.EffectivePolicy("payments-service-platform-team-project-0042", "other").pod_security(),
-            v1::PSS_BASELINE);
+  EXPECT_EQ(
+      s.EffectivePolicy("payments-service-platform-team-project-0042", "other").pod_security(),
+      v1::PSS_BASELINE);
   EXPECT_EQ(s.EffectivePolicy("payments-service-platform-team-project-0042",
                               "build_and_push_payments_api_to_ecr_nightly")
                 .pod_security(),
@@ -67,11 +68,10 @@ TEST(CompiledPolicySet, ScopesFromMostSpecific) {
   EXPECT_EQ(s.EffectivePolicy("unknown-project", "build_and_push_payments_api_to_ecr_nightly")
                 .pod_security(),
             v1::PSS_UNSPECIFIED);
-  EXPECT_EQ(s.ScopeNames(),
-            (std::vector<std::string>{
-                "org", "project:payments-service-platform-team-project-0042",
-                "project:payments-service-platform-team-project-0042/pipeline:"
-                "build_and_push_payments_api_to_ecr_nightly"}));
+  EXPECT_EQ(s.ScopeNames(), (std::vector<std::string>{
+                                "org", "project:payments-service-platform-team-project-0042",
+                                "project:payments-service-platform-team-project-0042/pipeline:"
+                                "build_and_push_payments_api_to_ecr_nightly"}));
 }
 
 // Proves compile errors name the field, including in overrides.
@@ -125,7 +125,8 @@ TEST(InternPool, BuildsOutsideTheLock) {
   }
   cv.notify_all();
   first.join();
-  auto again = pool.GetOrBuild("slow", [] { return std::make_shared<const std::string>("rebuilt"); });
+  auto again =
+      pool.GetOrBuild("slow", [] { return std::make_shared<const std::string>("rebuilt"); });
   EXPECT_FALSE(again.built);
   EXPECT_EQ(*again.value, "slow value");
   EXPECT_EQ(pool.Live(), 2u);

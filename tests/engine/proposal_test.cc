@@ -50,7 +50,8 @@ TEST_F(ProposalTest, OfficialPluginImage) {
   EXPECT_TRUE(p.image.mirror_prefix.empty());
   EXPECT_EQ(p.ecr_account, "123456789012");
   EXPECT_EQ(p.ecr_region, "eu-west-1");
-  EXPECT_EQ(p.push_target, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme-payments/payments-api");
+  EXPECT_EQ(p.push_target,
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme-payments/payments-api");
   EXPECT_EQ(ImageFromProposedSource(p, "plugins/buildah-ecr:1.1.0-linux-amd64"),
             "plugins/buildah-ecr:1.1.0-linux-amd64");
 }
@@ -60,7 +61,8 @@ TEST_F(ProposalTest, OfficialPluginImage) {
 // mirror.
 TEST_F(ProposalTest, MirroredPluginImages) {
   Proposal a;
-  ASSERT_TRUE(Resolve(Plugin("registry.example.com/plugins/buildah-docker:1.1.0-linux-amd64"), &a).ok());
+  ASSERT_TRUE(
+      Resolve(Plugin("registry.example.com/plugins/buildah-docker:1.1.0-linux-amd64"), &a).ok());
   EXPECT_EQ(a.image.catalog_repository, "plugins/buildah-docker");
   EXPECT_EQ(a.image.mirror_prefix, "registry.example.com/plugins/");
   EXPECT_EQ(a.image.mirrored_prefix, "plugins/");
@@ -75,9 +77,9 @@ TEST_F(ProposalTest, MirroredPluginImages) {
             "harbor.corp.example.com/dockerhub/plugins/buildah-docker:1.1.0-linux-amd64");
   // Not under a listed mirror (a look-alike host, a sibling path).
   Proposal c;
-  for (const char* image : {"registry.example.com.evil.net/plugins/buildah-docker:1",
-                            "registry.example.com/pluginsx/buildah-docker:1",
-                            "registry.example.com/plugins/slack:1"}) {
+  for (const char* image :
+       {"registry.example.com.evil.net/plugins/buildah-docker:1",
+        "registry.example.com/pluginsx/buildah-docker:1", "registry.example.com/plugins/slack:1"}) {
     const absl::Status s = Resolve(Plugin(image), &c);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << image;
     EXPECT_TRUE(absl::StartsWith(s.message(), "step.image: ")) << s;
@@ -107,7 +109,8 @@ TEST_F(ProposalTest, ExpressionsAreUnknownNotGuessed) {
   // project leaves the host known.
   EXPECT_TRUE(g.push_host_known);
   EXPECT_FALSE(g.push_path_known);
-  EXPECT_EQ(g.push_target, "europe-west1-docker.pkg.dev/<+pipeline.variables.GCP_PROJECT>/payments/api");
+  EXPECT_EQ(g.push_target,
+            "europe-west1-docker.pkg.dev/<+pipeline.variables.GCP_PROJECT>/payments/api");
   // A Docker registry repository may name its host: an expression there
   // may be one.
   v1::BuildStep docker;

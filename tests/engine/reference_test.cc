@@ -31,7 +31,8 @@ TEST(ParseImageReference, ValidReferences) {
       {"plugins/docker", "", "plugins/docker", "", ""},
       {"plugins/docker:21.3.4@" + kDigest, "", "plugins/docker", "21.3.4", kDigest},
       {"plugins/kaniko@" + kDigest, "", "plugins/kaniko", "", kDigest},
-      {"docker.io/plugins/buildah-docker:1.1.0-linux-amd64", "", "plugins/buildah-docker", "1.1.0-linux-amd64", ""},
+      {"docker.io/plugins/buildah-docker:1.1.0-linux-amd64", "", "plugins/buildah-docker",
+       "1.1.0-linux-amd64", ""},
       {"index.docker.io/plugins/docker:latest", "", "plugins/docker", "latest", ""},
       {"registry.example.com/plugins/buildah-docker:1.1.0-linux-amd64", "registry.example.com",
        "plugins/buildah-docker", "1.1.0-linux-amd64", ""},
@@ -94,7 +95,8 @@ TEST(ParseImageReference, Expressions) {
   EXPECT_EQ(r->repository, "plugins/kaniko");
   EXPECT_EQ(r->tag, "<+pipeline.variables.KANIKO_VERSION>");
   EXPECT_TRUE(r->tag_is_expression);
-  r = ParseImageReference("plugins/docker:21.3.4@<+pipeline.variables.DOCKER_PLUGIN_DIGEST>", "step.image");
+  r = ParseImageReference("plugins/docker:21.3.4@<+pipeline.variables.DOCKER_PLUGIN_DIGEST>",
+                          "step.image");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->tag, "21.3.4");
   EXPECT_FALSE(r->tag_is_expression);
@@ -104,11 +106,13 @@ TEST(ParseImageReference, Expressions) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->repository, "plugins/docker");
   EXPECT_TRUE(r->tag_is_expression);
-  for (const std::string bad : {"<+pipeline.variables.PLUGIN>:1.1.0", "registry.<+env.name>.example.com/plugins/docker:1",
-                                "plugins/<+pipeline.variables.NAME>"}) {
+  for (const std::string bad :
+       {"<+pipeline.variables.PLUGIN>:1.1.0", "registry.<+env.name>.example.com/plugins/docker:1",
+        "plugins/<+pipeline.variables.NAME>"}) {
     r = ParseImageReference(bad, "step.image");
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_TRUE(absl::StrContains(r.status().message(), "holds a Harness expression")) << r.status();
+    EXPECT_TRUE(absl::StrContains(r.status().message(), "holds a Harness expression"))
+        << r.status();
   }
 }
 
@@ -123,7 +127,7 @@ TEST(PluginMirrorProblem, LiteralRegistryPrefixes) {
   EXPECT_NE(PluginMirrorProblem("Registry.Example.com/plugins"), "");
   EXPECT_NE(PluginMirrorProblem("*.example.com/plugins"), "");
   EXPECT_NE(PluginMirrorProblem("registry.example.com/<+pipeline.variables.NS>"), "");
-  EXPECT_NE(PluginMirrorProblem("plugins"), "");     // No registry host.
+  EXPECT_NE(PluginMirrorProblem("plugins"), "");            // No registry host.
   EXPECT_NE(PluginMirrorProblem("docker.io/plugins"), "");  // Docker Hub itself.
   EXPECT_NE(PluginMirrorProblem("registry.example.com/plugins:1.0"), "");
 }
@@ -149,22 +153,29 @@ TEST(RepositoryProblem, GrammarAroundExpressions) {
 TEST(ParseImageReference, RandomReferencesRoundTrip) {
   std::mt19937 rng(20261128);
   auto pick = [&](std::initializer_list<const char*> xs) {
-    return std::string(*(xs.begin() + std::uniform_int_distribution<std::size_t>(0, xs.size() - 1)(rng)));
+    return std::string(
+        *(xs.begin() + std::uniform_int_distribution<std::size_t>(0, xs.size() - 1)(rng)));
   };
-  auto chance = [&](int percent) { return std::uniform_int_distribution<int>(0, 99)(rng) < percent; };
+  auto chance = [&](int percent) {
+    return std::uniform_int_distribution<int>(0, 99)(rng) < percent;
+  };
   for (int i = 0; i < 5000; ++i) {
     std::string text;
     if (chance(50)) {
-      text = pick({"registry.example.com", "harbor.corp.example.com:8443", "localhost", "localhost:5000",
-                   "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "europe-west1-docker.pkg.dev", "a.b"}) +
+      text = pick({"registry.example.com", "harbor.corp.example.com:8443", "localhost",
+                   "localhost:5000", "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                   "europe-west1-docker.pkg.dev", "a.b"}) +
              "/";
     }
     const int segments = std::uniform_int_distribution<int>(1, 4)(rng);
     for (int s = 0; s < segments; ++s) {
       if (s > 0) text += '/';
-      text += pick({"plugins", "buildah-docker", "a__b", "x.y", "kaniko-ecr", "team-42", "a--b", "0"});
+      text +=
+          pick({"plugins", "buildah-docker", "a__b", "x.y", "kaniko-ecr", "team-42", "a--b", "0"});
     }
-    if (chance(70)) text += ":" + pick({"1.1.0-linux-amd64", "latest", "_x", "V1.2.3", std::string(128, 'v').c_str()});
+    if (chance(70))
+      text += ":" +
+              pick({"1.1.0-linux-amd64", "latest", "_x", "V1.2.3", std::string(128, 'v').c_str()});
     if (chance(30)) text += "@" + kDigest;
     auto r = ParseImageReference(text, "step.image");
     ASSERT_TRUE(r.ok()) << text << ": " << r.status();

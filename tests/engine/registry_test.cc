@@ -10,8 +10,10 @@ namespace {
 
 // Proves Docker Hub spellings normalise to docker.io and defaults apply.
 TEST(RegistryHost, Normalises) {
-  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "https://index.docker.io/v2/"), "docker.io");
-  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "https://index.docker.io/v1/"), "docker.io");
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "https://index.docker.io/v2/"),
+            "docker.io");
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "https://index.docker.io/v1/"),
+            "docker.io");
   EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, ""), "docker.io");
   EXPECT_EQ(RegistryHost(v1::DESTINATION_GCR, ""), "gcr.io");
   EXPECT_EQ(RegistryHost(v1::DESTINATION_ECR, "123456789012.dkr.ecr.us-east-1.amazonaws.com"),
@@ -47,14 +49,17 @@ TEST(PushTarget, ExpressionsSayWhatIsUnknown) {
   EXPECT_FALSE(t.host_known);
   t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "<+pipeline.variables.HOST>/acme/api");
   EXPECT_FALSE(t.host_known);
-  t = ResolvePushTarget(v1::DESTINATION_ACR, "acmeregistry.azurecr.io", "<+pipeline.variables.REPOSITORY>");
+  t = ResolvePushTarget(v1::DESTINATION_ACR, "acmeregistry.azurecr.io",
+                        "<+pipeline.variables.REPOSITORY>");
   EXPECT_FALSE(t.host_known);  // ACR repositories may name the registry.
   t = ResolvePushTarget(v1::DESTINATION_GCR, "eu.gcr.io", "<+pipeline.variables.GCP_PROJECT>/api");
   EXPECT_EQ(t.target, "eu.gcr.io/<+pipeline.variables.GCP_PROJECT>/api");
   EXPECT_TRUE(t.host_known);  // GCR images sit below the registry's host.
-  t = ResolvePushTarget(v1::DESTINATION_ECR, "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com",
+  t = ResolvePushTarget(v1::DESTINATION_ECR,
+                        "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com",
                         "payments/api");
-  EXPECT_EQ(t.target, "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com/payments/api");
+  EXPECT_EQ(t.target,
+            "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com/payments/api");
   EXPECT_FALSE(t.host_known);
   EXPECT_TRUE(t.path_known);
   // A '/' inside an expression does not end the first segment.
@@ -64,7 +69,9 @@ TEST(PushTarget, ExpressionsSayWhatIsUnknown) {
 
 // Proves each destination's registry shape is checked.
 TEST(RegistryShape, PerDestination) {
-  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ECR, "123456789012.dkr.ecr.eu-west-1.amazonaws.com"), "");
+  EXPECT_EQ(
+      RegistryShapeProblem(v1::DESTINATION_ECR, "123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+      "");
   EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ECR, "docker.io"), "");
   EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ECR, "12345.dkr.ecr.eu-west-1.amazonaws.com"), "");
   EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ACR, "acme.azurecr.io"), "");
@@ -79,16 +86,21 @@ TEST(RegistryShape, PerDestination) {
 // Proves a label holding an expression fits any rule, and the known labels
 // around it are still checked.
 TEST(RegistryShape, ExpressionLabelsAreUnknownNotWrong) {
-  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ECR,
-                                 "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com"),
-            "");
-  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ECR,
-                                 "<+pipeline.variables.AWS_ACCOUNT>.dkr.ecr.eu-west-1.amazonaws.com"),
-            "");
-  EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ECR, "12345.dkr.ecr.<+pipeline.variables.R>.amazonaws.com"),
+  EXPECT_EQ(
+      RegistryShapeProblem(v1::DESTINATION_ECR,
+                           "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com"),
+      "");
+  EXPECT_EQ(
+      RegistryShapeProblem(v1::DESTINATION_ECR,
+                           "<+pipeline.variables.AWS_ACCOUNT>.dkr.ecr.eu-west-1.amazonaws.com"),
+      "");
+  EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ECR,
+                                 "12345.dkr.ecr.<+pipeline.variables.R>.amazonaws.com"),
             "");
   EXPECT_NE(RegistryShapeProblem(v1::DESTINATION_ECR, "<+pipeline.variables.R>.example.com"), "");
-  EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_GAR, "<+pipeline.variables.LOCATION>-docker.pkg.dev"), "");
+  EXPECT_EQ(
+      RegistryShapeProblem(v1::DESTINATION_GAR, "<+pipeline.variables.LOCATION>-docker.pkg.dev"),
+      "");
   EXPECT_EQ(RegistryShapeProblem(v1::DESTINATION_ACR, "<+pipeline.variables.REGISTRY>"), "");
 }
 
@@ -102,10 +114,12 @@ TEST(HostLabels, ExpressionsStayWhole) {
   EXPECT_EQ(labels[3], "<+pipeline.variables.AWS_REGION>");
   EXPECT_EQ(LowerOutsideExpressions("Registry.Example.COM/<+pipeline.variables.Repo>"),
             "registry.example.com/<+pipeline.variables.Repo>");
-  EXPECT_EQ(RegistryHost(v1::DESTINATION_ECR, "HTTPS://123456789012.DKR.ECR.<+stage.variables.Region>.amazonaws.com/"),
+  EXPECT_EQ(RegistryHost(v1::DESTINATION_ECR,
+                         "HTTPS://123456789012.DKR.ECR.<+stage.variables.Region>.amazonaws.com/"),
             "123456789012.dkr.ecr.<+stage.variables.Region>.amazonaws.com");
-  EXPECT_EQ(RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "<+secrets.getValue(\"registry/url\")>/v2"),
-            "<+secrets.getValue(\"registry/url\")>");
+  EXPECT_EQ(
+      RegistryHost(v1::DESTINATION_DOCKER_REGISTRY, "<+secrets.getValue(\"registry/url\")>/v2"),
+      "<+secrets.getValue(\"registry/url\")>");
   const auto ecr = ParseEcrHost(host);
   ASSERT_TRUE(ecr.has_value());
   EXPECT_EQ(ecr->account, "123456789012");

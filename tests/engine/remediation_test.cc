@@ -39,17 +39,20 @@ TEST(FindRemediations, SmallestChangePerBuilder) {
                                    v1::ARCH_AMD64);
   // Buildah: privileged on Kubernetes, or its unprivileged profile under
   // OpenShift's anyuid SCC (one alternative, two fields).
-  EXPECT_EQ(ChangesFor(rs, v1::BUILDER_BUILDAH),
-            (std::vector<std::string>{
-                "privileged: PRIVILEGED_FORBIDDEN -> PRIVILEGED_ALLOWED",
-                "platform: PLATFORM_KUBERNETES -> PLATFORM_OPENSHIFT & openshift_sccs: + SCC_ANYUID"}));
+  EXPECT_EQ(
+      ChangesFor(rs, v1::BUILDER_BUILDAH),
+      (std::vector<std::string>{
+          "privileged: PRIVILEGED_FORBIDDEN -> PRIVILEGED_ALLOWED",
+          "platform: PLATFORM_KUBERNETES -> PLATFORM_OPENSHIFT & openshift_sccs: + SCC_ANYUID"}));
   EXPECT_EQ(ChangesFor(rs, v1::BUILDER_KANIKO),
             (std::vector<std::string>{"root: ROOT_FORBIDDEN -> ROOT_BUILD_STEP_ONLY"}));
   const auto docker = ChangesFor(rs, v1::BUILDER_DRONE_DOCKER);
-  EXPECT_NE(std::find(docker.begin(), docker.end(),
-                      "root: ROOT_FORBIDDEN -> ROOT_BUILD_STEP_ONLY & privileged: PRIVILEGED_FORBIDDEN -> "
-                      "PRIVILEGED_ALLOWED"),
-            docker.end())
+  EXPECT_NE(
+      std::find(
+          docker.begin(), docker.end(),
+          "root: ROOT_FORBIDDEN -> ROOT_BUILD_STEP_ONLY & privileged: PRIVILEGED_FORBIDDEN -> "
+          "PRIVILEGED_ALLOWED"),
+      docker.end())
       << absl::StrJoin(docker, " | ");
   for (const v1::Remediation& r : rs) {
     EXPECT_LE(r.policy_changes_size(), kMaxRemediationChanges);
@@ -64,7 +67,8 @@ TEST(FindRemediations, NoneWhenNoPolicyChangeHelps) {
   v1::BuildStep step;
   step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_ECR);
   step.set_dry_run(true);
-  const auto rs = FindRemediations(set->ScopeFor("", ""), step, v1::DESTINATION_ECR, v1::ARCH_AMD64);
+  const auto rs =
+      FindRemediations(set->ScopeFor("", ""), step, v1::DESTINATION_ECR, v1::ARCH_AMD64);
   EXPECT_TRUE(ChangesFor(rs, v1::BUILDER_BUILDAH).empty());
   EXPECT_FALSE(ChangesFor(rs, v1::BUILDER_KANIKO).empty());
 }
@@ -78,7 +82,8 @@ TEST(FindRemediations, StepArchitectureChange) {
   const auto rs = FindRemediations(set->ScopeFor("", ""), step, v1::DESTINATION_DOCKER_REGISTRY,
                                    v1::ARCH_ARM64);
   EXPECT_EQ(ChangesFor(rs, v1::BUILDER_BUILDAH),
-            (std::vector<std::string>{"step.arch: ARCH_ARM64 -> ARCH_AMD64 (run the step on an amd64 node)"}));
+            (std::vector<std::string>{
+                "step.arch: ARCH_ARM64 -> ARCH_AMD64 (run the step on an amd64 node)"}));
 }
 
 }  // namespace

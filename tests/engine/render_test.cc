@@ -17,7 +17,8 @@ v1::Decision PluginDecision() {
   return d;
 }
 
-v1::Setting* Add(v1::Decision* d, v1::EnvScope scope, const std::string& name, const std::string& value) {
+v1::Setting* Add(v1::Decision* d, v1::EnvScope scope, const std::string& name,
+                 const std::string& value) {
   v1::Setting* s = d->add_settings();
   s->set_scope(scope);
   s->set_name(name);
@@ -29,12 +30,42 @@ v1::Setting* Add(v1::Decision* d, v1::EnvScope scope, const std::string& name, c
 // when the YAML is read back: booleans, numbers, colons, comments, quotes,
 // control characters, unicode and expressions.
 TEST(RenderStepYaml, ValuesRoundTripThroughAYamlParser) {
-  const std::string values[] = {
-      "true", "No", "off", "~", "null", "1000", "1e3", "0x1F", "-1", ".5",
-      "key: value", "trailing:", "a #comment", "#start", "- dash", "[list]", "{map}",
-      "quote\"d", "back\\slash", "tab\there", "new\nline", "bell\x07", "trailing ", " leading",
-      "ünïcödé-é", "<+secrets.getValue(\"DOCKER_HUB_SECRET\")>", "<+pipeline.variables.TAG>",
-      "@at", "`tick", "!tag", "&anchor", "*alias", "|pipe", ">fold", "%pct", "'single'"};
+  const std::string values[] = {"true",
+                                "No",
+                                "off",
+                                "~",
+                                "null",
+                                "1000",
+                                "1e3",
+                                "0x1F",
+                                "-1",
+                                ".5",
+                                "key: value",
+                                "trailing:",
+                                "a #comment",
+                                "#start",
+                                "- dash",
+                                "[list]",
+                                "{map}",
+                                "quote\"d",
+                                "back\\slash",
+                                "tab\there",
+                                "new\nline",
+                                "bell\x07",
+                                "trailing ",
+                                " leading",
+                                "ünïcödé-é",
+                                "<+secrets.getValue(\"DOCKER_HUB_SECRET\")>",
+                                "<+pipeline.variables.TAG>",
+                                "@at",
+                                "`tick",
+                                "!tag",
+                                "&anchor",
+                                "*alias",
+                                "|pipe",
+                                ">fold",
+                                "%pct",
+                                "'single'"};
   for (const std::string& v : values) {
     v1::BuildStep step;
     step.set_step_id("build_and_push_payments_api_image_to_registry");
