@@ -84,6 +84,9 @@ struct Proposal {
 // wrong shape for its destination.
 absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& policy,
                              const v1::BuildStep& step, Proposal* out);
+// The Proposal would view into a step about to die.
+absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& policy,
+                             const v1::BuildStep&& step, Proposal* out) = delete;
 
 // `catalog_image` ("plugins/buildah-docker:1.1.0-linux-amd64") as pulled
 // from the proposal's mirror when it has one and the image is under the

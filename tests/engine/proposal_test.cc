@@ -23,6 +23,7 @@ class ProposalTest : public ::testing::Test {
   absl::Status Resolve(const v1::BuildStep& step, Proposal* p) {
     return ResolveProposal(set_->catalog_data(), set_->EffectivePolicy("", ""), step, p);
   }
+  absl::Status Resolve(const v1::BuildStep&& step, Proposal* p) = delete;  // Views would dangle.
   std::shared_ptr<const CompiledPolicySet> set_;
 };
 
@@ -37,11 +38,11 @@ v1::BuildStep Plugin(absl::string_view image, absl::string_view registry = "") {
 
 // Proves an official image resolves to its builder, destination and parts.
 TEST_F(ProposalTest, OfficialPluginImage) {
+  // A Proposal views into its step: the step outlives it.
+  const v1::BuildStep step = Plugin("docker.io/plugins/buildah-ecr:1.1.0-linux-amd64",
+                                    "123456789012.dkr.ecr.eu-west-1.amazonaws.com");
   Proposal p;
-  ASSERT_TRUE(Resolve(Plugin("docker.io/plugins/buildah-ecr:1.1.0-linux-amd64",
-                             "123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
-                      &p)
-                  .ok());
+  ASSERT_TRUE(Resolve(step, &p).ok());
   EXPECT_TRUE(p.is_plugin);
   EXPECT_EQ(p.builder, v1::BUILDER_BUILDAH);
   EXPECT_EQ(p.destination, v1::DESTINATION_ECR);
@@ -60,27 +61,31 @@ TEST_F(ProposalTest, OfficialPluginImage) {
 // namespace, and one that mirrors Docker Hub whole; pinned images keep the
 // mirror.
 TEST_F(ProposalTest, MirroredPluginImages) {
+  const v1::BuildStep mirrored =
+      Plugin("registry.example.com/plugins/buildah-docker:1.1.0-linux-amd64");
   Proposal a;
-  ASSERT_TRUE(
-      Resolve(Plugin("registry.example.com/plugins/buildah-docker:1.1.0-linux-amd64"), &a).ok());
+  ASSERT_TRUE(Resolve(mirrored, &a).ok());
   EXPECT_EQ(a.image.catalog_repository, "plugins/buildah-docker");
   EXPECT_EQ(a.image.mirror_prefix, "registry.example.com/plugins/");
   EXPECT_EQ(a.image.mirrored_prefix, "plugins/");
   EXPECT_EQ(ImageFromProposedSource(a, "plugins/buildah-docker:1.2.0-linux-amd64"),
             "registry.example.com/plugins/buildah-docker:1.2.0-linux-amd64");
+  const v1::BuildStep hub_mirror =
+      Plugin("harbor.corp.example.com/dockerhub/plugins/docker:21.3.4");
   Proposal b;
-  ASSERT_TRUE(Resolve(Plugin("harbor.corp.example.com/dockerhub/plugins/docker:21.3.4"), &b).ok());
+  ASSERT_TRUE(Resolve(hub_mirror, &b).ok());
   EXPECT_EQ(b.builder, v1::BUILDER_DRONE_DOCKER);
   EXPECT_EQ(b.image.mirror_prefix, "harbor.corp.example.com/dockerhub/");
   EXPECT_EQ(b.image.mirrored_prefix, "");
   EXPECT_EQ(ImageFromProposedSource(b, "plugins/buildah-docker:1.1.0-linux-amd64"),
             "harbor.corp.example.com/dockerhub/plugins/buildah-docker:1.1.0-linux-amd64");
   // Not under a listed mirror (a look-alike host, a sibling path).
-  Proposal c;
   for (const char* image :
        {"registry.example.com.evil.net/plugins/buildah-docker:1",
         "registry.example.com/pluginsx/buildah-docker:1", "registry.example.com/plugins/slack:1"}) {
-    const absl::Status s = Resolve(Plugin(image), &c);
+    const v1::BuildStep step = Plugin(image);
+    Proposal c;
+    const absl::Status s = Resolve(step, &c);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << image;
     EXPECT_TRUE(absl::StartsWith(s.message(), "step.image: ")) << s;
   }
@@ -88,11 +93,11 @@ TEST_F(ProposalTest, MirroredPluginImages) {
 
 // Proves expressions stay whole and say what is unknown.
 TEST_F(ProposalTest, ExpressionsAreUnknownNotGuessed) {
+  const v1::BuildStep step =
+      Plugin("plugins/buildah-ecr:<+pipeline.variables.BUILDAH_VERSION>",
+             "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com");
   Proposal p;
-  ASSERT_TRUE(Resolve(Plugin("plugins/buildah-ecr:<+pipeline.variables.BUILDAH_VERSION>",
-                             "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com"),
-                      &p)
-                  .ok());
+  ASSERT_TRUE(Resolve(step, &p).ok());
   EXPECT_FALSE(p.image.tag_known);
   EXPECT_EQ(p.ecr_region, "<+pipeline.variables.AWS_REGION>");
   EXPECT_FALSE(p.registry_host_known);
