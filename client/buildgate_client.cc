@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/file.h"
+#include "common/status.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace buildgate {
@@ -19,17 +20,11 @@ absl::StatusOr<std::unique_ptr<BuildGateClient>> BuildGateClient::Create(const C
   if (!options.tls_ca.empty() || !options.tls_cert.empty()) {
     grpc::SslCredentialsOptions ssl;
     if (!options.tls_ca.empty()) {
-      auto ca = ReadFileToString(options.tls_ca);
-      if (!ca.ok()) return ca.status();
-      ssl.pem_root_certs = *ca;
+      BG_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFileToString(options.tls_ca));
     }
     if (!options.tls_cert.empty()) {
-      auto cert = ReadFileToString(options.tls_cert);
-      if (!cert.ok()) return cert.status();
-      auto key = ReadFileToString(options.tls_key);
-      if (!key.ok()) return key.status();
-      ssl.pem_cert_chain = *cert;
-      ssl.pem_private_key = *key;
+      BG_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFileToString(options.tls_cert));
+      BG_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFileToString(options.tls_key));
     }
     creds = grpc::SslCredentials(ssl);
     if (!options.tls_server_name.empty()) {

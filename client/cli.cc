@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "client/buildgate_client.h"
 #include "common/file.h"
+#include "common/status.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
 #include "engine/enum_names.h"
@@ -36,18 +37,15 @@ constexpr char kUsage[] =
 
 template <typename M>
 absl::StatusOr<M> LoadFile(const std::string& path) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
+  BG_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
   M message;
-  absl::Status status = ParseYamlToMessage(*text, path, &message);
-  if (!status.ok()) return status;
+  BG_RETURN_IF_ERROR(ParseYamlToMessage(text, path, &message));
   return message;
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> LoadPolicy(const std::string& path) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  return CompiledPolicySet::ParseAndCompile(*text, path);
+  BG_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+  return CompiledPolicySet::ParseAndCompile(text, path);
 }
 
 struct Flags {

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "engine/decide.h"
 #include "engine/limits.h"
 #include "service/grpc_status.h"
@@ -76,7 +77,7 @@ absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
     const v1::PolicySource& source) {
   switch (source.source_case()) {
     case v1::PolicySource::kOrgId: {
-      if (source.org_id().empty()) return absl::InvalidArgumentError("policy.org_id: empty");
+      if (source.org_id().empty()) return InvalidField("policy.org_id", "empty");
       const PolicySnapshot* snapshot = store_->LocalSnapshot();
       if (snapshot == nullptr) return absl::UnavailableError("the policy store is still loading");
       const StoredPolicySet* stored = snapshot->Find(source.org_id());
@@ -94,6 +95,7 @@ absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
       }
       auto compiled = cache_->LookupOrCompile(source.inline_policy());
       if (!compiled.ok()) {
+        // The compile error names its field; nest it under policy.inline_policy.
         return absl::InvalidArgumentError(
             absl::StrCat("policy.inline_policy.", compiled.status().message()));
       }
@@ -113,8 +115,7 @@ absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
       return compiled;
     }
     default:
-      return absl::InvalidArgumentError(
-          "policy: required (org_id, inline_policy or policy_fingerprint)");
+      return InvalidField("policy", "required (org_id, inline_policy or policy_fingerprint)");
   }
 }
 
@@ -136,7 +137,7 @@ absl::Status BuildGateService::HandleDecide(grpc::CallbackServerContext& ctx,
   } else if (!parsed.ok()) {
     status = parsed;
   } else if (!request->has_step()) {
-    status = absl::InvalidArgumentError("step: required");
+    status = InvalidField("step", "required");
   } else {
     auto compiled = ResolvePolicy(request->policy());
     status = compiled.ok() ? DecideOne(**compiled, request->step(), response) : compiled.status();
@@ -173,10 +174,10 @@ absl::Status BuildGateService::HandleDecideBatch(grpc::CallbackServerContext& ct
   } else if (!parsed.ok()) {
     status = parsed;
   } else if (request->steps_size() == 0) {
-    status = absl::InvalidArgumentError("steps: at least one step");
+    status = InvalidField("steps", "at least one step");
   } else if (request->steps_size() > kMaxBatchSize) {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("steps: at most ", kMaxBatchSize, " steps per batch, got ", request->steps_size()));
+    status = InvalidField("steps", absl::StrCat("at most ", kMaxBatchSize, " steps per batch, got ",
+                                                request->steps_size()));
   } else {
     auto resolved = ResolvePolicy(request->policy());
     if (resolved.ok()) {
@@ -218,8 +219,8 @@ absl::Status BuildGateService::HandleValidatePolicy(grpc::CallbackServerContext&
                                                    const absl::Status& parsed,
                                                    const v1::ValidatePolicyRequest* request,
                                                    v1::ValidatePolicyResponse* response) {
-  if (!parsed.ok()) return parsed;
-  if (!request->has_policy_set()) return absl::InvalidArgumentError("policy_set: required");
+  BG_RETURN_IF_ERROR(parsed);
+  if (!request->has_policy_set()) return InvalidField("policy_set", "required");
   auto compiled = CompiledPolicySet::Compile(request->policy_set());
   if (!compiled.ok()) {
     response->set_valid(false);
@@ -236,7 +237,7 @@ absl::Status BuildGateService::HandleListPolicySets(grpc::CallbackServerContext&
                                                    const absl::Status& parsed,
                                                    const v1::ListPolicySetsRequest*,
                                                    v1::ListPolicySetsResponse* response) {
-  if (!parsed.ok()) return parsed;
+  BG_RETURN_IF_ERROR(parsed);
   auto snapshot = store_->Snapshot();
   if (snapshot == nullptr) return absl::UnavailableError("the policy store is still loading");
   std::vector<const v1::PolicySetInfo*> infos;
@@ -251,11 +252,11 @@ absl::Status BuildGateService::HandleGetPolicySet(grpc::CallbackServerContext&,
                                                  const absl::Status& parsed,
                                                  const v1::GetPolicySetRequest* request,
                                                  v1::GetPolicySetResponse* response) {
-  if (!parsed.ok()) return parsed;
+  BG_RETURN_IF_ERROR(parsed);
   absl::Status status;
   auto snapshot = store_->Snapshot();
   if (request->org_id().empty()) {
-    status = absl::InvalidArgumentError("org_id: required");
+    status = InvalidField("org_id", "required");
   } else if (snapshot == nullptr) {
     status = absl::UnavailableError("the policy store is still loading");
   } else if (const StoredPolicySet* stored = snapshot->Find(request->org_id())) {
@@ -272,7 +273,7 @@ absl::Status BuildGateService::HandleGetServerStatus(grpc::CallbackServerContext
                                                     const absl::Status& parsed,
                                                     const v1::GetServerStatusRequest*,
                                                     v1::ServerStatus* response) {
-  if (!parsed.ok()) return parsed;
+  BG_RETURN_IF_ERROR(parsed);
   auto snapshot = store_->Snapshot();
   response->set_serving(serving_.load() && snapshot != nullptr);
   response->set_policy_dir(store_->dir().empty() ? "embedded" : store_->dir());

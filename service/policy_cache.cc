@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/hash/hash.h"
+#include "common/status.h"
 
 namespace buildgate {
 
@@ -56,9 +57,8 @@ const CompiledPolicySet* CompiledPolicyCache::Lookup(absl::string_view fingerpri
 absl::StatusOr<const CompiledPolicySet*> CompiledPolicyCache::LookupOrCompile(const v1::PolicySet& set) {
   const std::string fingerprint = PolicySetFingerprint(set);
   if (const CompiledPolicySet* hit = Lookup(fingerprint)) return hit;
-  auto compiled = GetOrCompile(set, fingerprint);
-  if (!compiled.ok()) return compiled.status();
-  return Remember(Local(), *std::move(compiled));
+  BG_ASSIGN_OR_RETURN(auto compiled, GetOrCompile(set, fingerprint));
+  return Remember(Local(), std::move(compiled));
 }
 
 CompiledPolicyCache::Shard& CompiledPolicyCache::ShardFor(absl::string_view fingerprint) {
@@ -93,14 +93,13 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicyCache::Ge
   if (auto hit = Find(fingerprint)) return hit;
   // Compile outside any lock; a concurrent miss on the same set may compile
   // it too, and the first insert wins.
-  auto compiled = CompiledPolicySet::Compile(set);
-  if (!compiled.ok()) return compiled.status();
+  BG_ASSIGN_OR_RETURN(auto compiled, CompiledPolicySet::Compile(set));
   Shard& shard = ShardFor(fingerprint);
   std::lock_guard<std::shared_mutex> lock(shard.mu);
   auto it = shard.map.find(fingerprint);
   if (it != shard.map.end()) return it->second->compiled;
-  InsertLocked(shard, *compiled);
-  return *std::move(compiled);
+  InsertLocked(shard, compiled);
+  return compiled;
 }
 
 void CompiledPolicyCache::InsertLocked(Shard& shard,

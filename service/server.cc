@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/file.h"
+#include "common/status.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "spdlog/spdlog.h"
@@ -29,16 +30,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
   if (o.tls_cert.empty() || o.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
   }
-  auto cert = ReadFileToString(o.tls_cert);
-  if (!cert.ok()) return cert.status();
-  auto key = ReadFileToString(o.tls_key);
-  if (!key.ok()) return key.status();
+  BG_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(o.tls_cert));
+  BG_ASSIGN_OR_RETURN(std::string key, ReadFileToString(o.tls_key));
   grpc::SslServerCredentialsOptions ssl;
-  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
   if (!o.tls_client_ca.empty()) {
-    auto ca = ReadFileToString(o.tls_client_ca);
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *ca;
+    BG_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFileToString(o.tls_client_ca));
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(ssl);
@@ -79,11 +76,8 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   if (options.listen.empty() && options.unix_socket.empty()) {
     return absl::InvalidArgumentError("nothing to listen on: set --listen and/or --unix_socket");
   }
-  auto creds = Credentials(options);
-  if (!creds.ok()) return creds.status();
-  auto log = DecisionLog::Open(options.decision_log, options.decision_log_options);
-  if (!log.ok()) return log.status();
-  s->log_ = *std::move(log);
+  BG_ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> creds, Credentials(options));
+  BG_ASSIGN_OR_RETURN(s->log_, DecisionLog::Open(options.decision_log, options.decision_log_options));
   if (s->log_->torn_bytes_repaired() > 0) {
     spdlog::warn("decision log {}: its last line was torn ({} bytes, a crash?); moved to {}.torn",
                  options.decision_log, s->log_->torn_bytes_repaired(), options.decision_log);
@@ -112,8 +106,7 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
     }
     return f;
   });
-  absl::Status metrics_status = s->metrics_->Serve(options.metrics_address);
-  if (!metrics_status.ok()) return metrics_status;
+  BG_RETURN_IF_ERROR(s->metrics_->Serve(options.metrics_address));
   s->service_ = std::make_unique<BuildGateService>(
       BuildGateService::Options{options.allow_inline_policies, options.clock, options.limits}, s->store_.get(),
       s->cache_.get(), s->log_.get(), s->metrics_.get());
@@ -124,10 +117,10 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  if (!options.listen.empty()) builder.AddListeningPort(options.listen, *creds, &s->tcp_port_);
+  if (!options.listen.empty()) builder.AddListeningPort(options.listen, creds, &s->tcp_port_);
   if (!options.unix_socket.empty()) {
     if (absl::Status s = ClearStaleSocket(options.unix_socket); !s.ok()) return s;
-    builder.AddListeningPort(absl::StrCat("unix:", options.unix_socket), *creds);
+    builder.AddListeningPort(absl::StrCat("unix:", options.unix_socket), creds);
   }
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.max_request_bytes, INT32_MAX)));
