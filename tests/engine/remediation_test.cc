@@ -19,6 +19,18 @@ std::shared_ptr<const CompiledPolicySet> Compile(v1::RootRule root, v1::Privileg
   return *compiled;
 }
 
+// The remediations for a Build and Push step to `destination` on `arch`
+// nodes under an org policy with the given root and privileged rules.
+std::vector<v1::Remediation> Remediations(v1::RootRule root, v1::PrivilegedRule privileged,
+                                          v1::StepKind kind, v1::Destination destination,
+                                          v1::Architecture arch, bool dry_run = false) {
+  const auto set = Compile(root, privileged);
+  v1::BuildStep step;
+  step.set_kind(kind);
+  step.set_dry_run(dry_run);
+  return FindRemediations(set->ScopeFor("", ""), step, destination, arch);
+}
+
 std::vector<std::string> ChangesFor(const std::vector<v1::Remediation>& rs, v1::Builder b) {
   std::vector<std::string> out;
   for (const v1::Remediation& r : rs) {
@@ -32,11 +44,9 @@ std::vector<std::string> ChangesFor(const std::vector<v1::Remediation>& rs, v1::
 // Buildah needs only privileged, Kaniko only root on the build step, and the
 // builders that need both get the pair (or the OpenShift alternative).
 TEST(FindRemediations, SmallestChangePerBuilder) {
-  const auto set = Compile(v1::ROOT_FORBIDDEN, v1::PRIVILEGED_FORBIDDEN);
-  v1::BuildStep step;
-  step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
-  const auto rs = FindRemediations(set->ScopeFor("", ""), step, v1::DESTINATION_DOCKER_REGISTRY,
-                                   v1::ARCH_AMD64);
+  const auto rs = Remediations(v1::ROOT_FORBIDDEN, v1::PRIVILEGED_FORBIDDEN,
+                               v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY,
+                               v1::DESTINATION_DOCKER_REGISTRY, v1::ARCH_AMD64);
   // Buildah: privileged on Kubernetes, or its unprivileged profile under
   // OpenShift's anyuid SCC (one alternative, two fields).
   EXPECT_EQ(
@@ -76,11 +86,9 @@ TEST(FindRemediations, NoneWhenNoPolicyChangeHelps) {
 // Proves a step-side change is offered when it is the smallest: Buildah on
 // an arm64 node is admitted by moving the step to amd64.
 TEST(FindRemediations, StepArchitectureChange) {
-  const auto set = Compile(v1::ROOT_FORBIDDEN, v1::PRIVILEGED_ALLOWED);
-  v1::BuildStep step;
-  step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
-  const auto rs = FindRemediations(set->ScopeFor("", ""), step, v1::DESTINATION_DOCKER_REGISTRY,
-                                   v1::ARCH_ARM64);
+  const auto rs = Remediations(v1::ROOT_FORBIDDEN, v1::PRIVILEGED_ALLOWED,
+                               v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY,
+                               v1::DESTINATION_DOCKER_REGISTRY, v1::ARCH_ARM64);
   EXPECT_EQ(ChangesFor(rs, v1::BUILDER_BUILDAH),
             (std::vector<std::string>{
                 "step.arch: ARCH_ARM64 -> ARCH_AMD64 (run the step on an amd64 node)"}));
