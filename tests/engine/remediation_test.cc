@@ -73,12 +73,9 @@ TEST(FindRemediations, SmallestChangePerBuilder) {
 // Proves a builder no policy change admits gets no remediation: Buildah
 // cannot build without pushing to ECR whatever the policy says.
 TEST(FindRemediations, NoneWhenNoPolicyChangeHelps) {
-  const auto set = Compile(v1::ROOT_FORBIDDEN, v1::PRIVILEGED_FORBIDDEN);
-  v1::BuildStep step;
-  step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_ECR);
-  step.set_dry_run(true);
   const auto rs =
-      FindRemediations(set->ScopeFor("", ""), step, v1::DESTINATION_ECR, v1::ARCH_AMD64);
+      Remediations(v1::ROOT_FORBIDDEN, v1::PRIVILEGED_FORBIDDEN, v1::STEP_KIND_BUILD_AND_PUSH_ECR,
+                   v1::DESTINATION_ECR, v1::ARCH_AMD64, /*dry_run=*/true);
   EXPECT_TRUE(ChangesFor(rs, v1::BUILDER_BUILDAH).empty());
   EXPECT_FALSE(ChangesFor(rs, v1::BUILDER_KANIKO).empty());
 }
