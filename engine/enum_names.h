@@ -6,6 +6,10 @@
 #ifndef BUILDGATE_ENGINE_ENUM_NAMES_H_
 #define BUILDGATE_ENGINE_ENUM_NAMES_H_
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "absl/strings/string_view.h"
 #include "google/protobuf/generated_enum_reflection.h"
 
@@ -13,9 +17,23 @@ namespace buildgate {
 
 template <typename E>
 absl::string_view EnumName(E value) {
-  const google::protobuf::EnumValueDescriptor* v =
-      google::protobuf::GetEnumDescriptor<E>()->FindValueByNumber(static_cast<int>(value));
-  return v != nullptr ? absl::string_view(v->name()) : absl::string_view("UNKNOWN_ENUM_VALUE");
+  // Names by number, read once from the descriptor (an array lookup per call:
+  // the remediation search names enums thousands of times per deny).
+  static const std::vector<std::string>* const names = [] {
+    const google::protobuf::EnumDescriptor* d = google::protobuf::GetEnumDescriptor<E>();
+    int max = 0;
+    for (int i = 0; i < d->value_count(); ++i) max = std::max(max, d->value(i)->number());
+    auto* by_number = new std::vector<std::string>(static_cast<std::size_t>(max) + 1);
+    for (int i = 0; i < d->value_count(); ++i) {
+      if (d->value(i)->number() >= 0) (*by_number)[d->value(i)->number()] = d->value(i)->name();
+    }
+    return by_number;
+  }();
+  const int n = static_cast<int>(value);
+  if (n < 0 || static_cast<std::size_t>(n) >= names->size() || (*names)[n].empty()) {
+    return "UNKNOWN_ENUM_VALUE";
+  }
+  return (*names)[n];
 }
 
 }  // namespace buildgate
