@@ -129,6 +129,16 @@ absl::StatusOr<v1::ListPolicySetsResponse> BuildGateClient::ListPolicySets() {
   return response;
 }
 
+absl::StatusOr<v1::GetPolicySetResponse> BuildGateClient::GetPolicySet(const std::string& org_id) {
+  v1::GetPolicySetRequest request;
+  request.set_org_id(org_id);
+  v1::GetPolicySetResponse response;
+  grpc::Status status = WithRetries(
+      [&](grpc::ClientContext* ctx) { return stub_->GetPolicySet(ctx, request, &response); });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 absl::StatusOr<v1::ServerStatus> BuildGateClient::ServerStatus() {
   v1::ServerStatus response;
   grpc::Status status = WithRetries([&](grpc::ClientContext* ctx) {

@@ -53,6 +53,7 @@ class BuildGateClient {
   absl::StatusOr<v1::DecideBatchResponse> DecideBatch(const v1::DecideBatchRequest& request);
   absl::StatusOr<v1::ValidatePolicyResponse> ValidatePolicy(const v1::PolicySet& policy);
   absl::StatusOr<v1::ListPolicySetsResponse> ListPolicySets();
+  absl::StatusOr<v1::GetPolicySetResponse> GetPolicySet(const std::string& org_id);
   absl::StatusOr<v1::ServerStatus> ServerStatus();
   // grpc.health.v1 Check: "SERVING", "NOT_SERVING", ...
   absl::StatusOr<std::string> Health(const std::string& service = "");

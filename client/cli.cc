@@ -1,17 +1,21 @@
 #include "client/cli.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <google/protobuf/stubs/common.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
-#include <sstream>
+#include <iterator>
+#include <map>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/time.h"
 #include "client/buildgate_client.h"
+#include "common/command_line.h"
 #include "common/file.h"
 #include "common/status.h"
 #include "engine/compiled_policy.h"
@@ -22,87 +26,78 @@
 namespace buildgate {
 namespace {
 
-constexpr char kUsage[] =
-    "usage:\n"
-    "  buildgate decide   --policy FILE --step FILE [-o text|json|yaml]        (offline)\n"
-    "  buildgate decide   --server ADDR (--org ORG | --policy FILE) --step FILE [-o ...]\n"
-    "  buildgate validate --policy FILE [--server ADDR]\n"
-    "  buildgate health   --server ADDR\n"
-    "\n"
-    "ADDR is host:port or unix:/path. Remote options: --timeout 5s, --tls_ca FILE,\n"
-    "--tls_cert FILE --tls_key FILE (mutual TLS), --tls_server_name NAME, --caller NAME.\n"
-    "FILE is YAML or JSON (proto3 JSON field names). Exit codes: 0 allow / valid /\n"
-    "serving, 10 allow with changes, 20 deny, 2 bad input, 3 server unavailable or\n"
-    "not serving, 1 internal error.\n";
+constexpr char kStdin[] = "-";
+
+// ---- Inputs: files, directories and `-`.
+
+// `paths` with each directory replaced by its *.yaml, *.yml and *.json files
+// (sorted, not recursive). Errors name the path: a directory with no such
+// file, or `-` given twice (standard input can be read once).
+absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& paths,
+                                                      absl::string_view flag) {
+  std::vector<std::string> out;
+  int stdin_uses = 0;
+  for (const std::string& path : paths) {
+    if (path == kStdin) {
+      if (++stdin_uses > 1) return InvalidField(flag, "- (standard input) can be given once");
+      out.push_back(path);
+      continue;
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+      out.push_back(path);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      const std::string ext = entry.path().extension().string();
+      if (entry.is_regular_file(ec) && (ext == ".yaml" || ext == ".yml" || ext == ".json")) {
+        found.push_back(entry.path().string());
+      }
+    }
+    if (ec) return InvalidField(flag, absl::StrCat(path, ": cannot list: ", ec.message()));
+    if (found.empty()) {
+      return InvalidField(flag,
+                          absl::StrCat(path, ": a directory with no *.yaml, *.yml or *.json file"));
+    }
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+// The text of `path`, or of standard input for `-` (as bounded as a file).
+absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in) {
+  if (path != kStdin) return ReadFileToString(path);
+  std::string text;
+  char buffer[64 * 1024];
+  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kDefaultMaxFileBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("-: standard input is larger than ", kDefaultMaxFileBytes, " bytes"));
+    }
+  }
+  return text;
+}
+
+std::string SourceName(const std::string& path) { return path == kStdin ? "<stdin>" : path; }
 
 template <typename M>
-absl::StatusOr<M> LoadFile(const std::string& path) {
-  BG_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+absl::StatusOr<M> LoadMessage(const std::string& path, std::istream& in) {
+  BG_ASSIGN_OR_RETURN(const std::string text, ReadInput(path, in));
   M message;
-  BG_RETURN_IF_ERROR(ParseYamlToMessage(text, path, &message));
+  BG_RETURN_IF_ERROR(ParseYamlToMessage(text, SourceName(path), &message));
   return message;
 }
 
-absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> LoadPolicy(const std::string& path) {
-  BG_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
-  return CompiledPolicySet::ParseAndCompile(text, path);
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> LoadPolicy(const std::string& path,
+                                                                    std::istream& in) {
+  BG_ASSIGN_OR_RETURN(const std::string text, ReadInput(path, in));
+  return CompiledPolicySet::ParseAndCompile(text, SourceName(path));
 }
 
-struct Flags {
-  std::string policy;
-  std::string step;
-  std::string output = "text";
-  std::string org;
-  ClientOptions client;
-};
-
-bool ParseFlags(const std::vector<std::string>& args, std::size_t from, Flags* flags,
-                std::ostream& err) {
-  for (std::size_t i = from; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* into) {
-      if (i + 1 >= args.size()) {
-        err << "buildgate: " << a << " needs a value\n";
-        return false;
-      }
-      *into = args[++i];
-      return true;
-    };
-    if (a == "--policy") {
-      if (!value(&flags->policy)) return false;
-    } else if (a == "--step") {
-      if (!value(&flags->step)) return false;
-    } else if (a == "-o" || a == "--output") {
-      if (!value(&flags->output)) return false;
-    } else if (a == "--server") {
-      if (!value(&flags->client.target)) return false;
-    } else if (a == "--org") {
-      if (!value(&flags->org)) return false;
-    } else if (a == "--tls_ca") {
-      if (!value(&flags->client.tls_ca)) return false;
-    } else if (a == "--tls_cert") {
-      if (!value(&flags->client.tls_cert)) return false;
-    } else if (a == "--tls_key") {
-      if (!value(&flags->client.tls_key)) return false;
-    } else if (a == "--tls_server_name") {
-      if (!value(&flags->client.tls_server_name)) return false;
-    } else if (a == "--caller") {
-      if (!value(&flags->client.caller)) return false;
-    } else if (a == "--timeout") {
-      std::string text;
-      if (!value(&text)) return false;
-      if (!absl::ParseDuration(text, &flags->client.deadline) ||
-          flags->client.deadline <= absl::ZeroDuration()) {
-        err << "buildgate: --timeout takes a duration such as 2s or 500ms\n";
-        return false;
-      }
-    } else {
-      err << "buildgate: unknown argument " << a << "\n";
-      return false;
-    }
-  }
-  return true;
-}
+// ---- Exit codes.
 
 // Exit code for a failed remote call.
 int ExitCodeForRpcError(const absl::Status& status) {
@@ -111,6 +106,7 @@ int ExitCodeForRpcError(const absl::Status& status) {
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kPermissionDenied:
     case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kResourceExhausted:
       return kExitBadInput;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
@@ -121,192 +117,470 @@ int ExitCodeForRpcError(const absl::Status& status) {
   }
 }
 
-void PrintDecision(const v1::Decision& decision, const std::string& output, std::ostream& out) {
-  if (output == "json") {
-    out << MessageToJson(decision);
-  } else if (output == "yaml") {
-    out << MessageToYaml(decision);
-  } else {
-    out << DecisionToText(decision);
-  }
+// The more serious of two exit codes (see cli.h).
+int Worse(int a, int b) {
+  auto rank = [](int code) {
+    switch (code) {
+      case kExitBadInput:
+        return 6;
+      case kExitUnavailable:
+        return 5;
+      case kExitInternal:
+        return 4;
+      case kExitDeny:
+        return 3;
+      case kExitAllowWithChanges:
+        return 2;
+      default:
+        return 1;
+    }
+  };
+  return rank(a) >= rank(b) ? a : b;
 }
 
-int DecideRemote(const Flags& flags, std::ostream& out, std::ostream& err) {
-  if (flags.policy.empty() == flags.org.empty()) {
-    err << "buildgate decide: with --server, give exactly one of --org and --policy\n";
+// ---- Output.
+
+void PrintMessage(const google::protobuf::Message& m, const std::string& output,
+                  std::ostream& out) {
+  out << (output == "json" ? MessageToJson(m) : MessageToYaml(m));
+}
+
+// Prints decisions: one as it is; several as a JSON array, YAML documents,
+// or text blocks headed by their file.
+class DecisionPrinter {
+ public:
+  DecisionPrinter(std::string output, std::size_t count, std::ostream& out)
+      : output_(std::move(output)), many_(count > 1), out_(out) {}
+  ~DecisionPrinter() {
+    if (many_ && output_ == "json") out_ << (printed_ == 0 ? "[" : "\n") << "]\n";
+  }
+  void Print(const std::string& source, const v1::Decision& d, const std::string& decision_id) {
+    if (output_ == "json") {
+      if (many_) out_ << (printed_ == 0 ? "[\n" : ",\n");
+      std::string json = MessageToJson(d);
+      while (!json.empty() && json.back() == '\n') json.pop_back();
+      out_ << json << (many_ ? "" : "\n");
+    } else if (output_ == "yaml") {
+      if (many_) out_ << "---\n# " << source << "\n";
+      out_ << MessageToYaml(d);
+    } else {
+      if (many_) out_ << (printed_ == 0 ? "" : "\n") << "== " << source << "\n";
+      if (!decision_id.empty()) out_ << "decision id:  " << decision_id << "\n";
+      out_ << DecisionToText(d);
+    }
+    ++printed_;
+  }
+
+ private:
+  const std::string output_;
+  const bool many_;
+  std::ostream& out_;
+  int printed_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<BuildGateClient>> Connect(const ClientOptions& options) {
+  return BuildGateClient::Create(options);
+}
+
+void PrintRpcError(const ClientOptions& c, const absl::Status& status, std::ostream& err) {
+  err << "buildgate: " << c.target << ": " << absl::StatusCodeToString(status.code()) << ": "
+      << status.message() << "\n";
+}
+
+// ---- Commands.
+
+struct DecideFlags {
+  std::string policy;
+  std::string org;
+  std::vector<std::string> steps;
+  std::string output = "text";
+  ClientOptions client;
+};
+
+int DecideOffline(const DecideFlags& f, const std::vector<std::string>& steps, std::istream& in,
+                  std::ostream& out, std::ostream& err) {
+  auto policy = LoadPolicy(f.policy, in);
+  if (!policy.ok()) {
+    err << "buildgate: " << policy.status().message() << "\n";
     return kExitBadInput;
   }
-  auto step = LoadFile<v1::BuildStep>(flags.step);
-  if (!step.ok()) {
-    err << "buildgate: " << step.status().message() << "\n";
+  DecisionPrinter printer(f.output, steps.size(), out);
+  int code = kExitAllow;
+  for (const std::string& path : steps) {
+    auto step = LoadMessage<v1::BuildStep>(path, in);
+    if (!step.ok()) {
+      err << "buildgate: " << step.status().message() << "\n";
+      code = Worse(code, kExitBadInput);
+      continue;
+    }
+    v1::Decision decision;
+    if (absl::Status s = buildgate::Decide(**policy, *step, &decision); !s.ok()) {
+      err << "buildgate: " << SourceName(path) << ": " << s.message() << "\n";
+      code = Worse(code, kExitBadInput);
+      continue;
+    }
+    printer.Print(SourceName(path), decision, "");
+    code = Worse(code, ExitCodeForVerdict(decision.verdict()));
+  }
+  return code;
+}
+
+int DecideRemote(const DecideFlags& f, const std::vector<std::string>& steps, std::istream& in,
+                 std::ostream& out, std::ostream& err) {
+  if (f.policy.empty() == f.org.empty()) {
+    err << "buildgate decide: with --server, give exactly one of --org ORG (a stored policy set) "
+           "and --policy FILE (sent inline)\n";
     return kExitBadInput;
   }
-  auto client = BuildGateClient::Create(flags.client);
-  if (!client.ok()) {
-    err << "buildgate: " << client.status().message() << "\n";
-    return kExitBadInput;
+  std::vector<v1::BuildStep> loaded;
+  std::vector<std::string> sources;
+  int code = kExitAllow;
+  for (const std::string& path : steps) {
+    auto step = LoadMessage<v1::BuildStep>(path, in);
+    if (!step.ok()) {
+      err << "buildgate: " << step.status().message() << "\n";
+      code = Worse(code, kExitBadInput);
+      continue;
+    }
+    loaded.push_back(*std::move(step));
+    sources.push_back(SourceName(path));
   }
-  absl::StatusOr<v1::DecideResponse> response;
-  if (!flags.org.empty()) {
-    v1::PolicySource source;
-    source.set_org_id(flags.org);
-    response = (*client)->Decide(source, *step);
+  if (loaded.empty()) return code;
+  v1::PolicySource source;
+  if (!f.org.empty()) {
+    source.set_org_id(f.org);
   } else {
-    auto set = LoadFile<v1::PolicySet>(flags.policy);
+    auto set = LoadMessage<v1::PolicySet>(f.policy, in);
     if (!set.ok()) {
       err << "buildgate: " << set.status().message() << "\n";
       return kExitBadInput;
     }
-    response = (*client)->DecideWithPolicy(*set, *step);
+    *source.mutable_inline_policy() = *std::move(set);
   }
-  if (!response.ok()) {
-    err << "buildgate: " << flags.client.target << ": "
-        << absl::StatusCodeToString(response.status().code()) << ": " << response.status().message()
-        << "\n";
-    return ExitCodeForRpcError(response.status());
-  }
-  PrintDecision(response->decision(), flags.output, out);
-  return ExitCodeForVerdict(response->decision().verdict());
-}
-
-int Health(const Flags& flags, std::ostream& out, std::ostream& err) {
-  if (flags.client.target.empty()) {
-    err << "buildgate health: --server is required\n";
+  auto client = Connect(f.client);
+  if (!client.ok()) {
+    err << "buildgate: " << client.status().message() << "\n";
     return kExitBadInput;
   }
-  auto client = BuildGateClient::Create(flags.client);
+  std::vector<v1::DecideResponse> results;
+  if (loaded.size() == 1) {
+    // One step: Decide, which sends an inline policy once and then only its
+    // fingerprint.
+    auto r = source.has_inline_policy()
+                 ? (*client)->DecideWithPolicy(source.inline_policy(), loaded[0])
+                 : (*client)->Decide(source, loaded[0]);
+    if (!r.ok()) {
+      PrintRpcError(f.client, r.status(), err);
+      return Worse(code, ExitCodeForRpcError(r.status()));
+    }
+    results.push_back(*std::move(r));
+  } else {
+    // Several steps: one DecideBatch call.
+    v1::DecideBatchRequest request;
+    *request.mutable_policy() = source;
+    for (v1::BuildStep& s : loaded) *request.add_steps() = std::move(s);
+    auto r = (*client)->DecideBatch(request);
+    if (!r.ok()) {
+      PrintRpcError(f.client, r.status(), err);
+      return Worse(code, ExitCodeForRpcError(r.status()));
+    }
+    results.assign(r->results().begin(), r->results().end());
+  }
+  DecisionPrinter printer(f.output, results.size(), out);
+  for (std::size_t i = 0; i < results.size() && i < sources.size(); ++i) {
+    printer.Print(sources[i], results[i].decision(), results[i].decision_id());
+    if (f.output != "text")
+      err << sources[i] << ": decision id " << results[i].decision_id() << "\n";
+    code = Worse(code, ExitCodeForVerdict(results[i].decision().verdict()));
+  }
+  return code;
+}
+
+int RunDecide(const DecideFlags& f, std::istream& in, std::ostream& out, std::ostream& err) {
+  auto steps = ExpandInputs(f.steps, "--step");
+  if (!steps.ok()) {
+    err << "buildgate decide: " << steps.status().message() << "\n";
+    return kExitBadInput;
+  }
+  if (f.policy == kStdin && std::count(steps->begin(), steps->end(), kStdin) > 0) {
+    err << "buildgate decide: - (standard input) can be given once: for --policy or for --step\n";
+    return kExitBadInput;
+  }
+  if (f.client.target.empty()) {
+    if (!f.org.empty()) {
+      err << "buildgate decide: --org names a policy set stored on a server: add --server ADDR, "
+             "or decide offline with --policy FILE\n";
+      return kExitBadInput;
+    }
+    if (f.policy.empty()) {
+      err << "buildgate decide: --policy FILE is required offline (or --server ADDR with "
+             "--org ORG)\n";
+      return kExitBadInput;
+    }
+    return DecideOffline(f, *steps, in, out, err);
+  }
+  return DecideRemote(f, *steps, in, out, err);
+}
+
+struct ValidateFlags {
+  std::vector<std::string> policies;
+  ClientOptions client;
+};
+
+int RunValidate(const ValidateFlags& f, std::istream& in, std::ostream& out, std::ostream& err) {
+  auto paths = ExpandInputs(f.policies, "--policy");
+  if (!paths.ok()) {
+    err << "buildgate validate: " << paths.status().message() << "\n";
+    return kExitBadInput;
+  }
+  std::unique_ptr<BuildGateClient> client;
+  if (!f.client.target.empty()) {
+    auto c = Connect(f.client);
+    if (!c.ok()) {
+      err << "buildgate: " << c.status().message() << "\n";
+      return kExitBadInput;
+    }
+    client = *std::move(c);
+  }
+  int code = kExitAllow;
+  for (const std::string& path : *paths) {
+    const std::string name = SourceName(path);
+    if (client == nullptr) {
+      auto policy = LoadPolicy(path, in);
+      if (!policy.ok()) {
+        err << "buildgate: " << policy.status().message() << "\n";
+        code = Worse(code, kExitBadInput);
+        continue;
+      }
+      const CompiledPolicySet& set = **policy;
+      const std::size_t scopes = set.ScopeNames().size();
+      out << name << ": valid policy set for org " << set.org_id() << " (" << scopes << " scope"
+          << (scopes == 1 ? "" : "s") << ", revision \"" << set.revision() << "\", fingerprint "
+          << set.fingerprint().substr(0, 16) << ")\n";
+      continue;
+    }
+    auto set = LoadMessage<v1::PolicySet>(path, in);
+    if (!set.ok()) {
+      err << "buildgate: " << set.status().message() << "\n";
+      code = Worse(code, kExitBadInput);
+      continue;
+    }
+    auto result = client->ValidatePolicy(*set);
+    if (!result.ok()) {
+      PrintRpcError(f.client, result.status(), err);
+      code = Worse(code, ExitCodeForRpcError(result.status()));
+      continue;
+    }
+    if (!result->valid()) {
+      err << "buildgate: " << name << ": " << result->error() << "\n";
+      code = Worse(code, kExitBadInput);
+      continue;
+    }
+    out << name << ": valid policy set (server " << f.client.target << ", " << result->scopes_size()
+        << " scopes, fingerprint " << result->fingerprint().substr(0, 16) << ")\n";
+  }
+  return code;
+}
+
+struct RemoteFlags {
+  ClientOptions client;
+  std::string output;  // Each command sets its default.
+  std::string org;     // `get`
+};
+
+int RunHealth(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
+  auto client = Connect(f.client);
   if (!client.ok()) {
     err << "buildgate: " << client.status().message() << "\n";
     return kExitBadInput;
   }
   auto health = (*client)->Health();
   if (!health.ok()) {
-    err << "buildgate: " << flags.client.target << ": "
-        << absl::StatusCodeToString(health.status().code()) << ": " << health.status().message() << "\n";
+    PrintRpcError(f.client, health.status(), err);
     return kExitUnavailable;
   }
-  out << flags.client.target << ": " << *health << "\n";
-  auto status = (*client)->ServerStatus();
-  if (status.ok()) {
-    out << "policy sets: " << status->policy_sets() << " from " << status->policy_dir()
-        << " (last reload " << status->last_reload_at() << ", reloads ok " << status->reloads_ok()
-        << ", failed " << status->reloads_failed() << ")\n";
-    out << "inline policies: " << (status->inline_policies_allowed() ? "allowed" : "off")
-        << ", cached: " << status->cache_entries() << "\n";
-    for (const auto& e : status->file_errors()) out << "file error: " << e.file() << ": " << e.error() << "\n";
-  }
+  out << f.client.target << ": " << *health << "\n";
   return *health == "SERVING" ? kExitAllow : kExitUnavailable;
 }
 
-int Decide(const Flags& flags, std::ostream& out, std::ostream& err) {
-  if (flags.output != "text" && flags.output != "json" && flags.output != "yaml") {
-    err << "buildgate decide: -o must be text, json or yaml\n";
+int RunStatus(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
+  auto client = Connect(f.client);
+  if (!client.ok()) {
+    err << "buildgate: " << client.status().message() << "\n";
     return kExitBadInput;
   }
-  if (flags.step.empty()) {
-    err << "buildgate decide: --step is required\n" << kUsage;
-    return kExitBadInput;
-  }
-  if (!flags.client.target.empty()) return DecideRemote(flags, out, err);
-  if (flags.policy.empty()) {
-    err << "buildgate decide: --policy and --step are required\n" << kUsage;
-    return kExitBadInput;
-  }
-  auto policy = LoadPolicy(flags.policy);
-  if (!policy.ok()) {
-    err << "buildgate: " << policy.status().message() << "\n";
-    return kExitBadInput;
-  }
-  auto step = LoadFile<v1::BuildStep>(flags.step);
-  if (!step.ok()) {
-    err << "buildgate: " << step.status().message() << "\n";
-    return kExitBadInput;
-  }
-  v1::Decision decision;
-  absl::Status status = buildgate::Decide(**policy, *step, &decision);
+  auto status = (*client)->ServerStatus();
   if (!status.ok()) {
-    err << "buildgate: " << flags.step << ": " << status.message() << "\n";
-    return kExitBadInput;
+    PrintRpcError(f.client, status.status(), err);
+    return ExitCodeForRpcError(status.status());
   }
-  PrintDecision(decision, flags.output, out);
-  return ExitCodeForVerdict(decision.verdict());
+  if (f.output != "text") {
+    PrintMessage(*status, f.output, out);
+  } else {
+    const v1::ServerStatus& s = *status;
+    out << f.client.target << ": " << (s.serving() ? "serving" : "not serving") << "\n"
+        << "policy sets: " << s.policy_sets() << " from " << s.policy_dir() << " (last reload "
+        << s.last_reload_at() << ", reloads ok " << s.reloads_ok() << ", failed "
+        << s.reloads_failed() << ", files waiting to settle " << s.pending_files_size() << ")\n"
+        << "inline policies: " << (s.inline_policies_allowed() ? "allowed" : "off")
+        << ", cached: " << s.cache_entries() << "\n"
+        << "decision log lines dropped: " << s.decision_log_dropped_lines() << "\n";
+    for (const auto& e : s.file_errors())
+      out << "file error: " << e.file() << ": " << e.error() << "\n";
+    for (const auto& p : s.pending_files()) out << "settling: " << p << "\n";
+  }
+  return status->serving() ? kExitAllow : kExitUnavailable;
 }
 
-int Validate(const Flags& flags, std::ostream& out, std::ostream& err) {
-  if (flags.policy.empty()) {
-    err << "buildgate validate: --policy is required\n" << kUsage;
+int RunList(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
+  auto client = Connect(f.client);
+  if (!client.ok()) {
+    err << "buildgate: " << client.status().message() << "\n";
     return kExitBadInput;
   }
-  if (!flags.client.target.empty()) {
-    auto set = LoadFile<v1::PolicySet>(flags.policy);
-    if (!set.ok()) {
-      err << "buildgate: " << set.status().message() << "\n";
-      return kExitBadInput;
-    }
-    auto client = BuildGateClient::Create(flags.client);
-    if (!client.ok()) {
-      err << "buildgate: " << client.status().message() << "\n";
-      return kExitBadInput;
-    }
-    auto result = (*client)->ValidatePolicy(*set);
-    if (!result.ok()) {
-      err << "buildgate: " << flags.client.target << ": " << result.status().message() << "\n";
-      return ExitCodeForRpcError(result.status());
-    }
-    if (!result->valid()) {
-      err << "buildgate: " << flags.policy << ": " << result->error() << "\n";
-      return kExitBadInput;
-    }
-    out << flags.policy << ": valid policy set (server " << flags.client.target << ", "
-        << result->scopes_size() << " scopes, fingerprint " << result->fingerprint().substr(0, 16) << ")\n";
+  auto list = (*client)->ListPolicySets();
+  if (!list.ok()) {
+    PrintRpcError(f.client, list.status(), err);
+    return ExitCodeForRpcError(list.status());
+  }
+  if (f.output != "text") {
+    PrintMessage(*list, f.output, out);
     return kExitAllow;
   }
-  auto policy = LoadPolicy(flags.policy);
-  if (!policy.ok()) {
-    err << "buildgate: " << policy.status().message() << "\n";
-    return kExitBadInput;
+  out << "ORG\tREVISION\tFINGERPRINT\tSCOPES\tSOURCE\tLOADED\n";
+  for (const v1::PolicySetInfo& i : list->policy_sets()) {
+    out << i.org_id() << "\t" << (i.revision().empty() ? "-" : i.revision()) << "\t"
+        << i.fingerprint().substr(0, 16) << "\t" << i.scopes_size() << "\t" << i.source() << "\t"
+        << i.loaded_at()
+        << (i.last_error().empty() ? "" : "\t(newer file refused: " + i.last_error() + ")") << "\n";
   }
-  const auto& set = **policy;
-  const std::size_t scopes = set.ScopeNames().size();
-  out << flags.policy << ": valid policy set for org " << set.org_id() << " ("
-      << scopes << " scope" << (scopes == 1 ? "" : "s")
-      << ", revision \"" << set.revision() << "\", fingerprint "
-      << set.fingerprint().substr(0, 16) << ")\n";
   return kExitAllow;
 }
 
-void Indented(std::string* out, const std::string& text, int indent) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (line.empty()) continue;
-    absl::StrAppend(out, std::string(indent, ' '), line, "\n");
+int RunGet(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
+  auto client = Connect(f.client);
+  if (!client.ok()) {
+    err << "buildgate: " << client.status().message() << "\n";
+    return kExitBadInput;
   }
+  auto got = (*client)->GetPolicySet(f.org);
+  if (!got.ok()) {
+    PrintRpcError(f.client, got.status(), err);
+    return ExitCodeForRpcError(got.status());
+  }
+  if (f.output == "json") {
+    out << MessageToJson(got->policy_set());
+  } else {
+    // A file `buildgate validate` accepts, with where it came from as comments.
+    const v1::PolicySetInfo& i = got->info();
+    out << "# org " << i.org_id() << ", revision \"" << i.revision() << "\", fingerprint "
+        << i.fingerprint() << "\n# from " << i.source() << ", loaded " << i.loaded_at() << "\n"
+        << MessageToYaml(got->policy_set());
+  }
+  return kExitAllow;
+}
+
+std::string VersionText() {
+  return absl::StrCat(VersionLine("buildgate"), "\ngRPC ", grpc::Version(), ", protobuf ",
+                      google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION), "\n");
+}
+
+// Shell completion generated from the command tree, so it cannot go stale.
+std::string Completion(const CLI::App& app, const std::string& shell) {
+  std::vector<std::string> commands;
+  std::map<std::string, std::vector<std::string>> options;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    commands.push_back(sub->get_name());
+    for (const CLI::Option* o : sub->get_options()) {
+      for (const std::string& n : o->get_lnames()) options[sub->get_name()].push_back("--" + n);
+    }
+  }
+  std::string s;
+  if (shell == "bash") {
+    s = "# buildgate bash completion: source <(buildgate completion bash)\n"
+        "_buildgate() {\n"
+        "  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
+        "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+        "    COMPREPLY=($(compgen -W \"" +
+        absl::StrJoin(commands, " ") +
+        " --help --version\" -- \"$cur\"))\n"
+        "    return\n"
+        "  fi\n"
+        "  case \"$cmd\" in\n";
+    for (const auto& [cmd, opts] : options) {
+      absl::StrAppend(&s, "    ", cmd, ") COMPREPLY=($(compgen -W \"", absl::StrJoin(opts, " "),
+                      "\" -- \"$cur\") $(compgen -f -- \"$cur\")) ;;\n");
+    }
+    s += "  esac\n}\ncomplete -F _buildgate buildgate\n";
+  } else {
+    s = "#compdef buildgate\n# buildgate zsh completion: source <(buildgate completion zsh)\n"
+        "_buildgate() {\n"
+        "  if (( CURRENT == 2 )); then\n"
+        "    compadd " +
+        absl::StrJoin(commands, " ") +
+        "\n"
+        "    return\n"
+        "  fi\n"
+        "  case $words[2] in\n";
+    for (const auto& [cmd, opts] : options) {
+      absl::StrAppend(&s, "    ", cmd, ") compadd ", absl::StrJoin(opts, " "), "; _files ;;\n");
+    }
+    s += "  esac\n}\ncompdef _buildgate buildgate\n";
+  }
+  return s;
+}
+
+void AddRemoteOptions(CLI::App* cmd, ClientOptions* c, bool server_required) {
+  CLI::Option* server =
+      cmd->add_option("--server", c->target, "buildgated address: HOST:PORT or unix:/PATH")
+          ->type_name("ADDR");
+  if (server_required) server->required();
+  AddDurationOption(cmd, "--timeout", &c->deadline, "Deadline of each call");
+  cmd->add_option("--tls_ca", c->tls_ca, "CA certificate (PEM) to verify the server: use TLS")
+      ->type_name("FILE");
+  cmd->add_option("--tls_cert", c->tls_cert, "Client certificate (PEM), for mutual TLS")
+      ->type_name("FILE");
+  cmd->add_option("--tls_key", c->tls_key, "Client private key (PEM), for mutual TLS")
+      ->type_name("FILE");
+  cmd->add_option("--tls_server_name", c->tls_server_name,
+                  "Name to expect in the server certificate");
+  cmd->add_option("--caller", c->caller, "Who is calling, shown in the server's decision log");
 }
 
 }  // namespace
 
 int ExitCodeForVerdict(v1::Verdict verdict) {
   switch (verdict) {
-    case v1::VERDICT_ALLOW: return kExitAllow;
-    case v1::VERDICT_ALLOW_WITH_CHANGES: return kExitAllowWithChanges;
-    case v1::VERDICT_DENY: return kExitDeny;
-    default: return kExitInternal;
+    case v1::VERDICT_ALLOW:
+      return kExitAllow;
+    case v1::VERDICT_ALLOW_WITH_CHANGES:
+      return kExitAllowWithChanges;
+    case v1::VERDICT_DENY:
+      return kExitDeny;
+    default:
+      return kExitInternal;
   }
 }
 
 std::string DecisionToText(const v1::Decision& d) {
   std::string out;
+  auto indented = [&out](const std::string& text) {
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      if (!line.empty()) absl::StrAppend(&out, "  ", line, "\n");
+    }
+  };
   absl::StrAppend(&out, "verdict:      ", EnumName(d.verdict()), "\n");
   if (d.builder() != v1::BUILDER_UNSPECIFIED) {
-    absl::StrAppend(&out, "builder:      ", EnumName(d.builder()), " (",
-                    d.harness_step_type(), " step, profile ", d.profile(), ")\n");
+    absl::StrAppend(&out, "builder:      ", EnumName(d.builder()), " (", d.harness_step_type(),
+                    " step, profile ", d.profile(), ")\n");
     absl::StrAppend(&out, "image:        ", d.image(), "\n");
     absl::StrAppend(&out, "privileged:   ", d.privileged() ? "true" : "false", "\n");
     absl::StrAppend(&out, "runAsUser:    ", d.run_as_user(), "\n");
-    absl::StrAppend(&out, "pod security: ", EnumName(d.required_pod_security()),
-                    " or looser\n");
+    absl::StrAppend(&out, "pod security: ", EnumName(d.required_pod_security()), " or looser\n");
   }
   absl::StrAppend(&out, "policy:       scope ", d.policy_scope(), ", revision \"",
-                  d.policy_revision(), "\", fingerprint ", d.policy_fingerprint().substr(0, 16), "\n");
+                  d.policy_revision(), "\", fingerprint ", d.policy_fingerprint().substr(0, 16),
+                  "\n");
   if (!d.settings().empty()) {
     out += "settings:\n";
     for (const auto& s : d.settings()) {
@@ -339,35 +613,100 @@ std::string DecisionToText(const v1::Decision& d) {
   }
   if (!d.step_yaml().empty()) {
     out += "step yaml:\n";
-    Indented(&out, d.step_yaml(), 2);
+    indented(d.step_yaml());
   }
   if (!d.stage_variables_yaml().empty()) {
     out += "stage variables yaml:\n";
-    Indented(&out, d.stage_variables_yaml(), 2);
+    indented(d.stage_variables_yaml());
   }
   return out;
 }
 
-int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-    (args.empty() ? err : out) << kUsage;
-    return args.empty() ? kExitBadInput : kExitAllow;
+int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+           std::ostream& err) {
+  CLI::App app{
+      "buildgate: which builder, privileged and runAsUser a CI build-and-push step needs under an "
+      "org's policy.\nOffline with --policy FILE, or against buildgated with --server ADDR.\n"
+      "Exit codes: 0 allow/valid/serving, 10 allow with changes, 20 deny, 2 bad input, 3 server "
+      "unavailable or not serving, 1 internal error.",
+      "buildgate"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", VersionText());
+  const std::vector<std::string> outputs = {"text", "json", "yaml"};
+
+  DecideFlags decide;
+  CLI::App* decide_cmd = app.add_subcommand("decide", "Decide how build steps may run");
+  decide_cmd->add_option("--step", decide.steps, "Build step file(s), directories, or - for stdin")
+      ->required()
+      ->type_name("FILE");
+  decide_cmd->add_option("--policy", decide.policy, "Policy set file (offline, or sent inline)")
+      ->type_name("FILE");
+  decide_cmd->add_option("--org", decide.org,
+                         "Org whose stored policy set decides (with --server)");
+  decide_cmd->add_option("-o,--output", decide.output, "Output format")
+      ->check(CLI::IsMember(outputs))
+      ->capture_default_str();
+  AddRemoteOptions(decide_cmd, &decide.client, /*server_required=*/false);
+
+  ValidateFlags validate;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check policy set files");
+  validate_cmd
+      ->add_option("--policy", validate.policies,
+                   "Policy set file(s), directories, or - for stdin; every one is checked")
+      ->required()
+      ->type_name("FILE");
+  AddRemoteOptions(validate_cmd, &validate.client, /*server_required=*/false);
+
+  RemoteFlags health, status, list, get;
+  health.output = status.output = list.output = "text";
+  get.output = "yaml";
+  CLI::App* health_cmd = app.add_subcommand("health", "Ask buildgated whether it is serving");
+  AddRemoteOptions(health_cmd, &health.client, /*server_required=*/true);
+  CLI::App* status_cmd = app.add_subcommand("status", "Show buildgated's policy store and cache");
+  AddRemoteOptions(status_cmd, &status.client, /*server_required=*/true);
+  status_cmd->add_option("-o,--output", status.output, "Output format")
+      ->check(CLI::IsMember(outputs))
+      ->capture_default_str();
+  CLI::App* list_cmd = app.add_subcommand("list", "List the policy sets buildgated stores");
+  AddRemoteOptions(list_cmd, &list.client, /*server_required=*/true);
+  list_cmd->add_option("-o,--output", list.output, "Output format")
+      ->check(CLI::IsMember(outputs))
+      ->capture_default_str();
+  CLI::App* get_cmd =
+      app.add_subcommand("get", "Print a stored policy set (as a file validate accepts)");
+  get_cmd->add_option("org", get.org, "The org")->required();
+  AddRemoteOptions(get_cmd, &get.client, /*server_required=*/true);
+  get_cmd->add_option("-o,--output", get.output, "Output format")
+      ->check(CLI::IsMember({"yaml", "json"}))
+      ->capture_default_str();
+
+  app.add_subcommand("version", "Print the version of buildgate and its libraries");
+  std::string shell;
+  CLI::App* completion_cmd = app.add_subcommand(
+      "completion", "Print a shell completion script: source <(buildgate completion bash)");
+  completion_cmd->add_option("shell", shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+
+  const int parsed = ParseCommandLine(app, args, out, err, kExitBadInput);
+  if (parsed >= 0) return parsed;
+  if (decide_cmd->parsed()) return RunDecide(decide, in, out, err);
+  if (validate_cmd->parsed()) return RunValidate(validate, in, out, err);
+  if (health_cmd->parsed()) return RunHealth(health, out, err);
+  if (status_cmd->parsed()) return RunStatus(status, out, err);
+  if (list_cmd->parsed()) return RunList(list, out, err);
+  if (get_cmd->parsed()) return RunGet(get, out, err);
+  if (completion_cmd->parsed()) {
+    out << Completion(app, shell);
+    return kExitAllow;
   }
-  Flags flags;
-  if (!ParseFlags(args, 1, &flags, err)) {
-    err << kUsage;
-    return kExitBadInput;
-  }
-  if (args[0] == "decide") return Decide(flags, out, err);
-  if (args[0] == "validate") return Validate(flags, out, err);
-  if (args[0] == "health") return Health(flags, out, err);
-  err << "buildgate: unknown command " << args[0] << "\n" << kUsage;
-  return kExitBadInput;
+  out << VersionText();  // `version`
+  return kExitAllow;
 }
 
 int RunCli(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  return RunCli(args, std::cout, std::cerr);
+  return RunCli(args, std::cin, std::cout, std::cerr);
 }
 
 }  // namespace buildgate

@@ -1,23 +1,35 @@
-// The `buildgate` command line: offline decisions and policy validation.
+// The `buildgate` command line (CLI11, see common/command_line.h):
 //
-//   buildgate decide   --policy FILE --step FILE [-o text|json|yaml]   (offline)
-//   buildgate decide   --server ADDR (--org ORG | --policy FILE) --step FILE
-//   buildgate validate --policy FILE
-//   buildgate health   --server ADDR
+//   buildgate decide     --policy FILE --step FILE... [-o text|json|yaml]   (offline)
+//   buildgate decide     --server ADDR (--org ORG | --policy FILE) --step FILE...
+//   buildgate validate   --policy FILE|DIR... [--server ADDR]
+//   buildgate health     --server ADDR
+//   buildgate status     --server ADDR
+//   buildgate list       --server ADDR
+//   buildgate get ORG    --server ADDR [-o yaml|json]
+//   buildgate version
+//   buildgate completion bash|zsh
+//
+// Every command has --help (exit 0). FILE may be `-` for standard input
+// (once per run); a directory stands for its *.yaml, *.yml and *.json files.
+// With several inputs every one is checked and the run fails if any does.
 //
 // Exit codes (stable, documented in README.md):
-//   0  allow as proposed (decide) / policy valid (validate)
-//   10 allow with changes
+//   0  allow as proposed (decide) / policy valid (validate) / serving
+//   10 allow with changes (scripts under `set -e` must expect it)
 //   20 deny
 //   2  bad input: usage error, unreadable or invalid policy/step file, or
 //      the server refused the request (INVALID_ARGUMENT, NOT_FOUND, ...)
 //   3  server unavailable, deadline exceeded, or not SERVING (health)
 //   1  internal error
+// With several steps the run exits with the most serious: 2, then 3, then
+// 1, then 20, then 10, else 0.
 //
 // Thread-compatible: RunCli keeps no state between calls.
 #ifndef BUILDGATE_CLIENT_CLI_H_
 #define BUILDGATE_CLIENT_CLI_H_
 
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -33,8 +45,9 @@ inline constexpr int kExitUnavailable = 3;
 inline constexpr int kExitAllowWithChanges = 10;
 inline constexpr int kExitDeny = 20;
 
-// Runs the CLI with `args` (without the program name).
-int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// Runs the CLI with `args` (without the program name); `-` reads `in`.
+int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+           std::ostream& err);
 int RunCli(int argc, char** argv);
 
 // The exit code for a verdict.

@@ -7,7 +7,7 @@ packages=(
   cmake ninja-build g++ make pkg-config
   libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc
-  libabsl-dev libspdlog-dev libyaml-cpp-dev libssl-dev
+  libabsl-dev libspdlog-dev libyaml-cpp-dev libssl-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev
   openssl

@@ -7,7 +7,13 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "service/server.h"
 
 namespace buildgate {
 namespace {
@@ -18,13 +24,16 @@ struct CliRun {
   std::string err;
 };
 
-CliRun Cli(std::vector<std::string> args) {
+CliRun Cli(std::vector<std::string> args, const std::string& stdin_text = "") {
+  std::istringstream in(stdin_text);
   std::ostringstream out, err;
-  const int code = RunCli(args, out, err);
+  const int code = RunCli(args, in, out, err);
   return {code, out.str(), err.str()};
 }
 
-std::string Example(const std::string& rel) { return std::string(BUILDGATE_SOURCE_DIR) + "/" + rel; }
+std::string Example(const std::string& rel) {
+  return std::string(BUILDGATE_SOURCE_DIR) + "/" + rel;
+}
 
 std::string TempFile(const std::string& name, const std::string& text) {
   const auto path = std::filesystem::temp_directory_path() / ("buildgate_cli_test_" + name);
@@ -35,18 +44,26 @@ std::string TempFile(const std::string& name, const std::string& text) {
 // Proves allow, allow-with-changes, deny and bad input have distinct exit codes.
 TEST(Cli, ExitCodesAreDistinct) {
   EXPECT_EQ(Cli({"decide", "--policy", Example("examples/policies/acme.yaml"), "--step",
-                 Example("examples/steps/buildah-docker.yaml")}).code, kExitAllow);
+                 Example("examples/steps/buildah-docker.yaml")})
+                .code,
+            kExitAllow);
   EXPECT_EQ(Cli({"decide", "--policy", Example("examples/policies/acme.yaml"), "--step",
-                 Example("examples/steps/build-and-push-ecr.yaml")}).code, kExitAllowWithChanges);
-  const std::string strict = TempFile("strict.yaml",
-      "org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_FORBIDDEN}\n");
-  EXPECT_EQ(Cli({"decide", "--policy", strict, "--step", Example("examples/steps/build-and-push-ecr.yaml")}).code,
+                 Example("examples/steps/build-and-push-ecr.yaml")})
+                .code,
+            kExitAllowWithChanges);
+  const std::string strict =
+      TempFile("strict.yaml",
+               "org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_FORBIDDEN}\n");
+  EXPECT_EQ(Cli({"decide", "--policy", strict, "--step",
+                 Example("examples/steps/build-and-push-ecr.yaml")})
+                .code,
             kExitDeny);
   EXPECT_EQ(Cli({"decide", "--policy", strict}).code, kExitBadInput);
   EXPECT_EQ(Cli({}).code, kExitBadInput);
   EXPECT_EQ(Cli({"frobnicate"}).code, kExitBadInput);
   EXPECT_EQ(Cli({"--help"}).code, kExitAllow);
-  std::set<int> codes = {kExitAllow, kExitAllowWithChanges, kExitDeny, kExitBadInput, kExitInternal};
+  std::set<int> codes = {kExitAllow, kExitAllowWithChanges, kExitDeny, kExitBadInput,
+                         kExitInternal};
   EXPECT_EQ(codes.size(), 5u);
 }
 
@@ -54,25 +71,25 @@ TEST(Cli, ExitCodesAreDistinct) {
 // changes, reasons and the step YAML.
 TEST(Cli, TextOutputShowsTheDecision) {
   CliRun r = Cli({"decide", "--policy", Example("examples/policies/acme.yaml"), "--step",
-               Example("examples/steps/build-and-push-ecr.yaml")});
-  for (const char* want : {"verdict:      VERDICT_ALLOW_WITH_CHANGES", "builder:      BUILDER_BUILDAH",
-                           "privileged:   true", "runAsUser:    1000",
-                           "image:        plugins/buildah-ecr:1.1.0-linux-amd64", "changes:",
-                           "type: BuildAndPushECR -> Plugin", "reasons:", "step yaml:",
-                           "runAsUser: \"1000\""}) {
+                  Example("examples/steps/build-and-push-ecr.yaml")});
+  for (const char* want :
+       {"verdict:      VERDICT_ALLOW_WITH_CHANGES", "builder:      BUILDER_BUILDAH",
+        "privileged:   true", "runAsUser:    1000",
+        "image:        plugins/buildah-ecr:1.1.0-linux-amd64", "changes:",
+        "type: BuildAndPushECR -> Plugin", "reasons:", "step yaml:", "runAsUser: \"1000\""}) {
     EXPECT_TRUE(absl::StrContains(r.out, want)) << want << "\n" << r.out;
   }
 }
 
 // Proves JSON and YAML outputs use proto3 JSON names and enum names.
 TEST(Cli, JsonAndYamlOutputs) {
-  CliRun j = Cli({"decide", "-o", "json", "--policy", Example("examples/policies/acme.yaml"), "--step",
-               Example("examples/steps/buildah-docker.yaml")});
+  CliRun j = Cli({"decide", "-o", "json", "--policy", Example("examples/policies/acme.yaml"),
+                  "--step", Example("examples/steps/buildah-docker.yaml")});
   EXPECT_EQ(j.code, kExitAllow);
   EXPECT_TRUE(absl::StrContains(j.out, "\"verdict\": \"VERDICT_ALLOW\"")) << j.out;
   EXPECT_TRUE(absl::StrContains(j.out, "\"runAsUser\": \"1000\"")) << j.out;
-  CliRun y = Cli({"decide", "-o", "yaml", "--policy", Example("examples/policies/acme.yaml"), "--step",
-               Example("examples/steps/buildah-docker.yaml")});
+  CliRun y = Cli({"decide", "-o", "yaml", "--policy", Example("examples/policies/acme.yaml"),
+                  "--step", Example("examples/steps/buildah-docker.yaml")});
   EXPECT_TRUE(absl::StrContains(y.out, "verdict: VERDICT_ALLOW\n")) << y.out;
   EXPECT_TRUE(absl::StrContains(y.out, "stepYaml: |")) << y.out;
   EXPECT_EQ(Cli({"decide", "-o", "xml", "--policy", "a", "--step", "b"}).code, kExitBadInput);
@@ -92,12 +109,15 @@ TEST(Cli, MalformedFilesNameFileLineAndField) {
   const std::pair<std::string, std::string> cases[] = {
       {"org_id: acme\npolicy:\n  root: ROOT_FORBIDDEN\n  privileged: MAYBE\n",
        ":4:15: policy.privileged: unknown value \"MAYBE\""},
-      {"org_id: acme\npolicy:\n  root: ROOT_FORBIDDEN\n  privileged: PRIVILEGED_ALLOWED\n  colour: red\n",
+      {"org_id: acme\npolicy:\n  root: ROOT_FORBIDDEN\n  privileged: PRIVILEGED_ALLOWED\n  colour: "
+       "red\n",
        ":5:3: policy.colour: unknown field"},
-      {"org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED, non_root_uid: lots}\n",
+      {"org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED, non_root_uid: "
+       "lots}\n",
        "policy.non_root_uid: expected an integer"},
       {"org_id: acme\npolicy: {root: ROOT_FORBIDDEN\n", ":"},
-      {"org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED, non_root_uid: 0}\n",
+      {"org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED, non_root_uid: "
+       "0}\n",
        "policy.non_root_uid: must be between 1"},
   };
   int i = 0;
@@ -111,9 +131,12 @@ TEST(Cli, MalformedFilesNameFileLineAndField) {
   }
   CliRun missing = Cli({"validate", "--policy", "/nonexistent/policy.yaml"});
   EXPECT_EQ(missing.code, kExitBadInput);
-  EXPECT_TRUE(absl::StrContains(missing.err, "/nonexistent/policy.yaml: cannot read")) << missing.err;
-  const std::string bad_step = TempFile("badstep.yaml", "kind: STEP_KIND_PLUGIN\nrepo: a/b\nprivileged: sure\n");
-  CliRun s = Cli({"decide", "--policy", Example("examples/policies/acme.yaml"), "--step", bad_step});
+  EXPECT_TRUE(absl::StrContains(missing.err, "/nonexistent/policy.yaml: cannot read"))
+      << missing.err;
+  const std::string bad_step =
+      TempFile("badstep.yaml", "kind: STEP_KIND_PLUGIN\nrepo: a/b\nprivileged: sure\n");
+  CliRun s =
+      Cli({"decide", "--policy", Example("examples/policies/acme.yaml"), "--step", bad_step});
   EXPECT_EQ(s.code, kExitBadInput);
   EXPECT_TRUE(absl::StrContains(s.err, ":3:13: privileged: expected true or false")) << s.err;
 }
@@ -122,10 +145,216 @@ TEST(Cli, MalformedFilesNameFileLineAndField) {
 TEST(Cli, BinaryEndToEnd) {
   const std::string cmd = std::string(BUILDGATE_BINARY_DIR) + "/client/buildgate decide --policy " +
                           Example("examples/policies/acme.yaml") + " --step " +
-                          Example("examples/steps/build-and-push-ecr.yaml") + " -o json > /dev/null";
+                          Example("examples/steps/build-and-push-ecr.yaml") +
+                          " -o json > /dev/null";
   const int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), kExitAllowWithChanges);
+}
+
+const std::string kAcme = Example("examples/policies/acme.yaml");
+const std::string kBuildah = Example("examples/steps/buildah-docker.yaml");
+const std::string kEcr = Example("examples/steps/build-and-push-ecr.yaml");
+
+// Proves every command has its own --help, printed to stdout with exit 0
+// (was: "unknown argument --help", exit 2).
+TEST(Cli, EveryCommandHasHelp) {
+  for (const std::string cmd :
+       {"decide", "validate", "health", "status", "list", "get", "version", "completion"}) {
+    CliRun r = Cli({cmd, "--help"});
+    EXPECT_EQ(r.code, kExitAllow) << cmd << "\n" << r.err;
+    EXPECT_TRUE(absl::StrContains(r.out, "Usage: buildgate " + cmd)) << r.out;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+  }
+  CliRun top = Cli({"--help"});
+  EXPECT_TRUE(absl::StrContains(top.out, "decide")) << top.out;
+  EXPECT_TRUE(absl::StrContains(top.out, "10 allow with changes")) << top.out;
+}
+
+// Proves --flag=value works as --flag value does (was: rejected).
+TEST(Cli, FlagEqualsValue) {
+  CliRun r = Cli({"decide", "--policy=" + kAcme, "--step=" + kBuildah, "--output=json"});
+  EXPECT_EQ(r.code, kExitAllow) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"verdict\": \"VERDICT_ALLOW\"")) << r.out;
+}
+
+// Proves a typo gets a suggestion, for flags and for commands.
+TEST(Cli, TyposGetSuggestions) {
+  CliRun flag = Cli({"decide", "--plicy", kAcme, "--step", kBuildah});
+  EXPECT_EQ(flag.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(flag.err, "did you mean --policy")) << flag.err;
+  CliRun cmd = Cli({"valdate", "--policy", kAcme});
+  EXPECT_EQ(cmd.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(cmd.err, "did you mean validate")) << cmd.err;
+}
+
+// Proves `-` reads standard input, for steps and policies, once per run.
+TEST(Cli, DashIsStandardInput) {
+  std::ifstream step_file(kBuildah);
+  const std::string step((std::istreambuf_iterator<char>(step_file)), {});
+  CliRun r = Cli({"decide", "--policy", kAcme, "--step", "-"}, step);
+  EXPECT_EQ(r.code, kExitAllow) << r.err;
+  std::ifstream policy_file(kAcme);
+  const std::string policy((std::istreambuf_iterator<char>(policy_file)), {});
+  CliRun v = Cli({"validate", "--policy", "-"}, policy);
+  EXPECT_EQ(v.code, kExitAllow) << v.err;
+  EXPECT_TRUE(absl::StrContains(v.out, "<stdin>: valid policy set for org acme")) << v.out;
+  CliRun bad = Cli({"validate", "--policy", "-"}, "org_id: acme\npolicy: {root: SOMETIMES}\n");
+  EXPECT_EQ(bad.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(bad.err, "<stdin>:2:")) << bad.err;
+  CliRun twice = Cli({"decide", "--policy", "-", "--step", "-"}, policy);
+  EXPECT_EQ(twice.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(twice.err, "once")) << twice.err;
+}
+
+// Proves every policy given is checked and any failure fails the run, in
+// any position (was: the last --policy won, so a broken first file passed),
+// and that directories and shell globs expand to every file.
+TEST(Cli, ValidateChecksEveryFile) {
+  const std::string bad =
+      TempFile("first_bad.yaml", "org_id: acme\npolicy: {root: ROOT_FORBIDDEN}\n");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"validate", "--policy", bad, "--policy", kAcme},
+        std::vector<std::string>{"validate", "--policy", kAcme, "--policy", bad},
+        std::vector<std::string>{"validate", "--policy", bad, kAcme}}) {
+    CliRun r = Cli(args);
+    EXPECT_EQ(r.code, kExitBadInput) << absl::StrJoin(args, " ");
+    EXPECT_TRUE(absl::StrContains(r.err, bad)) << r.err;
+    EXPECT_TRUE(absl::StrContains(r.out, kAcme + ": valid"))
+        << r.out;  // The good one still checked.
+  }
+  CliRun dir = Cli({"validate", "--policy", Example("examples/policies")});
+  EXPECT_EQ(dir.code, kExitAllow) << dir.err;
+  EXPECT_EQ(std::count(dir.out.begin(), dir.out.end(), '\n'), 5) << dir.out;  // 4 YAML + 1 JSON.
+  const auto empty = std::filesystem::temp_directory_path() / "buildgate_cli_empty_dir";
+  std::filesystem::create_directories(empty);
+  CliRun none = Cli({"validate", "--policy", empty.string()});
+  EXPECT_EQ(none.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(none.err, "no *.yaml")) << none.err;
+}
+
+// Proves a single-valued flag given twice is an error, not "last one wins".
+TEST(Cli, SingleValuedFlagTwiceIsAnError) {
+  CliRun r = Cli({"decide", "--policy", kAcme, "--policy", kAcme, "--step", kBuildah});
+  EXPECT_EQ(r.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(r.err, "--policy")) << r.err;
+}
+
+// Proves errors name what is actually missing (was: "--policy and --step
+// are required" although --step was given).
+TEST(Cli, ErrorsNameWhatIsMissing) {
+  CliRun org = Cli({"decide", "--org", "acme", "--step", kBuildah});
+  EXPECT_EQ(org.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(org.err, "--server")) << org.err;
+  EXPECT_FALSE(absl::StrContains(org.err, "--step")) << org.err;
+  CliRun nostep = Cli({"decide", "--policy", kAcme});
+  EXPECT_TRUE(absl::StrContains(nostep.err, "--step is required")) << nostep.err;
+  CliRun health = Cli({"health"});
+  EXPECT_EQ(health.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(health.err, "--server is required")) << health.err;
+}
+
+// Proves several steps are decided in one run, each printed, the exit code
+// the most serious, JSON output one array.
+TEST(Cli, SeveralStepsOneRun) {
+  CliRun r = Cli({"decide", "--policy", kAcme, "--step", kBuildah, kEcr});
+  EXPECT_EQ(r.code, kExitAllowWithChanges) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "== " + kBuildah)) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "== " + kEcr)) << r.out;
+  CliRun j = Cli({"decide", "-o", "json", "--policy", kAcme, "--step", Example("examples/steps")});
+  EXPECT_EQ(j.code, kExitAllowWithChanges);
+  google::protobuf::ListValue array;  // A JSON array, by protobuf's JSON parser.
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(j.out, &array).ok()) << j.out;
+  EXPECT_EQ(array.values_size(), 2);
+  const std::string missing = "/nonexistent/step.yaml";
+  CliRun partial = Cli({"decide", "--policy", kAcme, "--step", kBuildah, missing});
+  EXPECT_EQ(partial.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(partial.out, "VERDICT_ALLOW")) << partial.out;
+  EXPECT_TRUE(absl::StrContains(partial.err, missing)) << partial.err;
+}
+
+// Proves `version` and `--version` say the version, the git revision and
+// the gRPC and protobuf versions.
+TEST(Cli, Version) {
+  for (const std::string arg : {"version", "--version"}) {
+    CliRun r = Cli({arg});
+    EXPECT_EQ(r.code, kExitAllow);
+    EXPECT_TRUE(absl::StartsWith(r.out, "buildgate 0.")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "(git ")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "gRPC 1.")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "protobuf 3.")) << r.out;
+  }
+}
+
+// Proves completion scripts name every command and are valid bash.
+TEST(Cli, Completion) {
+  CliRun bash = Cli({"completion", "bash"});
+  EXPECT_EQ(bash.code, kExitAllow);
+  for (const char* cmd : {"decide", "validate", "health", "status", "list", "get"}) {
+    EXPECT_TRUE(absl::StrContains(bash.out, cmd)) << cmd;
+  }
+  EXPECT_TRUE(absl::StrContains(bash.out, "--policy")) << bash.out;
+  const std::string script = TempFile("completion.bash", bash.out);
+  EXPECT_EQ(std::system(("bash -n " + script).c_str()), 0) << bash.out;
+  CliRun zsh = Cli({"completion", "zsh"});
+  EXPECT_TRUE(absl::StrContains(zsh.out, "#compdef buildgate")) << zsh.out;
+  EXPECT_EQ(Cli({"completion", "fish"}).code, kExitBadInput);
+}
+
+// The remote commands against a real buildgated serving the embedded
+// example policies.
+class CliRemoteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.metrics_address = "";
+    o.decision_log = "";
+    auto s = BuildGateServer::Start(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = *std::move(s);
+    address_ = absl::StrCat("127.0.0.1:", server_->tcp_port());
+  }
+  std::unique_ptr<BuildGateServer> server_;
+  std::string address_;
+};
+
+// Proves list, get, status and remote decide (one step: Decide; several:
+// one DecideBatch) work, and remote decide prints the decision id.
+TEST_F(CliRemoteTest, ListGetStatusDecide) {
+  CliRun list = Cli({"list", "--server", address_});
+  EXPECT_EQ(list.code, kExitAllow) << list.err;
+  EXPECT_TRUE(absl::StrContains(list.out, "acme\t")) << list.out;
+  EXPECT_TRUE(absl::StrContains(list.out, "globex\t")) << list.out;
+  CliRun get = Cli({"get", "acme", "--server", address_});
+  EXPECT_EQ(get.code, kExitAllow) << get.err;
+  // What `get` prints is a policy file `validate` accepts.
+  CliRun valid = Cli({"validate", "--policy", "-"}, get.out);
+  EXPECT_EQ(valid.code, kExitAllow) << valid.err << get.out;
+  CliRun missing = Cli({"get", "no-such-org", "--server", address_});
+  EXPECT_EQ(missing.code, kExitBadInput);
+  EXPECT_TRUE(absl::StrContains(missing.err, "NOT_FOUND")) << missing.err;
+  CliRun status = Cli({"status", "--server", address_});
+  EXPECT_EQ(status.code, kExitAllow) << status.err;
+  EXPECT_TRUE(absl::StrContains(status.out, "serving")) << status.out;
+  CliRun one = Cli({"decide", "--server", address_, "--org", "acme", "--step", kEcr});
+  EXPECT_EQ(one.code, kExitAllowWithChanges) << one.err;
+  EXPECT_TRUE(absl::StrContains(one.out, "decision id:  ")) << one.out;
+  CliRun batch = Cli({"decide", "--server=" + address_, "--org=acme", "--step", kBuildah, kEcr});
+  EXPECT_EQ(batch.code, kExitAllowWithChanges) << batch.err;
+  const std::vector<std::string> lines = absl::StrSplit(batch.out, '\n');
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) { return absl::StartsWith(l, "== "); }),
+            2)
+      << batch.out;
+  EXPECT_EQ(
+      std::count_if(lines.begin(), lines.end(),
+                    [](const std::string& l) { return absl::StartsWith(l, "decision id:  "); }),
+      2)
+      << batch.out;
+  CliRun inline_policy =
+      Cli({"decide", "--server", address_, "--policy", kAcme, "--step", kBuildah});
+  EXPECT_EQ(inline_policy.code, kExitAllow) << inline_policy.err;
 }
 
 }  // namespace
