@@ -80,6 +80,20 @@ CLI::Option* AddDurationOption(CLI::App* app, const std::string& name, absl::Dur
 
 int ParseCommandLine(CLI::App& app, std::vector<std::string> args, std::ostream& out,
                      std::ostream& err, int usage_exit_code) {
+  // `--flag=` means the empty value (--metrics_address= turns metrics off);
+  // CLI11 would take the next argument as the value instead.
+  std::vector<std::string> split;
+  split.reserve(args.size() + 4);
+  for (std::string& a : args) {
+    if (absl::StartsWith(a, "--") && a.size() > 3 && a.back() == '=' &&
+        a.find('=') == a.size() - 1) {
+      split.push_back(a.substr(0, a.size() - 1));
+      split.emplace_back();
+    } else {
+      split.push_back(std::move(a));
+    }
+  }
+  args = std::move(split);
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first.
   try {
     app.parse(args);

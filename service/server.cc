@@ -1,22 +1,26 @@
 #include "service/server.h"
 
-
 #include <malloc.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/file.h"
-#include "common/status.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/file.h"
+#include "common/status.h"
 #include "spdlog/spdlog.h"
 
 namespace buildgate {
@@ -44,6 +48,35 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
 // Makes room for our unix socket at `path`: a stale socket (nothing accepts
 // on it, e.g. left by a crash) is removed; anything else there, a file or a
 // socket another process serves, is an error and stays untouched.
+// Why gRPC could not bind `address` (HOST:PORT), for the error: binds a
+// socket the same way once more to learn the errno ("address already in
+// use"), or "" when that bind works (then gRPC's own reason is unknown).
+std::string WhyNotListening(const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return "";
+  std::string host = address.substr(0, colon);
+  int port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port)) return "";
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.empty() || host == "0.0.0.0" ? nullptr : host.c_str(),
+                    std::to_string(port).c_str(), &hints, &found) != 0 || found == nullptr) {
+    return ": cannot resolve the host";
+  }
+  std::string why;
+  const int fd = ::socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (fd >= 0) {
+    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0) why = absl::StrCat(": ", std::strerror(errno));
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return why;
+}
+
 absl::Status ClearStaleSocket(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return absl::OkStatus();  // Nothing there.
@@ -117,6 +150,9 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC turns SO_REUSEPORT on by default: a second buildgated on a taken
+  // port would start and silently take a share of the traffic. Off, it fails.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   if (!options.listen.empty()) builder.AddListeningPort(options.listen, creds, &s->tcp_port_);
   if (!options.unix_socket.empty()) {
     if (absl::Status s = ClearStaleSocket(options.unix_socket); !s.ok()) return s;
@@ -126,9 +162,11 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.max_request_bytes, INT32_MAX)));
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || (!options.listen.empty() && s->tcp_port_ == 0)) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
-                                               options.unix_socket.empty() ? "" : " / ",
-                                               options.unix_socket));
+    std::vector<std::string> addresses;
+    if (!options.listen.empty()) addresses.push_back(absl::StrCat("--listen=", options.listen, WhyNotListening(options.listen)));
+    if (!options.unix_socket.empty()) addresses.push_back(absl::StrCat("--unix_socket=", options.unix_socket));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", absl::StrJoin(addresses, " / ")));
   }
   auto* health = s->server_->GetHealthCheckService();
   health->SetServingStatus(false);

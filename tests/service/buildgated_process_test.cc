@@ -1,5 +1,6 @@
 // Process-level end-to-end tests: the real buildgated binary, started on a
 // free port and a unix socket, driven by the real buildgate CLI.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -36,12 +37,20 @@ const std::string kSecret = "Sup3r-S3cret-Pa55w0rd";
 class Daemon {
  public:
   Daemon(const fs::path& dir, std::vector<std::string> extra) : dir_(dir) {
-    std::vector<std::string> argv = {kBin + "/service/buildgated",
-                                     "--listen=127.0.0.1:0",
-                                     "--metrics_address=127.0.0.1:0",
-                                     "--port_file=" + (dir / "port").string(),
-                                     "--decision_log=" + (dir / "decisions.log").string(),
-                                     "--reload_interval=50ms"};
+    const std::vector<std::string> defaults = {"--listen=127.0.0.1:0",
+                                               "--metrics_address=127.0.0.1:0",
+                                               "--port_file=" + (dir / "port").string(),
+                                               "--decision_log=" + (dir / "decisions.log").string(),
+                                               "--reload_interval=50ms"};
+    // A flag given twice is an error: `extra` replaces a default it names.
+    std::vector<std::string> argv = {kBin + "/service/buildgated"};
+    for (const std::string& d : defaults) {
+      const std::string name = d.substr(0, d.find('=') + 1);
+      if (std::none_of(extra.begin(), extra.end(),
+                       [&](const std::string& e) { return absl::StartsWith(e, name); })) {
+        argv.push_back(d);
+      }
+    }
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Subprocess>(argv, (dir / "stdout").string(), (dir / "stderr").string());
     if (testing::WaitForFile((dir / "port").string(), 20)) {
@@ -256,6 +265,46 @@ TEST_F(ProcessTest, SecretsNeverLogged) {
   EXPECT_TRUE(absl::StrContains(all, "\"rpc\":\"Decide\""));
   EXPECT_FALSE(absl::StrContains(all, kSecret)) << "a password leaked into the output";
   EXPECT_FALSE(absl::StrContains(all, "Sup3r")) << "part of a password leaked into the output";
+  // The decision log has stdout to itself and the operational log is on
+  // stderr: every line of each parses as one JSON object (was: spdlog's
+  // text lines interleaved with the decision log on stdout).
+  int decision_lines = 0, log_lines = 0;
+  const std::string stdout_text = ReadAll(Path("stdout"));
+  const std::string stderr_text = ReadAll(Path("stderr"));
+  EXPECT_TRUE(testing::EveryLineIsJsonObject(stdout_text, &decision_lines).ok())
+      << testing::EveryLineIsJsonObject(stdout_text) << "\n" << stdout_text;
+  EXPECT_TRUE(testing::EveryLineIsJsonObject(stderr_text, &log_lines).ok())
+      << testing::EveryLineIsJsonObject(stderr_text) << "\n" << stderr_text;
+  EXPECT_GE(decision_lines, 24);  // Every Decide, inline Decide and batch above.
+  EXPECT_GE(log_lines, 3);        // Loaded, serving, draining, stopped.
+  EXPECT_TRUE(absl::StrContains(stderr_text, "\"level\":\"info\"")) << stderr_text;
+  EXPECT_FALSE(absl::StrContains(stdout_text, "\"level\":")) << stdout_text;
+}
+
+// Proves a second buildgated on a taken port exits non-zero at once, naming
+// the address and why (was: gRPC's SO_REUSEPORT let it start and take a
+// share of the traffic), and says nothing of serving.
+TEST_F(ProcessTest, SecondServerOnTakenPortFails) {
+  Daemon first(dir_, {});
+  ASSERT_GT(first.port(), 0) << first.AllOutput();
+  const std::string address = first.address();
+  auto second = RunCommand(kBin + "/service/buildgated --listen=" + address +
+                               " --metrics_address= --decision_log=",
+                           true);
+  EXPECT_EQ(second.exit_code, 2) << second.out;
+  EXPECT_TRUE(absl::StrContains(second.out, "--listen=" + address + ": Address already in use"))
+      << second.out;
+  EXPECT_FALSE(absl::StrContains(second.out, "serving gRPC")) << second.out;
+  // The metrics port taken: the same, naming that address.
+  auto metrics = RunCommand(kBin + "/service/buildgated --listen=127.0.0.1:0 --metrics_address=127.0.0.1:" +
+                                std::to_string(first.metrics_port()) + " --decision_log=",
+                            true);
+  EXPECT_EQ(metrics.exit_code, 2) << metrics.out;
+  EXPECT_TRUE(absl::StrContains(metrics.out, "--metrics_address 127.0.0.1:" +
+                                                 std::to_string(first.metrics_port())))
+      << metrics.out;
+  EXPECT_FALSE(absl::StrContains(metrics.out, "serving gRPC")) << metrics.out;
+  EXPECT_EQ(first.Stop(), 0);
 }
 
 // Generates a CA, a server certificate for localhost and a client certificate.
@@ -328,7 +377,20 @@ TEST_F(ProcessTest, BadStartupFlags) {
   EXPECT_EQ(tls.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(tls.out, "/nonexistent")) << tls.out;
   auto help = RunCommand(kBin + "/service/buildgated --help", true);
+  EXPECT_EQ(help.exit_code, 0) << help.out;  // Was 1, with "Flags from .../main.cc".
   EXPECT_TRUE(absl::StrContains(help.out, "--policy_dir")) << help.out;
+  EXPECT_FALSE(absl::StrContains(help.out, "main.cc")) << help.out;
+  auto version = RunCommand(kBin + "/service/buildgated --version", true);
+  EXPECT_EQ(version.exit_code, 0) << version.out;
+  EXPECT_TRUE(absl::StartsWith(version.out, "buildgated 0.")) << version.out;
+  auto typo = RunCommand(kBin + "/service/buildgated --polcy_dir=/etc", true);
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(typo.out, "did you mean --policy_dir")) << typo.out;
+  auto twice = RunCommand(kBin + "/service/buildgated --listen=127.0.0.1:0 --listen=127.0.0.1:1", true);
+  EXPECT_EQ(twice.exit_code, 2) << twice.out;
+  auto text = RunCommand(kBin + "/service/buildgated --listen= --unix_socket= --metrics_address= --log_format=text", true);
+  EXPECT_TRUE(absl::StrContains(text.out, " error buildgated: cannot start: nothing to listen on"))
+      << text.out;
 }
 
 // Proves --unix_socket never deletes what is not a stale socket: a regular
