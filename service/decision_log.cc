@@ -105,6 +105,13 @@ std::string DecisionLog::Format(const DecisionLogEntry& e) {
     field("policy_scope", e.decision->policy_scope());
     field("policy_revision", e.decision->policy_revision());
     field("policy_fingerprint", e.decision->policy_fingerprint());
+    // The reason codes (stable names, never the step's values), in order.
+    line.append(",\"reasons\":[");
+    for (int i = 0; i < e.decision->reasons_size(); ++i) {
+      if (i > 0) line.push_back(',');
+      AppendJsonString(&line, EnumName(e.decision->reasons(i).code()));
+    }
+    line.push_back(']');
   }
   absl::StrAppend(&line, ",\"latency_us\":", e.latency_us, "}");
   return line;

@@ -29,6 +29,8 @@ TEST(DecisionLog, FormatsJson) {
   d.set_verdict(v1::VERDICT_ALLOW);
   d.set_builder(v1::BUILDER_BUILDAH);
   d.set_policy_revision("r1");
+  d.add_reasons()->set_code(v1::CHOSEN_AS_REQUESTED);
+  d.add_reasons()->set_code(v1::RUNS_PRIVILEGED);
   DecisionLogEntry e;
   e.decision_id = "id-1";
   e.time = absl::UnixEpoch();
@@ -43,10 +45,12 @@ TEST(DecisionLog, FormatsJson) {
   for (const char* want : {"\"decision_id\":\"id-1\"", "\"org\":\"acme\"", "\"project\":\"web\"",
                            "\"step\":\"build \\\"x\\\"\"", "\"verdict\":\"VERDICT_ALLOW\"",
                            "\"builder\":\"BUILDER_BUILDAH\"", "\"policy_revision\":\"r1\"",
-                           "\"latency_us\":42", "\"time\":\"1970-01-01T00:00:00.000000Z\""}) {
+                           "\"latency_us\":42", "\"time\":\"1970-01-01T00:00:00.000000Z\"",
+                           "\"reasons\":[\"CHOSEN_AS_REQUESTED\",\"RUNS_PRIVILEGED\"]"}) {
     EXPECT_TRUE(absl::StrContains(line, want)) << want << " in " << line;
   }
   EXPECT_FALSE(absl::StrContains(line, "hunter2"));
+  EXPECT_TRUE(testing::ParseJsonObject(line).ok()) << testing::ParseJsonObject(line) << line;
 }
 
 // Proves credential-looking values in free text are redacted.
