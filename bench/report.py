@@ -135,7 +135,7 @@ for key in ["saturated"] + [f"saturated.r{i}" for i in range(1, 10)] + ["one_in_
               f"{fmt(e['p50_us'], 0)} / {fmt(e['p99_us'], 0)} | {fmt(b['p50_us'], 0)} / {fmt(b['p99_us'], 0)} | "
               f"{fmt(p99r, 2)} |")
 md.append(f"\nNon-OK grpc-status: buildgated counted {grpc_status['buildgated_rpc_errors_during_h2load']} refused "
-          "calls during the h2load runs (its `buildgate_rpc_errors_total`); over the whole scenario corpus with our "
+          "calls during the h2load runs (its `grpc_server_handled_total` with a code other than OK); over the whole scenario corpus with our "
           f"own client, which reads every call's status: {non_ok}. h2load HTTP failures: "
           f"{sum(r['failed'] + r['http_failed'] for r in transport.values())}.\n")
 md.append("![latency against offered load](latency.png)\n")

@@ -85,14 +85,15 @@ h2() {  # label port clients streams [rps-per-client]
   python3 bench/h2load_summary.py "$label" "$lat" "$c" "$m" "${rps:-0}" <<<"$text"
 }
 
-metric_sum() {  # port name -> sum of a counter family
-  curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 ~ "^"n"[{ ]" || $1 == n {s += $2} END {print s+0}'
+metric_errors() {  # port -> RPCs refused (status other than OK; CANCELLED is the client leaving)
+  curl -s "http://127.0.0.1:$1/metrics" |
+    awk '$1 ~ /^grpc_server_handled_total[{]/ && $1 !~ /grpc_code="(OK|CANCELLED)"/ {s += $2} END {print s+0}'
 }
 
 # 3. Transport ceiling: saturation (alternating rounds; the report takes the
 # median), 1 in flight, then a sweep of offered load.
 : >"$out/transport.jsonl"
-errors_before=$(metric_sum "$bg_metrics_port" buildgate_rpc_errors_total)
+errors_before=$(metric_errors "$bg_metrics_port")
 for r in $(seq 1 "$rounds"); do
   for label in echo buildgated; do
     port=$([ "$label" = echo ] && echo "$echo_port" || echo "$bg_port")
@@ -116,7 +117,7 @@ for f in $sweep; do
     h2 "$label.offered.$f" "$port" 4 16 $((rate / 4)) >>"$out/transport.jsonl"
   done
 done
-errors_after=$(metric_sum "$bg_metrics_port" buildgate_rpc_errors_total)
+errors_after=$(metric_errors "$bg_metrics_port")
 
 # grpc-status over the whole scenario corpus, with our own client.
 log "scenario corpus through buildgated (grpc-status per call)"

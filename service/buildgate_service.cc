@@ -155,8 +155,6 @@ absl::Status BuildGateService::HandleDecide(grpc::CallbackServerContext& ctx,
   entry.latency_us = static_cast<int64_t>(seconds * 1e6);
   if (status.ok()) {
     metrics_->RecordDecision(response->decision().verdict(), response->decision().builder(), seconds);
-  } else {
-    metrics_->RecordError(status.code());
   }
   log_->Record(entry);
   return status;
@@ -209,7 +207,6 @@ absl::Status BuildGateService::HandleDecideBatch(grpc::CallbackServerContext& ct
     DecisionLogEntry entry = NewLogEntry(caller, "DecideBatch");
     entry.status = status;
     entry.latency_us = static_cast<int64_t>(seconds * 1e6);
-    metrics_->RecordError(status.code());
     log_->Record(entry);
   }
   return status;
@@ -299,32 +296,38 @@ absl::Status BuildGateService::HandleGetServerStatus(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* BuildGateService::Decide(grpc::CallbackServerContext* ctx,
                                                    const grpc::ByteBuffer* request,
                                                    grpc::ByteBuffer* response) {
-  return Serve(ctx, request, response, &BuildGateService::HandleDecide);
+  static const int method = ServiceMetrics::MethodIndex("Decide");
+  return Serve(ctx, request, response, &BuildGateService::HandleDecide, method);
 }
 grpc::ServerUnaryReactor* BuildGateService::DecideBatch(grpc::CallbackServerContext* ctx,
                                                         const grpc::ByteBuffer* request,
                                                         grpc::ByteBuffer* response) {
-  return Serve(ctx, request, response, &BuildGateService::HandleDecideBatch);
+  static const int method = ServiceMetrics::MethodIndex("DecideBatch");
+  return Serve(ctx, request, response, &BuildGateService::HandleDecideBatch, method);
 }
 grpc::ServerUnaryReactor* BuildGateService::ValidatePolicy(grpc::CallbackServerContext* ctx,
                                                            const grpc::ByteBuffer* request,
                                                            grpc::ByteBuffer* response) {
-  return Serve(ctx, request, response, &BuildGateService::HandleValidatePolicy);
+  static const int method = ServiceMetrics::MethodIndex("ValidatePolicy");
+  return Serve(ctx, request, response, &BuildGateService::HandleValidatePolicy, method);
 }
 grpc::ServerUnaryReactor* BuildGateService::ListPolicySets(grpc::CallbackServerContext* ctx,
                                                            const grpc::ByteBuffer* request,
                                                            grpc::ByteBuffer* response) {
-  return Serve(ctx, request, response, &BuildGateService::HandleListPolicySets);
+  static const int method = ServiceMetrics::MethodIndex("ListPolicySets");
+  return Serve(ctx, request, response, &BuildGateService::HandleListPolicySets, method);
 }
 grpc::ServerUnaryReactor* BuildGateService::GetPolicySet(grpc::CallbackServerContext* ctx,
                                                          const grpc::ByteBuffer* request,
                                                          grpc::ByteBuffer* response) {
-  return Serve(ctx, request, response, &BuildGateService::HandleGetPolicySet);
+  static const int method = ServiceMetrics::MethodIndex("GetPolicySet");
+  return Serve(ctx, request, response, &BuildGateService::HandleGetPolicySet, method);
 }
 grpc::ServerUnaryReactor* BuildGateService::GetServerStatus(grpc::CallbackServerContext* ctx,
                                                             const grpc::ByteBuffer* request,
                                                             grpc::ByteBuffer* response) {
-  return Serve(ctx, request, response, &BuildGateService::HandleGetServerStatus);
+  static const int method = ServiceMetrics::MethodIndex("GetServerStatus");
+  return Serve(ctx, request, response, &BuildGateService::HandleGetServerStatus, method);
 }
 
 }  // namespace buildgate

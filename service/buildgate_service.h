@@ -17,6 +17,7 @@
 #define BUILDGATE_SERVICE_BUILDGATE_SERVICE_H_
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -105,15 +106,25 @@ class BuildGateService final : public RawBuildGateService {
 
   // Decodes `in` into this thread's reusable request, checks it against the
   // limits, runs `handle`, encodes its response into `out` and finishes the
-  // call.
+  // call, counted for `method` (ServiceMetrics::MethodIndex).
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* in,
-                                  grpc::ByteBuffer* out, Handler<Request, Response> handle) {
+                                  grpc::ByteBuffer* out, Handler<Request, Response> handle,
+                                  int method) {
     auto* reactor = ctx->DefaultReactor();
+    const auto start = std::chrono::steady_clock::now();
+    metrics_->RpcStarted();
+    auto finish = [&](const grpc::Status& status) {
+      reactor->Finish(status);
+      metrics_->RpcFinished(
+          method, static_cast<int>(status.error_code()),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    };
     if (!in->Valid()) {
       // No request message arrived: the client cancelled or closed first.
-      // Nothing was asked, so nothing is decided, logged or counted.
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "no request message arrived"));
+      // Nothing was asked, so nothing is decided or logged; the RPC counts
+      // as CANCELLED.
+      finish(grpc::Status(grpc::StatusCode::CANCELLED, "no request message arrived"));
       return reactor;
     }
     thread_local Request request;
@@ -128,7 +139,7 @@ class BuildGateService final : public RawBuildGateService {
     const absl::Status status = (this->*handle)(*ctx, parsed, &request, &response);
     grpc::Status result = ToGrpcStatus(status);
     if (status.ok()) result = SerializeRawMessage(response, out);
-    reactor->Finish(result);
+    finish(result);
     return reactor;
   }
   std::string NextDecisionId();

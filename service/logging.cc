@@ -1,8 +1,7 @@
 #include "service/logging.h"
 
-#include <unistd.h>
-
 #include <grpc/support/log.h>
+#include <unistd.h>
 
 #include <memory>
 
@@ -33,9 +32,10 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
 // gRPC's own log lines (a failed bind, a TLS handshake) through the same
 // logger, so standard error stays one format.
 void GrpcLogToSpdlog(gpr_log_func_args* args) {
-  const spdlog::level::level_enum level = args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
-                                          : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
-                                                                                    : spdlog::level::debug;
+  const spdlog::level::level_enum level =
+      args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
+      : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
+                                                : spdlog::level::debug;
   spdlog::log(level, "grpc: {}", args->message);
 }
 
@@ -45,13 +45,13 @@ absl::Status SetUpLogging(absl::string_view format) {
   if (format != "json" && format != "text") {
     return InvalidField("--log_format", absl::StrCat("\"", format, "\": json or text"));
   }
-  auto logger = std::make_shared<spdlog::logger>(
-      "buildgated", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("buildgated",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (format == "json") {
-    formatter->add_flag<JsonMessageFlag>('J').set_pattern(absl::StrCat(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"buildgated","pid":)", ::getpid(),
-        R"(,"message":%J})"));
+    formatter->add_flag<JsonMessageFlag>('J').set_pattern(
+        absl::StrCat(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"buildgated","pid":)",
+                     ::getpid(), R"(,"message":%J})"));
   } else {
     formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l buildgated: %v");
   }

@@ -42,14 +42,15 @@ int main(int argc, char** argv) {
       "Logs go to stderr (JSON lines; --log_format=text for people); the decision log to stdout\n"
       "(--decision_log=-) or a file. Stop with SIGTERM or Ctrl-C: it drains, then exits 0.",
       "buildgated"};
-  app.set_version_flag("--version",
-                       absl::StrCat(buildgate::VersionLine("buildgated"), "\ngRPC ", grpc::Version(),
-                                    ", protobuf ",
-                                    google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION),
-                                    "\n"));
-  app.add_option("--listen", o.listen, "TCP address to serve gRPC on (port 0 picks one); empty for none")
+  app.set_version_flag(
+      "--version",
+      absl::StrCat(buildgate::VersionLine("buildgated"), "\ngRPC ", grpc::Version(), ", protobuf ",
+                   google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION), "\n"));
+  app.add_option("--listen", o.listen,
+                 "TCP address to serve gRPC on (port 0 picks one); empty for none")
       ->capture_default_str();
-  app.add_option("--unix_socket", o.unix_socket, "Unix domain socket path to serve on as well (sidecar use)");
+  app.add_option("--unix_socket", o.unix_socket,
+                 "Unix domain socket path to serve on as well (sidecar use)");
   app.add_option("--policy_dir", o.policy_dir,
                  "Directory of policy-set files (*.yaml, *.yml, *.json), e.g. a mounted ConfigMap; "
                  "empty serves the embedded example policies");
@@ -58,45 +59,58 @@ int main(int argc, char** argv) {
   app.add_option("--allow_inline_policies", o.allow_inline_policies,
                  "Accept policies sent inline by callers; false: callers may only name stored sets")
       ->capture_default_str();
-  AddPositive(app, "--cache_max_entries", &o.cache_max_entries, "Most compiled inline policy sets to cache");
-  AddPositive(app, "--cache_max_mb", &cache_max_mb, "Approximate memory budget of the inline policy cache, MiB");
+  AddPositive(app, "--cache_max_entries", &o.cache_max_entries,
+              "Most compiled inline policy sets to cache");
+  AddPositive(app, "--cache_max_mb", &cache_max_mb,
+              "Approximate memory budget of the inline policy cache, MiB");
   app.add_option("--metrics_address", o.metrics_address,
                  "Address for Prometheus /metrics (port 0 picks one); empty disables")
       ->capture_default_str();
-  app.add_option("--decision_log", o.decision_log, "Decision log: - for stdout, empty for none, else a file")
+  app.add_option("--decision_log", o.decision_log,
+                 "Decision log: - for stdout, empty for none, else a file")
       ->capture_default_str();
-  AddPositive(app, "--decision_log_max_queued_bytes", &o.decision_log_options.max_queued_bytes,
-              "Most decision-log bytes waiting for a slow sink; lines beyond are dropped and counted");
-  buildgate::AddDurationOption(&app, "--decision_log_flush_timeout", &o.decision_log_options.flush_timeout,
-                               "Longest shutdown waits for the decision log's sink to take the last lines");
+  AddPositive(
+      app, "--decision_log_max_queued_bytes", &o.decision_log_options.max_queued_bytes,
+      "Most decision-log bytes waiting for a slow sink; lines beyond are dropped and counted");
+  buildgate::AddDurationOption(
+      &app, "--decision_log_flush_timeout", &o.decision_log_options.flush_timeout,
+      "Longest shutdown waits for the decision log's sink to take the last lines");
   app.add_option("--log_format", log_format, "Operational log on stderr: json or text")
       ->check(CLI::IsMember({"json", "text"}))
       ->capture_default_str();
   app.add_option("--tls_cert", o.tls_cert, "Server certificate chain (PEM); enables TLS");
   app.add_option("--tls_key", o.tls_key, "Server private key (PEM)");
-  app.add_option("--tls_client_ca", o.tls_client_ca, "CA (PEM) for client certificates; enables mutual TLS");
+  app.add_option("--tls_client_ca", o.tls_client_ca,
+                 "CA (PEM) for client certificates; enables mutual TLS");
   buildgate::AddDurationOption(&app, "--shutdown_grace", &o.shutdown_grace,
                                "How long SIGTERM waits for in-flight calls before cancelling them");
-  buildgate::AddDurationOption(&app, "--shutdown_delay", &o.shutdown_delay,
-                               "On SIGTERM, answer NOT_SERVING/UNAVAILABLE this long before closing listeners");
-  buildgate::AddDurationOption(&app, "--policy_settle_time", &o.store.settle_time,
-                               "A changed policy file loads once unchanged this long (files behind a "
-                               "ConfigMap's ..data symlink load at once)");
-  AddPositive(app, "--max_policy_files", &o.store.max_files, "Most policy files in --policy_dir (more is a store fault)");
+  buildgate::AddDurationOption(
+      &app, "--shutdown_delay", &o.shutdown_delay,
+      "On SIGTERM, answer NOT_SERVING/UNAVAILABLE this long before closing listeners");
+  buildgate::AddDurationOption(
+      &app, "--policy_settle_time", &o.store.settle_time,
+      "A changed policy file loads once unchanged this long (files behind a "
+      "ConfigMap's ..data symlink load at once)");
+  AddPositive(app, "--max_policy_files", &o.store.max_files,
+              "Most policy files in --policy_dir (more is a store fault)");
   AddPositive(app, "--max_policy_dir_bytes", &o.store.max_total_bytes,
               "Most bytes of policy files in --policy_dir (more is a store fault)");
   AddPositive(app, "--max_request_bytes", &o.max_request_bytes, "Largest gRPC request accepted");
   AddPositive(app, "--max_document_bytes", &o.limits.max_document_bytes, "Largest policy file");
-  AddPositive(app, "--max_yaml_nodes", &o.limits.max_yaml_nodes, "Most YAML nodes in a policy file, after alias expansion");
+  AddPositive(app, "--max_yaml_nodes", &o.limits.max_yaml_nodes,
+              "Most YAML nodes in a policy file, after alias expansion");
   app.add_option("--max_depth", o.limits.max_depth, "Deepest nesting of a policy file or request")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  AddPositive(app, "--max_string_bytes", &o.limits.max_string_bytes, "Longest string field in a policy file or request");
-  AddPositive(app, "--max_list_items", &o.limits.max_list_items, "Most items in a list field of a policy file or request");
-  app.add_option("--port_file", port_file, "Write the chosen TCP and metrics ports here once serving (tests, scripts)");
+  AddPositive(app, "--max_string_bytes", &o.limits.max_string_bytes,
+              "Longest string field in a policy file or request");
+  AddPositive(app, "--max_list_items", &o.limits.max_list_items,
+              "Most items in a list field of a policy file or request");
+  app.add_option("--port_file", port_file,
+                 "Write the chosen TCP and metrics ports here once serving (tests, scripts)");
 
-  const int parsed = buildgate::ParseCommandLine(app, std::vector<std::string>(argv + 1, argv + argc),
-                                                 std::cout, std::cerr, kExitStartFailed);
+  const int parsed = buildgate::ParseCommandLine(
+      app, std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr, kExitStartFailed);
   if (parsed >= 0) return parsed;
   o.cache_max_bytes = cache_max_mb << 20;
   if (absl::Status s = buildgate::SetUpLogging(log_format); !s.ok()) {
@@ -120,8 +134,9 @@ int main(int argc, char** argv) {
   spdlog::info("serving gRPC on {}{}{}; metrics on {}; inline policies {}; {}",
                o.listen.empty() ? "" : absl::StrCat("127.0.0.1:", (*server)->tcp_port()),
                o.unix_socket.empty() ? "" : " and unix:", o.unix_socket,
-               o.metrics_address.empty() ? "(off)"
-                                         : absl::StrCat("port ", (*server)->metrics_port(), " /metrics"),
+               o.metrics_address.empty()
+                   ? "(off)"
+                   : absl::StrCat("port ", (*server)->metrics_port(), " /metrics"),
                o.allow_inline_policies ? "on" : "off", buildgate::VersionLine("buildgated"));
   if (!port_file.empty()) {
     const std::string tmp = port_file + ".tmp";

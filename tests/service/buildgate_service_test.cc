@@ -1,4 +1,5 @@
 // In-process tests of every RPC against the real server (port 0).
+#include <set>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "client/buildgate_client.h"
 #include "engine/decide.h"
@@ -467,7 +469,22 @@ TEST_F(ServiceTest, MetricsCountDecisions) {
   EXPECT_TRUE(absl::StrContains(
       text, "buildgate_decisions_total{builder=\"BUILDER_BUILDAH\",verdict=\"VERDICT_ALLOW_WITH_CHANGES\"} 2"))
       << text;
-  EXPECT_TRUE(absl::StrContains(text, "buildgate_rpc_errors_total{code=\"NOT_FOUND\"} 1"));
+  // prometheus-cpp writes labels sorted by name.
+  const std::string decide = "grpc_method=\"Decide\",grpc_service=\"buildgate.v1.BuildGate\"";
+  EXPECT_TRUE(absl::StrContains(
+      text, "grpc_server_handled_total{grpc_code=\"OK\"," + decide + "} 2")) << text;
+  EXPECT_TRUE(absl::StrContains(
+      text, "grpc_server_handled_total{grpc_code=\"NOT_FOUND\"," + decide + "} 1")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "grpc_server_handling_seconds_count{" + decide + "} 3")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "buildgate_grpc_requests_in_flight 0")) << text;
+  // No series that can never be non-zero (was: verdict="VERDICT_UNSPECIFIED",
+  // code="OK" errors).
+  EXPECT_FALSE(absl::StrContains(text, "VERDICT_UNSPECIFIED")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "verdict=\"VERDICT_DENY\",builder=\"BUILDER_")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "builder=\"BUILDER_UNSPECIFIED\"")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "grpc_code=\"INVALID_ARGUMENT\"")) << text;  // Not used yet.
+  EXPECT_TRUE(absl::StrContains(text, "buildgate_build_info{")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "process_resident_memory_bytes ")) << text;
   EXPECT_TRUE(absl::StrContains(text, "buildgate_decision_latency_seconds_count 2"));
   EXPECT_TRUE(absl::StrContains(text, "buildgate_decision_latency_seconds_bucket{le=\"1e-06\"}"));
   EXPECT_TRUE(absl::StrContains(text, "buildgate_policy_sets_loaded 2"));
@@ -498,7 +515,8 @@ TEST_F(ServiceTest, CallWithoutMessageIsNotARefusal) {
   EXPECT_NE(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   ASSERT_TRUE(client_->Decide(Org("acme"), Step(kEcrStep)).ok());  // One real decision.
   const std::string text = server_->metrics().Scrape();
-  EXPECT_FALSE(absl::StrContains(text, "buildgate_rpc_errors_total{code=\"INVALID_ARGUMENT\"} 1")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "grpc_code=\"INVALID_ARGUMENT\"")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "grpc_code=\"CANCELLED\",grpc_method=\"Decide\"")) << text;
   server_->Shutdown();
   std::ifstream in(dir_ / "decisions.log");
   const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -621,6 +639,45 @@ TEST_F(ServiceTest, CorpusThroughServer) {
     ++checked;
   }
   EXPECT_GT(checked, 50);
+}
+
+// The metric names docs/api.md's metrics table lists (its first column).
+std::set<std::string> DocumentedMetrics() {
+  std::ifstream in(std::string(BUILDGATE_SOURCE_DIR) + "/docs/api.md");
+  std::set<std::string> names;
+  std::string line;
+  bool in_section = false;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "## ")) in_section = absl::StartsWith(line, "## Metrics");
+    if (in_section && absl::StartsWith(line, "| `")) {
+      names.insert(line.substr(3, line.find('`', 3) - 3));
+    }
+  }
+  return names;
+}
+
+// Proves every metric /metrics exports (over HTTP, after calls of every
+// kind) is documented in docs/api.md, and every documented one is exported.
+TEST_F(ServiceTest, EveryMetricIsDocumented) {
+  Start([](ServerOptions* o) { o->metrics_address = "127.0.0.1:0"; });
+  ASSERT_TRUE(client_->Decide(Org("acme"), Step(kEcrStep)).ok());
+  ASSERT_FALSE(client_->Decide(Org("nobody"), Step(kEcrStep)).ok());
+  ASSERT_TRUE(client_->ListPolicySets().ok());
+  const std::string text = server_->metrics().Scrape();
+  std::set<std::string> exported;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StartsWith(line, "# TYPE ")) continue;
+    const std::vector<std::string> parts = absl::StrSplit(line, ' ');
+    if (parts.size() >= 3) exported.insert(parts[2]);
+  }
+  const std::set<std::string> documented = DocumentedMetrics();
+  ASSERT_GT(documented.size(), 15u) << "docs/api.md's metrics table was not found";
+  for (const std::string& name : exported) {
+    EXPECT_TRUE(documented.count(name)) << name << " is exported but not in docs/api.md";
+  }
+  for (const std::string& name : documented) {
+    EXPECT_TRUE(exported.count(name)) << name << " is documented but not exported";
+  }
 }
 
 }  // namespace
