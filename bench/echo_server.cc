@@ -1,6 +1,6 @@
 // The transport ceiling: a bare gRPC callback server, built from the same
 // gRPC library with the same server options as buildgated, serving the same
-// method (/buildgate.v1.BuildGate/Decide) with a response of the same size,
+// method (/buildgate.v1.BuildGateService/Decide) with a response of the same size,
 // whose handler only copies a few fields. Anything buildgated is slower than
 // this is policy cost.
 //
@@ -21,7 +21,7 @@ ABSL_FLAG(int, response_bytes, 2000, "Serialized size of each response");
 
 namespace {
 
-class EchoService final : public buildgate::v1::BuildGate::CallbackService {
+class EchoService final : public buildgate::v1::BuildGateService::CallbackService {
  public:
   explicit EchoService(int response_bytes) {
     // Pad step_yaml so the serialized response has the requested size.

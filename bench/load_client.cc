@@ -150,7 +150,7 @@ int Run() {
     call->start = scheduled;
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto& stub = *stubs[sent % stubs.size()];
-    call->reader = stub.PrepareUnaryCall(&call->ctx, "/buildgate.v1.BuildGate/Decide",
+    call->reader = stub.PrepareUnaryCall(&call->ctx, "/buildgate.v1.BuildGateService/Decide",
                                          requests[next_request], &cq);
     next_request = (next_request + 1) % requests.size();
     call->reader->StartCall();

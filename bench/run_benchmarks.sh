@@ -81,7 +81,7 @@ h2() {  # label port clients streams [rps-per-client]
               -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/frame.bin" --log-file="$lat")
   [ -n "$rps" ] && args+=(--rps="$rps")
   local text
-  text=$(h2load "${args[@]}" "http://127.0.0.1:$port/buildgate.v1.BuildGate/Decide" 2>&1) || true
+  text=$(h2load "${args[@]}" "http://127.0.0.1:$port/buildgate.v1.BuildGateService/Decide" 2>&1) || true
   python3 bench/h2load_summary.py "$label" "$lat" "$c" "$m" "${rps:-0}" <<<"$text"
 }
 

@@ -37,7 +37,7 @@ absl::StatusOr<std::unique_ptr<BuildGateClient>> BuildGateClient::Create(const C
 }
 
 BuildGateClient::BuildGateClient(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
-    : options_(std::move(options)), channel_(std::move(channel)), stub_(v1::BuildGate::NewStub(channel_)) {}
+    : options_(std::move(options)), channel_(std::move(channel)), stub_(v1::BuildGateService::NewStub(channel_)) {}
 
 template <typename Call>
 grpc::Status BuildGateClient::WithRetries(Call&& call) {
@@ -139,8 +139,8 @@ absl::StatusOr<v1::GetPolicySetResponse> BuildGateClient::GetPolicySet(const std
   return response;
 }
 
-absl::StatusOr<v1::ServerStatus> BuildGateClient::ServerStatus() {
-  v1::ServerStatus response;
+absl::StatusOr<v1::GetServerStatusResponse> BuildGateClient::ServerStatus() {
+  v1::GetServerStatusResponse response;
   grpc::Status status = WithRetries([&](grpc::ClientContext* ctx) {
     return stub_->GetServerStatus(ctx, v1::GetServerStatusRequest(), &response);
   });

@@ -54,7 +54,7 @@ class BuildGateClient {
   absl::StatusOr<v1::ValidatePolicyResponse> ValidatePolicy(const v1::PolicySet& policy);
   absl::StatusOr<v1::ListPolicySetsResponse> ListPolicySets();
   absl::StatusOr<v1::GetPolicySetResponse> GetPolicySet(const std::string& org_id);
-  absl::StatusOr<v1::ServerStatus> ServerStatus();
+  absl::StatusOr<v1::GetServerStatusResponse> ServerStatus();
   // grpc.health.v1 Check: "SERVING", "NOT_SERVING", ...
   absl::StatusOr<std::string> Health(const std::string& service = "");
 
@@ -69,7 +69,7 @@ class BuildGateClient {
 
   const ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::BuildGate::Stub> stub_;
+  std::unique_ptr<v1::BuildGateService::Stub> stub_;
   std::atomic<int> attempts_{0};
   absl::Mutex mu_;
   // Serialized inline policy -> fingerprint the server reported for it.

@@ -417,7 +417,7 @@ int RunStatus(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
   if (f.output != "text") {
     PrintMessage(*status, f.output, out);
   } else {
-    const v1::ServerStatus& s = *status;
+    const v1::GetServerStatusResponse& s = *status;
     out << f.client.target << ": " << (s.serving() ? "serving" : "not serving") << "\n"
         << "policy sets: " << s.policy_sets() << " from " << s.policy_dir() << " (last reload "
         << s.last_reload_at() << ", reloads ok " << s.reloads_ok() << ", failed "

@@ -32,7 +32,7 @@ bool OnlyNetBindService(const std::vector<std::string>& caps) {
 
 }  // namespace
 
-v1::PodSecurityLevel SatisfiedPodSecurityLevel(const ContainerSecurity& c) {
+v1::Pss SatisfiedPodSecurityLevel(const ContainerSecurity& c) {
   if (c.privileged || !AllIn(c.capabilities, kBaselineCapabilities)) return v1::PSS_PRIVILEGED;
   if (c.uid == 0 || c.allow_privilege_escalation || !OnlyNetBindService(c.capabilities)) {
     return v1::PSS_BASELINE;
@@ -40,11 +40,11 @@ v1::PodSecurityLevel SatisfiedPodSecurityLevel(const ContainerSecurity& c) {
   return v1::PSS_RESTRICTED;
 }
 
-bool PodSecurityAdmits(v1::PodSecurityLevel enforced, v1::PodSecurityLevel satisfied) {
+bool PodSecurityAdmits(v1::Pss enforced, v1::Pss satisfied) {
   return enforced == v1::PSS_UNSPECIFIED || satisfied >= enforced;
 }
 
-bool SccAdmits(v1::OpenShiftScc scc, const ContainerSecurity& c) {
+bool SccAdmits(v1::Scc scc, const ContainerSecurity& c) {
   switch (scc) {
     case v1::SCC_PRIVILEGED:
       return true;
@@ -58,8 +58,8 @@ bool SccAdmits(v1::OpenShiftScc scc, const ContainerSecurity& c) {
   }
 }
 
-v1::OpenShiftScc LeastSccAdmitting(const ContainerSecurity& c) {
-  for (v1::OpenShiftScc scc : {v1::SCC_NONROOT_V2, v1::SCC_ANYUID, v1::SCC_PRIVILEGED}) {
+v1::Scc LeastSccAdmitting(const ContainerSecurity& c) {
+  for (v1::Scc scc : {v1::SCC_NONROOT_V2, v1::SCC_ANYUID, v1::SCC_PRIVILEGED}) {
     if (SccAdmits(scc, c)) return scc;
   }
   return v1::SCC_PRIVILEGED;
@@ -68,7 +68,7 @@ v1::OpenShiftScc LeastSccAdmitting(const ContainerSecurity& c) {
 bool AnySccAdmits(const google::protobuf::RepeatedField<int>& granted,
                   const ContainerSecurity& c) {
   for (int scc : granted) {
-    if (SccAdmits(static_cast<v1::OpenShiftScc>(scc), c)) return true;
+    if (SccAdmits(static_cast<v1::Scc>(scc), c)) return true;
   }
   return false;
 }

@@ -28,19 +28,19 @@ struct ContainerSecurity {
 
 // The strictest Pod Security Standard level the container satisfies
 // (PSS_RESTRICTED > PSS_BASELINE > PSS_PRIVILEGED).
-v1::PodSecurityLevel SatisfiedPodSecurityLevel(const ContainerSecurity& c);
+v1::Pss SatisfiedPodSecurityLevel(const ContainerSecurity& c);
 
 // True if a namespace enforcing `enforced` admits a container satisfying
 // `satisfied`. PSS_UNSPECIFIED enforces nothing.
-bool PodSecurityAdmits(v1::PodSecurityLevel enforced, v1::PodSecurityLevel satisfied);
+bool PodSecurityAdmits(v1::Pss enforced, v1::Pss satisfied);
 
 // True if `scc` admits the container. A fixed UID is never inside
 // restricted-v2's per-namespace range, so restricted-v2 admits none.
-bool SccAdmits(v1::OpenShiftScc scc, const ContainerSecurity& c);
+bool SccAdmits(v1::Scc scc, const ContainerSecurity& c);
 
 // The least powerful SCC that admits the container (nonroot-v2, anyuid,
 // privileged, in that order).
-v1::OpenShiftScc LeastSccAdmitting(const ContainerSecurity& c);
+v1::Scc LeastSccAdmitting(const ContainerSecurity& c);
 
 // True if any of `granted` admits the container. An empty list means only
 // the default restricted-v2.

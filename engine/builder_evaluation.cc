@@ -28,7 +28,7 @@ bool Contains(const google::protobuf::RepeatedField<int>& list, int value) {
 // Why one run profile cannot be used; empty when it can.
 std::vector<v1::Reason> ProfileProblems(const v1::BuilderSpec& spec, const v1::RunProfile& profile,
                                         const v1::Policy& policy, const ContainerSecurity& sec,
-                                        v1::PodSecurityLevel satisfied) {
+                                        v1::Pss satisfied) {
   std::vector<v1::Reason> out;
   const v1::Builder b = spec.builder();
   const std::string who = absl::StrCat(spec.display_name(), " (", profile.name(), ")");
@@ -56,7 +56,7 @@ std::vector<v1::Reason> ProfileProblems(const v1::BuilderSpec& spec, const v1::R
                      policy.openshift_sccs().empty()
                          ? std::string("none (restricted-v2 only)")
                          : absl::StrJoin(policy.openshift_sccs(), ", ", [](std::string* o, int s) {
-                             absl::StrAppend(o, EnumName(static_cast<v1::OpenShiftScc>(s)));
+                             absl::StrAppend(o, EnumName(static_cast<v1::Scc>(s)));
                            }))));
   }
   if (!PodSecurityAdmits(policy.pod_security(), satisfied)) {
@@ -70,12 +70,12 @@ std::vector<v1::Reason> ProfileProblems(const v1::BuilderSpec& spec, const v1::R
 
 }  // namespace
 
-absl::string_view ArchName(v1::Architecture arch) {
+absl::string_view ArchName(v1::Arch arch) {
   return arch == v1::ARCH_ARM64 ? "arm64" : "amd64";
 }
 
 BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy& policy,
-                                  v1::Destination destination, v1::Architecture arch,
+                                  v1::Destination destination, v1::Arch arch,
                                   bool simple_dockerfile) {
   BuilderEvaluation ev;
   const v1::Builder b = spec.builder();
@@ -131,7 +131,7 @@ BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy&
     sec.privileged = profile.privileged();
     sec.allow_privilege_escalation = profile.allow_privilege_escalation();
     sec.capabilities.assign(profile.capabilities().begin(), profile.capabilities().end());
-    const v1::PodSecurityLevel satisfied = SatisfiedPodSecurityLevel(sec);
+    const v1::Pss satisfied = SatisfiedPodSecurityLevel(sec);
     std::vector<v1::Reason> problems = ProfileProblems(spec, profile, policy, sec, satisfied);
     if (problems.empty() && ev.profile < 0) {
       ev.profile = i;

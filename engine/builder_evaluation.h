@@ -31,7 +31,7 @@ struct BuilderEvaluation {
   // Index of the chosen run profile in BuilderSpec.profiles, or -1.
   int profile = -1;
   ContainerSecurity security;
-  v1::PodSecurityLevel satisfied_pss = v1::PSS_UNSPECIFIED;
+  v1::Pss satisfied_pss = v1::PSS_UNSPECIFIED;
   // The builder's enabling feature flag is off: only a step that enables
   // caching (when the catalog says caching enables it) can still use it.
   bool needs_enabling_flag = false;
@@ -44,7 +44,7 @@ struct BuilderEvaluation {
 // by a feature flag, and the first run profile that applies to the platform
 // and that root, UID range, privileged, SCC and Pod Security rules admit.
 BuilderEvaluation EvaluateBuilder(const v1::BuilderSpec& spec, const v1::Policy& policy,
-                                  v1::Destination destination, v1::Architecture arch,
+                                  v1::Destination destination, v1::Arch arch,
                                   bool simple_dockerfile);
 
 // The checks that depend on the step itself rather than on its shape: a
@@ -59,7 +59,7 @@ StepFit CheckStepFit(const v1::BuilderSpec& spec, const BuilderEvaluation& ev,
                      const v1::BuildStep& step, v1::Destination destination);
 
 // "amd64" / "arm64", as plugin tags and Kubernetes node labels write them.
-absl::string_view ArchName(v1::Architecture arch);
+absl::string_view ArchName(v1::Arch arch);
 
 }  // namespace buildgate
 

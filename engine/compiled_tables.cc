@@ -54,7 +54,7 @@ std::shared_ptr<const ScopeTables> BuildScopeTables(
       for (int a = 1; a < CompiledBuilder::kArchitectures; ++a) {
         for (bool simple : {false, true}) {
           const auto dest = static_cast<v1::Destination>(d);
-          const auto arch = static_cast<v1::Architecture>(a);
+          const auto arch = static_cast<v1::Arch>(a);
           cb.table[CompiledBuilder::Index(dest, arch, simple)] =
               EvaluateBuilder(*spec, p, dest, arch, simple);
         }
@@ -80,9 +80,9 @@ std::shared_ptr<const ScopeTables> BuildScopeTables(
         for (int a : image.architectures()) {
           const std::string tag = absl::StrReplaceAll(
               spec->tag_template(), {{"{version}", cb.pinned_version},
-                                     {"{arch}", ArchName(static_cast<v1::Architecture>(a))}});
+                                     {"{arch}", ArchName(static_cast<v1::Arch>(a))}});
           const int i =
-              CompiledBuilder::ImageIndex(image.destination(), static_cast<v1::Architecture>(a));
+              CompiledBuilder::ImageIndex(image.destination(), static_cast<v1::Arch>(a));
           cb.pinned_image[i] = absl::StrCat(image.repository(), ":", tag);
           cb.pinned_image_message[i] = absl::StrCat("image pinned to ", cb.pinned_image[i]);
         }

@@ -30,14 +30,14 @@ namespace buildgate {
 struct CompiledBuilder {
   // Sized from the proto, so a new enum value gets its slots.
   static constexpr int kDestinations = v1::Destination_ARRAYSIZE;
-  static constexpr int kArchitectures = v1::Architecture_ARRAYSIZE;
-  static_assert(v1::Destination_MIN == 0 && v1::Architecture_MIN == 0,
+  static constexpr int kArchitectures = v1::Arch_ARRAYSIZE;
+  static_assert(v1::Destination_MIN == 0 && v1::Arch_MIN == 0,
                 "the tables index by enum value");
   static constexpr int kTableSize = kDestinations * kArchitectures * 2;
-  static int Index(v1::Destination d, v1::Architecture a, bool simple) {
+  static int Index(v1::Destination d, v1::Arch a, bool simple) {
     return (static_cast<int>(d) * kArchitectures + static_cast<int>(a)) * 2 + (simple ? 1 : 0);
   }
-  static int ImageIndex(v1::Destination d, v1::Architecture a) {
+  static int ImageIndex(v1::Destination d, v1::Arch a) {
     return static_cast<int>(d) * kArchitectures + static_cast<int>(a);
   }
 

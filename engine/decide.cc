@@ -261,7 +261,7 @@ bool StepChecksDeny(const v1::Policy& policy, const v1::BuildStep& step, const P
 
 // The step's shape: which precomputed table entry applies.
 struct StepShape {
-  v1::Architecture arch = v1::ARCH_AMD64;
+  v1::Arch arch = v1::ARCH_AMD64;
   int index = 0;  // CompiledBuilder::Index(destination, arch, simple Dockerfile)
 };
 

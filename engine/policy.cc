@@ -20,21 +20,21 @@ namespace {
 
 // Checks that do not depend on the parent: shapes and internal consistency.
 absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
-  if (!v1::RootRule_IsValid(p.root()))
+  if (!v1::Root_IsValid(p.root()))
     return InvalidField(absl::StrCat(at, ".root"), "unknown value");
-  if (!v1::PrivilegedRule_IsValid(p.privileged()))
+  if (!v1::Privileged_IsValid(p.privileged()))
     return InvalidField(absl::StrCat(at, ".privileged"), "unknown value");
   if (!v1::Platform_IsValid(p.platform()))
     return InvalidField(absl::StrCat(at, ".platform"), "unknown value");
-  if (!v1::PodSecurityLevel_IsValid(p.pod_security())) {
+  if (!v1::Pss_IsValid(p.pod_security())) {
     return InvalidField(absl::StrCat(at, ".pod_security"), "unknown value");
   }
-  if (!v1::CredentialRule_IsValid(p.credentials()))
+  if (!v1::Credentials_IsValid(p.credentials()))
     return InvalidField(absl::StrCat(at, ".credentials"), "unknown value");
   std::set<int> sccs;
   for (int i = 0; i < p.openshift_sccs_size(); ++i) {
     const int scc = p.openshift_sccs(i);
-    if (scc == v1::SCC_UNSPECIFIED || !v1::OpenShiftScc_IsValid(scc)) {
+    if (scc == v1::SCC_UNSPECIFIED || !v1::Scc_IsValid(scc)) {
       return InvalidField(absl::StrCat(at, ".openshift_sccs[", i, "]"), "unknown SCC");
     }
     if (!sccs.insert(scc).second) {
@@ -138,11 +138,11 @@ bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag) {
 
 absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::string_view at) {
   BG_RETURN_IF_ERROR(ValidateShape(org, at));
-  if (org.root() == v1::ROOT_RULE_UNSPECIFIED) {
+  if (org.root() == v1::ROOT_UNSPECIFIED) {
     return InvalidField(absl::StrCat(at, ".root"),
                         "required (ROOT_ALLOWED, ROOT_BUILD_STEP_ONLY or ROOT_FORBIDDEN)");
   }
-  if (org.privileged() == v1::PRIVILEGED_RULE_UNSPECIFIED) {
+  if (org.privileged() == v1::PRIVILEGED_UNSPECIFIED) {
     return InvalidField(absl::StrCat(at, ".privileged"),
                         "required (PRIVILEGED_ALLOWED or PRIVILEGED_FORBIDDEN)");
   }
@@ -165,7 +165,7 @@ absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::strin
                         absl::StrCat(p.non_root_uid(), " is outside allowed_uids [",
                                      p.allowed_uids().min(), ", ", p.allowed_uids().max(), "]"));
   }
-  if (p.credentials() == v1::CREDENTIAL_RULE_UNSPECIFIED) p.set_credentials(v1::CREDENTIALS_ANY);
+  if (p.credentials() == v1::CREDENTIALS_UNSPECIFIED) p.set_credentials(v1::CREDENTIALS_ANY);
   return p;
 }
 
@@ -182,13 +182,13 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
   }
   v1::Policy p = parent;
   if (!o.revision().empty()) p.set_revision(o.revision());
-  if (o.root() != v1::ROOT_RULE_UNSPECIFIED) {
+  if (o.root() != v1::ROOT_UNSPECIFIED) {
     if (o.root() < parent.root()) {
       return loosens("root", EnumName(o.root()), EnumName(parent.root()));
     }
     p.set_root(o.root());
   }
-  if (o.privileged() != v1::PRIVILEGED_RULE_UNSPECIFIED) {
+  if (o.privileged() != v1::PRIVILEGED_UNSPECIFIED) {
     if (o.privileged() < parent.privileged()) {
       return loosens("privileged", EnumName(o.privileged()), EnumName(parent.privileged()));
     }
@@ -205,7 +205,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
       if (std::find(granted.begin(), granted.end(), o.openshift_sccs(i)) == granted.end()) {
         return InvalidField(
             absl::StrCat(at, ".openshift_sccs[", i, "]"),
-            absl::StrCat(EnumName(static_cast<v1::OpenShiftScc>(o.openshift_sccs(i))),
+            absl::StrCat(EnumName(static_cast<v1::Scc>(o.openshift_sccs(i))),
                          " is not granted by the parent"));
       }
     }
@@ -308,7 +308,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
     }
     p.mutable_plugin_mirrors()->CopyFrom(o.plugin_mirrors());
   }
-  if (o.credentials() != v1::CREDENTIAL_RULE_UNSPECIFIED) {
+  if (o.credentials() != v1::CREDENTIALS_UNSPECIFIED) {
     if (o.credentials() < parent.credentials()) {
       return loosens("credentials", EnumName(o.credentials()), EnumName(parent.credentials()));
     }

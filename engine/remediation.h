@@ -24,7 +24,7 @@ inline constexpr int kMaxRemediationChanges = 4;
 // remediations per builder). A builder no such change admits (for example
 // one that cannot build without pushing to the step's registry) gets none.
 std::vector<v1::Remediation> FindRemediations(const CompiledScope& scope, const v1::BuildStep& step,
-                                              v1::Destination destination, v1::Architecture arch);
+                                              v1::Destination destination, v1::Arch arch);
 
 }  // namespace buildgate
 

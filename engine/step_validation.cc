@@ -118,7 +118,7 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
   }
   if (!v1::Builder_IsValid(step.requested_builder()))
     return InvalidField("step.requested_builder", "unknown builder");
-  if (!v1::Architecture_IsValid(step.arch()))
+  if (!v1::Arch_IsValid(step.arch()))
     return InvalidField("step.arch", "unknown architecture");
   if (!v1::Platform_IsValid(step.infrastructure().platform())) {
     return InvalidField("step.infrastructure.platform", "unknown platform");

@@ -269,7 +269,7 @@ absl::Status BuildGateService::HandleGetPolicySet(grpc::CallbackServerContext&,
 absl::Status BuildGateService::HandleGetServerStatus(grpc::CallbackServerContext&,
                                                     const absl::Status& parsed,
                                                     const v1::GetServerStatusRequest*,
-                                                    v1::ServerStatus* response) {
+                                                    v1::GetServerStatusResponse* response) {
   BG_RETURN_IF_ERROR(parsed);
   auto snapshot = store_->Snapshot();
   response->set_serving(serving_.load() && snapshot != nullptr);

@@ -37,10 +37,10 @@ namespace buildgate {
 inline constexpr int kMaxBatchSize = 1000;
 
 // Every method of the service, as a raw callback method.
-using RawBuildGateService = v1::BuildGate::WithRawCallbackMethod_Decide<
-    v1::BuildGate::WithRawCallbackMethod_DecideBatch<v1::BuildGate::WithRawCallbackMethod_ValidatePolicy<
-        v1::BuildGate::WithRawCallbackMethod_ListPolicySets<v1::BuildGate::WithRawCallbackMethod_GetPolicySet<
-            v1::BuildGate::WithRawCallbackMethod_GetServerStatus<v1::BuildGate::Service>>>>>>;
+using RawBuildGateService = v1::BuildGateService::WithRawCallbackMethod_Decide<
+    v1::BuildGateService::WithRawCallbackMethod_DecideBatch<v1::BuildGateService::WithRawCallbackMethod_ValidatePolicy<
+        v1::BuildGateService::WithRawCallbackMethod_ListPolicySets<v1::BuildGateService::WithRawCallbackMethod_GetPolicySet<
+            v1::BuildGateService::WithRawCallbackMethod_GetServerStatus<v1::BuildGateService::Service>>>>>>;
 
 class BuildGateService final : public RawBuildGateService {
  public:
@@ -102,7 +102,7 @@ class BuildGateService final : public RawBuildGateService {
   absl::Status HandleGetPolicySet(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
                                   const v1::GetPolicySetRequest* request, v1::GetPolicySetResponse* response);
   absl::Status HandleGetServerStatus(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
-                                     const v1::GetServerStatusRequest* request, v1::ServerStatus* response);
+                                     const v1::GetServerStatusRequest* request, v1::GetServerStatusResponse* response);
 
   // Decodes `in` into this thread's reusable request, checks it against the
   // limits, runs `handle`, encodes its response into `out` and finishes the

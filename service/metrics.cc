@@ -65,7 +65,7 @@ double OpenFds() {
 }
 
 const google::protobuf::ServiceDescriptor& BuildGateServiceDescriptor() {
-  return *v1::DecideRequest::descriptor()->file()->FindServiceByName("BuildGate");
+  return *v1::DecideRequest::descriptor()->file()->FindServiceByName("BuildGateService");
 }
 
 class PulledCollectable : public prometheus::Collectable {

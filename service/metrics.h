@@ -65,7 +65,7 @@ class ServiceMetrics {
   absl::Status Serve(const std::string& address);
   int port() const { return port_; }
 
-  // The index of `method` of buildgate.v1.BuildGate (e.g. "Decide"), for
+  // The index of `method` of buildgate.v1.BuildGateService (e.g. "Decide"), for
   // the RPC metrics; -1 if the service has no such method.
   static int MethodIndex(const std::string& method);
 
@@ -85,7 +85,7 @@ class ServiceMetrics {
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<prometheus::Collectable> pulled_;
   std::unique_ptr<prometheus::Exposer> exposer_;
-  std::vector<std::string> methods_;  // Of buildgate.v1.BuildGate, by index.
+  std::vector<std::string> methods_;  // Of buildgate.v1.BuildGateService, by index.
   prometheus::Family<prometheus::Counter>* handled_ = nullptr;
   // [method][code], created on first use.
   std::array<std::array<std::atomic<prometheus::Counter*>, kGrpcCodes>, kMaxMethods> handled_by_{};

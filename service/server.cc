@@ -170,7 +170,7 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   }
   auto* health = s->server_->GetHealthCheckService();
   health->SetServingStatus(false);
-  health->SetServingStatus("buildgate.v1.BuildGate", false);
+  health->SetServingStatus("buildgate.v1.BuildGateService", false);
 
   // Listening; now load the policies, then serve.
   if (options.before_policy_load) options.before_policy_load();
@@ -183,7 +183,7 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   ::malloc_trim(0);
   s->service_->SetServing(true);
   health->SetServingStatus(true);
-  health->SetServingStatus("buildgate.v1.BuildGate", true);
+  health->SetServingStatus("buildgate.v1.BuildGateService", true);
   s->ReportStoreHealth();
   BuildGateServer* raw = s.get();
   s->store_->StartWatching(options.reload_interval,
@@ -218,7 +218,7 @@ void BuildGateServer::Shutdown() {
     if (server_) {
       auto* health = server_->GetHealthCheckService();
       health->SetServingStatus(false);
-      health->SetServingStatus("buildgate.v1.BuildGate", false);
+      health->SetServingStatus("buildgate.v1.BuildGateService", false);
     }
     // New calls get UNAVAILABLE (retryable elsewhere) from here on; calls
     // already being handled complete.

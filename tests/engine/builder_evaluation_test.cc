@@ -15,7 +15,7 @@ const v1::BuilderSpec& Spec(v1::Builder b) {
   return *spec;
 }
 
-v1::Policy Effective(v1::RootRule root, v1::PrivilegedRule privileged,
+v1::Policy Effective(v1::Root root, v1::Privileged privileged,
                      v1::Platform platform = v1::PLATFORM_KUBERNETES) {
   v1::Policy p;
   p.set_root(root);

@@ -76,7 +76,7 @@ TEST(Decide, InvalidStepsNameTheField) {
 TEST(Decide, UnknownEnumNumbers) {
   auto set = Compile(kStrict);
   v1::BuildStep step = Step("kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: a/b\n");
-  step.set_arch(static_cast<v1::Architecture>(77));
+  step.set_arch(static_cast<v1::Arch>(77));
   v1::Decision d;
   EXPECT_TRUE(absl::StartsWith(Decide(*set, step, &d).message(), "step.arch"));
   step.set_arch(v1::ARCH_AMD64);

@@ -15,7 +15,7 @@ namespace {
 
 std::vector<v1::Policy> AllPolicies() {
   std::vector<v1::Policy> out;
-  const std::vector<std::vector<v1::OpenShiftScc>> platforms = {
+  const std::vector<std::vector<v1::Scc>> platforms = {
       {}, {v1::SCC_ANYUID}, {v1::SCC_RESTRICTED_V2}, {v1::SCC_PRIVILEGED}, {v1::SCC_NONROOT_V2}};
   const std::vector<std::vector<v1::Builder>> builder_lists = {
       {},
@@ -29,13 +29,13 @@ std::vector<v1::Policy> AllPolicies() {
           for (const auto& builders : builder_lists) {
             for (bool flag : {false, true}) {
               v1::Policy p;
-              p.set_root(static_cast<v1::RootRule>(root));
-              p.set_privileged(static_cast<v1::PrivilegedRule>(priv));
+              p.set_root(static_cast<v1::Root>(root));
+              p.set_privileged(static_cast<v1::Privileged>(priv));
               if (plat > 0) {
                 p.set_platform(v1::PLATFORM_OPENSHIFT);
                 for (auto scc : platforms[plat]) p.add_openshift_sccs(scc);
               }
-              p.set_pod_security(static_cast<v1::PodSecurityLevel>(pss));
+              p.set_pod_security(static_cast<v1::Pss>(pss));
               for (auto b : builders) p.add_allowed_builders(b);
               if (flag) p.add_feature_flags("CI_USE_BUILDX_ON_K8");
               out.push_back(p);

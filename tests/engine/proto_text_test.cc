@@ -59,7 +59,7 @@ TEST(ParseYaml, BadEnumListsChoices) {
 
 // Proves UNSPECIFIED enum values cannot be written explicitly.
 TEST(ParseYaml, UnspecifiedEnumRejected) {
-  ErrorOf("policy:\n  root: ROOT_RULE_UNSPECIFIED\n");
+  ErrorOf("policy:\n  root: ROOT_UNSPECIFIED\n");
 }
 
 // Proves wrong types are errors naming the field.

@@ -9,7 +9,7 @@
 namespace buildgate {
 namespace {
 
-std::shared_ptr<const CompiledPolicySet> Compile(v1::RootRule root, v1::PrivilegedRule privileged) {
+std::shared_ptr<const CompiledPolicySet> Compile(v1::Root root, v1::Privileged privileged) {
   v1::PolicySet set;
   set.set_org_id("acme-platform-security-emea-production");
   set.mutable_policy()->set_root(root);
@@ -21,9 +21,9 @@ std::shared_ptr<const CompiledPolicySet> Compile(v1::RootRule root, v1::Privileg
 
 // The remediations for a Build and Push step to `destination` on `arch`
 // nodes under an org policy with the given root and privileged rules.
-std::vector<v1::Remediation> Remediations(v1::RootRule root, v1::PrivilegedRule privileged,
+std::vector<v1::Remediation> Remediations(v1::Root root, v1::Privileged privileged,
                                           v1::StepKind kind, v1::Destination destination,
-                                          v1::Architecture arch, bool dry_run = false) {
+                                          v1::Arch arch, bool dry_run = false) {
   const auto set = Compile(root, privileged);
   v1::BuildStep step;
   step.set_kind(kind);

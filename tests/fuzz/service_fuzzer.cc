@@ -60,9 +60,9 @@ bool Acceptable(grpc::StatusCode code) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   Harness& h = Get();
-  static const char* const kMethods[] = {"/buildgate.v1.BuildGate/Decide",
-                                         "/buildgate.v1.BuildGate/DecideBatch",
-                                         "/buildgate.v1.BuildGate/ValidatePolicy"};
+  static const char* const kMethods[] = {"/buildgate.v1.BuildGateService/Decide",
+                                         "/buildgate.v1.BuildGateService/DecideBatch",
+                                         "/buildgate.v1.BuildGateService/ValidatePolicy"};
   const char* method = kMethods[data[0] % 3];
   grpc::Slice slice(reinterpret_cast<const char*>(data + 1), size - 1);
   grpc::ByteBuffer request(&slice, 1);

@@ -13,7 +13,7 @@ const options = {keepCase: false, longs: String, enums: String, defaults: false,
 const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(
     ['buildgate/v1/service.proto', 'grpc/health/v1/health.proto', 'reflection.proto'], options));
 const creds = grpc.credentials.createInsecure();
-const buildgate = new pkg.buildgate.v1.BuildGate(address, creds);
+const buildgate = new pkg.buildgate.v1.BuildGateService(address, creds);
 const health = new pkg.grpc.health.v1.Health(address, creds);
 const reflection = new pkg.grpc.reflection.v1alpha.ServerReflection(address, creds);
 
@@ -104,7 +104,7 @@ const ecrStep = {kind: 'STEP_KIND_BUILD_AND_PUSH_ECR', registry: '123456789012.d
       stream.on('error', reject);
       stream.write({host: '', listServices: ''});
     });
-    assert.ok(names.includes('buildgate.v1.BuildGate'), names.join(','));
+    assert.ok(names.includes('buildgate.v1.BuildGateService'), names.join(','));
   });
   const failed = results.filter(([, ok]) => !ok).length;
   console.log(`${results.length - failed} passed, ${failed} failed`);

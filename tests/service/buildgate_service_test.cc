@@ -192,7 +192,7 @@ TEST_F(ServiceTest, InlinePoliciesSwitchedOff) {
 // Proves invalid requests get INVALID_ARGUMENT naming the field and no decision.
 TEST_F(ServiceTest, InvalidRequestsNameTheField) {
   Start();
-  auto stub = v1::BuildGate::NewStub(
+  auto stub = v1::BuildGateService::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->tcp_port()), grpc::InsecureChannelCredentials()));
   struct Case {
     std::string name;
@@ -221,7 +221,7 @@ TEST_F(ServiceTest, InvalidRequestsNameTheField) {
     Case c{"bad enum", {}, grpc::StatusCode::INVALID_ARGUMENT, "step.arch"};
     c.request.mutable_policy()->set_org_id("acme");
     *c.request.mutable_step() = Step(kEcrStep);
-    c.request.mutable_step()->set_arch(static_cast<v1::Architecture>(42));
+    c.request.mutable_step()->set_arch(static_cast<v1::Arch>(42));
     cases.push_back(c);
   }
   {
@@ -300,19 +300,19 @@ TEST_F(ServiceTest, UndecodableRequestsNameTheField) {
   };
   // DecideRequest{step{repo: "acme/\xff"}}: field 2 (step), field 12 (repo).
   const std::string bad_utf8 = std::string("\x12\x08\x62\x06" "acme/\xff", 10);
-  grpc::Status s = call("/buildgate.v1.BuildGate/Decide", bad_utf8);
+  grpc::Status s = call("/buildgate.v1.BuildGateService/Decide", bad_utf8);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_EQ(s.error_message(),
             "request: not a valid buildgate.v1.DecideRequest: invalid UTF-8 in string field "
             "buildgate.v1.BuildStep.repo");
-  s = call("/buildgate.v1.BuildGate/DecideBatch", std::string("\x12\x08\x62\x06" "acme/\xff", 10));
+  s = call("/buildgate.v1.BuildGateService/DecideBatch", std::string("\x12\x08\x62\x06" "acme/\xff", 10));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   // GetPolicySetRequest{org_id: "\xc3("}.
-  s = call("/buildgate.v1.BuildGate/GetPolicySet", std::string("\x0a\x02\xc3\x28", 4));
+  s = call("/buildgate.v1.BuildGateService/GetPolicySet", std::string("\x0a\x02\xc3\x28", 4));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_TRUE(absl::StrContains(s.error_message(), "buildgate.v1.GetPolicySetRequest.org_id"));
   // Not a protobuf message at all: a field tag that ends in the middle.
-  s = call("/buildgate.v1.BuildGate/Decide", std::string("\x12\xff\xff\xff\xff\x0f", 6));
+  s = call("/buildgate.v1.BuildGateService/Decide", std::string("\x12\xff\xff\xff\xff\x0f", 6));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_TRUE(absl::StrContains(s.error_message(), "malformed protobuf")) << s.error_message();
   server_->Shutdown();  // Flushes the log.
@@ -379,7 +379,7 @@ TEST_F(ServiceTest, PolicyRpcs) {
   EXPECT_TRUE(absl::EndsWith(list->policy_sets(0).source(), "acme.yaml"));
   EXPECT_FALSE(list->policy_sets(0).loaded_at().empty());
 
-  auto stub = v1::BuildGate::NewStub(
+  auto stub = v1::BuildGateService::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->tcp_port()), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   v1::GetPolicySetRequest get;
@@ -454,7 +454,7 @@ TEST_F(ServiceTest, HealthFollowsPolicyLoading) {
   c.target = absl::StrCat("127.0.0.1:", port);
   auto client = *BuildGateClient::Create(c);
   EXPECT_EQ(client->Health().value_or("error"), "SERVING");
-  EXPECT_EQ(client->Health("buildgate.v1.BuildGate").value_or("error"), "SERVING");
+  EXPECT_EQ(client->Health("buildgate.v1.BuildGateService").value_or("error"), "SERVING");
   (*s)->Shutdown();
 }
 
@@ -470,7 +470,7 @@ TEST_F(ServiceTest, MetricsCountDecisions) {
       text, "buildgate_decisions_total{builder=\"BUILDER_BUILDAH\",verdict=\"VERDICT_ALLOW_WITH_CHANGES\"} 2"))
       << text;
   // prometheus-cpp writes labels sorted by name.
-  const std::string decide = "grpc_method=\"Decide\",grpc_service=\"buildgate.v1.BuildGate\"";
+  const std::string decide = "grpc_method=\"Decide\",grpc_service=\"buildgate.v1.BuildGateService\"";
   EXPECT_TRUE(absl::StrContains(
       text, "grpc_server_handled_total{grpc_code=\"OK\"," + decide + "} 2")) << text;
   EXPECT_TRUE(absl::StrContains(
@@ -501,7 +501,7 @@ TEST_F(ServiceTest, CallWithoutMessageIsNotARefusal) {
                                              grpc::InsecureChannelCredentials()));
   grpc::CompletionQueue cq;
   grpc::ClientContext ctx;
-  auto call = stub.PrepareCall(&ctx, "/buildgate.v1.BuildGate/Decide", &cq);
+  auto call = stub.PrepareCall(&ctx, "/buildgate.v1.BuildGateService/Decide", &cq);
   void* tag;
   bool ok;
   call->StartCall(reinterpret_cast<void*>(1));
@@ -576,7 +576,7 @@ TEST_F(ServiceTest, HotReloadUnderLoad) {
   ASSERT_TRUE(status.ok());
   EXPECT_GE(status->reloads_failed(), 5u);
   EXPECT_GE(status->reloads_ok(), 5u);
-  EXPECT_TRUE(absl::StrContains(status->file_errors(0).error(), "policy.privileged: expected a PrivilegedRule enum value"))
+  EXPECT_TRUE(absl::StrContains(status->file_errors(0).error(), "policy.privileged: expected a Privileged enum value"))
       << status->file_errors(0).error();
   EXPECT_TRUE(absl::StrContains(server_->metrics().Scrape(), "buildgate_policy_reloads_total{result=\"failed\"}"));
 }

@@ -145,10 +145,10 @@ class StoreFaultTest : public ::testing::Test {
     return seen_;
   }
 
-  v1::ServerStatus Status() {
+  v1::GetServerStatusResponse Status() {
     auto s = client_->ServerStatus();
     EXPECT_TRUE(s.ok()) << s.status();
-    return s.ok() ? *s : v1::ServerStatus();
+    return s.ok() ? *s : v1::GetServerStatusResponse();
   }
   // The buildgate.v1.PolicyStore health entry.
   bool StoreHealthy() {
@@ -171,7 +171,7 @@ class StoreFaultTest : public ::testing::Test {
     return r.ok() && r->decision().policy_revision() == revision;
   }
   bool HasFault(const std::string& text) {
-    const v1::ServerStatus status = Status();
+    const v1::GetServerStatusResponse status = Status();
     for (const auto& e : status.file_errors()) {
       if (absl::StrContains(e.error(), text)) return true;
     }
