@@ -14,6 +14,8 @@ packages=(
   # Sanitizer and fuzz builds (scripts/test.sh): clang 14 with its ASan,
   # UBSan, TSan and libFuzzer runtimes, llvm-symbolizer for readable reports.
   clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14
+  # The Python client example and its interop test (Debian's grpcio).
+  python3-grpcio python3-protobuf
   # Benchmarks (bench/run_benchmarks.sh; its smoke run is part of the tests).
   nghttp2-client gnuplot-nox python3 curl
 )

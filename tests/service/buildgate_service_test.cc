@@ -17,6 +17,8 @@
 #include "client/buildgate_client.h"
 #include "engine/decide.h"
 #include "engine/proto_text.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "service/server.h"
 #include "tests/testing/corpus.h"
@@ -273,6 +275,19 @@ TEST_F(ServiceTest, InvalidRequestsNameTheField) {
     EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();
     EXPECT_TRUE(absl::StartsWith(s.error_message(), c.prefix)) << c.name << ": " << s.error_message();
     EXPECT_FALSE(response.has_decision()) << c.name;
+    if (c.code == grpc::StatusCode::INVALID_ARGUMENT) {
+      // The standard rich-error details name the same field.
+      google::rpc::Status details;
+      ASSERT_TRUE(details.ParseFromString(s.error_details())) << c.name;
+      ASSERT_EQ(details.details_size(), 1) << c.name;
+      google::rpc::BadRequest bad;
+      ASSERT_TRUE(details.details(0).UnpackTo(&bad)) << c.name;
+      ASSERT_EQ(bad.field_violations_size(), 1) << c.name;
+      const std::string expected_field = c.prefix.substr(0, c.prefix.find(':'));
+      EXPECT_EQ(bad.field_violations(0).field(), expected_field) << c.name;
+      EXPECT_FALSE(bad.field_violations(0).description().empty()) << c.name;
+      EXPECT_EQ(details.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+    }
   }
 }
 
