@@ -178,8 +178,15 @@ class DecisionPrinter {
   int printed_ = 0;
 };
 
-absl::StatusOr<std::unique_ptr<BuildGateClient>> Connect(const ClientOptions& options) {
-  return BuildGateClient::Create(options);
+// A client for `options`, or nullptr having said why (bad TLS files, no
+// --server).
+std::unique_ptr<BuildGateClient> Connect(const ClientOptions& options, std::ostream& err) {
+  auto client = BuildGateClient::Create(options);
+  if (!client.ok()) {
+    err << "buildgate: " << client.status().message() << "\n";
+    return nullptr;
+  }
+  return *std::move(client);
 }
 
 void PrintRpcError(const ClientOptions& c, const absl::Status& status, std::ostream& err) {
@@ -257,18 +264,15 @@ int DecideRemote(const DecideFlags& f, const std::vector<std::string>& steps, st
     }
     *source.mutable_inline_policy() = *std::move(set);
   }
-  auto client = Connect(f.client);
-  if (!client.ok()) {
-    err << "buildgate: " << client.status().message() << "\n";
-    return kExitBadInput;
-  }
+  const std::unique_ptr<BuildGateClient> client = Connect(f.client, err);
+  if (client == nullptr) return kExitBadInput;
   std::vector<v1::DecideResponse> results;
   if (loaded.size() == 1) {
     // One step: Decide, which sends an inline policy once and then only its
     // fingerprint.
     auto r = source.has_inline_policy()
-                 ? (*client)->DecideWithPolicy(source.inline_policy(), loaded[0])
-                 : (*client)->Decide(source, loaded[0]);
+                 ? client->DecideWithPolicy(source.inline_policy(), loaded[0])
+                 : client->Decide(source, loaded[0]);
     if (!r.ok()) {
       PrintRpcError(f.client, r.status(), err);
       return Worse(code, ExitCodeForRpcError(r.status()));
@@ -279,7 +283,7 @@ int DecideRemote(const DecideFlags& f, const std::vector<std::string>& steps, st
     v1::DecideBatchRequest request;
     *request.mutable_policy() = source;
     for (v1::BuildStep& s : loaded) *request.add_steps() = std::move(s);
-    auto r = (*client)->DecideBatch(request);
+    auto r = client->DecideBatch(request);
     if (!r.ok()) {
       PrintRpcError(f.client, r.status(), err);
       return Worse(code, ExitCodeForRpcError(r.status()));
@@ -335,12 +339,8 @@ int RunValidate(const ValidateFlags& f, std::istream& in, std::ostream& out, std
   }
   std::unique_ptr<BuildGateClient> client;
   if (!f.client.target.empty()) {
-    auto c = Connect(f.client);
-    if (!c.ok()) {
-      err << "buildgate: " << c.status().message() << "\n";
-      return kExitBadInput;
-    }
-    client = *std::move(c);
+    client = Connect(f.client, err);
+    if (client == nullptr) return kExitBadInput;
   }
   int code = kExitAllow;
   for (const std::string& path : *paths) {
@@ -389,12 +389,9 @@ struct RemoteFlags {
 };
 
 int RunHealth(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
-  auto client = Connect(f.client);
-  if (!client.ok()) {
-    err << "buildgate: " << client.status().message() << "\n";
-    return kExitBadInput;
-  }
-  auto health = (*client)->Health();
+  const std::unique_ptr<BuildGateClient> client = Connect(f.client, err);
+  if (client == nullptr) return kExitBadInput;
+  auto health = client->Health();
   if (!health.ok()) {
     PrintRpcError(f.client, health.status(), err);
     return kExitUnavailable;
@@ -404,12 +401,9 @@ int RunHealth(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
 }
 
 int RunStatus(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
-  auto client = Connect(f.client);
-  if (!client.ok()) {
-    err << "buildgate: " << client.status().message() << "\n";
-    return kExitBadInput;
-  }
-  auto status = (*client)->ServerStatus();
+  const std::unique_ptr<BuildGateClient> client = Connect(f.client, err);
+  if (client == nullptr) return kExitBadInput;
+  auto status = client->ServerStatus();
   if (!status.ok()) {
     PrintRpcError(f.client, status.status(), err);
     return ExitCodeForRpcError(status.status());
@@ -433,12 +427,9 @@ int RunStatus(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
 }
 
 int RunList(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
-  auto client = Connect(f.client);
-  if (!client.ok()) {
-    err << "buildgate: " << client.status().message() << "\n";
-    return kExitBadInput;
-  }
-  auto list = (*client)->ListPolicySets();
+  const std::unique_ptr<BuildGateClient> client = Connect(f.client, err);
+  if (client == nullptr) return kExitBadInput;
+  auto list = client->ListPolicySets();
   if (!list.ok()) {
     PrintRpcError(f.client, list.status(), err);
     return ExitCodeForRpcError(list.status());
@@ -458,12 +449,9 @@ int RunList(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
 }
 
 int RunGet(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
-  auto client = Connect(f.client);
-  if (!client.ok()) {
-    err << "buildgate: " << client.status().message() << "\n";
-    return kExitBadInput;
-  }
-  auto got = (*client)->GetPolicySet(f.org);
+  const std::unique_ptr<BuildGateClient> client = Connect(f.client, err);
+  if (client == nullptr) return kExitBadInput;
+  auto got = client->GetPolicySet(f.org);
   if (!got.ok()) {
     PrintRpcError(f.client, got.status(), err);
     return ExitCodeForRpcError(got.status());

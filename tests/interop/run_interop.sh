@@ -12,14 +12,7 @@ cp "$src/tests/interop/package.json" "$src/tests/interop/interop_test.js" "$src/
 if [ ! -d "$work/node_modules/@grpc/grpc-js" ] || [ ! -d "$work/node_modules/@grpc/proto-loader" ]; then
   (cd "$work" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
-rm -f "$work/port"
-"$bin/service/buildgated" --listen=127.0.0.1:0 --metrics_address= --decision_log= \
-  --port_file="$work/port" >"$work/buildgated.log" 2>&1 &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(head -1 "$work/port")
+. "$src/tests/interop/start_buildgated.sh"
+start_buildgated "$bin" "$work"
 node "$work/interop_test.js" "127.0.0.1:$port" "$src/proto"
-kill -TERM $pid
-wait $pid
-trap - EXIT
+stop_buildgated

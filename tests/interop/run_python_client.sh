@@ -13,17 +13,11 @@ rm -rf "$work" && mkdir -p "$work/out"
 protoc -I "$src/proto" --python_out="$work/out" --grpc_python_out="$work/out" \
   --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
   "$src"/proto/buildgate/v1/*.proto "$src"/proto/google/rpc/*.proto
-"$bin/service/buildgated" --listen=127.0.0.1:0 --metrics_address= --decision_log= \
-  --port_file="$work/port" >"$work/buildgated.log" 2>&1 &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(head -1 "$work/port")
+. "$src/tests/interop/start_buildgated.sh"
+start_buildgated "$bin" "$work"
 PYTHONPATH="$work/out" "$python" "$src/examples/python/decide.py" "127.0.0.1:$port" | tee "$work/output.txt"
 grep -q "VERDICT_ALLOW_WITH_CHANGES, builder BUILDER_BUILDAH" "$work/output.txt"
 grep -q "refused: INVALID_ARGUMENT: step.kind: required" "$work/output.txt"
 grep -q "  field step.kind: required" "$work/output.txt"
-kill -TERM $pid
-wait $pid
-trap - EXIT
+stop_buildgated
 echo "python client: ok"
