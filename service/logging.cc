@@ -3,6 +3,7 @@
 #include <grpc/support/log.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -15,19 +16,7 @@
 namespace buildgate {
 namespace {
 
-// %J in a pattern: the message as a JSON string, quotes included.
-class JsonMessageFlag : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    std::string quoted;
-    AppendJsonString(&quoted, absl::string_view(msg.payload.data(), msg.payload.size()));
-    dest.append(quoted.data(), quoted.data() + quoted.size());
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<JsonMessageFlag>();
-  }
-};
+std::atomic<bool> g_json{false};
 
 // gRPC's own log lines (a failed bind, a TLS handshake) through the same
 // logger, so standard error stays one format.
@@ -36,7 +25,8 @@ void GrpcLogToSpdlog(gpr_log_func_args* args) {
       args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
       : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
                                                 : spdlog::level::debug;
-  spdlog::log(level, "grpc: {}", args->message);
+  LogEvent(level, "grpc",
+           {{"detail", args->message}, {"source", absl::StrCat(args->file, ":", args->line)}});
 }
 
 }  // namespace
@@ -48,10 +38,12 @@ absl::Status SetUpLogging(absl::string_view format) {
   auto logger = std::make_shared<spdlog::logger>("buildgated",
                                                  std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  g_json.store(format == "json");
   if (format == "json") {
-    formatter->add_flag<JsonMessageFlag>('J').set_pattern(
+    // LogEvent writes the "message" and "fields" members as the payload.
+    formatter->set_pattern(
         absl::StrCat(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"buildgated","pid":)",
-                     ::getpid(), R"(,"message":%J})"));
+                     ::getpid(), ",%v}"));
   } else {
     formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l buildgated: %v");
   }
@@ -60,6 +52,31 @@ absl::Status SetUpLogging(absl::string_view format) {
   spdlog::set_default_logger(std::move(logger));
   gpr_set_log_function(GrpcLogToSpdlog);
   return absl::OkStatus();
+}
+
+void LogEvent(spdlog::level::level_enum level, absl::string_view message,
+              std::initializer_list<LogField> fields) {
+  std::string line;
+  if (g_json.load()) {
+    line = "\"message\":";
+    AppendJsonString(&line, message);
+    if (fields.size() > 0) {
+      line.append(",\"fields\":{");
+      bool first = true;
+      for (const LogField& f : fields) {
+        if (!first) line.push_back(',');
+        first = false;
+        AppendJsonString(&line, f.key);
+        line.push_back(':');
+        AppendJsonString(&line, f.value);
+      }
+      line.push_back('}');
+    }
+  } else {
+    line.assign(message.data(), message.size());
+    for (const LogField& f : fields) absl::StrAppend(&line, " ", f.key, "=", f.value);
+  }
+  spdlog::log(level, "{}", line);
 }
 
 }  // namespace buildgate

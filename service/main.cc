@@ -127,17 +127,19 @@ int main(int argc, char** argv) {
 
   auto server = buildgate::BuildGateServer::Start(o);
   if (!server.ok()) {
-    spdlog::error("cannot start: {}", std::string(server.status().message()));
+    buildgate::LogEvent(spdlog::level::err, "cannot start",
+                        {{"error", std::string(server.status().message())}});
     spdlog::shutdown();
     return kExitStartFailed;
   }
-  spdlog::info("serving gRPC on {}{}{}; metrics on {}; inline policies {}; {}",
-               o.listen.empty() ? "" : absl::StrCat("127.0.0.1:", (*server)->tcp_port()),
-               o.unix_socket.empty() ? "" : " and unix:", o.unix_socket,
-               o.metrics_address.empty()
-                   ? "(off)"
-                   : absl::StrCat("port ", (*server)->metrics_port(), " /metrics"),
-               o.allow_inline_policies ? "on" : "off", buildgate::VersionLine("buildgated"));
+  buildgate::LogEvent(
+      spdlog::level::info, "serving",
+      {{"grpc", o.listen.empty() ? "" : absl::StrCat("127.0.0.1:", (*server)->tcp_port())},
+       {"unix_socket", o.unix_socket},
+       {"metrics",
+        o.metrics_address.empty() ? "off" : absl::StrCat("port ", (*server)->metrics_port())},
+       {"inline_policies", o.allow_inline_policies ? "on" : "off"},
+       {"version", buildgate::VersionLine("buildgated")}});
   if (!port_file.empty()) {
     const std::string tmp = port_file + ".tmp";
     std::ofstream(tmp) << (*server)->tcp_port() << "\n" << (*server)->metrics_port() << "\n";
@@ -146,10 +148,11 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  spdlog::info("received {}; draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  buildgate::LogEvent(spdlog::level::info, "draining",
+                      {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*server)->Shutdown();
   server->reset();  // Flushes and closes the decision log before spdlog goes.
-  spdlog::info("stopped");
+  buildgate::LogEvent(spdlog::level::info, "stopped");
   spdlog::shutdown();
   return 0;
 }

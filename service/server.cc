@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/file.h"
 #include "common/status.h"
+#include "service/logging.h"
 #include "spdlog/spdlog.h"
 
 namespace buildgate {
@@ -112,8 +113,10 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   BG_ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> creds, Credentials(options));
   BG_ASSIGN_OR_RETURN(s->log_, DecisionLog::Open(options.decision_log, options.decision_log_options));
   if (s->log_->torn_bytes_repaired() > 0) {
-    spdlog::warn("decision log {}: its last line was torn ({} bytes, a crash?); moved to {}.torn",
-                 options.decision_log, s->log_->torn_bytes_repaired(), options.decision_log);
+    LogEvent(spdlog::level::warn, "decision log: its last line was torn (a crash?) and was moved aside",
+             {{"file", options.decision_log},
+              {"torn_bytes", absl::StrCat(s->log_->torn_bytes_repaired())},
+              {"moved_to", options.decision_log + ".torn"}});
   }
   PolicyStoreOptions store_options = options.store;
   store_options.limits = options.limits;
@@ -175,10 +178,13 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   // Listening; now load the policies, then serve.
   if (options.before_policy_load) options.before_policy_load();
   const ReloadReport report = s->store_->Reload();
-  for (const auto& e : report.new_errors) spdlog::error("policy file {}: {}", e.file(), e.error());
-  spdlog::info("loaded {} policy set(s) from {} ({} file error(s))", s->store_->Snapshot()->sets.size(),
-               options.policy_dir.empty() ? "the embedded examples" : options.policy_dir,
-               s->store_->Snapshot()->file_errors.size());
+  for (const auto& e : report.new_errors) {
+    LogEvent(spdlog::level::err, "policy file refused", {{"file", e.file()}, {"error", e.error()}});
+  }
+  LogEvent(spdlog::level::info, "policy sets loaded",
+           {{"sets", absl::StrCat(s->store_->Snapshot()->sets.size())},
+            {"from", options.policy_dir.empty() ? "embedded examples" : options.policy_dir},
+            {"file_errors", absl::StrCat(s->store_->Snapshot()->file_errors.size())}});
   // Loading parsed every file; give the garbage back before serving.
   ::malloc_trim(0);
   s->service_->SetServing(true);
@@ -205,12 +211,14 @@ void BuildGateServer::OnReload(const ReloadReport& report) {
   metrics_->RecordReload(ok);
   service_->CountReload(ok);
   for (const auto& e : report.new_errors) {
-    spdlog::error("policy reload: {}: {} (the last good sets keep serving)", e.file(), e.error());
+    LogEvent(spdlog::level::err, "policy reload refused a file; the last good sets keep serving",
+             {{"file", e.file()}, {"error", e.error()}});
   }
-
-  spdlog::info("policy reload: {} file(s) read, {} failed, {} set(s) removed; serving {} set(s)",
-               report.files_read, report.files_failed, report.sets_removed,
-               store_->Snapshot()->sets.size());
+  LogEvent(spdlog::level::info, "policy reload",
+           {{"files_read", absl::StrCat(report.files_read)},
+            {"failed", absl::StrCat(report.files_failed)},
+            {"sets_removed", absl::StrCat(report.sets_removed)},
+            {"sets_serving", absl::StrCat(store_->Snapshot()->sets.size())}});
 }
 
 void BuildGateServer::Shutdown() {
@@ -234,8 +242,8 @@ void BuildGateServer::Shutdown() {
       server_->Wait();
     }
     if (log_ && !log_->Flush()) {
-      spdlog::warn("decision log: its sink did not drain within {}; unwritten lines are lost",
-                   absl::FormatDuration(options_.decision_log_options.flush_timeout));
+      LogEvent(spdlog::level::warn, "decision log: its sink did not drain; unwritten lines are lost",
+               {{"flush_timeout", absl::FormatDuration(options_.decision_log_options.flush_timeout)}});
     }
   });
 }
