@@ -8,6 +8,8 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -192,6 +194,25 @@ std::unique_ptr<BuildGateClient> Connect(const ClientOptions& options, std::ostr
 void PrintRpcError(const ClientOptions& c, const absl::Status& status, std::ostream& err) {
   err << "buildgate: " << c.target << ": " << absl::StatusCodeToString(status.code()) << ": "
       << status.message() << "\n";
+}
+
+// Connects and makes one call, `rpc(client)`. On failure says why and
+// returns nullopt with the exit code in `*code`.
+template <typename Rpc>
+auto CallServer(const ClientOptions& options, Rpc rpc, std::ostream& err, int* code)
+    -> std::optional<typename decltype(rpc(std::declval<BuildGateClient&>()))::value_type> {
+  const std::unique_ptr<BuildGateClient> client = Connect(options, err);
+  if (client == nullptr) {
+    *code = kExitBadInput;
+    return std::nullopt;
+  }
+  auto result = rpc(*client);
+  if (!result.ok()) {
+    PrintRpcError(options, result.status(), err);
+    *code = ExitCodeForRpcError(result.status());
+    return std::nullopt;
+  }
+  return *std::move(result);
 }
 
 // ---- Commands.
@@ -401,13 +422,10 @@ int RunHealth(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
 }
 
 int RunStatus(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
-  const std::unique_ptr<BuildGateClient> client = Connect(f.client, err);
-  if (client == nullptr) return kExitBadInput;
-  auto status = client->ServerStatus();
-  if (!status.ok()) {
-    PrintRpcError(f.client, status.status(), err);
-    return ExitCodeForRpcError(status.status());
-  }
+  int code = kExitAllow;
+  const auto status = CallServer(
+      f.client, [](BuildGateClient& c) { return c.ServerStatus(); }, err, &code);
+  if (!status) return code;
   if (f.output != "text") {
     PrintMessage(*status, f.output, out);
   } else {
@@ -427,13 +445,10 @@ int RunStatus(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
 }
 
 int RunList(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
-  const std::unique_ptr<BuildGateClient> client = Connect(f.client, err);
-  if (client == nullptr) return kExitBadInput;
-  auto list = client->ListPolicySets();
-  if (!list.ok()) {
-    PrintRpcError(f.client, list.status(), err);
-    return ExitCodeForRpcError(list.status());
-  }
+  int code = kExitAllow;
+  const auto list = CallServer(
+      f.client, [](BuildGateClient& c) { return c.ListPolicySets(); }, err, &code);
+  if (!list) return code;
   if (f.output != "text") {
     PrintMessage(*list, f.output, out);
     return kExitAllow;
@@ -449,13 +464,10 @@ int RunList(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
 }
 
 int RunGet(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
-  const std::unique_ptr<BuildGateClient> client = Connect(f.client, err);
-  if (client == nullptr) return kExitBadInput;
-  auto got = client->GetPolicySet(f.org);
-  if (!got.ok()) {
-    PrintRpcError(f.client, got.status(), err);
-    return ExitCodeForRpcError(got.status());
-  }
+  int code = kExitAllow;
+  const auto got = CallServer(
+      f.client, [&](BuildGateClient& c) { return c.GetPolicySet(f.org); }, err, &code);
+  if (!got) return code;
   if (f.output == "json") {
     out << MessageToJson(got->policy_set());
   } else {
