@@ -6,6 +6,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
+const protobuf = require('protobufjs');  // @grpc/proto-loader's own dependency.
 
 const [address, protoDir] = process.argv.slice(2);
 const options = {keepCase: false, longs: String, enums: String, defaults: false, oneofs: true,
@@ -79,6 +80,17 @@ const ecrStep = {kind: 'STEP_KIND_BUILD_AND_PUSH_ECR', registry: '123456789012.d
     assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
     assert.ok(err.details.startsWith('step.kind'), err.details);
     assert.equal(response, undefined);
+    // The standard rich-error details, decoded with protobufjs (a library
+    // nobody here wrote): google.rpc.Status holding a google.rpc.BadRequest.
+    const bin = err.metadata.get('grpc-status-details-bin');
+    assert.equal(bin.length, 1, 'grpc-status-details-bin trailer');
+    const rpc = protobuf.loadSync([path.join(protoDir, 'google/rpc/status.proto'),
+                                   path.join(protoDir, 'google/rpc/error_details.proto')]);
+    const status = rpc.lookupType('google.rpc.Status').decode(bin[0]);
+    assert.equal(status.code, grpc.status.INVALID_ARGUMENT);
+    assert.equal(status.details[0].type_url, 'type.googleapis.com/google.rpc.BadRequest');
+    const bad = rpc.lookupType('google.rpc.BadRequest').decode(status.details[0].value);
+    assert.equal(bad.fieldViolations[0].field, 'step.kind');
   });
   await check('batch', async () => {
     const {err, response} = await call(buildgate, 'DecideBatch',
