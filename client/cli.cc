@@ -225,6 +225,29 @@ struct DecideFlags {
   ClientOptions client;
 };
 
+// A step file as read: its name for messages and the step.
+struct LoadedStep {
+  std::string source;
+  v1::BuildStep step;
+};
+
+// Reads every step file; one that cannot be read is reported and makes
+// `*code` at least kExitBadInput, and the others are still read.
+std::vector<LoadedStep> LoadSteps(const std::vector<std::string>& paths, std::istream& in,
+                                  std::ostream& err, int* code) {
+  std::vector<LoadedStep> loaded;
+  for (const std::string& path : paths) {
+    auto step = LoadMessage<v1::BuildStep>(path, in);
+    if (!step.ok()) {
+      err << "buildgate: " << step.status().message() << "\n";
+      *code = Worse(*code, kExitBadInput);
+      continue;
+    }
+    loaded.push_back({SourceName(path), *std::move(step)});
+  }
+  return loaded;
+}
+
 int DecideOffline(const DecideFlags& f, const std::vector<std::string>& steps, std::istream& in,
                   std::ostream& out, std::ostream& err) {
   auto policy = LoadPolicy(f.policy, in);
@@ -232,22 +255,17 @@ int DecideOffline(const DecideFlags& f, const std::vector<std::string>& steps, s
     err << "buildgate: " << policy.status().message() << "\n";
     return kExitBadInput;
   }
-  DecisionPrinter printer(f.output, steps.size(), out);
   int code = kExitAllow;
-  for (const std::string& path : steps) {
-    auto step = LoadMessage<v1::BuildStep>(path, in);
-    if (!step.ok()) {
-      err << "buildgate: " << step.status().message() << "\n";
-      code = Worse(code, kExitBadInput);
-      continue;
-    }
+  const std::vector<LoadedStep> loaded = LoadSteps(steps, in, err, &code);
+  DecisionPrinter printer(f.output, steps.size(), out);
+  for (const LoadedStep& s : loaded) {
     v1::Decision decision;
-    if (absl::Status s = buildgate::Decide(**policy, *step, &decision); !s.ok()) {
-      err << "buildgate: " << SourceName(path) << ": " << s.message() << "\n";
+    if (absl::Status status = buildgate::Decide(**policy, s.step, &decision); !status.ok()) {
+      err << "buildgate: " << s.source << ": " << status.message() << "\n";
       code = Worse(code, kExitBadInput);
       continue;
     }
-    printer.Print(SourceName(path), decision, "");
+    printer.Print(s.source, decision, "");
     code = Worse(code, ExitCodeForVerdict(decision.verdict()));
   }
   return code;
@@ -260,19 +278,8 @@ int DecideRemote(const DecideFlags& f, const std::vector<std::string>& steps, st
            "and --policy FILE (sent inline)\n";
     return kExitBadInput;
   }
-  std::vector<v1::BuildStep> loaded;
-  std::vector<std::string> sources;
   int code = kExitAllow;
-  for (const std::string& path : steps) {
-    auto step = LoadMessage<v1::BuildStep>(path, in);
-    if (!step.ok()) {
-      err << "buildgate: " << step.status().message() << "\n";
-      code = Worse(code, kExitBadInput);
-      continue;
-    }
-    loaded.push_back(*std::move(step));
-    sources.push_back(SourceName(path));
-  }
+  std::vector<LoadedStep> loaded = LoadSteps(steps, in, err, &code);
   if (loaded.empty()) return code;
   v1::PolicySource source;
   if (!f.org.empty()) {
@@ -292,8 +299,8 @@ int DecideRemote(const DecideFlags& f, const std::vector<std::string>& steps, st
     // One step: Decide, which sends an inline policy once and then only its
     // fingerprint.
     auto r = source.has_inline_policy()
-                 ? client->DecideWithPolicy(source.inline_policy(), loaded[0])
-                 : client->Decide(source, loaded[0]);
+                 ? client->DecideWithPolicy(source.inline_policy(), loaded[0].step)
+                 : client->Decide(source, loaded[0].step);
     if (!r.ok()) {
       PrintRpcError(f.client, r.status(), err);
       return Worse(code, ExitCodeForRpcError(r.status()));
@@ -303,7 +310,7 @@ int DecideRemote(const DecideFlags& f, const std::vector<std::string>& steps, st
     // Several steps: one DecideBatch call.
     v1::DecideBatchRequest request;
     *request.mutable_policy() = source;
-    for (v1::BuildStep& s : loaded) *request.add_steps() = std::move(s);
+    for (LoadedStep& s : loaded) *request.add_steps() = std::move(s.step);
     auto r = client->DecideBatch(request);
     if (!r.ok()) {
       PrintRpcError(f.client, r.status(), err);
@@ -312,10 +319,10 @@ int DecideRemote(const DecideFlags& f, const std::vector<std::string>& steps, st
     results.assign(r->results().begin(), r->results().end());
   }
   DecisionPrinter printer(f.output, results.size(), out);
-  for (std::size_t i = 0; i < results.size() && i < sources.size(); ++i) {
-    printer.Print(sources[i], results[i].decision(), results[i].decision_id());
+  for (std::size_t i = 0; i < results.size() && i < loaded.size(); ++i) {
+    printer.Print(loaded[i].source, results[i].decision(), results[i].decision_id());
     if (f.output != "text")
-      err << sources[i] << ": decision id " << results[i].decision_id() << "\n";
+      err << loaded[i].source << ": decision id " << results[i].decision_id() << "\n";
     code = Worse(code, ExitCodeForVerdict(results[i].decision().verdict()));
   }
   return code;
