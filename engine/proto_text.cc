@@ -1,11 +1,9 @@
 #include "engine/proto_text.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
 #include <limits>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -13,12 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status.h"
+#include "engine/yaml_document.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
-#include "yaml-cpp/eventhandler.h"
-#include "yaml-cpp/parser.h"
 #include "yaml-cpp/yaml.h"
 
 namespace buildgate {
@@ -222,179 +219,6 @@ class YamlToMessage {
   std::size_t visited_ = 0;
 };
 
-// A first pass over the parser's events that builds nothing: counts the
-// nodes a document expands to (an alias counts as the whole subtree it
-// names), its nesting depth and its documents, and stops at the first limit
-// it crosses. Only text that passes is handed to YAML::Load.
-class ShapeCheck : public YAML::EventHandler {
- public:
-  struct Refused {
-    YAML::Mark mark;
-    std::string what;
-  };
-
-  ShapeCheck(absl::string_view text, const InputLimits& limits) : text_(text), limits_(limits) {}
-
-  int documents() const { return documents_; }
-  const YAML::Mark& second_document() const { return second_document_; }
-
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++documents_ == 2) second_document_ = mark;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Leaf(mark, anchor); }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    const Subtree& t = anchor < anchors_.size() ? anchors_[anchor] : Subtree{1, 0};
-    Add(mark, t.nodes, static_cast<int>(open_.size()) + t.depth);
-  }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                const std::string&) override {
-    CheckQuoteClosed(mark);
-    Leaf(mark, anchor);
-  }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    Open(mark, anchor);
-  }
-  void OnSequenceEnd() override { Close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
-    Open(mark, anchor);
-  }
-  void OnMapEnd() override { Close(); }
-
- private:
-  struct Subtree {
-    uint64_t nodes = 1;
-    int depth = 0;  // Levels of nesting below the node.
-  };
-  struct Frame {
-    YAML::anchor_t anchor;
-    uint64_t nodes_before;
-    int deepest;  // Deepest level reached inside, absolute.
-  };
-
-  void Add(const YAML::Mark& mark, uint64_t nodes, int depth) {
-    nodes_ += nodes;
-    if (nodes_ > limits_.max_yaml_nodes) {
-      throw Refused{mark, absl::StrCat("the document has more than ", limits_.max_yaml_nodes,
-                                        " YAML nodes after alias expansion (limit ",
-                                        kMaxYamlNodesFlag, " = ", limits_.max_yaml_nodes, ")")};
-    }
-    if (depth > limits_.max_depth) {
-      throw Refused{mark, absl::StrCat("nested more than ", limits_.max_depth, " levels deep (limit ",
-                                        kMaxDepthFlag, " = ", limits_.max_depth, ")")};
-    }
-    for (Frame& f : open_) f.deepest = std::max(f.deepest, depth);
-  }
-  void Remember(YAML::anchor_t anchor, Subtree t) {
-    if (anchor == YAML::NullAnchor) return;
-    if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
-    anchors_[anchor] = t;
-  }
-  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
-    Add(mark, 1, static_cast<int>(open_.size()));
-    Remember(anchor, Subtree{1, 0});
-  }
-  void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
-    const int depth = static_cast<int>(open_.size()) + 1;
-    Add(mark, 1, depth);
-    open_.push_back(Frame{anchor, nodes_ - 1, depth});
-  }
-  void Close() {
-    if (open_.empty()) return;
-    const Frame f = open_.back();
-    open_.pop_back();
-    Remember(f.anchor, Subtree{nodes_ - f.nodes_before,
-                               f.deepest - static_cast<int>(open_.size()) - 1});
-  }
-
-  // yaml-cpp ends a quoted scalar that is never closed at the end of the
-  // text; a file cut inside a quoted string must not load.
-  void CheckQuoteClosed(const YAML::Mark& mark) const {
-    if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) >= text_.size()) return;
-    const char quote = text_[mark.pos];
-    if (quote != '"' && quote != '\'') return;
-    for (std::size_t i = mark.pos + 1; i < text_.size(); ++i) {
-      if (quote == '"' && text_[i] == '\\') {
-        ++i;  // An escaped character.
-      } else if (text_[i] == quote) {
-        if (quote == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
-          ++i;  // '' is a quote inside a single-quoted string.
-        } else {
-          return;
-        }
-      }
-    }
-    throw Refused{mark, "a quoted string is not closed before the end of the text"};
-  }
-
-  const absl::string_view text_;
-  const InputLimits& limits_;
-  uint64_t nodes_ = 0;
-  int documents_ = 0;
-  YAML::Mark second_document_;
-  std::vector<Frame> open_;
-  std::vector<Subtree> anchors_;  // By anchor id (yaml-cpp numbers them from 1).
-};
-
-// The position (1-based line and column) of byte `offset` in `text`.
-std::string Position(absl::string_view text, std::size_t offset) {
-  int line = 1;
-  int column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
-      ++column;
-    }
-  }
-  return absl::StrCat(line, ":", column);
-}
-
-// Bytes, encoding and document count, before yaml-cpp builds anything.
-absl::Status CheckText(absl::string_view text, absl::string_view source,
-                       const InputLimits& limits) {
-  if (text.size() > limits.max_document_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": ", text.size(), " bytes is too large (limit ", kMaxDocumentBytesFlag,
-                     " = ", limits.max_document_bytes, ")"));
-  }
-  if (std::size_t bad = FindInvalidUtf8(text); bad != absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", Position(text, bad), ": invalid UTF-8"));
-  }
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ":", Position(text, i), ": control character ", absl::Hex(c, absl::kZeroPad2),
-          " is not allowed"));
-    }
-  }
-  std::istringstream in{std::string(text)};
-  ShapeCheck check(text, limits);
-  try {
-    YAML::Parser parser(in);
-    while (parser.HandleNextDocument(check)) {
-    }
-  } catch (const ShapeCheck::Refused& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.what));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ":", e.mark.line + 1, ":",
-                                                   e.mark.column + 1, ": ", e.msg));
-  }
-  if (check.documents() > 1) {
-    const YAML::Mark& m = check.second_document();
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", m.line + 1, ":", m.column + 1,
-                     ": a second document (or text after the first); one document per file"));
-  }
-  return absl::OkStatus();
-}
-
 void EmitMessage(const Message& msg, YAML::Emitter* out);
 
 void EmitScalar(const Message& msg, const FieldDescriptor* field, int index, YAML::Emitter* out) {
@@ -465,18 +289,7 @@ void EmitMessage(const Message& msg, YAML::Emitter* out) {
 absl::Status ParseYamlToMessage(absl::string_view text, absl::string_view source,
                                 Message* out, const InputLimits& limits) {
   out->Clear();
-  if (absl::Status s = CheckText(text, source, limits); !s.ok()) return s;
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    out->Clear();
-    return absl::InvalidArgumentError(absl::StrCat(source, ":", e.mark.line + 1, ":",
-                                                   e.mark.column + 1, ": ", e.msg));
-  }
-  if (!root.IsDefined() || root.IsNull()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": empty document"));
-  }
+  BG_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(text, source, limits));
   absl::Status status = YamlToMessage(source, limits).Fill(root, "", out);
   if (status.ok()) {
     status = CheckMessageLimits(*out, "", limits);

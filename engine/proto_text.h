@@ -8,11 +8,10 @@
 //   (expected one of ROOT_ALLOWED, ROOT_BUILD_STEP_ONLY, ROOT_FORBIDDEN)
 // and nothing is half loaded: on error the output message is left cleared.
 //
-// Hostile text is refused before it costs memory: the text must be one
-// document of valid UTF-8 without NUL or other control bytes, within
-// `limits` (engine/limits.h) in bytes, in YAML nodes counted *after* alias
-// expansion (checked on the parser's events, before any node is built) and
-// in nesting; the parsed message must pass CheckMessageLimits. A second
+// Hostile text is refused before it costs memory (engine/yaml_document.h:
+// one document of valid UTF-8 without control bytes, within `limits` in
+// bytes, in YAML nodes counted *after* alias expansion and in nesting); the
+// parsed message must pass CheckMessageLimits. A second
 // document or trailing text after a JSON document is an error.
 //
 // Output is deterministic (fields in field-number order, enums by name,
