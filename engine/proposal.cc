@@ -167,11 +167,12 @@ absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& polic
   }
   if (p->destination == v1::DESTINATION_GCR || p->destination == v1::DESTINATION_GAR) {
     const absl::string_view repo = step.repo();
-    const std::size_t slash = MaskExpressions(repo, '\0').find('/');
+    std::string storage;  // Only used when the repo holds an expression.
+    const std::size_t slash = MaskExpressionsView(repo, '\0', &storage).find('/');
     p->gcp_project = slash == std::string::npos ? absl::string_view() : repo.substr(0, slash);
     p->gcp_image_name = slash == std::string::npos ? repo : repo.substr(slash + 1);
   }
-  PushTarget target = ResolvePushTarget(p->destination, step.registry(), step.repo());
+  PushTarget target = ResolvePushTarget(p->destination, p->registry_host, step.repo());
   p->push_target = std::move(target.target);
   p->push_host_known = target.host_known;
   p->push_path_known = target.path_known;

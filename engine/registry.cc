@@ -94,7 +94,7 @@ std::string RegistryHost(v1::Destination destination, absl::string_view registry
   return host;
 }
 
-PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view registry,
+PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view registry_host,
                              absl::string_view repo) {
   PushTarget out;
   const absl::string_view r = absl::StripAsciiWhitespace(repo);
@@ -125,7 +125,7 @@ PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view regi
     out.target = absl::StrCat(absl::AsciiStrToLower(first), r.substr(first.size()));
     return out;
   }
-  const std::string host = RegistryHost(destination, registry);
+  const absl::string_view host = registry_host;
   out.host_known = !ContainsHarnessExpression(host);
   if (host == "docker.io" && slash == absl::string_view::npos && !r.empty()) {
     out.target = absl::StrCat(host, "/library/", r);  // Official images: docker.io/library/x.

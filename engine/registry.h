@@ -45,12 +45,14 @@ std::string RegistryHost(v1::Destination destination, absl::string_view registry
 // are kept verbatim. For Docker registries and ACR an expression in the
 // repository's first segment may hold a host, so the host is then unknown;
 // ECR, GCR and GAR repositories sit below the registry's host.
+// `registry_host` is RegistryHost(destination, step.registry), which the
+// caller has already computed.
 struct PushTarget {
   std::string target;
   bool host_known = true;
   bool path_known = true;
 };
-PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view registry,
+PushTarget ResolvePushTarget(v1::Destination destination, absl::string_view registry_host,
                              absl::string_view repo);
 
 // Checks that `host` has the destination's form, e.g. ECR

@@ -22,8 +22,13 @@ TEST(RegistryHost, Normalises) {
             "registry.example.com:5000");
 }
 
+// The push target as Resolve computes it: the registry's host first.
+PushTarget Push(v1::Destination d, absl::string_view registry, absl::string_view repo) {
+  return ResolvePushTarget(d, RegistryHost(d, registry), repo);
+}
+
 std::string Target(v1::Destination d, absl::string_view registry, absl::string_view repo) {
-  return ResolvePushTarget(d, registry, repo).target;
+  return Push(d, registry, repo).target;
 }
 
 // Proves push targets keep a host named in the repo and expand official images.
@@ -39,31 +44,29 @@ TEST(PushTarget, Forms) {
 // later path segment leaves the host known; one in the first segment may be
 // a host, so the host is unknown; one in the registry makes its host unknown.
 TEST(PushTarget, ExpressionsSayWhatIsUnknown) {
-  PushTarget t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "",
-                                   "acme-platform-team/<+pipeline.variables.serviceName>");
+  PushTarget t = Push(v1::DESTINATION_DOCKER_REGISTRY, "",
+                      "acme-platform-team/<+pipeline.variables.serviceName>");
   EXPECT_EQ(t.target, "docker.io/acme-platform-team/<+pipeline.variables.serviceName>");
   EXPECT_TRUE(t.host_known);
   EXPECT_FALSE(t.path_known);
-  t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "<+pipeline.variables.IMAGE>");
+  t = Push(v1::DESTINATION_DOCKER_REGISTRY, "", "<+pipeline.variables.IMAGE>");
   EXPECT_EQ(t.target, "<+pipeline.variables.IMAGE>");  // Not docker.io/library/<+...>.
   EXPECT_FALSE(t.host_known);
-  t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "<+pipeline.variables.HOST>/acme/api");
+  t = Push(v1::DESTINATION_DOCKER_REGISTRY, "", "<+pipeline.variables.HOST>/acme/api");
   EXPECT_FALSE(t.host_known);
-  t = ResolvePushTarget(v1::DESTINATION_ACR, "acmeregistry.azurecr.io",
-                        "<+pipeline.variables.REPOSITORY>");
+  t = Push(v1::DESTINATION_ACR, "acmeregistry.azurecr.io", "<+pipeline.variables.REPOSITORY>");
   EXPECT_FALSE(t.host_known);  // ACR repositories may name the registry.
-  t = ResolvePushTarget(v1::DESTINATION_GCR, "eu.gcr.io", "<+pipeline.variables.GCP_PROJECT>/api");
+  t = Push(v1::DESTINATION_GCR, "eu.gcr.io", "<+pipeline.variables.GCP_PROJECT>/api");
   EXPECT_EQ(t.target, "eu.gcr.io/<+pipeline.variables.GCP_PROJECT>/api");
   EXPECT_TRUE(t.host_known);  // GCR images sit below the registry's host.
-  t = ResolvePushTarget(v1::DESTINATION_ECR,
-                        "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com",
-                        "payments/api");
+  t = Push(v1::DESTINATION_ECR,
+           "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com", "payments/api");
   EXPECT_EQ(t.target,
             "123456789012.dkr.ecr.<+pipeline.variables.AWS_REGION>.amazonaws.com/payments/api");
   EXPECT_FALSE(t.host_known);
   EXPECT_TRUE(t.path_known);
   // A '/' inside an expression does not end the first segment.
-  t = ResolvePushTarget(v1::DESTINATION_DOCKER_REGISTRY, "", "<+secrets.getValue(\"a/b\")>");
+  t = Push(v1::DESTINATION_DOCKER_REGISTRY, "", "<+secrets.getValue(\"a/b\")>");
   EXPECT_FALSE(t.host_known);
 }
 

@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto dest = static_cast<Destination>(d);
     const std::string host = buildgate::RegistryHost(dest, registry);
     (void)buildgate::RegistryShapeProblem(dest, host);
-    const std::string target = buildgate::ResolvePushTarget(dest, registry, repo).target;
+    const std::string target = buildgate::ResolvePushTarget(dest, host, repo).target;
     if (buildgate::AllowlistCovers(registry, repo) && buildgate::AllowlistAdmits(repo, target) &&
         !buildgate::AllowlistAdmits(registry, target)) {
       std::abort();
