@@ -148,6 +148,16 @@ absl::StatusOr<v1::GetServerStatusResponse> BuildGateClient::ServerStatus() {
   return response;
 }
 
+absl::StatusOr<v1::LintPipelineResponse> BuildGateClient::LintPipeline(
+    const v1::LintPipelineRequest& request) {
+  v1::LintPipelineResponse response;
+  grpc::Status status = WithRetries([&](grpc::ClientContext* ctx) {
+    return stub_->LintPipeline(ctx, request, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 absl::StatusOr<std::string> BuildGateClient::Health(const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(channel_);
   grpc::health::v1::HealthCheckRequest request;

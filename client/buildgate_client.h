@@ -55,6 +55,7 @@ class BuildGateClient {
   absl::StatusOr<v1::ListPolicySetsResponse> ListPolicySets();
   absl::StatusOr<v1::GetPolicySetResponse> GetPolicySet(const std::string& org_id);
   absl::StatusOr<v1::GetServerStatusResponse> ServerStatus();
+  absl::StatusOr<v1::LintPipelineResponse> LintPipeline(const v1::LintPipelineRequest& request);
   // grpc.health.v1 Check: "SERVING", "NOT_SERVING", ...
   absl::StatusOr<std::string> Health(const std::string& service = "");
 

@@ -1,6 +1,7 @@
 #include "client/cli.h"
 
 #include <google/protobuf/stubs/common.h>
+#include <unistd.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/buildgate_client.h"
+#include "client/cli_common.h"
+#include "client/lint_command.h"
 #include "common/command_line.h"
 #include "common/file.h"
 #include "common/status.h"
@@ -30,122 +33,7 @@ namespace {
 
 constexpr char kStdin[] = "-";
 
-// ---- Inputs: files, directories and `-`.
-
-// `paths` with each directory replaced by its *.yaml, *.yml and *.json files
-// (sorted, not recursive). Errors name the path: a directory with no such
-// file, or `-` given twice (standard input can be read once).
-absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& paths,
-                                                      absl::string_view flag) {
-  std::vector<std::string> out;
-  int stdin_uses = 0;
-  for (const std::string& path : paths) {
-    if (path == kStdin) {
-      if (++stdin_uses > 1) return InvalidField(flag, "- (standard input) can be given once");
-      out.push_back(path);
-      continue;
-    }
-    std::error_code ec;
-    if (!std::filesystem::is_directory(path, ec)) {
-      out.push_back(path);
-      continue;
-    }
-    std::vector<std::string> found;
-    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
-      const std::string ext = entry.path().extension().string();
-      if (entry.is_regular_file(ec) && (ext == ".yaml" || ext == ".yml" || ext == ".json")) {
-        found.push_back(entry.path().string());
-      }
-    }
-    if (ec) return InvalidField(flag, absl::StrCat(path, ": cannot list: ", ec.message()));
-    if (found.empty()) {
-      return InvalidField(flag,
-                          absl::StrCat(path, ": a directory with no *.yaml, *.yml or *.json file"));
-    }
-    std::sort(found.begin(), found.end());
-    out.insert(out.end(), found.begin(), found.end());
-  }
-  return out;
-}
-
-// The text of `path`, or of standard input for `-` (as bounded as a file).
-absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in) {
-  if (path != kStdin) return ReadFileToString(path);
-  std::string text;
-  char buffer[64 * 1024];
-  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kDefaultMaxFileBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("-: standard input is larger than ", kDefaultMaxFileBytes, " bytes"));
-    }
-  }
-  return text;
-}
-
-std::string SourceName(const std::string& path) { return path == kStdin ? "<stdin>" : path; }
-
-template <typename M>
-absl::StatusOr<M> LoadMessage(const std::string& path, std::istream& in) {
-  BG_ASSIGN_OR_RETURN(const std::string text, ReadInput(path, in));
-  M message;
-  BG_RETURN_IF_ERROR(ParseYamlToMessage(text, SourceName(path), &message));
-  return message;
-}
-
-absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> LoadPolicy(const std::string& path,
-                                                                    std::istream& in) {
-  BG_ASSIGN_OR_RETURN(const std::string text, ReadInput(path, in));
-  return CompiledPolicySet::ParseAndCompile(text, SourceName(path));
-}
-
-// ---- Exit codes.
-
-// Exit code for a failed remote call.
-int ExitCodeForRpcError(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kResourceExhausted:
-      return kExitBadInput;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kUnauthenticated:
-      return kExitUnavailable;
-    default:
-      return kExitInternal;
-  }
-}
-
-// The more serious of two exit codes (see cli.h).
-int Worse(int a, int b) {
-  auto rank = [](int code) {
-    switch (code) {
-      case kExitBadInput:
-        return 6;
-      case kExitUnavailable:
-        return 5;
-      case kExitInternal:
-        return 4;
-      case kExitDeny:
-        return 3;
-      case kExitAllowWithChanges:
-        return 2;
-      default:
-        return 1;
-    }
-  };
-  return rank(a) >= rank(b) ? a : b;
-}
-
 // ---- Output.
-
-void PrintMessage(const google::protobuf::Message& m, const std::string& output,
-                  std::ostream& out) {
-  out << (output == "json" ? MessageToJson(m) : MessageToYaml(m));
-}
 
 // Prints decisions: one as it is; several as a JSON array, YAML documents,
 // or text blocks headed by their file.
@@ -179,22 +67,6 @@ class DecisionPrinter {
   std::ostream& out_;
   int printed_ = 0;
 };
-
-// A client for `options`, or nullptr having said why (bad TLS files, no
-// --server).
-std::unique_ptr<BuildGateClient> Connect(const ClientOptions& options, std::ostream& err) {
-  auto client = BuildGateClient::Create(options);
-  if (!client.ok()) {
-    err << "buildgate: " << client.status().message() << "\n";
-    return nullptr;
-  }
-  return *std::move(client);
-}
-
-void PrintRpcError(const ClientOptions& c, const absl::Status& status, std::ostream& err) {
-  err << "buildgate: " << c.target << ": " << absl::StatusCodeToString(status.code()) << ": "
-      << status.message() << "\n";
-}
 
 // Connects and makes one call, `rpc(client)`. On failure says why and
 // returns nullopt with the exit code in `*code`.
@@ -537,23 +409,6 @@ std::string Completion(const CLI::App& app, const std::string& shell) {
   return s;
 }
 
-void AddRemoteOptions(CLI::App* cmd, ClientOptions* c, bool server_required) {
-  CLI::Option* server =
-      cmd->add_option("--server", c->target, "buildgated address: HOST:PORT or unix:/PATH")
-          ->type_name("ADDR");
-  if (server_required) server->required();
-  AddDurationOption(cmd, "--timeout", &c->deadline, "Deadline of each call");
-  cmd->add_option("--tls_ca", c->tls_ca, "CA certificate (PEM) to verify the server: use TLS")
-      ->type_name("FILE");
-  cmd->add_option("--tls_cert", c->tls_cert, "Client certificate (PEM), for mutual TLS")
-      ->type_name("FILE");
-  cmd->add_option("--tls_key", c->tls_key, "Client private key (PEM), for mutual TLS")
-      ->type_name("FILE");
-  cmd->add_option("--tls_server_name", c->tls_server_name,
-                  "Name to expect in the server certificate");
-  cmd->add_option("--caller", c->caller, "Who is calling, shown in the server's decision log");
-}
-
 }  // namespace
 
 int ExitCodeForVerdict(v1::Verdict verdict) {
@@ -687,6 +542,9 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->check(CLI::IsMember({"yaml", "json"}))
       ->capture_default_str();
 
+  LintFlags lint;
+  CLI::App* lint_cmd = AddLintCommand(app, &lint);
+
   app.add_subcommand("version", "Print the version of buildgate and its libraries");
   std::string shell;
   CLI::App* completion_cmd = app.add_subcommand(
@@ -699,6 +557,11 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   if (parsed >= 0) return parsed;
   if (decide_cmd->parsed()) return RunDecide(decide, in, out, err);
   if (validate_cmd->parsed()) return RunValidate(validate, in, out, err);
+  if (lint_cmd->parsed()) {
+    const bool out_tty = &out == &std::cout && ::isatty(STDOUT_FILENO) == 1;
+    const bool err_tty = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
+    return RunLint(lint, in, out, err, out_tty, err_tty);
+  }
   if (health_cmd->parsed()) return RunHealth(health, out, err);
   if (status_cmd->parsed()) return RunStatus(status, out, err);
   if (list_cmd->parsed()) return RunList(list, out, err);

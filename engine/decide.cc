@@ -569,4 +569,10 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   return absl::OkStatus();
 }
 
+bool IsBuilderPluginStep(const CompiledPolicySet& set, const v1::BuildStep& step) {
+  return IsBuilderPluginImage(set.catalog_data(),
+                              set.EffectivePolicy(step.project_id(), step.pipeline_id()),
+                              step.image());
+}
+
 }  // namespace buildgate

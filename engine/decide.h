@@ -22,6 +22,12 @@ namespace buildgate {
 absl::Status Decide(const CompiledPolicySet& policy_set, const v1::BuildStep& step,
                     v1::Decision* out);
 
+// True when `step` (a Plugin step) runs an image the policy knows as a
+// builder plugin: a catalog plugin image, any tag or digest, or one pulled
+// from a plugin_mirrors entry of the step's scope. False for other plugins
+// (Slack, S3 upload, ...): they build nothing.
+bool IsBuilderPluginStep(const CompiledPolicySet& policy_set, const v1::BuildStep& step);
+
 }  // namespace buildgate
 
 #endif  // BUILDGATE_ENGINE_DECIDE_H_

@@ -39,6 +39,35 @@ const std::pair<const std::string, PluginImageInfo>* FindMirrored(const CatalogD
   return found;
 }
 
+// The catalog entry an image name (without tag or digest; the domain lower
+// case) is: a catalog repository, or one pulled from a mirror the policy
+// names (`mirror` is set to it). nullptr when neither.
+const std::pair<const std::string, PluginImageInfo>* FindPluginImage(
+    const CatalogData& catalog, const v1::Policy& policy, absl::string_view name,
+    const std::string** mirror) {
+  *mirror = nullptr;
+  if (auto it = catalog.plugin_images.find(name); it != catalog.plugin_images.end()) return &*it;
+  for (const std::string& m : policy.plugin_mirrors()) {
+    if (name.size() <= m.size() + 1 || !absl::StartsWith(name, m) || name[m.size()] != '/') {
+      continue;
+    }
+    if (const auto* entry = FindMirrored(catalog, name.substr(m.size() + 1))) {
+      *mirror = &m;
+      return entry;
+    }
+  }
+  return nullptr;
+}
+
+// The name FindPluginImage looks up: Docker Hub images (no domain) as
+// written, others with the domain lower-cased (hosts are case-insensitive,
+// repositories are lower case by the grammar) into `storage`.
+absl::string_view PluginImageName(const ImageReference& ref, std::string* storage) {
+  if (ref.domain.empty()) return ref.repository;
+  *storage = absl::StrCat(absl::AsciiStrToLower(ref.domain), "/", ref.repository);
+  return *storage;
+}
+
 // Recognises a Plugin step's image: a catalog repository (Docker Hub's host
 // dropped), or one pulled from a mirror the policy names.
 absl::Status ResolvePluginImage(const CatalogData& catalog, const v1::Policy& policy,
@@ -51,30 +80,17 @@ absl::Status ResolvePluginImage(const CatalogData& catalog, const v1::Policy& po
   image.digest = ref.digest;
   image.tag_known = !ref.tag_is_expression;
   image.digest_known = !ref.digest_is_expression;
-  // The name without tag or digest; the domain lower-cased (hosts are
-  // case-insensitive, repositories are lower case by the grammar). Docker
-  // Hub images (no domain) are looked up without a copy.
   std::string with_domain;
-  if (!ref.domain.empty()) {
-    with_domain = absl::StrCat(absl::AsciiStrToLower(ref.domain), "/", ref.repository);
-  }
-  const absl::string_view name = ref.domain.empty() ? ref.repository : with_domain;
-  if (auto it = catalog.plugin_images.find(name); it != catalog.plugin_images.end()) {
-    image.catalog_repository = it->first;
-    *info = &it->second;
-    return absl::OkStatus();
-  }
-  for (const std::string& mirror : policy.plugin_mirrors()) {
-    if (name.size() <= mirror.size() + 1 || !absl::StartsWith(name, mirror) ||
-        name[mirror.size()] != '/') {
-      continue;
-    }
-    const absl::string_view rest = name.substr(mirror.size() + 1);
-    const auto* entry = FindMirrored(catalog, rest);
-    if (entry == nullptr) continue;
+  const absl::string_view name = PluginImageName(ref, &with_domain);
+  const std::string* mirror = nullptr;
+  if (const auto* entry = FindPluginImage(catalog, policy, name, &mirror)) {
     image.catalog_repository = entry->first;
-    image.mirror_prefix = absl::StrCat(mirror, "/");
-    image.mirrored_prefix = std::string(entry->first.substr(0, entry->first.size() - rest.size()));
+    if (mirror != nullptr) {
+      const absl::string_view rest = name.substr(mirror->size() + 1);
+      image.mirror_prefix = absl::StrCat(*mirror, "/");
+      image.mirrored_prefix =
+          std::string(entry->first.substr(0, entry->first.size() - rest.size()));
+    }
     *info = &entry->second;
     return absl::OkStatus();
   }
@@ -177,6 +193,15 @@ absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& polic
   p->push_host_known = target.host_known;
   p->push_path_known = target.path_known;
   return absl::OkStatus();
+}
+
+bool IsBuilderPluginImage(const CatalogData& catalog, const v1::Policy& policy,
+                          absl::string_view image) {
+  const absl::StatusOr<ImageReference> ref = ParseImageReference(image, "image");
+  if (!ref.ok()) return false;
+  std::string storage;
+  const std::string* mirror = nullptr;
+  return FindPluginImage(catalog, policy, PluginImageName(*ref, &storage), &mirror) != nullptr;
 }
 
 std::string ImageFromProposedSource(const Proposal& p, absl::string_view catalog_image) {

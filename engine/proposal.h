@@ -88,6 +88,12 @@ absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& polic
 absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& policy,
                              const v1::BuildStep&& step, Proposal* out) = delete;
 
+// True when `image` (a Plugin step's image, any tag or digest) is a builder
+// plugin of the catalog or pulled from one of `policy`'s plugin_mirrors:
+// whether a Plugin step is an image build at all.
+bool IsBuilderPluginImage(const CatalogData& catalog, const v1::Policy& policy,
+                          absl::string_view image);
+
 // `catalog_image` ("plugins/buildah-docker:1.1.0-linux-amd64") as pulled
 // from the proposal's mirror when it has one and the image is under the
 // part of the catalog the mirror stands for; else `catalog_image` itself.

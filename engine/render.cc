@@ -217,6 +217,12 @@ void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d, const Prop
   }
 }
 
+std::string YamlScalar(absl::string_view value) {
+  std::string out;
+  AppendScalar(&out, value);
+  return out;
+}
+
 void RenderStageVariablesYaml(const v1::Decision& d, std::string* out) {
   out->clear();
   for (const v1::Setting& s : d.settings()) {

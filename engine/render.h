@@ -25,6 +25,10 @@ inline constexpr absl::string_view kRedacted = "[REDACTED]";
 void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& decision,
                     const Proposal& proposal, std::string* out);
 
+// `value` as a YAML scalar: plain when YAML reads it back as the same
+// string, else double-quoted (booleans, numbers, ": ", " #", control bytes).
+std::string YamlScalar(absl::string_view value);
+
 // Writes a stage "variables:" block for settings scoped
 // ENV_SCOPE_STAGE_VARIABLE into `out`; empty if there are none.
 void RenderStageVariablesYaml(const v1::Decision& decision, std::string* out);

@@ -18,6 +18,8 @@ packages=(
   python3-grpcio python3-protobuf
   # Benchmarks (bench/run_benchmarks.sh; its smoke run is part of the tests).
   nghttp2-client gnuplot-nox python3 curl
+  # `buildgate lint --fix` diffs are checked by applying them with GNU patch.
+  patch
 )
 # Node.js and npm run the interop test (@grpc/grpc-js from npm); any
 # installed node/npm will do, Debian's are installed when there is none.

@@ -1,0 +1,155 @@
+#include "client/cli_common.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "client/cli.h"
+#include "common/command_line.h"
+#include "common/file.h"
+
+namespace buildgate {
+
+
+absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& paths,
+                                                      absl::string_view flag, bool recursive) {
+  std::vector<std::string> out;
+  int stdin_uses = 0;
+  for (const std::string& path : paths) {
+    if (path == kStdin) {
+      if (++stdin_uses > 1) return InvalidField(flag, "- (standard input) can be given once");
+      out.push_back(path);
+      continue;
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+      out.push_back(path);
+      continue;
+    }
+    std::vector<std::string> found;
+    auto consider = [&](const std::filesystem::directory_entry& entry) {
+      const std::string ext = entry.path().extension().string();
+      if (entry.is_regular_file(ec) && (ext == ".yaml" || ext == ".yml" || ext == ".json")) {
+        found.push_back(entry.path().string());
+      }
+    };
+    if (recursive) {
+      auto it = std::filesystem::recursive_directory_iterator(path, ec);
+      for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_directory(ec) && it->path().filename() == ".git") {
+          it.disable_recursion_pending();
+          continue;
+        }
+        consider(*it);
+      }
+    } else {
+      for (const auto& entry : std::filesystem::directory_iterator(path, ec)) consider(entry);
+    }
+    if (ec) return InvalidField(flag, absl::StrCat(path, ": cannot list: ", ec.message()));
+    if (found.empty()) {
+      return InvalidField(flag,
+                          absl::StrCat(path, ": a directory with no *.yaml, *.yml or *.json file"));
+    }
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in) {
+  if (path != kStdin) return ReadFileToString(path);
+  std::string text;
+  char buffer[64 * 1024];
+  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kDefaultMaxFileBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("-: standard input is larger than ", kDefaultMaxFileBytes, " bytes"));
+    }
+  }
+  return text;
+}
+
+std::string SourceName(const std::string& path) { return path == kStdin ? "<stdin>" : path; }
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> LoadPolicy(const std::string& path,
+                                                                    std::istream& in) {
+  BG_ASSIGN_OR_RETURN(const std::string text, ReadInput(path, in));
+  return CompiledPolicySet::ParseAndCompile(text, SourceName(path));
+}
+
+
+int ExitCodeForRpcError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kResourceExhausted:
+      return kExitBadInput;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnauthenticated:
+      return kExitUnavailable;
+    default:
+      return kExitInternal;
+  }
+}
+
+int Worse(int a, int b) {
+  auto rank = [](int code) {
+    switch (code) {
+      case kExitBadInput:
+        return 6;
+      case kExitUnavailable:
+        return 5;
+      case kExitInternal:
+        return 4;
+      case kExitDeny:
+        return 3;
+      case kExitAllowWithChanges:
+        return 2;
+      default:
+        return 1;
+    }
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+void PrintMessage(const google::protobuf::Message& m, const std::string& output,
+                  std::ostream& out) {
+  out << (output == "json" ? MessageToJson(m) : MessageToYaml(m));
+}
+
+std::unique_ptr<BuildGateClient> Connect(const ClientOptions& options, std::ostream& err) {
+  auto client = BuildGateClient::Create(options);
+  if (!client.ok()) {
+    err << "buildgate: " << client.status().message() << "\n";
+    return nullptr;
+  }
+  return *std::move(client);
+}
+
+void PrintRpcError(const ClientOptions& c, const absl::Status& status, std::ostream& err) {
+  err << "buildgate: " << c.target << ": " << absl::StatusCodeToString(status.code()) << ": "
+      << status.message() << "\n";
+}
+
+void AddRemoteOptions(CLI::App* cmd, ClientOptions* c, bool server_required) {
+  CLI::Option* server =
+      cmd->add_option("--server", c->target, "buildgated address: HOST:PORT or unix:/PATH")
+          ->type_name("ADDR");
+  if (server_required) server->required();
+  AddDurationOption(cmd, "--timeout", &c->deadline, "Deadline of each call");
+  cmd->add_option("--tls_ca", c->tls_ca, "CA certificate (PEM) to verify the server: use TLS")
+      ->type_name("FILE");
+  cmd->add_option("--tls_cert", c->tls_cert, "Client certificate (PEM), for mutual TLS")
+      ->type_name("FILE");
+  cmd->add_option("--tls_key", c->tls_key, "Client private key (PEM), for mutual TLS")
+      ->type_name("FILE");
+  cmd->add_option("--tls_server_name", c->tls_server_name,
+                  "Name to expect in the server certificate");
+  cmd->add_option("--caller", c->caller, "Who is calling, shown in the server's decision log");
+}
+
+}  // namespace buildgate

@@ -1,0 +1,76 @@
+// Helpers every `buildgate` command shares: reading inputs (files,
+// directories, `-`), loading a policy, exit codes, connecting to buildgated
+// and its common flags. Internal to client/ (cli.cc, lint_command.cc).
+//
+// Thread-compatible: pure functions over their arguments.
+#ifndef BUILDGATE_CLIENT_CLI_COMMON_H_
+#define BUILDGATE_CLIENT_CLI_COMMON_H_
+
+#include <istream>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "client/buildgate_client.h"
+#include "common/status.h"
+#include "engine/compiled_policy.h"
+#include "engine/proto_text.h"
+#include "google/protobuf/message.h"
+
+namespace buildgate {
+
+inline constexpr char kStdin[] = "-";
+
+// `paths` with each directory replaced by its *.yaml, *.yml and *.json files
+// (sorted; `recursive`: also in its subdirectories, `.git` skipped). Errors
+// name the path: a directory with no such file, or `-` given twice
+// (standard input can be read once).
+absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& paths,
+                                                      absl::string_view flag,
+                                                      bool recursive = false);
+
+// The text of `path`, or of standard input for `-` (as bounded as a file).
+absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in);
+
+// `path` as messages name it ("<stdin>" for `-`).
+std::string SourceName(const std::string& path);
+
+// A message parsed from a YAML or JSON file.
+template <typename M>
+absl::StatusOr<M> LoadMessage(const std::string& path, std::istream& in) {
+  BG_ASSIGN_OR_RETURN(const std::string text, ReadInput(path, in));
+  M message;
+  BG_RETURN_IF_ERROR(ParseYamlToMessage(text, SourceName(path), &message));
+  return message;
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> LoadPolicy(const std::string& path,
+                                                                    std::istream& in);
+
+// Exit code for a failed remote call.
+int ExitCodeForRpcError(const absl::Status& status);
+
+// The more serious of two exit codes (see cli.h).
+int Worse(int a, int b);
+
+// `m` as YAML, or JSON for output "json".
+void PrintMessage(const google::protobuf::Message& m, const std::string& output,
+                  std::ostream& out);
+
+// A client for `options`, or nullptr having said why (bad TLS files, no
+// --server).
+std::unique_ptr<BuildGateClient> Connect(const ClientOptions& options, std::ostream& err);
+
+void PrintRpcError(const ClientOptions& c, const absl::Status& status, std::ostream& err);
+
+// --server, --timeout, --tls_* and --caller.
+void AddRemoteOptions(CLI::App* cmd, ClientOptions* c, bool server_required);
+
+}  // namespace buildgate
+
+#endif  // BUILDGATE_CLIENT_CLI_COMMON_H_

@@ -1,0 +1,259 @@
+#include "client/lint_command.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "client/cli.h"
+#include "client/cli_common.h"
+#include "common/command_line.h"
+#include "lint/fix.h"
+#include "lint/lint.h"
+#include "lint/report.h"
+
+namespace buildgate {
+namespace {
+
+// Lints documents one at a time, offline or through buildgated.
+class Linter {
+ public:
+  static std::unique_ptr<Linter> Create(const LintFlags& f, std::istream& in, std::ostream& err) {
+    auto linter = std::unique_ptr<Linter>(new Linter());
+    if (f.client.target.empty()) {
+      if (!f.org.empty()) {
+        err << "buildgate lint: --org names a policy set stored on a server: add --server ADDR, "
+               "or lint offline with --policy FILE\n";
+        return nullptr;
+      }
+      if (f.policy.empty()) {
+        err << "buildgate lint: --policy FILE is required offline (or --server ADDR with --org "
+               "ORG)\n";
+        return nullptr;
+      }
+      auto policy = LoadPolicy(f.policy, in);
+      if (!policy.ok()) {
+        err << "buildgate: " << policy.status().message() << "\n";
+        return nullptr;
+      }
+      linter->policy_ = *std::move(policy);
+      return linter;
+    }
+    if (f.policy.empty() == f.org.empty()) {
+      err << "buildgate lint: with --server, give exactly one of --org ORG (a stored policy set) "
+             "and --policy FILE (sent inline)\n";
+      return nullptr;
+    }
+    if (!f.org.empty()) {
+      linter->source_.set_org_id(f.org);
+    } else {
+      auto set = LoadMessage<v1::PolicySet>(f.policy, in);
+      if (!set.ok()) {
+        err << "buildgate: " << set.status().message() << "\n";
+        return nullptr;
+      }
+      *linter->source_.mutable_inline_policy() = *std::move(set);
+    }
+    linter->options_ = f.client;
+    linter->client_ = Connect(f.client, err);
+    if (linter->client_ == nullptr) return nullptr;
+    return linter;
+  }
+
+  // The lint of one document; a remote failure other than INVALID_ARGUMENT
+  // sets `*rpc_code`.
+  absl::StatusOr<lint::LintResult> Lint(const std::string& text, const std::string& file,
+                                        int* rpc_code) {
+    if (policy_ != nullptr) return lint::LintDocument(*policy_, text, file);
+    v1::LintPipelineRequest request;
+    *request.mutable_policy() = source_;
+    request.set_document(text);
+    request.set_file_name(file);
+    auto response = client_->LintPipeline(request);
+    if (!response.ok()) {
+      if (response.status().code() != absl::StatusCode::kInvalidArgument) {
+        *rpc_code = ExitCodeForRpcError(response.status());
+        return absl::Status(response.status().code(),
+                            absl::StrCat(options_.target, ": ",
+                                         absl::StatusCodeToString(response.status().code()), ": ",
+                                         response.status().message()));
+      }
+      return response.status();
+    }
+    return lint::JoinReport(text, file, std::move(*response->mutable_report()));
+  }
+
+ private:
+  Linter() = default;
+  std::shared_ptr<const CompiledPolicySet> policy_;
+  v1::PolicySource source_;
+  ClientOptions options_;
+  std::unique_ptr<BuildGateClient> client_;
+};
+
+int ExitCodeOf(const v1::LintReport& report) {
+  int code = kExitAllow;
+  for (const v1::Finding& f : report.findings()) {
+    switch (lint::SeverityOf(f)) {
+      case lint::Severity::kDenied:
+        code = Worse(code, kExitDeny);
+        break;
+      case lint::Severity::kNeedsChanges:
+        code = Worse(code, kExitAllowWithChanges);
+        break;
+      case lint::Severity::kCompliant:
+        break;
+    }
+  }
+  return code;
+}
+
+// Replaces `path` by `text` atomically, keeping its permissions.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  struct stat st {};
+  const bool have_mode = ::stat(path.c_str(), &st) == 0;
+  const std::string temp = absl::StrCat(path, ".buildgate-fix.tmp");
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write ", temp));
+  }
+  if (have_mode) ::chmod(temp.c_str(), st.st_mode & 07777);
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) {
+    std::filesystem::remove(temp, ec);
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot replace: ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+CLI::App* AddLintCommand(CLI::App& app, LintFlags* f) {
+  CLI::App* cmd = app.add_subcommand(
+      "lint", "Find and decide every image build in Harness pipeline files (text, JSON, SARIF)");
+  cmd->add_option("paths", f->paths,
+                  "Pipeline, stage or step files (YAML or JSON), directories (searched "
+                  "recursively), or - for stdin")
+      ->required()
+      ->type_name("FILE|DIR|-");
+  cmd->add_option("--policy", f->policy, "Policy set file (offline, or sent inline)")
+      ->type_name("FILE");
+  cmd->add_option("--org", f->org, "Org whose stored policy set decides (with --server)");
+  cmd->add_option("-o,--output", f->output, "Output format")
+      ->check(CLI::IsMember({"text", "json", "sarif"}))
+      ->capture_default_str();
+  cmd->add_option("--color", f->color, "Colour the text output")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  cmd->add_flag("--fix", f->fix,
+                "Print a unified diff that makes every build needing changes compliant");
+  cmd->add_flag("--write", f->write, "With --fix: apply the diff to the files in place");
+  AddRemoteOptions(cmd, &f->client, /*server_required=*/false);
+  return cmd;
+}
+
+int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostream& err,
+            bool out_is_tty, bool err_is_tty) {
+  if (f.write && !f.fix) {
+    err << "buildgate lint: --write applies the fixes of --fix: give both\n";
+    return kExitBadInput;
+  }
+  auto paths = ExpandInputs(f.paths, "paths", /*recursive=*/true);
+  if (!paths.ok()) {
+    err << "buildgate lint: " << paths.status().message() << "\n";
+    return kExitBadInput;
+  }
+  if (f.policy == kStdin && std::count(paths->begin(), paths->end(), kStdin) > 0) {
+    err << "buildgate lint: - (standard input) can be given once: for --policy or for a file\n";
+    return kExitBadInput;
+  }
+  if (f.write && std::count(paths->begin(), paths->end(), kStdin) > 0) {
+    err << "buildgate lint: --write cannot write back to standard input\n";
+    return kExitBadInput;
+  }
+  std::unique_ptr<Linter> linter = Linter::Create(f, in, err);
+  if (linter == nullptr) return kExitBadInput;
+
+  v1::LintRun run;
+  std::vector<lint::FileFix> fixes;
+  std::string diff;
+  int code = kExitAllow;
+  const bool progress = err_is_tty && paths->size() > 1;
+  for (std::size_t i = 0; i < paths->size(); ++i) {
+    const std::string& path = (*paths)[i];
+    const std::string name = path == kStdin ? "-" : path;
+    if (progress) err << "\r\033[Klinting " << (i + 1) << "/" << paths->size() << " " << name;
+    v1::LintedFile* file = run.add_files();
+    file->set_file(name);
+    fixes.emplace_back();
+    auto text = ReadInput(path, in);
+    if (!text.ok()) {
+      file->set_error(std::string(text.status().message()));
+      code = Worse(code, kExitBadInput);
+      continue;
+    }
+    int rpc_code = 0;
+    auto result = linter->Lint(*text, name, &rpc_code);
+    if (!result.ok()) {
+      file->set_error(std::string(result.status().message()));
+      code = Worse(code, rpc_code != 0 ? rpc_code : kExitBadInput);
+      continue;
+    }
+    fixes.back() = lint::PlanFixes(*text, *result);
+    int file_code = ExitCodeOf(result->report);
+    if (f.fix) {
+      const std::string fixed = lint::ApplyFixes(*text, fixes.back());
+      diff += lint::UnifiedDiff(*text, fixed, name);
+      if (f.write && fixed != *text) {
+        if (absl::Status s = WriteFileAtomically(path, fixed); !s.ok()) {
+          file->set_error(std::string(s.message()));
+          code = Worse(code, kExitBadInput);
+          continue;
+        }
+        auto again = linter->Lint(fixed, name, &rpc_code);
+        if (again.ok()) {
+          file_code = ExitCodeOf(again->report);
+          *result = *std::move(again);
+        }
+      }
+    }
+    *file->mutable_report() = std::move(result->report);
+    code = Worse(code, file_code);
+  }
+  if (progress) err << "\r\033[K";
+  lint::Summarize(&run);
+  if (f.fix && !f.write) {
+    // The diff is the output; what could not be fixed goes to stderr.
+    out << diff;
+  } else if (f.output == "json") {
+    PrintMessage(run, "json", out);
+  } else if (f.output == "sarif") {
+    out << lint::LintRunToSarif(run, fixes, VersionLine("buildgate")) << "\n";
+  } else {
+    const bool color = f.color == "always" || (f.color == "auto" && out_is_tty);
+    out << lint::LintRunToText(run, color);
+  }
+  if (f.fix) {
+    for (std::size_t i = 0; i < fixes.size(); ++i) {
+      for (const lint::FindingFix& ff : fixes[i].findings) {
+        if (ff.skipped.empty()) continue;
+        const v1::Finding& finding = run.files(i).report().findings(ff.finding);
+        err << run.files(i).file() << ":" << finding.location().line() << ":"
+            << finding.location().column() << ": not fixed: " << ff.skipped << "\n";
+      }
+    }
+  }
+  for (const v1::LintedFile& file : run.files()) {
+    if (!file.error().empty() && f.output != "text") err << "buildgate: " << file.error() << "\n";
+  }
+  return code;
+}
+
+}  // namespace buildgate

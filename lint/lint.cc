@@ -1,0 +1,445 @@
+#include "lint/lint.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status.h"
+#include "engine/decide.h"
+#include "engine/enum_names.h"
+
+namespace buildgate::lint {
+namespace {
+
+using pipeline::BuildKind;
+using pipeline::FoundBuild;
+
+v1::SourceLocation LocationOf(absl::string_view file, const pipeline::Location& at) {
+  v1::SourceLocation loc;
+  loc.set_file(std::string(file));
+  loc.set_line(at.line);
+  loc.set_column(at.column);
+  loc.set_yaml_path(at.yaml_path);
+  return loc;
+}
+
+absl::Status Located(absl::string_view file, const pipeline::Location& at,
+                     const absl::Status& status) {
+  return absl::InvalidArgumentError(absl::StrCat(file, ":", at.line, ":", at.column, ": ",
+                                                 at.yaml_path, ": ", status.message()));
+}
+
+void AddNote(v1::Finding* f, v1::ReasonCode code, std::string message) {
+  v1::Reason* r = f->add_notes();
+  r->set_code(code);
+  r->set_message(std::move(message));
+}
+
+void AddChange(v1::Finding* f, absl::string_view field, absl::string_view proposed,
+               absl::string_view required) {
+  v1::Change* c = f->add_changes();
+  c->set_field(std::string(field));
+  c->set_proposed(std::string(proposed));
+  c->set_required(std::string(required));
+}
+
+v1::Change* FindChange(v1::Finding* f, absl::string_view field) {
+  for (v1::Change& c : *f->mutable_changes()) {
+    if (c.field() == field) return &c;
+  }
+  return nullptr;
+}
+
+// "Buildah (Plugin plugins/buildah-docker:1.1.0-linux-amd64), privileged,
+// runAsUser 1000".
+std::string Describe(const v1::Decision& d) {
+  std::string out = absl::StrCat(EnumName(d.builder()), " as ", d.harness_step_type());
+  if (!d.image().empty() && d.step_type() == v1::STEP_TYPE_PLUGIN) {
+    absl::StrAppend(&out, " ", d.image());
+  }
+  if (d.has_privileged()) absl::StrAppend(&out, d.privileged() ? ", privileged" : ", unprivileged");
+  if (d.has_run_as_user()) absl::StrAppend(&out, ", runAsUser ", d.run_as_user());
+  return out;
+}
+
+// What the caller sees of a decision; the alternatives of an unknown value
+// must agree on it for the decision to stand.
+std::string Outcome(const v1::Decision& d) {
+  if (d.verdict() == v1::VERDICT_DENY) return "denied";
+  return Describe(d);
+}
+
+// The reason that best names a decision as a finding: a step-level finding
+// (plaintext password, registry, image tag), else the reason behind the
+// first change, else the first reason.
+v1::ReasonCode MainReason(const v1::Decision& d) {
+  auto has = [&](v1::ReasonCode code) {
+    for (const v1::Reason& r : d.reasons()) {
+      if (r.code() == code) return true;
+    }
+    return false;
+  };
+  if (d.verdict() != v1::VERDICT_ALLOW) {
+    for (const v1::Reason& r : d.reasons()) {
+      if (r.code() >= v1::PLUGIN_IMAGE_UNTAGGED) return r.code();
+    }
+    if (d.verdict() == v1::VERDICT_DENY) return v1::NO_ADMISSIBLE_BUILDER;
+    for (const v1::Change& c : d.changes()) {
+      std::vector<v1::ReasonCode> candidates;
+      if (c.field() == "builder" || c.field() == "type") {
+        candidates = {v1::REQUEST_OVERRIDDEN, v1::CHOSEN_FOR_CACHING, v1::CHOSEN_BY_PREFERENCE};
+      } else if (c.field() == "spec.image") {
+        candidates = {v1::PLUGIN_IMAGE_PINNED};
+      } else if (c.field() == "spec.privileged") {
+        candidates = {d.privileged() ? v1::RUNS_PRIVILEGED : v1::RUNS_UNPRIVILEGED};
+      } else if (c.field() == "spec.runAsUser") {
+        candidates = {v1::RUNS_AS_NON_ROOT, v1::RUNS_AS_ROOT_ON_STEP};
+      } else if (c.field() == "spec.caching") {
+        candidates = {v1::CACHING_UNAVAILABLE};
+      }
+      for (v1::ReasonCode code : candidates) {
+        if (has(code)) return code;
+      }
+    }
+  }
+  return d.reasons_size() > 0 ? d.reasons(0).code() : v1::CHOSEN_BY_PREFERENCE;
+}
+
+// An undecidable finding: verdict unset.
+void Undecidable(v1::Finding* f, v1::ReasonCode rule, std::string message) {
+  f->set_verdict(v1::VERDICT_UNSPECIFIED);
+  f->set_rule(rule);
+  f->set_message(std::move(message));
+}
+
+bool IsDryRunField(absl::string_view field) {
+  return absl::EndsWith(field, "PLUGIN_DRY_RUN") || absl::EndsWith(field, "dry_run");
+}
+bool IsArchField(absl::string_view field) {
+  return absl::EndsWith(field, "arch") || absl::EndsWith(field, "/arch");
+}
+
+// A value the decision may depend on that is unknown: the step with each
+// value it can take.
+struct Alternative {
+  std::string field;
+  std::string expression;
+  std::vector<std::pair<std::string, v1::BuildStep>> steps;  // "true" -> step.
+};
+
+std::vector<Alternative> Alternatives(const FoundBuild& b) {
+  std::vector<Alternative> out;
+  for (const pipeline::Unresolved& u : b.unresolved) {
+    Alternative alt{u.field, u.value, {}};
+    if (IsDryRunField(u.field) || u.field == "spec.caching") {
+      for (bool value : {false, true}) {
+        v1::BuildStep step = b.proposal;
+        if (u.field == "spec.caching") {
+          step.set_caching(value);
+        } else {
+          step.set_dry_run(value);
+        }
+        alt.steps.emplace_back(value ? "true" : "false", std::move(step));
+      }
+    } else if (IsArchField(u.field)) {
+      for (v1::Arch arch : {v1::ARCH_AMD64, v1::ARCH_ARM64}) {
+        v1::BuildStep step = b.proposal;
+        step.set_arch(arch);
+        alt.steps.emplace_back(arch == v1::ARCH_AMD64 ? "amd64" : "arm64", std::move(step));
+      }
+    } else {
+      continue;
+    }
+    out.push_back(std::move(alt));
+  }
+  return out;
+}
+
+// Step fields holding <+input> must be set to what the decision requires;
+// infrastructure fields likewise where the policy constrains them.
+void RequireLiterals(const CompiledPolicySet& set, const FoundBuild& b, v1::Finding* f) {
+  const v1::Decision& d = f->decision();
+  const v1::Policy& policy = set.EffectivePolicy(b.proposal.project_id(), b.proposal.pipeline_id());
+  for (const pipeline::Unresolved& u : b.unresolved) {
+    std::string required;
+    if (u.field == "spec.privileged" && d.step_type() == v1::STEP_TYPE_PLUGIN) {
+      required = d.privileged() ? "true" : "false";
+    } else if (u.field == "spec.runAsUser" && d.has_run_as_user()) {
+      required = absl::StrCat(d.run_as_user());
+    } else if (u.field == "infrastructure.containerSecurityContext.privileged" &&
+               policy.privileged() == v1::PRIVILEGED_FORBIDDEN) {
+      required = "false";
+    }
+    if (v1::Change* c = FindChange(f, u.field)) {
+      c->set_proposed(u.value);
+    } else if (!required.empty()) {
+      AddChange(f, u.field, u.value, required);
+    }
+  }
+}
+
+void AddPipelineNotes(const FoundBuild& b, v1::Finding* f) {
+  if (!b.matrix_scopes.empty()) {
+    AddNote(f, v1::MATRIX_STRATEGY,
+            absl::StrCat("runs under strategy.matrix (", absl::StrJoin(b.matrix_scopes, ", "),
+                         "): decided once for every combination; <+matrix.*> values are "
+                         "unknown"));
+  }
+  if (!b.unresolved.empty()) {
+    std::vector<std::string> fields;
+    for (const pipeline::Unresolved& u : b.unresolved) {
+      fields.push_back(absl::StrCat(u.field, " = ", u.value));
+    }
+    AddNote(f, v1::RUNTIME_INPUT,
+            absl::StrCat("known only when the pipeline runs: ", absl::StrJoin(fields, "; ")));
+  }
+  for (const pipeline::Unresolved& id : b.invalid_identifiers) {
+    const std::string fixed = pipeline::SanitizeHarnessIdentifier(id.value);
+    AddNote(f, v1::HARNESS_IDENTIFIER_INVALID,
+            absl::StrCat(id.field, " ", QuoteInput(id.value),
+                         " is not a Harness identifier (letters, digits, _ and $); use ",
+                         fixed));
+    AddChange(f, id.field, id.value, fixed);
+  }
+}
+
+// A decided build (Build and Push, or a builder Plugin step).
+absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, absl::string_view file,
+                         v1::Finding* f) {
+  *f->mutable_step() = b.proposal;
+  v1::Decision* d = f->mutable_decision();
+  if (absl::Status s = Decide(set, b.proposal, d); !s.ok()) return Located(file, b.location, s);
+  for (const Alternative& alt : Alternatives(b)) {
+    std::vector<std::string> outcomes;
+    bool differ = false;
+    for (const auto& [value, step] : alt.steps) {
+      v1::Decision other;
+      if (absl::Status s = Decide(set, step, &other); !s.ok()) return Located(file, b.location, s);
+      outcomes.push_back(absl::StrCat(value, ": ", Outcome(other)));
+      differ = differ || Outcome(other) != Outcome(*d);
+    }
+    if (differ) {
+      Undecidable(f, v1::RUNTIME_INPUT,
+                  absl::StrCat("the decision depends on ", alt.field, " = ", alt.expression,
+                               ", known only when the pipeline runs (",
+                               absl::StrJoin(outcomes, "; "),
+                               "); set it to a literal value"));
+      AddPipelineNotes(b, f);
+      return absl::OkStatus();
+    }
+  }
+  *f->mutable_changes() = d->changes();
+  AddPipelineNotes(b, f);
+  if (d->verdict() != v1::VERDICT_DENY) RequireLiterals(set, b, f);
+  const v1::Verdict verdict = d->verdict() == v1::VERDICT_DENY ? v1::VERDICT_DENY
+                              : f->changes_size() > 0          ? v1::VERDICT_ALLOW_WITH_CHANGES
+                                                               : v1::VERDICT_ALLOW;
+  f->set_verdict(verdict);
+  if (verdict == d->verdict() || f->notes_size() == 0) {
+    f->set_rule(MainReason(*d));
+  } else {
+    f->set_rule(f->notes(f->notes_size() - 1).code());
+  }
+  switch (verdict) {
+    case v1::VERDICT_ALLOW:
+      f->set_message(absl::StrCat("complies: ", Describe(*d)));
+      break;
+    case v1::VERDICT_ALLOW_WITH_CHANGES:
+      f->set_message(absl::StrCat(f->changes_size(),
+                                  f->changes_size() == 1 ? " change" : " changes",
+                                  " needed: ", Describe(*d)));
+      break;
+    default: {
+      std::string why;
+      for (const v1::Reason& r : d->reasons()) {
+        if (r.code() == f->rule()) why = r.message();
+      }
+      if (why.empty() && d->reasons_size() > 0) why = d->reasons(0).message();
+      f->set_message(absl::StrCat("denied: ", why));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A Run step building an image itself: decided as the governed step that
+// should replace it.
+absl::Status LintUnmanaged(const CompiledPolicySet& set, const FoundBuild& b,
+                           absl::string_view file, v1::Finding* f) {
+  *f->mutable_step() = b.proposal;
+  v1::Decision* d = f->mutable_decision();
+  if (absl::Status s = Decide(set, b.proposal, d); !s.ok()) return Located(file, b.location, s);
+  f->set_rule(v1::UNMANAGED_BUILD);
+  std::string how = absl::StrCat("runs `", b.build_command, "`");
+  if (!b.dind_step_id.empty()) {
+    absl::StrAppend(&how, " against the docker:dind Background step ", b.dind_step_id,
+                    b.dind_privileged ? " (privileged)" : "");
+    const v1::Policy& policy =
+        set.EffectivePolicy(b.proposal.project_id(), b.proposal.pipeline_id());
+    if (b.dind_privileged && policy.privileged() == v1::PRIVILEGED_FORBIDDEN) {
+      AddNote(f, v1::PRIVILEGED_NOT_ALLOWED,
+              absl::StrCat("the Background step ", b.dind_step_id,
+                           " runs privileged; the policy forbids privileged containers"));
+    }
+  }
+  AddPipelineNotes(b, f);
+  if (d->verdict() == v1::VERDICT_DENY) {
+    f->set_verdict(v1::VERDICT_DENY);
+    f->set_message(absl::StrCat(
+        "Run step ", how, ": an image build no policy governs, and the policy allows no "
+        "builder for it"));
+    return absl::OkStatus();
+  }
+  f->set_verdict(v1::VERDICT_ALLOW_WITH_CHANGES);
+  AddChange(f, "type", "Run", d->harness_step_type());
+  f->set_message(absl::StrCat("Run step ", how,
+                              ": an image build no policy governs; replace it with ",
+                              Describe(*d)));
+  return absl::OkStatus();
+}
+
+// True when `image`'s name ends with a catalog plugin repository
+// ("harbor.example/proxy/plugins/buildah-docker:1.1.0"): a builder plugin
+// pulled from somewhere the policy does not name.
+bool LooksLikeBuilderPlugin(const CompiledPolicySet& set, absl::string_view image) {
+  absl::string_view name = image.substr(0, image.find('@'));
+  const std::size_t colon = name.rfind(':');
+  if (colon != absl::string_view::npos && name.find('/', colon) == absl::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  for (const v1::BuilderSpec& spec : set.catalog().builders()) {
+    for (const v1::DestinationImage& di : spec.images()) {
+      if (absl::EndsWith(name, absl::StrCat("/", di.repository()))) return true;
+    }
+  }
+  return false;
+}
+
+// One build; `*is_build` false when it builds nothing (a Plugin step whose
+// image is no builder plugin).
+absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::string_view file,
+                       v1::Finding* f, bool* is_build) {
+  *is_build = true;
+  *f->mutable_location() = LocationOf(file, b.location);
+  f->set_stage_id(b.stage_id);
+  f->set_step_id(b.step_id);
+  f->set_step_name(b.step_name);
+  f->set_harness_step_type(b.harness_type);
+  for (const pipeline::Unresolved& u : b.unresolved) {
+    v1::UnresolvedValue* v = f->add_unresolved();
+    v->set_field(u.field);
+    v->set_value(u.value);
+  }
+  switch (b.kind) {
+    case BuildKind::kRunCommand:
+      return LintUnmanaged(set, b, file, f);
+    case BuildKind::kPlugin:
+      for (const pipeline::Unresolved& u : b.unresolved) {
+        if (u.field == "spec.image") {
+          *f->mutable_step() = b.proposal;
+          Undecidable(f, v1::RUNTIME_INPUT,
+                      absl::StrCat("the Plugin step's image is ", u.value,
+                                   ", known only when the pipeline runs: buildgate cannot tell "
+                                   "whether it builds an image"));
+          return absl::OkStatus();
+        }
+      }
+      if (!IsBuilderPluginStep(set, b.proposal)) {
+        if (LooksLikeBuilderPlugin(set, b.proposal.image())) {
+          // A builder plugin from a registry the policy does not list as a
+          // mirror: the engine says which mirror to list.
+          v1::Decision unused;
+          return Located(file, b.location, Decide(set, b.proposal, &unused));
+        }
+        *is_build = false;
+        return absl::OkStatus();
+      }
+      return LintDecided(set, b, file, f);
+    case BuildKind::kBuildAndPush:
+      return LintDecided(set, b, file, f);
+  }
+  return absl::OkStatus();
+}
+
+void LintTemplate(const pipeline::TemplateReference& t, absl::string_view file, v1::Finding* f) {
+  *f->mutable_location() = LocationOf(file, t.location);
+  f->set_stage_id(t.stage_id);
+  if (t.level == "step") f->set_step_id(t.identifier);
+  f->set_harness_step_type(t.level);
+  Undecidable(f, v1::TEMPLATE_NOT_EXPANDED,
+              absl::StrCat(t.level, " ", t.identifier, " uses template ",
+                           t.template_ref.empty() ? "(no templateRef)" : t.template_ref,
+                           ": its steps are not in this document; lint the expanded pipeline "
+                           "(as the governance hook receives it) to decide them"));
+}
+
+}  // namespace
+
+absl::StatusOr<LintResult> LintDocument(const CompiledPolicySet& set, absl::string_view text,
+                                        absl::string_view file, const InputLimits& limits) {
+  LintResult result;
+  BG_ASSIGN_OR_RETURN(result.document, pipeline::ReadHarnessPipeline(text, file, limits));
+  const pipeline::PipelineDocument& doc = result.document;
+  // Builds and template references merged in document order.
+  std::vector<std::pair<std::pair<int, int>, int>> order;  // ((line, column), index)
+  for (std::size_t i = 0; i < doc.builds.size(); ++i) {
+    order.push_back({{doc.builds[i].location.line, doc.builds[i].location.column},
+                     static_cast<int>(i)});
+  }
+  for (std::size_t i = 0; i < doc.templates.size(); ++i) {
+    order.push_back({{doc.templates[i].location.line, doc.templates[i].location.column},
+                     -1 - static_cast<int>(i)});
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  v1::LintReport& report = result.report;
+  report.set_steps_seen(doc.steps_seen);
+  for (const auto& [pos, index] : order) {
+    v1::Finding finding;
+    if (index < 0) {
+      LintTemplate(doc.templates[-1 - index], file, &finding);
+    } else {
+      bool is_build = false;
+      BG_RETURN_IF_ERROR(LintBuild(set, doc.builds[index], file, &finding, &is_build));
+      if (!is_build) continue;
+      report.set_builds(report.builds() + 1);
+    }
+    *report.add_findings() = std::move(finding);
+    result.build_index.push_back(index);
+  }
+  return result;
+}
+
+absl::StatusOr<LintResult> JoinReport(absl::string_view text, absl::string_view file,
+                                      v1::LintReport report, const InputLimits& limits) {
+  LintResult result;
+  BG_ASSIGN_OR_RETURN(result.document, pipeline::ReadHarnessPipeline(text, file, limits));
+  result.report = std::move(report);
+  for (const v1::Finding& f : result.report.findings()) {
+    int index = -1;
+    for (std::size_t i = 0; i < result.document.builds.size(); ++i) {
+      if (result.document.builds[i].location.yaml_path == f.location().yaml_path()) {
+        index = static_cast<int>(i);
+        break;
+      }
+    }
+    result.build_index.push_back(index);
+  }
+  return result;
+}
+
+Severity SeverityOf(const v1::Finding& f) {
+  switch (f.verdict()) {
+    case v1::VERDICT_ALLOW:
+      return Severity::kCompliant;
+    case v1::VERDICT_DENY:
+      return Severity::kDenied;
+    default:  // Changes needed, or undecidable: a human must look.
+      return Severity::kNeedsChanges;
+  }
+}
+
+}  // namespace buildgate::lint

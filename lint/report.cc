@@ -1,0 +1,283 @@
+#include "lint/report.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/enum_names.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "lint/lint.h"
+
+namespace buildgate::lint {
+namespace {
+
+using google::protobuf::ListValue;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+const char* VerdictWord(v1::Verdict v) {
+  switch (v) {
+    case v1::VERDICT_ALLOW:
+      return "ok";
+    case v1::VERDICT_ALLOW_WITH_CHANGES:
+      return "changes";
+    case v1::VERDICT_DENY:
+      return "deny";
+    default:
+      return "unknown";
+  }
+}
+
+const char* Color(v1::Verdict v) {
+  switch (v) {
+    case v1::VERDICT_ALLOW:
+      return "\033[32m";
+    case v1::VERDICT_ALLOW_WITH_CHANGES:
+      return "\033[33m";
+    case v1::VERDICT_DENY:
+      return "\033[31m";
+    default:
+      return "\033[36m";
+  }
+}
+
+// SARIF level of a finding: a deny is an error, changes or undecidable a
+// warning, a compliant build a note.
+const char* SarifLevel(v1::Verdict v) {
+  switch (v) {
+    case v1::VERDICT_DENY:
+      return "error";
+    case v1::VERDICT_ALLOW:
+      return "note";
+    default:
+      return "warning";
+  }
+}
+
+Value Str(absl::string_view s) {
+  Value v;
+  v.set_string_value(std::string(s));
+  return v;
+}
+Value Num(double n) {
+  Value v;
+  v.set_number_value(n);
+  return v;
+}
+Value Obj(std::initializer_list<std::pair<const char*, Value>> fields) {
+  Value v;
+  auto* m = v.mutable_struct_value()->mutable_fields();
+  for (const auto& [k, val] : fields) (*m)[k] = val;
+  return v;
+}
+Value Text(absl::string_view s) { return Obj({{"text", Str(s)}}); }
+Value List(std::vector<Value> items) {
+  Value v;
+  for (Value& item : items) *v.mutable_list_value()->add_values() = std::move(item);
+  return v;
+}
+
+// "ROOT_NOT_ALLOWED" → "RootNotAllowed" (SARIF rule `name`).
+std::string PascalCase(absl::string_view code) {
+  std::string out;
+  bool upper = true;
+  for (char c : code) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    out.push_back(upper ? c : static_cast<char>(absl::ascii_tolower(static_cast<unsigned char>(c))));
+    upper = false;
+  }
+  return out;
+}
+
+Value PhysicalLocation(absl::string_view file, int line, int column) {
+  Value region = Obj({{"startLine", Num(line > 0 ? line : 1)}});
+  if (column > 0) (*region.mutable_struct_value()->mutable_fields())["startColumn"] = Num(column);
+  return Obj({{"artifactLocation", Obj({{"uri", Str(file)}})}, {"region", region}});
+}
+
+std::string FindingMessage(const v1::Finding& f) {
+  std::string text = f.message();
+  if (!f.step_id().empty()) {
+    text = absl::StrCat("step ", f.step_id(), f.stage_id().empty() ? "" : " in stage ",
+                        f.stage_id(), ": ", text);
+  }
+  for (const v1::Change& c : f.changes()) {
+    absl::StrAppend(&text, "\n", c.field(), ": ", c.proposed().empty() ? "(unset)" : c.proposed(),
+                    " -> ", c.required());
+  }
+  for (const v1::Reason& n : f.notes()) absl::StrAppend(&text, "\n", n.message());
+  return text;
+}
+
+}  // namespace
+
+void Summarize(v1::LintRun* run) {
+  run->set_compliant(0);
+  run->set_changes_needed(0);
+  run->set_denied(0);
+  run->set_undecidable(0);
+  run->set_errors(0);
+  for (const v1::LintedFile& file : run->files()) {
+    if (!file.error().empty()) run->set_errors(run->errors() + 1);
+    for (const v1::Finding& f : file.report().findings()) {
+      switch (f.verdict()) {
+        case v1::VERDICT_ALLOW:
+          run->set_compliant(run->compliant() + 1);
+          break;
+        case v1::VERDICT_ALLOW_WITH_CHANGES:
+          run->set_changes_needed(run->changes_needed() + 1);
+          break;
+        case v1::VERDICT_DENY:
+          run->set_denied(run->denied() + 1);
+          break;
+        default:
+          run->set_undecidable(run->undecidable() + 1);
+      }
+    }
+  }
+}
+
+std::string LintRunToText(const v1::LintRun& run, bool color) {
+  const char* reset = color ? "\033[0m" : "";
+  const char* dim = color ? "\033[2m" : "";
+  std::string out;
+  for (const v1::LintedFile& file : run.files()) {
+    absl::StrAppend(&out, color ? "\033[1m" : "", file.file(), reset, "\n");
+    if (!file.error().empty()) {
+      absl::StrAppend(&out, "  ", color ? "\033[31m" : "", "error", reset, "  ", file.error(),
+                      "\n");
+      continue;
+    }
+    if (file.report().findings().empty()) {
+      absl::StrAppend(&out, "  no image builds (", file.report().steps_seen(), " steps)\n");
+    }
+    for (const v1::Finding& f : file.report().findings()) {
+      const v1::SourceLocation& at = f.location();
+      absl::StrAppend(&out, "  ", at.line(), ":", at.column(), "  ", color ? Color(f.verdict()) : "",
+                      VerdictWord(f.verdict()), reset, "  ", EnumName(f.rule()), "  ");
+      if (!f.stage_id().empty()) absl::StrAppend(&out, "stage ", f.stage_id(), " / ");
+      absl::StrAppend(&out, f.harness_step_type(),
+                      f.step_id().empty() ? "" : absl::StrCat(" ", f.step_id()), "\n");
+      absl::StrAppend(&out, "      ", f.message(), "\n");
+      for (const v1::Change& c : f.changes()) {
+        absl::StrAppend(&out, "      ", c.field(), ": ",
+                        c.proposed().empty() ? "(unset)" : c.proposed(), " -> ", c.required(),
+                        "\n");
+      }
+      for (const v1::Reason& n : f.notes()) {
+        absl::StrAppend(&out, "      note [", EnumName(n.code()), "] ", n.message(), "\n");
+      }
+      absl::StrAppend(&out, "      ", dim, "at ", at.yaml_path(), reset, "\n");
+    }
+  }
+  absl::StrAppend(&out, run.files_size(), run.files_size() == 1 ? " file" : " files", ": ",
+                  run.compliant(), " compliant, ", run.changes_needed(), " need changes, ",
+                  run.denied(), " denied, ", run.undecidable(), " undecidable");
+  if (run.errors() > 0) absl::StrAppend(&out, ", ", run.errors(), " could not be read");
+  out += "\n";
+  return out;
+}
+
+std::string LintRunToSarif(const v1::LintRun& run, const std::vector<FileFix>& fixes,
+                           absl::string_view tool_version) {
+  // Rules: every reason code used, in first-use order.
+  std::map<v1::ReasonCode, int> rule_index;
+  std::vector<Value> rules;
+  auto rule_of = [&](v1::ReasonCode code) {
+    auto [it, inserted] = rule_index.emplace(code, static_cast<int>(rules.size()));
+    if (inserted) {
+      const std::string help(ReasonHelp(code));
+      rules.push_back(Obj({{"id", Str(EnumName(code))},
+                           {"name", Str(PascalCase(EnumName(code)))},
+                           {"shortDescription", Text(help.substr(0, help.find(". ") + 1))},
+                           {"fullDescription", Text(help)},
+                           {"help", Text(help)},
+                           {"helpUri", Str(absl::StrCat(
+                                           "https://github.com/buildgate/buildgate/blob/main/"
+                                           "docs/pipelines.md#",
+                                           absl::AsciiStrToLower(EnumName(code))))}}));
+    }
+    return it->second;
+  };
+  std::vector<Value> results, notifications;
+  for (int i = 0; i < run.files_size(); ++i) {
+    const v1::LintedFile& file = run.files(i);
+    if (!file.error().empty()) {
+      // "FILE:LINE:COLUMN: what": a tool notification at that place.
+      int line = 1, column = 1;
+      const std::vector<absl::string_view> parts = absl::StrSplit(file.error(), ':');
+      if (parts.size() > 3 && parts[0] == file.file()) {
+        (void)absl::SimpleAtoi(parts[1], &line);
+        (void)absl::SimpleAtoi(parts[2], &column);
+      }
+      notifications.push_back(Obj({{"level", Str("error")},
+                                   {"message", Text(file.error())},
+                                   {"locations", List({Obj({{"physicalLocation",
+                                                             PhysicalLocation(file.file(), line,
+                                                                              column)}})})}}));
+      continue;
+    }
+    const FileFix* fix = i < static_cast<int>(fixes.size()) ? &fixes[i] : nullptr;
+    for (int j = 0; j < file.report().findings_size(); ++j) {
+      const v1::Finding& f = file.report().findings(j);
+      const v1::SourceLocation& at = f.location();
+      Value location =
+          Obj({{"physicalLocation", PhysicalLocation(file.file(), at.line(), at.column())},
+               {"logicalLocations", List({Obj({{"fullyQualifiedName", Str(at.yaml_path())},
+                                               {"kind", Str("element")}})})}});
+      Value result = Obj({{"ruleId", Str(EnumName(f.rule()))},
+                          {"ruleIndex", Num(rule_of(f.rule()))},
+                          {"level", Str(SarifLevel(f.verdict()))},
+                          {"message", Text(FindingMessage(f))},
+                          {"locations", List({location})},
+                          {"properties", Obj({{"verdict", Str(EnumName(f.verdict()))}})}});
+      if (fix != nullptr) {
+        for (const FindingFix& ff : fix->findings) {
+          if (ff.finding != j || ff.edits.empty()) continue;
+          std::vector<Value> replacements;
+          for (const TextEdit& e : ff.edits) {
+            replacements.push_back(Obj(
+                {{"deletedRegion", Obj({{"startLine", Num(e.start_line)},
+                                        {"startColumn", Num(e.start_column)},
+                                        {"endLine", Num(e.end_line)},
+                                        {"endColumn", Num(e.end_column)}})},
+                 {"insertedContent", Text(e.replacement)}}));
+          }
+          (*result.mutable_struct_value()->mutable_fields())["fixes"] = List({Obj(
+              {{"description", Text("Apply buildgate's decision")},
+               {"artifactChanges",
+                List({Obj({{"artifactLocation", Obj({{"uri", Str(file.file())}})},
+                           {"replacements", List(std::move(replacements))}})})}})});
+        }
+      }
+      results.push_back(std::move(result));
+    }
+  }
+  Value driver = Obj({{"name", Str("buildgate")},
+                      {"version", Str(tool_version)},
+                      {"informationUri", Str("https://github.com/buildgate/buildgate")},
+                      {"rules", List(std::move(rules))}});
+  Value invocation = Obj({{"executionSuccessful", Value()}});
+  invocation.mutable_struct_value()->mutable_fields()->at("executionSuccessful").set_bool_value(
+      run.errors() == 0);
+  if (!notifications.empty()) {
+    (*invocation.mutable_struct_value()->mutable_fields())["toolExecutionNotifications"] =
+        List(std::move(notifications));
+  }
+  Value sarif = Obj({{"$schema", Str("https://json.schemastore.org/sarif-2.1.0.json")},
+                     {"version", Str("2.1.0")},
+                     {"runs", List({Obj({{"tool", Obj({{"driver", driver}})},
+                                         {"invocations", List({invocation})},
+                                         {"results", List(std::move(results))}})})}});
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(sarif, &json, options);
+  return json;
+}
+
+}  // namespace buildgate::lint

@@ -1,0 +1,121 @@
+// Reads a Harness CI pipeline document (v0 grammar; YAML or JSON) and finds
+// every step that builds an image, located in the file and turned into the
+// buildgate proposal (v1::BuildStep) the engine decides. Knows the pipeline,
+// not the policy: it never decides anything and never talks gRPC.
+//
+// Accepted roots: `pipeline:` (also as the governance hook's JSON
+// `{"pipeline": ...}`), a `stage:` or `step:` fragment, and a list of such
+// items (the brief's `- step:` / `- stage:` examples). Stages are walked in
+// `parallel` blocks too; steps in `stepGroup` (with its own
+// `stepGroupInfra`), `parallel` and nested groups; `useFromStage` is
+// resolved. Values holding Harness expressions are never read as false or
+// 0: a decisive field that holds one is listed in `unresolved`.
+//
+// What is a build (see docs/pipelines.md): the five BuildAndPush* types;
+// every Plugin step (whether its image is a builder plugin is the policy's
+// business, lint/ decides it); Run steps that call `docker build`, `buildah`,
+// kaniko's executor or `podman build`. Template references are listed
+// separately: their steps are not in the document.
+//
+// Thread-safe: ReadHarnessPipeline is pure.
+#ifndef BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
+#define BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "buildgate/v1/step.pb.h"
+#include "engine/limits.h"
+#include "yaml-cpp/yaml.h"
+
+namespace buildgate::pipeline {
+
+// Where something is: 1-based line and column, and its YAML path
+// ("pipeline.stages[0].stage.spec.execution.steps[2].step").
+struct Location {
+  int line = 0;
+  int column = 0;
+  std::string yaml_path;
+};
+
+// A field whose value is a Harness expression, e.g. {"spec.privileged", "<+input>"}.
+struct Unresolved {
+  std::string field;
+  std::string value;
+};
+
+enum class BuildKind {
+  kBuildAndPush,  // BuildAndPushDockerRegistry, ECR, GCR, GAR, ACR.
+  kPlugin,        // A Plugin step (image in proposal.image()).
+  kRunCommand,    // A Run step that builds with a command of its own.
+};
+
+// A field of a step (or its stage) that a fix may rewrite: the node holding
+// its value, or the mapping it would be added to.
+struct StepNodes {
+  YAML::Node step;            // The step's mapping (`type`, `spec`, ...).
+  YAML::Node stage_variables;  // The stage's `variables` list, if any.
+  YAML::Node stage_spec;       // The stage's `spec` mapping (fragments: none).
+  YAML::Node security_context;  // The infrastructure's containerSecurityContext, if any.
+};
+
+struct FoundBuild {
+  BuildKind kind = BuildKind::kBuildAndPush;
+  Location location;  // Of the step's mapping.
+  std::string harness_type;  // `type` as written.
+  std::string stage_id;      // As written ("" for a step fragment).
+  std::string step_id;       // As written (may be an invalid Harness identifier).
+  std::string step_name;
+  // The proposal: ids as the engine accepts them (an identifier Harness would
+  // refuse is sanitized, see invalid_identifiers), fields read from the step,
+  // its stage's infrastructure and variables.
+  v1::BuildStep proposal;
+  std::vector<Unresolved> unresolved;
+  // Fields that are identifiers Harness refuses: {"identifier", "buildah plugin"}.
+  std::vector<Unresolved> invalid_identifiers;
+  // Where a `strategy.matrix` applies: "step", "stepGroup G", "stage S".
+  std::vector<std::string> matrix_scopes;
+  // kRunCommand: the build command found ("docker build", "buildah bud", ...)
+  // and, for docker, the Background step running docker:dind ("" if none)
+  // and whether it is privileged.
+  std::string build_command;
+  std::string dind_step_id;
+  bool dind_privileged = false;
+  StepNodes nodes;
+};
+
+// A template reference: the document does not hold what it expands to.
+struct TemplateReference {
+  Location location;
+  std::string level;  // "pipeline", "stage", "stepGroup" or "step".
+  std::string identifier;
+  std::string template_ref;  // As written, with versionLabel ("my_build@v2").
+  std::string stage_id;
+};
+
+struct PipelineDocument {
+  std::vector<FoundBuild> builds;  // Document order.
+  std::vector<TemplateReference> templates;
+  int steps_seen = 0;  // Every `step:` item, builds or not.
+};
+
+// Reads `text` (named `file` in errors and locations) within `limits`.
+// Errors are kInvalidArgument "FILE:LINE:COLUMN: YAML.PATH: what" for text
+// that is no Harness pipeline, stage or step, or a field of the wrong shape;
+// nothing partial is returned.
+absl::StatusOr<PipelineDocument> ReadHarnessPipeline(absl::string_view text,
+                                                     absl::string_view file,
+                                                     const InputLimits& limits = InputLimits());
+
+// True for an identifier Harness accepts: a letter or '_', then letters,
+// digits, '_' or '$', at most 128 characters.
+bool IsHarnessIdentifier(absl::string_view id);
+// `id` made acceptable: every other character becomes '_', a leading digit
+// gets a '_' in front, cut to 128 characters.
+std::string SanitizeHarnessIdentifier(absl::string_view id);
+
+}  // namespace buildgate::pipeline
+
+#endif  // BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_

@@ -1,0 +1,203 @@
+// Reading Harness pipeline documents: shapes, locations, inheritance and
+// values that are unknown until the pipeline runs.
+#include "pipeline/harness_pipeline.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+
+namespace buildgate::pipeline {
+namespace {
+
+PipelineDocument Read(const std::string& text) {
+  auto doc = ReadHarnessPipeline(text, "p.yaml");
+  EXPECT_TRUE(doc.ok()) << doc.status();
+  return doc.ok() ? *std::move(doc) : PipelineDocument();
+}
+
+constexpr char kStages[] = R"(pipeline:
+  identifier: long_pipeline_identifier_for_the_platform_team_release
+  projectIdentifier: payments
+  variables:
+    - {name: PLUGIN_DRY_RUN, type: String, value: "false"}
+  stages:
+    - stage:
+        identifier: first_stage_with_kubernetes_direct_infrastructure
+        type: CI
+        spec:
+          infrastructure:
+            type: KubernetesDirect
+            spec:
+              nodeSelector: {kubernetes.io/arch: arm64}
+              containerSecurityContext:
+                runAsNonRoot: true
+                runAsUser: "1000"
+                privileged: <+input>
+          execution:
+            steps:
+              - step: {type: Run, identifier: tests, spec: {command: make test}}
+    - parallel:
+        - stage:
+            identifier: second
+            type: CI
+            variables:
+              - {name: PLUGIN_DRY_RUN, type: String, value: "true"}
+            spec:
+              infrastructure:
+                useFromStage: first_stage_with_kubernetes_direct_infrastructure
+              execution:
+                steps:
+                  - stepGroup:
+                      identifier: group
+                      stepGroupInfra:
+                        type: KubernetesDirect
+                        spec:
+                          containerSecurityContext: {runAsUser: "2000"}
+                      steps:
+                        - parallel:
+                            - step:
+                                type: BuildAndPushECR
+                                identifier: ecr
+                                spec:
+                                  account: "123456789012"
+                                  region: <+pipeline.variables.REGION>
+                                  imageName: team/app
+                                  tags: [<+codebase.commitSha>]
+                                  runAsUser: <+input>
+                  - step:
+                      type: Plugin
+                      identifier: buildah
+                      strategy: {matrix: {arch: [a, b]}}
+                      spec:
+                        image: plugins/buildah-docker:1.1.0-linux-amd64
+                        privileged: "true"
+                        settings: {repo: acme/app, tags: "a, b", registry: https://index.docker.io/v2/}
+)";
+
+// Proves stages in parallel blocks, step groups, nested parallel steps and
+// useFromStage are walked, with their YAML paths and positions.
+TEST(HarnessPipeline, WalksEveryLevelWithLocations) {
+  const PipelineDocument doc = Read(kStages);
+  EXPECT_EQ(doc.steps_seen, 3);
+  ASSERT_EQ(doc.builds.size(), 2u);
+  const FoundBuild& ecr = doc.builds[0];
+  EXPECT_EQ(ecr.location.yaml_path,
+            "pipeline.stages[1].parallel[0].stage.spec.execution.steps[0].stepGroup.steps[0]."
+            "parallel[0].step");
+  EXPECT_EQ(ecr.location.line, 41);  // The `step:` key of its `- step:` item.
+  EXPECT_EQ(ecr.location.column, 31);
+  EXPECT_EQ(ecr.stage_id, "second");
+  EXPECT_EQ(ecr.proposal.kind(), v1::STEP_KIND_BUILD_AND_PUSH_ECR);
+  EXPECT_EQ(ecr.proposal.registry(), "123456789012.dkr.ecr.<+pipeline.variables.REGION>.amazonaws.com");
+  EXPECT_EQ(ecr.proposal.project_id(), "payments");
+  EXPECT_EQ(ecr.proposal.pipeline_id(), "long_pipeline_identifier_for_the_platform_team_release");
+  // The step group's own infrastructure, not the stage's.
+  EXPECT_EQ(ecr.proposal.infrastructure().container_security_context().run_as_user(), 2000);
+  EXPECT_FALSE(ecr.proposal.infrastructure().container_security_context().has_run_as_non_root());
+  // Stage variables override pipeline variables.
+  EXPECT_TRUE(ecr.proposal.dry_run());
+
+  const FoundBuild& buildah = doc.builds[1];
+  EXPECT_EQ(buildah.proposal.kind(), v1::STEP_KIND_PLUGIN);
+  // useFromStage: the first stage's context and architecture.
+  const auto& ctx = buildah.proposal.infrastructure().container_security_context();
+  EXPECT_TRUE(ctx.run_as_non_root());
+  EXPECT_EQ(ctx.run_as_user(), 1000);
+  EXPECT_EQ(buildah.proposal.arch(), v1::ARCH_ARM64);
+  EXPECT_TRUE(buildah.proposal.privileged());
+  EXPECT_EQ(buildah.proposal.tags_size(), 2);
+  EXPECT_EQ(buildah.proposal.registry(), "https://index.docker.io/v2/");
+  EXPECT_EQ(buildah.matrix_scopes, std::vector<std::string>{"step"});
+}
+
+// Proves an expression is unknown, never false or 0: the field stays unset
+// and is listed with its text.
+TEST(HarnessPipeline, ExpressionsAreUnresolvedNotFalse) {
+  const PipelineDocument doc = Read(kStages);
+  const FoundBuild& ecr = doc.builds[0];
+  EXPECT_FALSE(ecr.proposal.has_run_as_user());
+  bool found = false;
+  for (const Unresolved& u : ecr.unresolved) found |= u.field == "spec.runAsUser" && u.value == "<+input>";
+  EXPECT_TRUE(found);
+  const FoundBuild& buildah = doc.builds[1];
+  EXPECT_FALSE(buildah.proposal.infrastructure().container_security_context().has_privileged());
+  found = false;
+  for (const Unresolved& u : buildah.unresolved) {
+    found |= u.field == "infrastructure.containerSecurityContext.privileged";
+  }
+  EXPECT_TRUE(found);
+}
+
+// Proves the governance hook's JSON reads like the YAML.
+TEST(HarnessPipeline, ReadsGovernanceHookJson) {
+  const PipelineDocument doc = Read(R"({"pipeline": {"identifier": "p", "stages": [
+    {"stage": {"identifier": "s", "type": "CI", "spec": {"execution": {"steps": [
+      {"stepGroup": {"identifier": "g", "steps": [{"step": {"type": "BuildAndPushGAR",
+        "identifier": "gar", "spec": {"host": "us-docker.pkg.dev", "projectID": "acme-prod",
+        "imageName": "repo/app", "tags": ["1"]}}}]}}]}}}}]}, "metadata": {"action": "onsave"}})");
+  ASSERT_EQ(doc.builds.size(), 1u);
+  EXPECT_EQ(doc.builds[0].proposal.repo(), "acme-prod/repo/app");
+  EXPECT_EQ(doc.builds[0].location.yaml_path,
+            "pipeline.stages[0].stage.spec.execution.steps[0].stepGroup.steps[0].step");
+}
+
+// Proves Run steps that build are found, the image they tag read, and a
+// docker:dind Background step noted; other commands are not builds.
+TEST(HarnessPipeline, FindsRunStepBuilds) {
+  const PipelineDocument doc = Read(R"(- step: {type: Background, identifier: dind, spec: {image: "docker:27-dind", privileged: true}}
+- step: {type: Run, identifier: a, spec: {command: "docker --host tcp://localhost:2375 build -t registry.acme.io/team/a:1.0 ."}}
+- step: {type: Run, identifier: b, spec: {command: "podman build --tag=quay.io/acme/b:<+codebase.commitSha> ."}}
+- step: {type: Run, identifier: c, spec: {command: "/kaniko/executor --destination quay.io/acme/c"}}
+- step: {type: Run, identifier: d, spec: {command: "docker run --rm alpine echo hi"}}
+- step: {type: Run, identifier: e, spec: {command: "docker build -t acme/e:$TAG ."}}
+)");
+  ASSERT_EQ(doc.builds.size(), 4u);
+  EXPECT_EQ(doc.builds[0].build_command, "docker build");
+  EXPECT_EQ(doc.builds[0].proposal.repo(), "registry.acme.io/team/a");
+  EXPECT_EQ(doc.builds[0].dind_step_id, "dind");
+  EXPECT_TRUE(doc.builds[0].dind_privileged);
+  EXPECT_EQ(doc.builds[1].build_command, "podman build");
+  EXPECT_EQ(doc.builds[1].proposal.repo(), "quay.io/acme/b");
+  EXPECT_EQ(doc.builds[2].build_command, "kaniko executor");
+  EXPECT_EQ(doc.builds[2].proposal.repo(), "quay.io/acme/c");
+  // A shell variable in the image: unknown.
+  EXPECT_EQ(doc.builds[3].proposal.repo(), "<+input>");
+}
+
+// Proves errors name file, line, column and the YAML path, and nothing
+// partial is returned.
+TEST(HarnessPipeline, ErrorsAreLocated) {
+  struct Case {
+    const char* text;
+    const char* error;
+  } cases[] = {
+      {"pipeline:\n  stages:\n    stage: {}\n", "p.yaml:3:5: pipeline.stages: expected a list"},
+      {"hello: world\n", "p.yaml:1:1: not a Harness pipeline"},
+      {"- step:\n    type: Plugin\n    spec:\n      privileged: maybe\n      image: plugins/docker\n",
+       "p.yaml:4:19: [0].step.spec.privileged: expected true or false"},
+      {"- step: {type: BuildAndPushECR, spec: {region: us-east-1}}\n",
+       "[0].step.spec.account: required for BuildAndPushECR"},
+      {"pipeline:\n  stages:\n    - stage: {identifier: b, type: CI, spec: {infrastructure: {useFromStage: a}, execution: {steps: []}}}\n",
+       "useFromStage: no CI stage \"a\" before this one"},
+      {"- step: {type: Plugin, spec: {image: x, runAsUser: -1}}\n", "expected a user id"},
+  };
+  for (const Case& c : cases) {
+    auto doc = ReadHarnessPipeline(c.text, "p.yaml");
+    ASSERT_FALSE(doc.ok()) << c.text;
+    EXPECT_TRUE(absl::StrContains(doc.status().message(), c.error))
+        << doc.status().message() << "\n  wanted: " << c.error;
+  }
+}
+
+// Proves Harness's identifier rule and its sanitizer.
+TEST(HarnessPipeline, Identifiers) {
+  EXPECT_TRUE(IsHarnessIdentifier("build_and_push$1"));
+  EXPECT_FALSE(IsHarnessIdentifier("buildah plugin"));
+  EXPECT_FALSE(IsHarnessIdentifier("1st"));
+  EXPECT_FALSE(IsHarnessIdentifier(std::string(129, 'a')));
+  EXPECT_EQ(SanitizeHarnessIdentifier("buildah plugin"), "buildah_plugin");
+  EXPECT_EQ(SanitizeHarnessIdentifier("1st-step"), "_1st_step");
+  EXPECT_TRUE(IsHarnessIdentifier(SanitizeHarnessIdentifier("ü-ß build")));
+}
+
+}  // namespace
+}  // namespace buildgate::pipeline
