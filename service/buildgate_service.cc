@@ -1,5 +1,8 @@
 #include "service/buildgate_service.h"
 
+#include "lint/lint.h"
+
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -10,6 +13,7 @@
 #include "common/status.h"
 #include "engine/decide.h"
 #include "engine/limits.h"
+#include "lint/lint.h"
 #include "service/grpc_status.h"
 
 namespace buildgate {
@@ -328,6 +332,49 @@ grpc::ServerUnaryReactor* BuildGateService::GetServerStatus(grpc::CallbackServer
                                                             grpc::ByteBuffer* response) {
   static const int method = ServiceMetrics::MethodIndex("GetServerStatus");
   return Serve(ctx, request, response, &BuildGateService::HandleGetServerStatus, method);
+}
+
+grpc::ServerUnaryReactor* BuildGateService::LintPipeline(grpc::CallbackServerContext* ctx,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  static const int method = ServiceMetrics::MethodIndex("LintPipeline");
+  return Serve(ctx, request, response, &BuildGateService::HandleLintPipeline, method);
+}
+
+absl::Status BuildGateService::HandleLintPipeline(grpc::CallbackServerContext& ctx,
+                                                  const absl::Status& parsed,
+                                                  const v1::LintPipelineRequest* request,
+                                                  v1::LintPipelineResponse* response) {
+  if (!serving_.load()) {
+    return absl::UnavailableError("buildgated is not serving (starting or shutting down)");
+  }
+  BG_RETURN_IF_ERROR(parsed);
+  if (request->document().empty()) return InvalidField("document", "required");
+  const std::string& name = request->file_name();
+  if (name.size() > 256 || std::any_of(name.begin(), name.end(), [](char c) {
+        return absl::ascii_iscntrl(static_cast<unsigned char>(c));
+      })) {
+    return InvalidField("file_name", "at most 256 characters, no control characters");
+  }
+  BG_ASSIGN_OR_RETURN(const CompiledPolicySet* compiled, ResolvePolicy(request->policy()));
+  auto result = lint::LintDocument(*compiled, request->document(),
+                                   name.empty() ? "pipeline.yaml" : name, options_.limits);
+  if (!result.ok()) {
+    return absl::Status(result.status().code(),
+                        absl::StrCat("document: ", result.status().message()));
+  }
+  *response->mutable_report() = std::move(result->report);
+  // Every decided build is a decision: logged like one, under the lint's id.
+  const std::string caller = Caller(ctx);
+  response->set_lint_id(NextDecisionId());
+  for (const v1::Finding& f : response->report().findings()) {
+    if (!f.has_decision()) continue;
+    DecisionLogEntry entry = NewLogEntry(caller, "LintPipeline");
+    entry.step = &f.step();
+    entry.decision = &f.decision();
+    log_->Record(entry);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace buildgate

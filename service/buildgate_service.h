@@ -40,7 +40,8 @@ inline constexpr int kMaxBatchSize = 1000;
 using RawBuildGateService = v1::BuildGateService::WithRawCallbackMethod_Decide<
     v1::BuildGateService::WithRawCallbackMethod_DecideBatch<v1::BuildGateService::WithRawCallbackMethod_ValidatePolicy<
         v1::BuildGateService::WithRawCallbackMethod_ListPolicySets<v1::BuildGateService::WithRawCallbackMethod_GetPolicySet<
-            v1::BuildGateService::WithRawCallbackMethod_GetServerStatus<v1::BuildGateService::Service>>>>>>;
+            v1::BuildGateService::WithRawCallbackMethod_GetServerStatus<
+                v1::BuildGateService::WithRawCallbackMethod_LintPipeline<v1::BuildGateService::Service>>>>>>>;
 
 class BuildGateService final : public RawBuildGateService {
  public:
@@ -69,6 +70,10 @@ class BuildGateService final : public RawBuildGateService {
   grpc::ServerUnaryReactor* GetServerStatus(grpc::CallbackServerContext* ctx,
                                             const grpc::ByteBuffer* request,
                                             grpc::ByteBuffer* response) override;
+
+  grpc::ServerUnaryReactor* LintPipeline(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
 
   // Marks the service as draining: new calls get UNAVAILABLE.
   void SetServing(bool serving) { serving_.store(serving); }
@@ -103,6 +108,9 @@ class BuildGateService final : public RawBuildGateService {
                                   const v1::GetPolicySetRequest* request, v1::GetPolicySetResponse* response);
   absl::Status HandleGetServerStatus(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
                                      const v1::GetServerStatusRequest* request, v1::GetServerStatusResponse* response);
+  absl::Status HandleLintPipeline(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
+                                  const v1::LintPipelineRequest* request,
+                                  v1::LintPipelineResponse* response);
 
   // Decodes `in` into this thread's reusable request, checks it against the
   // limits, runs `handle`, encodes its response into `out` and finishes the

@@ -14,6 +14,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "service/server.h"
+#include "tests/testing/pipeline_corpus.h"
+#include "tests/testing/subprocess.h"
 
 namespace buildgate {
 namespace {
@@ -355,6 +357,103 @@ TEST_F(CliRemoteTest, ListGetStatusDecide) {
   CliRun inline_policy =
       Cli({"decide", "--server", address_, "--policy", kAcme, "--step", kBuildah});
   EXPECT_EQ(inline_policy.code, kExitAllow) << inline_policy.err;
+}
+
+// `buildgate lint -o json` over one case, parsed back.
+absl::Status LintThroughCli(const testing::PipelineCaseFile& c, std::vector<std::string> extra,
+                            v1::LintReport* report, int* code) {
+  std::vector<std::string> args = {"lint", "-o", "json", "--policy", c.policy_path,
+                                   c.pipeline_path};
+  args.insert(args.end(), extra.begin(), extra.end());
+  CliRun run = Cli(args);
+  *code = run.code;
+  v1::LintRun parsed;
+  if (!google::protobuf::util::JsonStringToMessage(run.out, &parsed).ok() ||
+      parsed.files_size() != 1) {
+    return absl::InternalError(absl::StrCat("not a LintRun: ", run.out, run.err));
+  }
+  *report = parsed.files(0).report();
+  if (!parsed.files(0).error().empty()) return absl::InvalidArgumentError(parsed.files(0).error());
+  return absl::OkStatus();
+}
+
+// The exit code a report must give: the worst finding's.
+int ExpectedExitCode(const absl::Status& status, const v1::LintReport& report) {
+  if (!status.ok()) return kExitBadInput;
+  int code = kExitAllow;
+  for (const v1::Finding& f : report.findings()) {
+    if (f.verdict() == v1::VERDICT_DENY) return kExitDeny;
+    if (f.verdict() != v1::VERDICT_ALLOW) code = kExitAllowWithChanges;
+  }
+  return code;
+}
+
+// Proves the pipeline corpus gives the expected findings through the CLI,
+// offline and through a real buildgated's LintPipeline (policy inline),
+// with the exit code of the worst finding.
+TEST_F(CliRemoteTest, PipelineCorpusOfflineAndRemote) {
+  const auto cases =
+      testing::LoadPipelineCases(BUILDGATE_SOURCE_DIR "/tests/pipelines/cases");
+  ASSERT_GE(cases.size(), 25u);
+  for (const auto& c : cases) {
+    for (const bool remote : {false, true}) {
+      v1::LintReport report;
+      int code = -1;
+      std::vector<std::string> extra;
+      if (remote) extra = {"--server", address_};
+      const absl::Status status = LintThroughCli(c, extra, &report, &code);
+      ASSERT_NE(status.code(), absl::StatusCode::kInternal) << c.name << ": " << status;
+      const auto problems = testing::CheckLintOutcome(c, status, report);
+      EXPECT_TRUE(problems.empty()) << c.name << (remote ? " (remote)" : " (offline)") << "\n  "
+                                    << absl::StrJoin(problems, "\n  ");
+      EXPECT_EQ(code, ExpectedExitCode(status, report)) << c.name;
+    }
+  }
+}
+
+// Proves `lint DIR` reports every file, a malformed one as an error naming
+// file and line while the others are still reported, and exits 2.
+TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
+  CliRun run = Cli({"lint", "--color", "never", "--policy",
+                    BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml",
+                    BUILDGATE_SOURCE_DIR "/tests/pipelines/documents"});
+  EXPECT_EQ(run.code, kExitBadInput) << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, "malformed-stages-not-a-list.yaml:7:5: pipeline.stages"))
+      << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, "acme-ecr-build-and-push.yaml\n  24:17  changes"))
+      << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, "28 files:")) << run.out;
+  EXPECT_FALSE(absl::StrContains(run.out, "\033[")) << "colours without a TTY";
+}
+
+// Proves `lint --fix` prints a diff that `patch` applies, `--write` applies
+// it in place, and linting the result asks for no more changes.
+TEST(CliLint, FixAndWrite) {
+  const std::string dir = ::testing::TempDir() + "/cli_lint_fix";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string doc = dir + "/ecr.yaml";
+  std::filesystem::copy_file(
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", doc);
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  // Relative paths, as a user in the repository would give them.
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  CliRun diff = Cli({"lint", "--fix", "--policy", policy, "ecr.yaml"});
+  std::filesystem::current_path(cwd);
+  EXPECT_EQ(diff.code, kExitAllowWithChanges) << diff.err;
+  ASSERT_TRUE(absl::StrContains(diff.out, "+                    image: plugins/buildah-ecr:"))
+      << diff.out;
+  std::ofstream(dir + "/fix.diff") << diff.out;
+  std::filesystem::copy_file(doc, dir + "/ecr.orig.yaml");
+  const auto patched = testing::RunCommand(absl::StrCat("cd ", dir, " && patch -p1 < fix.diff"), true);
+  ASSERT_EQ(patched.exit_code, 0) << patched.out;
+  CliRun write = Cli({"lint", "--fix", "--write", "--policy", policy, dir + "/ecr.orig.yaml"});
+  EXPECT_EQ(write.code, kExitAllow) << write.out << write.err;
+  EXPECT_EQ(testing::ReadAll(dir + "/ecr.orig.yaml"), testing::ReadAll(doc));
+  CliRun again = Cli({"lint", "--policy", policy, doc});
+  EXPECT_EQ(again.code, kExitAllow) << again.out;
+  EXPECT_TRUE(absl::StrContains(testing::ReadAll(doc), "# Kaniko by default"));
 }
 
 }  // namespace
