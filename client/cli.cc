@@ -20,6 +20,7 @@
 #include "client/buildgate_client.h"
 #include "client/cli_common.h"
 #include "client/lint_command.h"
+#include "client/policy_commands.h"
 #include "common/command_line.h"
 #include "common/file.h"
 #include "common/status.h"
@@ -490,7 +491,8 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       "buildgate: which builder, privileged and runAsUser a CI build-and-push step needs under an "
       "org's policy.\nOffline with --policy FILE, or against buildgated with --server ADDR.\n"
       "Exit codes: 0 allow/valid/serving, 10 allow with changes, 20 deny, 2 bad input, 3 server "
-      "unavailable or not serving, 1 internal error.",
+      "unavailable or not serving, 4 a test failed or a decision changed (test, diff), 1 "
+      "internal error.",
       "buildgate"};
   app.require_subcommand(1);
   app.set_version_flag("--version", VersionText());
@@ -544,6 +546,10 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
 
   LintFlags lint;
   CLI::App* lint_cmd = AddLintCommand(app, &lint);
+  TestFlags test;
+  CLI::App* test_cmd = AddTestCommand(app, &test);
+  DiffFlags diff;
+  CLI::App* diff_cmd = AddDiffCommand(app, &diff);
 
   app.add_subcommand("version", "Print the version of buildgate and its libraries");
   std::string shell;
@@ -562,6 +568,8 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
     const bool err_tty = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
     return RunLint(lint, in, out, err, out_tty, err_tty);
   }
+  if (test_cmd->parsed()) return RunTest(test, out, err);
+  if (diff_cmd->parsed()) return RunDiff(diff, in, out, err);
   if (health_cmd->parsed()) return RunHealth(health, out, err);
   if (status_cmd->parsed()) return RunStatus(status, out, err);
   if (list_cmd->parsed()) return RunList(list, out, err);

@@ -3,6 +3,9 @@
 //   buildgate decide     --policy FILE --step FILE... [-o text|json|yaml]   (offline)
 //   buildgate decide     --server ADDR (--org ORG | --policy FILE) --step FILE...
 //   buildgate validate   --policy FILE|DIR... [--server ADDR]
+//   buildgate lint       FILE|DIR|-... (--policy FILE | --server ADDR --org ORG) [-o text|json|sarif] [--fix [--write]]
+//   buildgate test       PATH... [-o text|json]
+//   buildgate diff       --from OLD --to NEW PIPELINES... [-o text|json]
 //   buildgate health     --server ADDR
 //   buildgate status     --server ADDR
 //   buildgate list       --server ADDR
@@ -22,6 +25,7 @@
 //      the server refused the request (INVALID_ARGUMENT, NOT_FOUND, ...)
 //   3  server unavailable, deadline exceeded, or not SERVING (health)
 //   1  internal error
+//   4  test: a policy test failed; diff: a decision changes
 // With several steps the run exits with the most serious: 2, then 3, then
 // 1, then 20, then 10, else 0.
 //
@@ -44,6 +48,8 @@ inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitUnavailable = 3;
 inline constexpr int kExitAllowWithChanges = 10;
 inline constexpr int kExitDeny = 20;
+// `test`: a case failed; `diff`: a decision changed.
+inline constexpr int kExitFailedOrChanged = 4;
 
 // Runs the CLI with `args` (without the program name); `-` reads `in`.
 int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out,

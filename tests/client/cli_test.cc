@@ -14,7 +14,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "service/server.h"
-#include "tests/testing/pipeline_corpus.h"
+#include "lint/policy_tests.h"
 #include "tests/testing/subprocess.h"
 
 namespace buildgate {
@@ -360,10 +360,11 @@ TEST_F(CliRemoteTest, ListGetStatusDecide) {
 }
 
 // `buildgate lint -o json` over one case, parsed back.
-absl::Status LintThroughCli(const testing::PipelineCaseFile& c, std::vector<std::string> extra,
+absl::Status LintThroughCli(const lint::LoadedPolicyTests& c, std::vector<std::string> extra,
                             v1::LintReport* report, int* code) {
-  std::vector<std::string> args = {"lint", "-o", "json", "--policy", c.policy_path,
-                                   c.pipeline_path};
+  const std::string pipeline =
+      (std::filesystem::path(c.path).parent_path() / c.file.cases(0).pipeline_file()).string();
+  std::vector<std::string> args = {"lint", "-o", "json", "--policy", c.policy_path, pipeline};
   args.insert(args.end(), extra.begin(), extra.end());
   CliRun run = Cli(args);
   *code = run.code;
@@ -392,21 +393,28 @@ int ExpectedExitCode(const absl::Status& status, const v1::LintReport& report) {
 // offline and through a real buildgated's LintPipeline (policy inline),
 // with the exit code of the worst finding.
 TEST_F(CliRemoteTest, PipelineCorpusOfflineAndRemote) {
-  const auto cases =
-      testing::LoadPipelineCases(BUILDGATE_SOURCE_DIR "/tests/pipelines/cases");
+  std::vector<lint::LoadedPolicyTests> cases;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(BUILDGATE_SOURCE_DIR "/tests/pipelines/cases")) {
+    auto loaded = lint::LoadPolicyTestFile(entry.path().string());
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    cases.push_back(*std::move(loaded));
+  }
   ASSERT_GE(cases.size(), 25u);
   for (const auto& c : cases) {
+    const v1::PolicyTestCase& expect = c.file.cases(0);
     for (const bool remote : {false, true}) {
       v1::LintReport report;
       int code = -1;
       std::vector<std::string> extra;
       if (remote) extra = {"--server", address_};
       const absl::Status status = LintThroughCli(c, extra, &report, &code);
-      ASSERT_NE(status.code(), absl::StatusCode::kInternal) << c.name << ": " << status;
-      const auto problems = testing::CheckLintOutcome(c, status, report);
-      EXPECT_TRUE(problems.empty()) << c.name << (remote ? " (remote)" : " (offline)") << "\n  "
+      ASSERT_NE(status.code(), absl::StatusCode::kInternal) << c.path << ": " << status;
+      const auto problems =
+          lint::ReportMismatches(expect.expect_report(), expect.expect_error(), status, report);
+      EXPECT_TRUE(problems.empty()) << c.path << (remote ? " (remote)" : " (offline)") << "\n  "
                                     << absl::StrJoin(problems, "\n  ");
-      EXPECT_EQ(code, ExpectedExitCode(status, report)) << c.name;
+      EXPECT_EQ(code, ExpectedExitCode(status, report)) << c.path;
     }
   }
 }
@@ -454,6 +462,79 @@ TEST(CliLint, FixAndWrite) {
   CliRun again = Cli({"lint", "--policy", policy, doc});
   EXPECT_EQ(again.code, kExitAllow) << again.out;
   EXPECT_TRUE(absl::StrContains(testing::ReadAll(doc), "# Kaniko by default"));
+}
+
+// Proves the example policies' tests and the pipeline corpus pass through
+// `buildgate test`.
+TEST(CliTest, ExamplePolicyTestsPass) {
+  CliRun run = Cli({"test", BUILDGATE_SOURCE_DIR "/examples/tests",
+                    BUILDGATE_SOURCE_DIR "/tests/pipelines/cases"});
+  EXPECT_EQ(run.code, kExitAllow) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, " passed, 0 failed\n")) << run.out;
+  EXPECT_FALSE(absl::StrContains(run.out, "FAIL")) << run.out;
+}
+
+// Proves a failing case is reported with why, counted, and exits 4; a test
+// file that cannot be loaded exits 2 naming it; -o json is a PolicyTestRun.
+TEST(CliTest, FailingAndBrokenTests) {
+  const std::string dir = ::testing::TempDir() + "/cli_policy_tests";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/wrong_test.yaml") << "policy_file: " BUILDGATE_SOURCE_DIR
+                                             "/examples/policies/acme.yaml\n"
+                                             "cases:\n"
+                                             "  - name: expects kaniko wrongly\n"
+                                             "    step: {kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY, repo: acme/x}\n"
+                                             "    expect_decision: {verdict: VERDICT_ALLOW, builder: BUILDER_KANIKO}\n";
+  CliRun failing = Cli({"test", dir + "/wrong_test.yaml"});
+  EXPECT_EQ(failing.code, kExitFailedOrChanged) << failing.out;
+  EXPECT_TRUE(absl::StrContains(failing.out, "FAIL  ")) << failing.out;
+  EXPECT_TRUE(absl::StrContains(failing.out, "builder: expected BUILDER_KANIKO, got BUILDER_BUILDAH"))
+      << failing.out;
+  EXPECT_TRUE(absl::StrContains(failing.out, "0 passed, 1 failed")) << failing.out;
+  CliRun json = Cli({"test", "-o", "json", dir + "/wrong_test.yaml"});
+  v1::PolicyTestRun run;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &run).ok()) << json.out;
+  EXPECT_EQ(run.failed(), 1);
+  ASSERT_EQ(run.results_size(), 1);
+  EXPECT_GT(run.results(0).failures_size(), 0);
+
+  std::ofstream(dir + "/broken_test.yaml") << "policy_file: missing.yaml\ncases: []\n";
+  CliRun broken = Cli({"test", dir + "/broken_test.yaml"});
+  EXPECT_EQ(broken.code, kExitBadInput) << broken.out;
+  EXPECT_TRUE(absl::StrContains(broken.out, "missing.yaml")) << broken.out;
+}
+
+// Proves `buildgate diff` lists the builds a policy change decides
+// differently, grouped and counted, exits 4 when any changes and 0 when the
+// policies agree.
+TEST(CliDiff, ImpactOfAPolicyChange) {
+  const std::string docs = BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/";
+  const std::string acme = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  const std::string brief = BUILDGATE_SOURCE_DIR "/tests/pipelines/policies/brief-k8s-noroot.yaml";
+  CliRun same = Cli({"diff", "--from", acme, "--to", acme, docs + "gar-gcr-parallel-stages.yaml"});
+  EXPECT_EQ(same.code, kExitAllow) << same.out << same.err;
+  EXPECT_TRUE(absl::StrContains(same.out, ": 0 of 2 builds in 1 file change")) << same.out;
+  CliRun json = Cli({"diff", "-o", "json", "--from", acme, "--to", brief,
+                     docs + "gar-gcr-parallel-stages.yaml", docs + "governance-hook-expanded.json",
+                     docs + "acme-ecr-build-and-push.yaml"});
+  EXPECT_EQ(json.code, kExitFailedOrChanged) << json.out << json.err;
+  v1::PolicyDiff diff;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &diff).ok()) << json.out;
+  EXPECT_EQ(diff.files(), 3);
+  EXPECT_EQ(diff.builds(), 5);
+  EXPECT_EQ(diff.changed(), 3);
+  ASSERT_EQ(diff.groups_size(), 2);
+  EXPECT_EQ(diff.groups(0).from(), v1::VERDICT_DENY);
+  EXPECT_EQ(diff.groups(0).to(), v1::VERDICT_ALLOW_WITH_CHANGES);
+  EXPECT_EQ(diff.groups(0).count(), 2);
+  for (const v1::DecisionChange& c : diff.changes()) {
+    EXPECT_EQ(c.from().verdict(), v1::VERDICT_DENY) << c.DebugString();
+    EXPECT_EQ(c.to().builder(), v1::BUILDER_BUILDAH) << c.DebugString();
+  }
+  CliRun bad = Cli({"diff", "--from", acme, "--to", brief, docs + "v1-grammar.yaml"});
+  EXPECT_EQ(bad.code, kExitBadInput) << bad.out;
+  EXPECT_TRUE(absl::StrContains(bad.out, "error: --from: ")) << bad.out;
 }
 
 }  // namespace

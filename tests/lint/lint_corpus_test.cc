@@ -1,5 +1,8 @@
 // The pipeline corpus (tests/pipelines) through the lint library, and every
 // case's fixes applied and linted again.
+#include <algorithm>
+#include <filesystem>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_join.h"
@@ -8,52 +11,62 @@
 #include "gtest/gtest.h"
 #include "lint/fix.h"
 #include "lint/lint.h"
-#include "tests/testing/pipeline_corpus.h"
+#include "lint/policy_tests.h"
 
 namespace buildgate {
 namespace {
 
-using testing::PipelineCaseFile;
+// One corpus file: a policy and one pipeline case.
+struct CorpusFile {
+  std::string name;
+  lint::LoadedPolicyTests tests;
+};
+void PrintTo(const CorpusFile& c, std::ostream* os) { *os << c.name; }
 
-const std::vector<PipelineCaseFile>& Cases() {
-  static const auto* cases = new std::vector<PipelineCaseFile>(
-      testing::LoadPipelineCases(BUILDGATE_SOURCE_DIR "/tests/pipelines/cases"));
+const std::vector<CorpusFile>& Cases() {
+  static const auto* cases = [] {
+    auto* out = new std::vector<CorpusFile>;
+    const std::string dir = BUILDGATE_SOURCE_DIR "/tests/pipelines/cases";
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      auto loaded = lint::LoadPolicyTestFile(entry.path().string());
+      if (!loaded.ok()) {
+        ADD_FAILURE() << loaded.status();
+        continue;
+      }
+      out->push_back({entry.path().filename().string(), *std::move(loaded)});
+    }
+    std::sort(out->begin(), out->end(),
+              [](const CorpusFile& a, const CorpusFile& b) { return a.name < b.name; });
+    return out;
+  }();
   return *cases;
 }
 
-std::shared_ptr<const CompiledPolicySet> Policy(const PipelineCaseFile& c) {
-  auto policy = CompiledPolicySet::ParseAndCompile(c.policy_text, c.policy_path);
-  EXPECT_TRUE(policy.ok()) << policy.status();
-  return policy.ok() ? *policy : nullptr;
-}
-
-class LintCorpus : public ::testing::TestWithParam<PipelineCaseFile> {};
+class LintCorpus : public ::testing::TestWithParam<CorpusFile> {};
 
 // Proves each pipeline's findings (or error) are the ones its case expects.
 TEST_P(LintCorpus, FindingsMatchExpectation) {
-  const PipelineCaseFile& c = GetParam();
-  auto policy = Policy(c);
-  ASSERT_NE(policy, nullptr);
-  auto result = lint::LintDocument(*policy, c.pipeline_text, c.pipeline_name);
-  const v1::LintReport report = result.ok() ? result->report : v1::LintReport();
-  const auto problems = testing::CheckLintOutcome(c, result.status(), report);
-  EXPECT_TRUE(problems.empty()) << c.name << ": " << c.data.description() << "\n  "
-                                << absl::StrJoin(problems, "\n  ") << "\n"
-                                << report.DebugString();
+  const CorpusFile& c = GetParam();
+  ASSERT_EQ(c.tests.file.cases_size(), 1);
+  for (const v1::PolicyTestResult& r : lint::RunPolicyTests(c.tests)) {
+    EXPECT_TRUE(r.passed()) << c.name << ": " << c.tests.file.description() << "\n  "
+                            << absl::StrJoin(r.failures(), "\n  ");
+  }
 }
 
 // Proves --fix makes every fixed build compliant, keeps every line it does
 // not edit (comments included) and is idempotent; denies stay denies.
 TEST_P(LintCorpus, FixesMakeBuildsCompliant) {
-  const PipelineCaseFile& c = GetParam();
-  if (!c.data.expect_error().empty()) GTEST_SKIP() << "no report to fix";
-  auto policy = Policy(c);
-  ASSERT_NE(policy, nullptr);
-  auto before = lint::LintDocument(*policy, c.pipeline_text, c.pipeline_name);
+  const CorpusFile& c = GetParam();
+  if (!c.tests.file.cases(0).expect_error().empty()) GTEST_SKIP() << "no report to fix";
+  const CompiledPolicySet* policy = c.tests.policy.get();
+  const std::string& text = c.tests.pipeline_texts[0];
+  const std::string& name = c.tests.pipeline_names[0];
+  auto before = lint::LintDocument(*policy, text, name);
   ASSERT_TRUE(before.ok()) << before.status();
-  const lint::FileFix fix = lint::PlanFixes(c.pipeline_text, *before);
-  const std::string fixed = lint::ApplyFixes(c.pipeline_text, fix);
-  auto after = lint::LintDocument(*policy, fixed, c.pipeline_name);
+  const lint::FileFix fix = lint::PlanFixes(text, *before);
+  const std::string fixed = lint::ApplyFixes(text, fix);
+  auto after = lint::LintDocument(*policy, fixed, name);
   ASSERT_TRUE(after.ok()) << after.status() << "\n" << fixed;
   ASSERT_EQ(after->report.findings_size(), before->report.findings_size()) << fixed;
   for (const lint::FindingFix& ff : fix.findings) {
@@ -62,7 +75,7 @@ TEST_P(LintCorpus, FixesMakeBuildsCompliant) {
     EXPECT_EQ(now.verdict(), v1::VERDICT_ALLOW)
         << c.name << ": finding " << ff.finding << " after its fix:\n"
         << now.DebugString() << "\n"
-        << lint::UnifiedDiff(c.pipeline_text, fixed, c.pipeline_name);
+        << lint::UnifiedDiff(text, fixed, name);
   }
   for (int i = 0; i < before->report.findings_size(); ++i) {
     const v1::Verdict was = before->report.findings(i).verdict();
@@ -83,7 +96,7 @@ TEST_P(LintCorpus, FixesMakeBuildsCompliant) {
     }
     return out;
   };
-  EXPECT_EQ(comments(fixed), comments(c.pipeline_text)) << c.name;
+  EXPECT_EQ(comments(fixed), comments(text)) << c.name;
 }
 
 INSTANTIATE_TEST_SUITE_P(Pipelines, LintCorpus, ::testing::ValuesIn(Cases()),
@@ -99,8 +112,10 @@ INSTANTIATE_TEST_SUITE_P(Pipelines, LintCorpus, ::testing::ValuesIn(Cases()),
 TEST(LintCorpusShape, AtLeast25PipelinesWithEveryKindOfFinding) {
   EXPECT_GE(Cases().size(), 25u);
   std::set<v1::ReasonCode> rules;
-  for (const PipelineCaseFile& c : Cases()) {
-    for (const v1::Finding& f : c.data.expect().findings()) rules.insert(f.rule());
+  for (const CorpusFile& c : Cases()) {
+    for (const v1::Finding& f : c.tests.file.cases(0).expect_report().findings()) {
+      rules.insert(f.rule());
+    }
   }
   for (v1::ReasonCode code : {v1::TEMPLATE_NOT_EXPANDED, v1::RUNTIME_INPUT, v1::UNMANAGED_BUILD,
                               v1::HARNESS_IDENTIFIER_INVALID, v1::REQUEST_OVERRIDDEN,

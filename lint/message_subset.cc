@@ -1,11 +1,11 @@
-#include "tests/testing/message_subset.h"
+#include "lint/message_subset.h"
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 
-namespace buildgate::testing {
+namespace buildgate::lint {
 namespace {
 
 using google::protobuf::FieldDescriptor;
@@ -82,4 +82,4 @@ std::vector<std::string> SubsetMismatches(const Message& expected, const Message
   return out;
 }
 
-}  // namespace buildgate::testing
+}  // namespace buildgate::lint
