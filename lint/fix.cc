@@ -102,6 +102,11 @@ class Planner {
       Scalar(b.nodes.step, "identifier", c.required(), fix);
       return;
     }
+    constexpr absl::string_view kStageVariable = "stage.variables.";
+    if (absl::StartsWith(field, kStageVariable)) {
+      StageVariable(b, field.substr(kStageVariable.size()), c.required(), fix);
+      return;
+    }
     constexpr absl::string_view kContext = "infrastructure.containerSecurityContext.";
     if (absl::StartsWith(field, kContext)) {
       const std::string key = field.substr(kContext.size());
@@ -195,6 +200,48 @@ class Planner {
                                                                       : YamlScalar(value);
     Edit(static_cast<std::size_t>(mark.pos), static_cast<std::size_t>(mark.pos),
          absl::StrCat(key, ": ", written, "\n", std::string(mark.column, ' ')), fix);
+  }
+
+  // Sets a String variable of the step's stage: its value replaced, or a new
+  // first item of `variables`, or a new `variables:` before the stage's `spec:`.
+  void StageVariable(const pipeline::FoundBuild& b, const std::string& name,
+                     absl::string_view value, FindingFix* fix) {
+    const YAML::Node& vars = b.nodes.stage_variables;
+    if (vars.IsSequence() && vars.Style() != YAML::EmitterStyle::Flow) {
+      for (const YAML::Node& var : vars) {
+        if (var.IsMap() && var["name"] && var["name"].IsScalar() && var["name"].Scalar() == name) {
+          if (var["value"]) {
+            Scalar(var, "value", value, fix);
+          } else {
+            fix->skipped = absl::StrCat("stage variable ", name, " has no value to edit");
+          }
+          return;
+        }
+      }
+      const YAML::Mark mark = vars.Mark();  // At the first item's '-'.
+      const std::string pad(mark.column, ' ');
+      Edit(mark.pos, mark.pos,
+           absl::StrCat("- name: ", name, "\n", pad, "  type: String\n", pad, "  value: \"", value,
+                        "\"\n", pad),
+           fix);
+      return;
+    }
+    if (!b.nodes.stage.IsMap() || b.nodes.stage.Style() == YAML::EmitterStyle::Flow ||
+        (vars.IsDefined() && !vars.IsNull())) {
+      fix->skipped = absl::StrCat("add the stage variable ", name, ": \"", value, "\" by hand");
+      return;
+    }
+    for (auto it = b.nodes.stage.begin(); it != b.nodes.stage.end(); ++it) {
+      if (!it->first.IsScalar() || it->first.Scalar() != "spec") continue;
+      const YAML::Mark mark = it->first.Mark();
+      const std::string pad(mark.column, ' ');
+      Edit(mark.pos, mark.pos,
+           absl::StrCat("variables:\n", pad, "  - name: ", name, "\n", pad, "    type: String\n",
+                        pad, "    value: \"", value, "\"\n", pad),
+           fix);
+      return;
+    }
+    fix->skipped = absl::StrCat("add the stage variable ", name, ": \"", value, "\" by hand");
   }
 
   // Replaces the step's `spec:` block by the decided step's (a change of

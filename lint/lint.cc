@@ -182,6 +182,19 @@ void RequireLiterals(const CompiledPolicySet& set, const FoundBuild& b, v1::Find
   }
 }
 
+// Stage variables the decided builder needs (PLUGIN_DRY_RUN for the
+// Buildah plugin) that the pipeline does not set where Harness reads them.
+void RequireStageVariables(const FoundBuild& b, v1::Finding* f) {
+  for (const v1::Setting& s : f->decision().settings()) {
+    if (s.scope() != v1::ENV_SCOPE_STAGE_VARIABLE) continue;
+    bool set = false;
+    for (absl::string_view level : {"stage", "stepGroup", "pipeline"}) {
+      set = set || b.dry_run_source == absl::StrCat(level, ".variables.", s.name());
+    }
+    if (!set) AddChange(f, absl::StrCat("stage.variables.", s.name()), "", s.value());
+  }
+}
+
 void AddPipelineNotes(const FoundBuild& b, v1::Finding* f) {
   if (!b.matrix_scopes.empty()) {
     AddNote(f, v1::MATRIX_STRATEGY,
@@ -234,7 +247,10 @@ absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, absl
   }
   *f->mutable_changes() = d->changes();
   AddPipelineNotes(b, f);
-  if (d->verdict() != v1::VERDICT_DENY) RequireLiterals(set, b, f);
+  if (d->verdict() != v1::VERDICT_DENY) {
+    RequireLiterals(set, b, f);
+    RequireStageVariables(b, f);
+  }
   const v1::Verdict verdict = d->verdict() == v1::VERDICT_DENY ? v1::VERDICT_DENY
                               : f->changes_size() > 0          ? v1::VERDICT_ALLOW_WITH_CHANGES
                                                                : v1::VERDICT_ALLOW;

@@ -54,7 +54,7 @@ struct Scope {
   Variables variables;
   std::vector<std::string> matrix_scopes;
   YAML::Node stage_variables;
-  YAML::Node stage_spec;
+  YAML::Node stage;
 };
 
 // A step item found while walking a stage, handled once the whole stage is
@@ -233,7 +233,7 @@ class Reader {
     scope.variables = pipeline_variables_;
     BG_RETURN_IF_ERROR(ReadVariables(stage, path, "stage", &scope.variables));
     Bind(&scope.stage_variables, stage["variables"]);
-    Bind(&scope.stage_spec, spec);
+    Bind(&scope.stage, stage);
     if (HasMatrix(stage)) scope.matrix_scopes.push_back(absl::StrCat("stage ", id));
     if (!id.empty()) stage_infrastructure_[id] = infra.get();
     infrastructures_.push_back(std::move(infra));
@@ -526,7 +526,7 @@ class Reader {
     if (HasMatrix(step)) build.matrix_scopes.push_back("step");
     Bind(&build.nodes.step, step);
     Bind(&build.nodes.stage_variables, v.scope.stage_variables);
-    Bind(&build.nodes.stage_spec, v.scope.stage_spec);
+    Bind(&build.nodes.stage, v.scope.stage);
 
     if (build.kind == BuildKind::kRunCommand) {
       BG_ASSIGN_OR_RETURN(const std::string command, Text(spec, "command", spec_at));
@@ -591,6 +591,7 @@ class Reader {
       build->unresolved.push_back({field, value});
     } else {
       build->proposal.set_dry_run(absl::AsciiStrToLower(value) == "true");
+      build->dry_run_source = field;
     }
   }
 

@@ -57,7 +57,7 @@ enum class BuildKind {
 struct StepNodes {
   YAML::Node step;            // The step's mapping (`type`, `spec`, ...).
   YAML::Node stage_variables;  // The stage's `variables` list, if any.
-  YAML::Node stage_spec;       // The stage's `spec` mapping (fragments: none).
+  YAML::Node stage;            // The stage's mapping (a step fragment: null).
   YAML::Node security_context;  // The infrastructure's containerSecurityContext, if any.
 };
 
@@ -77,6 +77,10 @@ struct FoundBuild {
   std::vector<Unresolved> invalid_identifiers;
   // Where a `strategy.matrix` applies: "step", "stepGroup G", "stage S".
   std::vector<std::string> matrix_scopes;
+  // Where a literal PLUGIN_DRY_RUN came from: "stage.variables.PLUGIN_DRY_RUN",
+  // "pipeline.variables.…", "stepGroup.variables.…", "spec.envVariables.…",
+  // "spec.settings.dry_run"; "" when not set.
+  std::string dry_run_source;
   // kRunCommand: the build command found ("docker build", "buildah bud", ...)
   // and, for docker, the Background step running docker:dind ("" if none)
   // and whether it is privileged.
