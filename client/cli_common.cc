@@ -56,18 +56,29 @@ absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::str
   return out;
 }
 
-absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in) {
-  if (path != kStdin) return ReadFileToString(path);
+absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in,
+                                      std::size_t max_bytes) {
+  if (path != kStdin) return ReadFileToString(path, max_bytes);
   std::string text;
   char buffer[64 * 1024];
   while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
     text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kDefaultMaxFileBytes) {
+    if (text.size() > max_bytes) {
       return absl::InvalidArgumentError(
-          absl::StrCat("-: standard input is larger than ", kDefaultMaxFileBytes, " bytes"));
+          absl::StrCat("-: standard input is larger than ", max_bytes, " bytes"));
     }
   }
   return text;
+}
+
+void AddDocumentLimitOptions(CLI::App* cmd, InputLimits* limits) {
+  cmd->add_option("--max_document_bytes", limits->max_document_bytes,
+                  "Largest document read (bytes)")
+      ->capture_default_str();
+  cmd->add_option("--max_yaml_nodes", limits->max_yaml_nodes,
+                  "Most YAML nodes in one document, after alias expansion (a 1,000-step "
+                  "pipeline has about 25,000)")
+      ->capture_default_str();
 }
 
 std::string SourceName(const std::string& path) { return path == kStdin ? "<stdin>" : path; }

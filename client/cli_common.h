@@ -17,8 +17,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "client/buildgate_client.h"
+#include "common/file.h"
 #include "common/status.h"
 #include "engine/compiled_policy.h"
+#include "engine/limits.h"
 #include "engine/proto_text.h"
 #include "google/protobuf/message.h"
 
@@ -34,8 +36,13 @@ absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::str
                                                       absl::string_view flag,
                                                       bool recursive = false);
 
-// The text of `path`, or of standard input for `-` (as bounded as a file).
-absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in);
+// The text of `path`, or of standard input for `-`, at most `max_bytes`.
+absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in,
+                                      std::size_t max_bytes = kDefaultMaxFileBytes);
+
+// --max_document_bytes and --max_yaml_nodes into `limits` (pipeline
+// documents can be large; the defaults are engine/limits.h's).
+void AddDocumentLimitOptions(CLI::App* cmd, InputLimits* limits);
 
 // `path` as messages name it ("<stdin>" for `-`).
 std::string SourceName(const std::string& path);

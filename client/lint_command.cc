@@ -41,6 +41,7 @@ class Linter {
         return nullptr;
       }
       linter->policy_ = *std::move(policy);
+      linter->limits_ = f.limits;
       return linter;
     }
     if (f.policy.empty() == f.org.empty()) {
@@ -59,6 +60,7 @@ class Linter {
       *linter->source_.mutable_inline_policy() = *std::move(set);
     }
     linter->options_ = f.client;
+    linter->limits_ = f.limits;
     linter->client_ = Connect(f.client, err);
     if (linter->client_ == nullptr) return nullptr;
     return linter;
@@ -68,7 +70,7 @@ class Linter {
   // sets `*rpc_code`.
   absl::StatusOr<lint::LintResult> Lint(const std::string& text, const std::string& file,
                                         int* rpc_code) {
-    if (policy_ != nullptr) return lint::LintDocument(*policy_, text, file);
+    if (policy_ != nullptr) return lint::LintDocument(*policy_, text, file, limits_);
     v1::LintPipelineRequest request;
     *request.mutable_policy() = source_;
     request.set_document(text);
@@ -84,7 +86,7 @@ class Linter {
       }
       return response.status();
     }
-    return lint::JoinReport(text, file, std::move(*response->mutable_report()));
+    return lint::JoinReport(text, file, std::move(*response->mutable_report()), limits_);
   }
 
  private:
@@ -92,6 +94,7 @@ class Linter {
   std::shared_ptr<const CompiledPolicySet> policy_;
   v1::PolicySource source_;
   ClientOptions options_;
+  InputLimits limits_;
   std::unique_ptr<BuildGateClient> client_;
 };
 
@@ -155,6 +158,7 @@ CLI::App* AddLintCommand(CLI::App& app, LintFlags* f) {
   cmd->add_flag("--fix", f->fix,
                 "Print a unified diff that makes every build needing changes compliant");
   cmd->add_flag("--write", f->write, "With --fix: apply the diff to the files in place");
+  AddDocumentLimitOptions(cmd, &f->limits);
   AddRemoteOptions(cmd, &f->client, /*server_required=*/false);
   return cmd;
 }
@@ -193,7 +197,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     v1::LintedFile* file = run.add_files();
     file->set_file(name);
     fixes.emplace_back();
-    auto text = ReadInput(path, in);
+    auto text = ReadInput(path, in, f.limits.max_document_bytes);
     if (!text.ok()) {
       file->set_error(std::string(text.status().message()));
       code = Worse(code, kExitBadInput);

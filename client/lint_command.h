@@ -21,6 +21,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/buildgate_client.h"
+#include "engine/limits.h"
 
 namespace buildgate {
 
@@ -32,6 +33,7 @@ struct LintFlags {
   std::string color = "auto";
   bool fix = false;
   bool write = false;
+  InputLimits limits;
   ClientOptions client;
 };
 

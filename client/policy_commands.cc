@@ -32,6 +32,7 @@ CLI::App* AddDiffCommand(CLI::App& app, DiffFlags* f) {
   cmd->add_option("-o,--output", f->output, "Output format")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  AddDocumentLimitOptions(cmd, &f->limits);
   return cmd;
 }
 
@@ -90,13 +91,13 @@ int RunDiff(const DiffFlags& f, std::istream& in, std::ostream& out, std::ostrea
   diff.set_to_policy(f.to);
   for (const std::string& path : *paths) {
     const std::string name = path == kStdin ? "-" : path;
-    auto text = ReadInput(path, in);
+    auto text = ReadInput(path, in, f.limits.max_document_bytes);
     if (!text.ok()) {
       diff.add_errors(std::string(text.status().message()));
       continue;
     }
-    auto before = lint::LintDocument(**from, *text, name);
-    auto after = lint::LintDocument(**to, *text, name);
+    auto before = lint::LintDocument(**from, *text, name, f.limits);
+    auto after = lint::LintDocument(**to, *text, name, f.limits);
     if (!before.ok() || !after.ok()) {
       // The same document may be refused by one policy only (a mirror).
       diff.add_errors(absl::StrCat(

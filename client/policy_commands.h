@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "engine/limits.h"
 
 namespace buildgate {
 
@@ -33,6 +34,7 @@ struct DiffFlags {
   std::string to;
   std::vector<std::string> paths;
   std::string output = "text";
+  InputLimits limits;
 };
 
 CLI::App* AddTestCommand(CLI::App& app, TestFlags* flags);

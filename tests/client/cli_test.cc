@@ -537,5 +537,27 @@ TEST(CliDiff, ImpactOfAPolicyChange) {
   EXPECT_TRUE(absl::StrContains(bad.out, "error: --from: ")) << bad.out;
 }
 
+// Proves a pipeline larger than the default node limit is refused naming
+// the limit and its flag, and lints with the limit raised.
+TEST(CliLint, LargePipelineNeedsTheLimitRaised) {
+  std::string doc = "pipeline:\n  identifier: big\n  stages:\n    - stage:\n        identifier: s\n"
+                    "        type: CI\n        spec:\n          execution:\n            steps:\n";
+  for (int i = 0; i < 2500; ++i) {
+    absl::StrAppend(&doc, "              - step:\n                  type: BuildAndPushDockerRegistry\n"
+                          "                  identifier: push_", i, "\n                  spec:\n"
+                          "                    repo: acme/service-", i, "\n                    tags: [\"1\"]\n");
+  }
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  CliRun refused = Cli({"lint", "--policy", policy, "-"}, doc);
+  EXPECT_EQ(refused.code, kExitBadInput) << refused.out;
+  EXPECT_TRUE(absl::StrContains(refused.out, "max_yaml_nodes")) << refused.out;
+  CliRun raised = Cli({"lint", "--max_yaml_nodes", "100000", "-o", "json", "--policy", policy, "-"},
+                      doc);
+  EXPECT_EQ(raised.code, kExitAllowWithChanges) << raised.err;
+  v1::LintRun run;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(raised.out, &run).ok());
+  EXPECT_EQ(run.files(0).report().builds(), 2500);
+}
+
 }  // namespace
 }  // namespace buildgate

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "service/server.h"
 #include "tests/testing/corpus.h"
+#include "tests/testing/subprocess.h"
 
 namespace buildgate {
 namespace {
@@ -693,6 +694,90 @@ TEST_F(ServiceTest, EveryMetricIsDocumented) {
   for (const std::string& name : documented) {
     EXPECT_TRUE(exported.count(name)) << name << " is documented but not exported";
   }
+}
+
+// A pipeline with one build per project scope.
+constexpr char kPipeline[] = R"(pipeline:
+  identifier: storefront_release
+  projectIdentifier: payments
+  stages:
+    - stage:
+        identifier: build
+        type: CI
+        spec:
+          execution:
+            steps:
+              - step:
+                  type: BuildAndPushECR
+                  identifier: push_api_to_ecr
+                  spec:
+                    account: "123456789012"
+                    region: us-east-1
+                    imageName: acme/api
+)";
+
+v1::LintPipelineRequest LintRequest(const v1::PolicySource& policy, const std::string& document) {
+  v1::LintPipelineRequest r;
+  *r.mutable_policy() = policy;
+  r.set_document(document);
+  r.set_file_name(".harness/storefront.yaml");
+  return r;
+}
+
+// Proves LintPipeline decides a document's builds under a stored set, in the
+// scope the pipeline's projectIdentifier names, with located findings, and
+// logs each decided build.
+TEST_F(ServiceTest, LintPipelineStoredPolicy) {
+  Start();
+  auto r = client_->LintPipeline(LintRequest(Org("acme"), kPipeline));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->lint_id().empty());
+  ASSERT_EQ(r->report().findings_size(), 1);
+  const v1::Finding& f = r->report().findings(0);
+  EXPECT_EQ(f.verdict(), v1::VERDICT_DENY);  // payments forbids privileged: no builder.
+  EXPECT_EQ(f.decision().policy_scope(), "project:payments");
+  EXPECT_EQ(f.location().file(), ".harness/storefront.yaml");
+  EXPECT_EQ(f.location().line(), 11);
+  EXPECT_EQ(f.location().yaml_path(), "pipeline.stages[0].stage.spec.execution.steps[0].step");
+  server_->Shutdown();
+  server_.reset();
+  const std::string log = testing::ReadAll((dir_ / "decisions.log").string());
+  EXPECT_TRUE(absl::StrContains(log, "\"rpc\":\"LintPipeline\"")) << log;
+}
+
+// Proves bad LintPipeline requests are INVALID_ARGUMENT naming the field
+// (and file:line:column inside the document), never a report.
+TEST_F(ServiceTest, LintPipelineRefusesBadInput) {
+  Start([](ServerOptions* o) { o->limits.max_yaml_nodes = 500; });
+  struct Case {
+    std::string document;
+    absl::StatusCode code;
+    std::string error;
+  };
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 0; i < 4; ++i) {
+    absl::StrAppend(&bomb, "b", i, ": &b", i, " [*", i == 0 ? "a" : absl::StrCat("b", i - 1),
+                    ", *", i == 0 ? "a" : absl::StrCat("b", i - 1), ", *",
+                    i == 0 ? "a" : absl::StrCat("b", i - 1), "]\n");
+  }
+  const Case cases[] = {
+      {"", absl::StatusCode::kInvalidArgument, "document: required"},
+      {"pipeline:\n  stages: {}\n", absl::StatusCode::kInvalidArgument,
+       "document: .harness/storefront.yaml:2:11: pipeline.stages: expected a list"},
+      {"pipeline: \xff\xfe\n", absl::StatusCode::kInvalidArgument, "document: "},
+      {bomb, absl::StatusCode::kInvalidArgument, "max_yaml_nodes"},
+  };
+  for (const Case& c : cases) {
+    auto r = client_->LintPipeline(LintRequest(Org("acme"), c.document));
+    ASSERT_FALSE(r.ok()) << c.document;
+    EXPECT_EQ(r.status().code(), c.code) << r.status();
+    EXPECT_TRUE(absl::StrContains(r.status().message(), c.error)) << r.status();
+  }
+  auto no_policy = client_->LintPipeline(LintRequest(v1::PolicySource(), kPipeline));
+  EXPECT_EQ(no_policy.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(no_policy.status().message(), "policy")) << no_policy.status();
+  auto unknown_org = client_->LintPipeline(LintRequest(Org("nobody"), kPipeline));
+  EXPECT_EQ(unknown_org.status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace
