@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "engine/decide.h"
 #include "engine/enum_names.h"
+#include "engine/expression.h"
 
 namespace buildgate::lint {
 namespace {
@@ -317,15 +318,21 @@ absl::Status LintUnmanaged(const CompiledPolicySet& set, const FoundBuild& b,
   return absl::OkStatus();
 }
 
-// True when `image`'s name ends with a catalog plugin repository
+// An image reference without its tag and digest ("registry:5000/a/b:1@sha"
+// -> "registry:5000/a/b"); expressions are never split.
+absl::string_view ImageName(absl::string_view image) {
+  const std::string masked = MaskExpressions(image, 'x');
+  std::size_t end = std::min(masked.find('@'), masked.size());
+  const std::size_t slash = masked.rfind('/', end);
+  const std::size_t colon = masked.rfind(':', end);
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) end = colon;
+  return image.substr(0, end);
+}
+
+// True when an image name (no tag or digest) ends with a catalog plugin repository
 // ("harbor.example/proxy/plugins/buildah-docker:1.1.0"): a builder plugin
 // pulled from somewhere the policy does not name.
-bool LooksLikeBuilderPlugin(const CompiledPolicySet& set, absl::string_view image) {
-  absl::string_view name = image.substr(0, image.find('@'));
-  const std::size_t colon = name.rfind(':');
-  if (colon != absl::string_view::npos && name.find('/', colon) == absl::string_view::npos) {
-    name = name.substr(0, colon);
-  }
+bool LooksLikeBuilderPlugin(const CompiledPolicySet& set, absl::string_view name) {
   for (const v1::BuilderSpec& spec : set.catalog().builders()) {
     for (const v1::DestinationImage& di : spec.images()) {
       if (absl::EndsWith(name, absl::StrCat("/", di.repository()))) return true;
@@ -350,6 +357,13 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
     v->set_value(u.value);
   }
   switch (b.kind) {
+    case BuildKind::kUnknownType:
+      Undecidable(f, v1::RUNTIME_INPUT,
+                  absl::StrCat("the step's type is ", b.harness_type,
+                               ", known only when the pipeline runs: buildgate cannot tell "
+                               "whether it builds an image"));
+      AddPipelineNotes(b, f);
+      return absl::OkStatus();
     case BuildKind::kRunCommand:
       return LintUnmanaged(set, b, file, f);
     case BuildKind::kPlugin:
@@ -360,11 +374,22 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
                       absl::StrCat("the Plugin step's image is ", u.value,
                                    ", known only when the pipeline runs: buildgate cannot tell "
                                    "whether it builds an image"));
+          AddPipelineNotes(b, f);
           return absl::OkStatus();
         }
       }
       if (!IsBuilderPluginStep(set, b.proposal)) {
-        if (LooksLikeBuilderPlugin(set, b.proposal.image())) {
+        const absl::string_view name = ImageName(b.proposal.image());
+        if (ContainsHarnessExpression(name)) {
+          *f->mutable_step() = b.proposal;
+          Undecidable(f, v1::RUNTIME_INPUT,
+                      absl::StrCat("the Plugin step's image ", QuoteInput(name),
+                                   " holds an expression, known only when the pipeline runs: "
+                                   "buildgate cannot tell whether it builds an image"));
+          AddPipelineNotes(b, f);
+          return absl::OkStatus();
+        }
+        if (LooksLikeBuilderPlugin(set, name)) {
           // A builder plugin from a registry the policy does not list as a
           // mirror: the engine says which mirror to list.
           v1::Decision unused;

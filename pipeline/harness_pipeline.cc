@@ -511,12 +511,17 @@ class Reader {
       build.kind = BuildKind::kPlugin;
     } else if (type == "Run") {
       build.kind = BuildKind::kRunCommand;
+    } else if (ContainsHarnessExpression(type)) {
+      build.kind = BuildKind::kUnknownType;
+      build.unresolved.push_back({"type", type});
     } else {
       return absl::OkStatus();  // Not a build.
     }
     const YAML::Node spec = step["spec"];
     const std::string spec_at = Join(v.path, "spec");
-    if (!spec || !spec.IsMap()) return Error(step, v.path, "`spec` is missing");
+    if (build.kind != BuildKind::kUnknownType && (!spec || !spec.IsMap())) {
+      return Error(step, v.path, "`spec` is missing");
+    }
     build.location = At(v.item, v.path);
     build.harness_type = type;
     build.stage_id = v.scope.stage_id;
@@ -542,6 +547,8 @@ class Reader {
       build.proposal.set_repo(repo.empty() ? "<+input>" : repo);
     } else if (build.kind == BuildKind::kPlugin) {
       BG_RETURN_IF_ERROR(PluginSpec(spec, spec_at, &build));
+    } else if (build.kind == BuildKind::kUnknownType) {
+      // Nothing to read: lint reports it as undecidable.
     } else {
       BG_RETURN_IF_ERROR(BuildAndPushSpec(type, step, spec, spec_at, &build));
     }
@@ -555,7 +562,9 @@ class Reader {
     if (!build.step_name.empty() && !ContainsHarnessExpression(build.step_name)) {
       p.set_name(build.step_name);
     }
-    if (build.kind != BuildKind::kRunCommand) ApplyInfrastructure(v.scope, &build);
+    if (build.kind == BuildKind::kPlugin || build.kind == BuildKind::kBuildAndPush) {
+      ApplyInfrastructure(v.scope, &build);
+    }
     ApplyDryRunVariable(v.scope.variables, &build);
     out_->builds.push_back(std::move(build));
     return absl::OkStatus();
@@ -576,7 +585,7 @@ class Reader {
   // PLUGIN_DRY_RUN from pipeline, stage or step group variables, unless the
   // step sets it itself.
   static void ApplyDryRunVariable(const Variables& variables, FoundBuild* build) {
-    if (build->kind == BuildKind::kRunCommand) return;
+    if (build->kind == BuildKind::kRunCommand || build->kind == BuildKind::kUnknownType) return;
     for (const Unresolved& u : build->unresolved) {
       if (absl::EndsWith(u.field, "PLUGIN_DRY_RUN") || absl::EndsWith(u.field, "dry_run")) return;
     }

@@ -50,6 +50,7 @@ enum class BuildKind {
   kBuildAndPush,  // BuildAndPushDockerRegistry, ECR, GCR, GAR, ACR.
   kPlugin,        // A Plugin step (image in proposal.image()).
   kRunCommand,    // A Run step that builds with a command of its own.
+  kUnknownType,   // `type` holds an expression: it may or may not build.
 };
 
 // A field of a step (or its stage) that a fix may rewrite: the node holding
