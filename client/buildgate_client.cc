@@ -158,6 +158,16 @@ absl::StatusOr<v1::LintPipelineResponse> BuildGateClient::LintPipeline(
   return response;
 }
 
+absl::StatusOr<v1::DiffPoliciesResponse> BuildGateClient::DiffPolicies(
+    const v1::DiffPoliciesRequest& request) {
+  v1::DiffPoliciesResponse response;
+  grpc::Status status = WithRetries([&](grpc::ClientContext* ctx) {
+    return stub_->DiffPolicies(ctx, request, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 absl::StatusOr<std::string> BuildGateClient::Health(const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(channel_);
   grpc::health::v1::HealthCheckRequest request;

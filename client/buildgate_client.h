@@ -56,6 +56,7 @@ class BuildGateClient {
   absl::StatusOr<v1::GetPolicySetResponse> GetPolicySet(const std::string& org_id);
   absl::StatusOr<v1::GetServerStatusResponse> ServerStatus();
   absl::StatusOr<v1::LintPipelineResponse> LintPipeline(const v1::LintPipelineRequest& request);
+  absl::StatusOr<v1::DiffPoliciesResponse> DiffPolicies(const v1::DiffPoliciesRequest& request);
   // grpc.health.v1 Check: "SERVING", "NOT_SERVING", ...
   absl::StatusOr<std::string> Health(const std::string& service = "");
 

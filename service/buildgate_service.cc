@@ -1,6 +1,7 @@
 #include "service/buildgate_service.h"
 
 #include "lint/lint.h"
+#include "lint/policy_diff.h"
 
 #include <algorithm>
 #include <chrono>
@@ -121,6 +122,29 @@ absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
     default:
       return InvalidField("policy", "required (org_id, inline_policy or policy_fingerprint)");
   }
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> BuildGateService::ResolveOwnedPolicy(
+    const v1::PolicySource& source) {
+  BG_RETURN_IF_ERROR(ResolvePolicy(source).status());
+  std::shared_ptr<const CompiledPolicySet> set;
+  switch (source.source_case()) {
+    case v1::PolicySource::kOrgId: {
+      const std::shared_ptr<const PolicySnapshot> snapshot = store_->Snapshot();
+      const StoredPolicySet* stored = snapshot ? snapshot->Find(source.org_id()) : nullptr;
+      if (stored != nullptr) set = stored->compiled;
+      break;
+    }
+    case v1::PolicySource::kInlinePolicy: {
+      BG_ASSIGN_OR_RETURN(set, cache_->GetOrCompile(source.inline_policy()));
+      break;
+    }
+    default:
+      set = cache_->Find(source.policy_fingerprint());
+  }
+  // Found a moment ago; gone only if a reload or an eviction came between.
+  if (set == nullptr) return absl::UnavailableError("the policy set changed during the call; retry");
+  return set;
 }
 
 absl::Status BuildGateService::DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
@@ -350,15 +374,10 @@ absl::Status BuildGateService::HandleLintPipeline(grpc::CallbackServerContext& c
   }
   BG_RETURN_IF_ERROR(parsed);
   if (request->document().empty()) return InvalidField("document", "required");
-  const std::string& name = request->file_name();
-  if (name.size() > 256 || std::any_of(name.begin(), name.end(), [](char c) {
-        return absl::ascii_iscntrl(static_cast<unsigned char>(c));
-      })) {
-    return InvalidField("file_name", "at most 256 characters, no control characters");
-  }
+  BG_ASSIGN_OR_RETURN(const std::string name,
+                      DocumentName(request->file_name(), "file_name", "pipeline.yaml"));
   BG_ASSIGN_OR_RETURN(const CompiledPolicySet* compiled, ResolvePolicy(request->policy()));
-  auto result = lint::LintDocument(*compiled, request->document(),
-                                   name.empty() ? "pipeline.yaml" : name, options_.limits);
+  auto result = lint::LintDocument(*compiled, request->document(), name, options_.limits);
   if (!result.ok()) {
     return absl::Status(result.status().code(),
                         absl::StrCat("document: ", result.status().message()));
@@ -374,6 +393,66 @@ absl::Status BuildGateService::HandleLintPipeline(grpc::CallbackServerContext& c
     entry.decision = &f.decision();
     log_->Record(entry);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> BuildGateService::DocumentName(const std::string& name,
+                                                          absl::string_view field,
+                                                          absl::string_view fallback) {
+  if (name.size() > 256 || std::any_of(name.begin(), name.end(), [](char c) {
+        return absl::ascii_iscntrl(static_cast<unsigned char>(c));
+      })) {
+    return InvalidField(field, "at most 256 characters, no control characters");
+  }
+  return name.empty() ? std::string(fallback) : name;
+}
+
+grpc::ServerUnaryReactor* BuildGateService::DiffPolicies(grpc::CallbackServerContext* ctx,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  static const int method = ServiceMetrics::MethodIndex("DiffPolicies");
+  return Serve(ctx, request, response, &BuildGateService::HandleDiffPolicies, method);
+}
+
+absl::Status BuildGateService::HandleDiffPolicies(grpc::CallbackServerContext&,
+                                                  const absl::Status& parsed,
+                                                  const v1::DiffPoliciesRequest* request,
+                                                  v1::DiffPoliciesResponse* response) {
+  if (!serving_.load()) {
+    return absl::UnavailableError("buildgated is not serving (starting or shutting down)");
+  }
+  BG_RETURN_IF_ERROR(parsed);
+  if (request->documents_size() == 0) return InvalidField("documents", "at least one document");
+  if (request->documents_size() > kMaxBatchSize) {
+    return InvalidField("documents", absl::StrCat("at most ", kMaxBatchSize, " documents, got ",
+                                                  request->documents_size()));
+  }
+  // ResolvePolicy names the field "policy"; here it is `from` or `to`.
+  auto nested = [](absl::string_view field, const absl::Status& s) {
+    absl::string_view message = s.message();
+    absl::ConsumePrefix(&message, "policy");
+    return absl::Status(s.code(), absl::StrCat(field, message));
+  };
+  auto from = ResolveOwnedPolicy(request->from());
+  if (!from.ok()) return nested("from", from.status());
+  auto to = ResolveOwnedPolicy(request->to());
+  if (!to.ok()) return nested("to", to.status());
+  v1::PolicyDiff& diff = *response->mutable_diff();
+  for (int i = 0; i < request->documents_size(); ++i) {
+    const v1::PipelineDocument& doc = request->documents(i);
+    const std::string at = absl::StrCat("documents[", i, "]");
+    if (doc.document().empty()) return InvalidField(at + ".document", "required");
+    BG_ASSIGN_OR_RETURN(const std::string name,
+                        DocumentName(doc.file_name(), at + ".file_name",
+                                     absl::StrCat("document-", i, ".yaml")));
+    auto before = lint::LintDocument(**from, doc.document(), name, options_.limits);
+    if (!before.ok()) return InvalidField(at, absl::StrCat("from: ", before.status().message()));
+    auto after = lint::LintDocument(**to, doc.document(), name, options_.limits);
+    if (!after.ok()) return InvalidField(at, absl::StrCat("to: ", after.status().message()));
+    diff.set_files(diff.files() + 1);
+    lint::AddDocumentDiff(before->report, after->report, &diff);
+  }
+  lint::FinishDiff(&diff);
   return absl::OkStatus();
 }
 

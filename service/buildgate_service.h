@@ -41,7 +41,9 @@ using RawBuildGateService = v1::BuildGateService::WithRawCallbackMethod_Decide<
     v1::BuildGateService::WithRawCallbackMethod_DecideBatch<v1::BuildGateService::WithRawCallbackMethod_ValidatePolicy<
         v1::BuildGateService::WithRawCallbackMethod_ListPolicySets<v1::BuildGateService::WithRawCallbackMethod_GetPolicySet<
             v1::BuildGateService::WithRawCallbackMethod_GetServerStatus<
-                v1::BuildGateService::WithRawCallbackMethod_LintPipeline<v1::BuildGateService::Service>>>>>>>;
+                v1::BuildGateService::WithRawCallbackMethod_LintPipeline<
+                    v1::BuildGateService::WithRawCallbackMethod_DiffPolicies<
+                        v1::BuildGateService::Service>>>>>>>>;
 
 class BuildGateService final : public RawBuildGateService {
  public:
@@ -74,6 +76,9 @@ class BuildGateService final : public RawBuildGateService {
   grpc::ServerUnaryReactor* LintPipeline(grpc::CallbackServerContext* ctx,
                                          const grpc::ByteBuffer* request,
                                          grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* DiffPolicies(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
 
   // Marks the service as draining: new calls get UNAVAILABLE.
   void SetServing(bool serving) { serving_.store(serving); }
@@ -83,6 +88,11 @@ class BuildGateService final : public RawBuildGateService {
   // The compiled set a request names; valid until this thread's next call
   // into the store or the cache (the rest of the request).
   absl::StatusOr<const CompiledPolicySet*> ResolvePolicy(const v1::PolicySource& source);
+  // As ResolvePolicy (same checks and errors), as an owning pointer: for a
+  // call that holds two sets at once (DiffPolicies), where the second lookup
+  // may end the first pointer's validity.
+  absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> ResolveOwnedPolicy(
+      const v1::PolicySource& source);
   absl::Status DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
                          v1::DecideResponse* response);
 
@@ -111,6 +121,14 @@ class BuildGateService final : public RawBuildGateService {
   absl::Status HandleLintPipeline(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
                                   const v1::LintPipelineRequest* request,
                                   v1::LintPipelineResponse* response);
+  absl::Status HandleDiffPolicies(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
+                                  const v1::DiffPoliciesRequest* request,
+                                  v1::DiffPoliciesResponse* response);
+  // A request's document name: `name`, else `fallback`; kInvalidArgument
+  // naming `field` when too long or holding control characters.
+  static absl::StatusOr<std::string> DocumentName(const std::string& name,
+                                                  absl::string_view field,
+                                                  absl::string_view fallback);
 
   // Decodes `in` into this thread's reusable request, checks it against the
   // limits, runs `handle`, encodes its response into `out` and finishes the

@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "client/buildgate_client.h"
@@ -778,6 +779,49 @@ TEST_F(ServiceTest, LintPipelineRefusesBadInput) {
   EXPECT_TRUE(absl::StrContains(no_policy.status().message(), "policy")) << no_policy.status();
   auto unknown_org = client_->LintPipeline(LintRequest(Org("nobody"), kPipeline));
   EXPECT_EQ(unknown_org.status().code(), absl::StatusCode::kNotFound);
+}
+
+// Proves DiffPolicies compares a stored and an inline policy over documents:
+// the changed builds, counted and grouped; a bad document or policy fails
+// the call naming it.
+TEST_F(ServiceTest, DiffPoliciesStoredAgainstInline) {
+  Start();
+  v1::DiffPoliciesRequest request;
+  *request.mutable_from() = Org("acme");
+  // The payments project's override is gone in the proposal.
+  *request.mutable_to()->mutable_inline_policy() =
+      Set("org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n");
+  v1::PipelineDocument* doc = request.add_documents();
+  doc->set_file_name("storefront.yaml");
+  doc->set_document(kPipeline);
+  v1::PipelineDocument* other = request.add_documents();
+  other->set_document(absl::StrReplaceAll(kPipeline, {{"projectIdentifier: payments", "projectIdentifier: web"}}));
+  auto r = client_->DiffPolicies(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const v1::PolicyDiff& diff = r->diff();
+  EXPECT_EQ(diff.files(), 2);
+  EXPECT_EQ(diff.builds(), 2);
+  ASSERT_EQ(diff.changed(), 1);  // Only the payments build: deny -> Buildah.
+  EXPECT_EQ(diff.changes(0).location().file(), "storefront.yaml");
+  EXPECT_EQ(diff.changes(0).from().verdict(), v1::VERDICT_DENY);
+  EXPECT_EQ(diff.changes(0).to().builder(), v1::BUILDER_BUILDAH);
+  ASSERT_EQ(diff.groups_size(), 1);
+  EXPECT_EQ(diff.groups(0).count(), 1);
+
+  v1::DiffPoliciesRequest bad = request;
+  bad.mutable_documents(1)->set_document("pipeline:\n  stages: 3\n");
+  auto refused = client_->DiffPolicies(bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "documents[1]: from: document-1.yaml:2:11"))
+      << refused.status();
+  v1::DiffPoliciesRequest unknown = request;
+  unknown.mutable_from()->set_org_id("nobody");
+  auto missing = client_->DiffPolicies(unknown);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(missing.status().message(), "from.org_id")) << missing.status();
+  v1::DiffPoliciesRequest empty = request;
+  empty.clear_documents();
+  EXPECT_EQ(client_->DiffPolicies(empty).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
