@@ -742,8 +742,23 @@ class Reader {
   // The image-building command in a Run step's script, e.g. "docker build",
   // and the image it tags (`-t`/`--tag`/`--destination`, without its tag).
   static std::string BuildCommand(const std::string& command, std::string* repo) {
-    const std::vector<absl::string_view> words =
-        absl::StrSplit(command, absl::ByAnyChar(" \t\r\n;&|()"), absl::SkipEmpty());
+    // Shell commands one by one; a comment, or a command that only prints
+    // (echo, printf), builds nothing.
+    for (absl::string_view segment : absl::StrSplit(command, absl::ByAnyChar("\n;&|"))) {
+      const std::vector<absl::string_view> words =
+          absl::StrSplit(segment, absl::ByAnyChar(" \t\r()"), absl::SkipEmpty());
+      if (words.empty() || absl::StartsWith(words[0], "#") || words[0] == "echo" ||
+          words[0] == "printf") {
+        continue;
+      }
+      std::string found = BuildInWords(words, repo);
+      if (!found.empty()) return found;
+    }
+    return std::string();
+  }
+
+  // The build command among one shell command's words, e.g. "docker build".
+  static std::string BuildInWords(const std::vector<absl::string_view>& words, std::string* repo) {
     std::string found;
     for (std::size_t i = 0; i < words.size() && found.empty(); ++i) {
       const absl::string_view tool = BaseName(words[i]);

@@ -149,8 +149,10 @@ TEST(HarnessPipeline, FindsRunStepBuilds) {
 - step: {type: Run, identifier: c, spec: {command: "/kaniko/executor --destination quay.io/acme/c"}}
 - step: {type: Run, identifier: d, spec: {command: "docker run --rm alpine echo hi"}}
 - step: {type: Run, identifier: e, spec: {command: "docker build -t acme/e:$TAG ."}}
+- step: {type: Run, identifier: f, spec: {command: "echo docker build . && printf 'podman build'\n# buildah bud ."}}
+- step: {type: Run, identifier: g, spec: {command: "make test; sudo buildah bud -t quay.io/acme/g ."}}
 )");
-  ASSERT_EQ(doc.builds.size(), 4u);
+  ASSERT_EQ(doc.builds.size(), 5u);
   EXPECT_EQ(doc.builds[0].build_command, "docker build");
   EXPECT_EQ(doc.builds[0].proposal.repo(), "registry.acme.io/team/a");
   EXPECT_EQ(doc.builds[0].dind_step_id, "dind");
@@ -161,6 +163,10 @@ TEST(HarnessPipeline, FindsRunStepBuilds) {
   EXPECT_EQ(doc.builds[2].proposal.repo(), "quay.io/acme/c");
   // A shell variable in the image: unknown.
   EXPECT_EQ(doc.builds[3].proposal.repo(), "<+input>");
+  // Printing or commenting a build command is no build; sudo is.
+  EXPECT_EQ(doc.builds[4].step_id, "g");
+  EXPECT_EQ(doc.builds[4].build_command, "buildah bud");
+  EXPECT_EQ(doc.builds[4].proposal.repo(), "quay.io/acme/g");
 }
 
 // Proves errors name file, line, column and the YAML path, and nothing
