@@ -93,10 +93,29 @@ std::string PascalCase(absl::string_view code) {
   return out;
 }
 
+// A file path as a SARIF uri-reference: bytes outside RFC 3986's
+// unreserved and sub-delimiter sets (spaces, '%', '#', '?', non-ASCII)
+// percent-encoded; '/' kept.
+std::string UriReference(absl::string_view path) {
+  static constexpr absl::string_view kKeep = "-._~/!$&'()*+,;=:@";
+  std::string out;
+  for (char c : path) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (absl::ascii_isalnum(u) || kKeep.find(c) != absl::string_view::npos) {
+      out.push_back(c);
+    } else {
+      absl::StrAppend(&out, "%", absl::Hex(u, absl::kZeroPad2));
+    }
+  }
+  return out;
+}
+
+Value ArtifactLocation(absl::string_view file) { return Obj({{"uri", Str(UriReference(file))}}); }
+
 Value PhysicalLocation(absl::string_view file, int line, int column) {
   Value region = Obj({{"startLine", Num(line > 0 ? line : 1)}});
   if (column > 0) (*region.mutable_struct_value()->mutable_fields())["startColumn"] = Num(column);
-  return Obj({{"artifactLocation", Obj({{"uri", Str(file)}})}, {"region", region}});
+  return Obj({{"artifactLocation", ArtifactLocation(file)}, {"region", region}});
 }
 
 std::string FindingMessage(const v1::Finding& f) {
@@ -250,7 +269,7 @@ std::string LintRunToSarif(const v1::LintRun& run, const std::vector<FileFix>& f
           (*result.mutable_struct_value()->mutable_fields())["fixes"] = List({Obj(
               {{"description", Text("Apply buildgate's decision")},
                {"artifactChanges",
-                List({Obj({{"artifactLocation", Obj({{"uri", Str(file.file())}})},
+                List({Obj({{"artifactLocation", ArtifactLocation(file.file())},
                            {"replacements", List(std::move(replacements))}})})}})});
         }
       }

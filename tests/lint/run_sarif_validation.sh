@@ -20,7 +20,14 @@ if [ ! -s "$schema" ]; then
    mv "$schema.tmp" "$schema")
 fi
 docs="$src/tests/pipelines/documents"
+# A path with a space, '#' and non-ASCII must still make a valid URI.
+odd="$work/odd dir #1/Übersetzung"
+mkdir -p "$odd"
+cp "$docs/unicode-long-ids-expressions.yaml" "$docs/acme-ecr-build-and-push.yaml" "$odd/"
 outputs=()
+"$bin/client/buildgate" lint -o sarif --policy "$src/examples/policies/acme.yaml" "$odd" \
+  > "$work/odd-paths.sarif" 2>/dev/null || true
+outputs+=("$work/odd-paths.sarif")
 for policy in "$src/examples/policies/acme.yaml" "$src/examples/policies/globex-openshift.yaml" \
               "$src/tests/pipelines/policies/brief-k8s-noroot.yaml"; do
   out="$work/$(basename "$policy" .yaml).sarif"
