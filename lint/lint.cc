@@ -117,13 +117,6 @@ void Undecidable(v1::Finding* f, v1::ReasonCode rule, std::string message) {
   f->set_message(std::move(message));
 }
 
-bool IsDryRunField(absl::string_view field) {
-  return absl::EndsWith(field, "PLUGIN_DRY_RUN") || absl::EndsWith(field, "dry_run");
-}
-bool IsArchField(absl::string_view field) {
-  return absl::EndsWith(field, "arch") || absl::EndsWith(field, "/arch");
-}
-
 // A value the decision may depend on that is unknown: the step with each
 // value it can take.
 struct Alternative {
@@ -136,17 +129,17 @@ std::vector<Alternative> Alternatives(const FoundBuild& b) {
   std::vector<Alternative> out;
   for (const pipeline::Unresolved& u : b.unresolved) {
     Alternative alt{u.field, u.value, {}};
-    if (IsDryRunField(u.field) || u.field == "spec.caching") {
+    if (u.kind == pipeline::UnknownValue::kDryRun || u.kind == pipeline::UnknownValue::kCaching) {
       for (bool value : {false, true}) {
         v1::BuildStep step = b.proposal;
-        if (u.field == "spec.caching") {
+        if (u.kind == pipeline::UnknownValue::kCaching) {
           step.set_caching(value);
         } else {
           step.set_dry_run(value);
         }
         alt.steps.emplace_back(value ? "true" : "false", std::move(step));
       }
-    } else if (IsArchField(u.field)) {
+    } else if (u.kind == pipeline::UnknownValue::kArch) {
       for (v1::Arch arch : {v1::ARCH_AMD64, v1::ARCH_ARM64}) {
         v1::BuildStep step = b.proposal;
         step.set_arch(arch);
@@ -368,7 +361,7 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
       return LintUnmanaged(set, b, file, f);
     case BuildKind::kPlugin:
       for (const pipeline::Unresolved& u : b.unresolved) {
-        if (u.field == "spec.image") {
+        if (u.kind == pipeline::UnknownValue::kImage) {
           *f->mutable_step() = b.proposal;
           Undecidable(f, v1::RUNTIME_INPUT,
                       absl::StrCat("the Plugin step's image is ", u.value,

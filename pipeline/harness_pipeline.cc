@@ -137,11 +137,12 @@ class Reader {
   // A true/false field; nullopt when absent; an expression goes to `unresolved`.
   absl::StatusOr<std::optional<bool>> Bool(const YAML::Node& map, absl::string_view key,
                                            absl::string_view path, absl::string_view field,
-                                           std::vector<Unresolved>* unresolved) const {
+                                           std::vector<Unresolved>* unresolved,
+                                           UnknownValue kind = UnknownValue::kOther) const {
     BG_ASSIGN_OR_RETURN(const std::string text, Text(map, key, path));
     if (text.empty()) return std::optional<bool>();
     if (ContainsHarnessExpression(text)) {
-      unresolved->push_back({std::string(field), text});
+      unresolved->push_back({std::string(field), text, kind});
       return std::optional<bool>();
     }
     const std::string lower = absl::AsciiStrToLower(text);
@@ -359,7 +360,7 @@ class Reader {
     BG_ASSIGN_OR_RETURN(const std::string text, Text(map, key, path));
     if (text.empty()) return absl::OkStatus();
     if (ContainsHarnessExpression(text)) {
-      infra->unresolved.push_back({field, text});
+      infra->unresolved.push_back({field, text, UnknownValue::kArch});
       infra->arch_unknown = true;
       return absl::OkStatus();
     }
@@ -513,7 +514,7 @@ class Reader {
       build.kind = BuildKind::kRunCommand;
     } else if (ContainsHarnessExpression(type)) {
       build.kind = BuildKind::kUnknownType;
-      build.unresolved.push_back({"type", type});
+      build.unresolved.push_back({"type", type, UnknownValue::kStepType});
     } else {
       return absl::OkStatus();  // Not a build.
     }
@@ -587,7 +588,7 @@ class Reader {
   static void ApplyDryRunVariable(const Variables& variables, FoundBuild* build) {
     if (build->kind == BuildKind::kRunCommand || build->kind == BuildKind::kUnknownType) return;
     for (const Unresolved& u : build->unresolved) {
-      if (absl::EndsWith(u.field, "PLUGIN_DRY_RUN") || absl::EndsWith(u.field, "dry_run")) return;
+      if (u.kind == UnknownValue::kDryRun) return;
     }
     if (build->proposal.dry_run()) return;
     const auto it = variables.find("PLUGIN_DRY_RUN");
@@ -597,7 +598,7 @@ class Reader {
 
   static void SetDryRun(const std::string& value, const std::string& field, FoundBuild* build) {
     if (ContainsHarnessExpression(value)) {
-      build->unresolved.push_back({field, value});
+      build->unresolved.push_back({field, value, UnknownValue::kDryRun});
     } else {
       build->proposal.set_dry_run(absl::AsciiStrToLower(value) == "true");
       build->dry_run_source = field;
@@ -647,7 +648,7 @@ class Reader {
     BG_ASSIGN_OR_RETURN(const std::string image, Text(spec, "image", at));
     if (image.empty()) return Error(spec, at, "a Plugin step needs an `image`");
     if (IsHarnessExpression(image)) {
-      b->unresolved.push_back({"spec.image", image});
+      b->unresolved.push_back({"spec.image", image, UnknownValue::kImage});
     }
     p.set_image(image);
     BG_ASSIGN_OR_RETURN(auto privileged,
@@ -734,7 +735,8 @@ class Reader {
           {"context", p.mutable_context()}}) {
       BG_ASSIGN_OR_RETURN(*field, Text(spec, key, at));
     }
-    BG_ASSIGN_OR_RETURN(auto caching, Bool(spec, "caching", at, "spec.caching", &b->unresolved));
+    BG_ASSIGN_OR_RETURN(auto caching, Bool(spec, "caching", at, "spec.caching", &b->unresolved,
+                                           UnknownValue::kCaching));
     if (caching) p.set_caching(*caching);
     return CommonStepFields(spec, at, b);
   }

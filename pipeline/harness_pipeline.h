@@ -40,10 +40,21 @@ struct Location {
   std::string yaml_path;
 };
 
+// What an unresolved value decides, where the lint layer must know it.
+enum class UnknownValue {
+  kOther,     // privileged, runAsUser, a security-context field, ...
+  kDryRun,    // PLUGIN_DRY_RUN (a variable, envVariables or settings.dry_run).
+  kCaching,   // spec.caching.
+  kArch,      // The node architecture.
+  kImage,     // A Plugin step's image.
+  kStepType,  // The step's type.
+};
+
 // A field whose value is a Harness expression, e.g. {"spec.privileged", "<+input>"}.
 struct Unresolved {
   std::string field;
   std::string value;
+  UnknownValue kind = UnknownValue::kOther;
 };
 
 enum class BuildKind {
