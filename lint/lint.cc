@@ -349,6 +349,15 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
     v->set_field(u.field);
     v->set_value(u.value);
   }
+  if (!b.os.empty() && b.kind != BuildKind::kUnknownType) {
+    *f->mutable_step() = b.proposal;
+    Undecidable(f, v1::OS_UNSUPPORTED,
+                absl::StrCat("the stage runs on ", b.os,
+                             ": buildgate's builders are Linux images, so this build cannot be "
+                             "decided"));
+    AddPipelineNotes(b, f);
+    return absl::OkStatus();
+  }
   switch (b.kind) {
     case BuildKind::kUnknownType:
       Undecidable(f, v1::RUNTIME_INPUT,

@@ -117,6 +117,9 @@ absl::string_view ReasonHelp(v1::ReasonCode code) {
       return "A Run step builds an image itself (docker build against docker:dind, buildah, "
              "kaniko's executor, podman): no policy governs it. Replace it with the Build and "
              "Push or builder Plugin step buildgate decides.";
+    case v1::OS_UNSUPPORTED:
+      return "The stage runs on Windows or macOS; buildgate's builder catalog (Kaniko, Buildah, "
+             "BuildX, drone-docker) holds Linux builders only, so it cannot decide this build.";
     case v1::HARNESS_IDENTIFIER_INVALID:
       return "Harness identifiers are letters, digits, _ and $, not starting with a digit; "
              "Harness refuses the pipeline otherwise.";

@@ -36,6 +36,7 @@ struct Infrastructure {
   std::optional<v1::ContainerSecurityContext> context;
   v1::Arch arch = v1::ARCH_UNSPECIFIED;
   bool arch_unknown = false;
+  std::string os;  // Not Linux, as written; "" for Linux or not said.
   std::vector<Unresolved> unresolved;
   YAML::Node context_node;
 };
@@ -259,6 +260,7 @@ class Reader {
     if (const YAML::Node platform = spec["platform"]; platform && platform.IsMap()) {
       BG_RETURN_IF_ERROR(ReadArch(platform, Join(path, "platform"), "arch",
                                   "platform.arch", infra));
+      BG_RETURN_IF_ERROR(ReadOs(platform, Join(path, "platform"), "platform.os", infra));
     }
     const YAML::Node node = spec["infrastructure"];
     if (!node) return absl::OkStatus();
@@ -280,6 +282,7 @@ class Reader {
       infra->context = source.context;
       infra->arch = source.arch;
       infra->arch_unknown = source.arch_unknown;
+      infra->os = source.os;
       infra->unresolved = source.unresolved;
       Bind(&infra->context_node, source.context_node);
       return absl::OkStatus();
@@ -296,6 +299,7 @@ class Reader {
     const std::string spec_at = Join(at, "spec");
     if (!spec.IsMap()) return Error(spec, spec_at, "expected a mapping");
     infra->described = true;
+    BG_RETURN_IF_ERROR(ReadOs(spec, spec_at, "infrastructure.spec.os", infra));
     if (const YAML::Node selector = spec["nodeSelector"]; selector && selector.IsMap()) {
       for (const char* key : {"kubernetes.io/arch", "beta.kubernetes.io/arch"}) {
         if (selector[key]) {
@@ -372,6 +376,19 @@ class Reader {
     } else {
       return Error(map[key], Join(path, key),
                    absl::StrCat("unknown architecture ", QuoteInput(text), " (Amd64 or Arm64)"));
+    }
+    return absl::OkStatus();
+  }
+
+  // `os` (Linux, Windows, MacOS): anything but Linux is kept as written.
+  absl::Status ReadOs(const YAML::Node& map, const std::string& path, const std::string& field,
+                      Infrastructure* infra) {
+    BG_ASSIGN_OR_RETURN(const std::string text, Text(map, "os", path));
+    if (text.empty() || absl::AsciiStrToLower(text) == "linux") return absl::OkStatus();
+    if (ContainsHarnessExpression(text)) {
+      infra->unresolved.push_back({field, text});
+    } else {
+      infra->os = text;
     }
     return absl::OkStatus();
   }
@@ -580,6 +597,7 @@ class Reader {
           *infra.context;
     }
     if (infra.arch != v1::ARCH_UNSPECIFIED) build->proposal.set_arch(infra.arch);
+    build->os = infra.os;
     Bind(&build->nodes.security_context, infra.context_node);
   }
 

@@ -89,6 +89,9 @@ struct FoundBuild {
   std::vector<Unresolved> invalid_identifiers;
   // Where a `strategy.matrix` applies: "step", "stepGroup G", "stage S".
   std::vector<std::string> matrix_scopes;
+  // The operating system the step runs on when it is not Linux, as written
+  // ("Windows"); "" for Linux or not said.
+  std::string os;
   // Where a literal PLUGIN_DRY_RUN came from: "stage.variables.PLUGIN_DRY_RUN",
   // "pipeline.variables.…", "stepGroup.variables.…", "spec.envVariables.…",
   // "spec.settings.dry_run"; "" when not set.

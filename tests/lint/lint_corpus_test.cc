@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -122,6 +123,26 @@ TEST(LintCorpusShape, AtLeast25PipelinesWithEveryKindOfFinding) {
                               v1::REGISTRY_NOT_ALLOWED, v1::NO_ADMISSIBLE_BUILDER}) {
     EXPECT_TRUE(rules.count(code)) << "no case expects " << v1::ReasonCode_Name(code);
   }
+}
+
+// Proves linting is thread-safe: four threads lint the whole corpus under
+// shared compiled policies and get the single-threaded reports, byte for byte.
+TEST(LintConcurrency, ThreadsAgreeWithOneThread) {
+  auto lint_all = [] {
+    std::vector<std::string> out;
+    for (const CorpusFile& c : Cases()) {
+      auto r = lint::LintDocument(*c.tests.policy, c.tests.pipeline_texts[0],
+                                  c.tests.pipeline_names[0]);
+      out.push_back(r.ok() ? r->report.SerializeAsString() : std::string(r.status().message()));
+    }
+    return out;
+  };
+  const std::vector<std::string> expected = lint_all();
+  std::vector<std::vector<std::string>> got(4);
+  std::vector<std::thread> threads;
+  for (auto& g : got) threads.emplace_back([&g, &lint_all] { g = lint_all(); });
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, expected);
 }
 
 // Proves every reason code has help text for SARIF rules.
