@@ -210,7 +210,8 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
       code = Worse(code, rpc_code != 0 ? rpc_code : kExitBadInput);
       continue;
     }
-    fixes.back() = lint::PlanFixes(*text, *result);
+    // Fixes are planned only where they are shown: the diff, and SARIF.
+    if (f.fix || f.output == "sarif") fixes.back() = lint::PlanFixes(*text, *result);
     int file_code = ExitCodeOf(result->report);
     if (f.fix) {
       const std::string fixed = lint::ApplyFixes(*text, fixes.back());
