@@ -1,5 +1,7 @@
 #include "client/buildgate_client.h"
 
+#include <algorithm>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,9 @@ absl::StatusOr<std::unique_ptr<BuildGateClient>> BuildGateClient::Create(const C
     }
   }
   args.SetMaxReceiveMessageSize(16 << 20);
+  // Every address the target resolves to takes calls in turn, so a retry
+  // after a replica drains goes to another one.
+  args.SetServiceConfigJSON(R"({"loadBalancingConfig": [{"round_robin": {}}]})");
   auto channel = grpc::CreateCustomChannel(options.target, creds, args);
   return std::unique_ptr<BuildGateClient>(new BuildGateClient(options, std::move(channel)));
 }
@@ -41,20 +46,26 @@ BuildGateClient::BuildGateClient(ClientOptions options, std::shared_ptr<grpc::Ch
 
 template <typename Call>
 grpc::Status BuildGateClient::WithRetries(Call&& call) {
+  const absl::Time give_up = absl::Now() + options_.retry_window;
   absl::Duration backoff = options_.initial_backoff;
   grpc::Status status;
-  for (int attempt = 1; attempt <= std::max(1, options_.max_attempts); ++attempt) {
+  for (int attempt = 1;; ++attempt) {
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.deadline));
     if (!options_.caller.empty()) ctx.AddMetadata("x-buildgate-caller", options_.caller);
     status = call(&ctx);
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return status;
-    if (attempt < options_.max_attempts) {
-      std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
-      backoff *= 2;
-    }
+    const bool retryable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                           status.error_code() == grpc::StatusCode::CANCELLED;
+    if (!retryable) return status;
+    if (options_.max_attempts > 0 && attempt >= options_.max_attempts) return status;
+    // Full jitter keeps many clients from retrying in step.
+    thread_local std::mt19937_64 random(std::random_device{}());
+    const absl::Duration sleep =
+        backoff * std::uniform_real_distribution<double>(0.5, 1.0)(random);
+    if (absl::Now() + sleep > give_up) return status;
+    std::this_thread::sleep_for(absl::ToChronoMicroseconds(sleep));
+    backoff = std::min(backoff * 2, options_.max_backoff);
   }
-  return status;
 }
 
 absl::StatusOr<v1::DecideResponse> BuildGateClient::Decide(const v1::PolicySource& policy,

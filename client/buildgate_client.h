@@ -2,8 +2,16 @@
 // retries and the inline-policy fingerprint protocol.
 //
 //  - Every call has a deadline (ClientOptions::deadline).
-//  - UNAVAILABLE is retried with exponential backoff (max_attempts in all);
-//    decisions have no side effects, so a retry is safe.
+//  - The target may name several replicas: "dns:///buildgated.ns.svc:50051"
+//    (a headless Service's A records), "ipv4:10.0.0.1:50051,10.0.0.2:50051",
+//    or one "host:port" / "unix:/path". Calls are spread round_robin over
+//    every address the name resolves to.
+//  - UNAVAILABLE and CANCELLED (a replica draining or gone) are retried
+//    with exponential backoff (50 ms doubling, at most 1 s apart, jittered)
+//    until retry_window has passed: longer than a replica's drain
+//    (--shutdown_delay) plus a restart, so a rolling update fails no call.
+//    Decisions have no side effects, so a retry is safe; with round_robin
+//    it goes to the next replica.
 //  - DecideWithPolicy sends a policy inline once, then only its fingerprint;
 //    when the server answers FAILED_PRECONDITION (not cached, e.g. after a
 //    restart or an eviction) it resends the policy inline.
@@ -30,8 +38,12 @@ struct ClientOptions {
   // "host:port" or "unix:/path".
   std::string target;
   absl::Duration deadline = absl::Seconds(5);
-  int max_attempts = 3;
+  // Retrying UNAVAILABLE/CANCELLED stops once this much time has passed
+  // since the first attempt, or after max_attempts (0: no cap) attempts.
+  absl::Duration retry_window = absl::Seconds(15);
+  int max_attempts = 0;
   absl::Duration initial_backoff = absl::Milliseconds(50);
+  absl::Duration max_backoff = absl::Seconds(1);
   // TLS: set tls_ca to use TLS; tls_cert + tls_key for mutual TLS.
   std::string tls_ca;
   std::string tls_cert;

@@ -133,7 +133,11 @@ void PrintMessage(const google::protobuf::Message& m, const std::string& output,
 }
 
 std::unique_ptr<BuildGateClient> Connect(const ClientOptions& options, std::ostream& err) {
-  auto client = BuildGateClient::Create(options);
+  // --timeout is how long a command waits, retries of a draining or
+  // restarting replica included.
+  ClientOptions with_window = options;
+  with_window.retry_window = options.deadline;
+  auto client = BuildGateClient::Create(with_window);
   if (!client.ok()) {
     err << "buildgate: " << client.status().message() << "\n";
     return nullptr;
@@ -148,10 +152,14 @@ void PrintRpcError(const ClientOptions& c, const absl::Status& status, std::ostr
 
 void AddRemoteOptions(CLI::App* cmd, ClientOptions* c, bool server_required) {
   CLI::Option* server =
-      cmd->add_option("--server", c->target, "buildgated address: HOST:PORT or unix:/PATH")
+      cmd->add_option("--server", c->target,
+                      "buildgated address: HOST:PORT, unix:/PATH, dns:///NAME:PORT (every "
+                      "replica behind a headless Service) or ipv4:ADDR:PORT,ADDR:PORT")
           ->type_name("ADDR");
   if (server_required) server->required();
-  AddDurationOption(cmd, "--timeout", &c->deadline, "Deadline of each call");
+  AddDurationOption(cmd, "--timeout", &c->deadline,
+                    "How long to wait for an answer, retrying a replica that is draining or "
+                    "restarting");
   cmd->add_option("--tls_ca", c->tls_ca, "CA certificate (PEM) to verify the server: use TLS")
       ->type_name("FILE");
   cmd->add_option("--tls_cert", c->tls_cert, "Client certificate (PEM), for mutual TLS")

@@ -1,6 +1,10 @@
 // Process-level end-to-end tests: the real buildgated binary, started on a
 // free port and a unix socket, driven by the real buildgate CLI.
 #include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <map>
+#include <set>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -15,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "client/buildgate_client.h"
 #include "engine/proto_text.h"
 #include "gtest/gtest.h"
@@ -422,6 +427,149 @@ TEST_F(ProcessTest, UnixSocketOnlyReplacesStaleSockets) {
   ASSERT_GT(again.port(), 0) << again.AllOutput();
   EXPECT_EQ(RunCommand(kCli + " health --server unix:" + sock).exit_code, 0);
   EXPECT_EQ(again.Stop(), 0);
+}
+
+// Proves three replicas behind one multi-address target (the client's
+// round_robin) survive a SIGTERM and a SIGKILL mid-load, restarts, and a
+// policy change rolled to all of them: no decision fails at the client,
+// every answered decision is in some replica's decision log, and the new
+// revision is served everywhere (the time it took is printed).
+TEST_F(ProcessTest, ThreeReplicasFailOverWithNothingLost) {
+  fs::create_directories(dir_ / "policies");
+  auto write_policy = [&](const std::string& revision) {
+    const fs::path tmp = dir_ / "policies" / ".acme.tmp";
+    std::ofstream(tmp) << "org_id: acme\npolicy: {revision: \"" << revision
+                       << "\", root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n";
+    fs::rename(tmp, dir_ / "policies" / "acme.yaml");
+  };
+  write_policy("r1");
+  // Each incarnation gets its own directory (port file, decision log).
+  int incarnation = 0;
+  auto start = [&](int port) {
+    const fs::path d = dir_ / absl::StrCat("replica", incarnation++);
+    fs::create_directories(d);
+    return std::make_unique<Daemon>(
+        d, std::vector<std::string>{absl::StrCat("--listen=127.0.0.1:", port),
+                                    "--policy_dir=" + (dir_ / "policies").string(),
+                                    "--policy_settle_time=0s", "--reload_interval=50ms",
+                                    "--shutdown_delay=300ms", "--metrics_address="});
+  };
+  std::vector<std::unique_ptr<Daemon>> replicas;
+  for (int i = 0; i < 3; ++i) {
+    replicas.push_back(start(0));
+    ASSERT_GT(replicas.back()->port(), 0) << replicas.back()->AllOutput();
+  }
+  std::vector<int> ports;
+  for (const auto& r : replicas) ports.push_back(r->port());
+  const std::string target = absl::StrCat("ipv4:127.0.0.1:", ports[0], ",127.0.0.1:", ports[1],
+                                          ",127.0.0.1:", ports[2]);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> failed{0};
+  absl::Mutex mu;
+  std::vector<std::string> ids;            // Every decision id a client received.
+  // Replicas (decision-id prefixes) that answered, per policy revision.
+  std::map<std::string, std::set<std::string>> revisions;
+  std::string last_error;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      ClientOptions c;
+      c.target = target;
+      c.deadline = absl::Seconds(2);
+      auto client = *BuildGateClient::Create(c);
+      v1::PolicySource src;
+      src.set_org_id("acme");
+      v1::BuildStep step;
+      step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
+      step.set_repo("acme/web");
+      while (!stop.load()) {
+        auto r = client->Decide(src, step);
+        absl::MutexLock lock(&mu);
+        if (!r.ok()) {
+          ++failed;
+          last_error = r.status().ToString();
+          continue;
+        }
+        ids.push_back(r->decision_id());
+        revisions[r->decision().policy_revision()].insert(
+            r->decision_id().substr(0, r->decision_id().find('-')));
+        // Bounded load: a few hundred decisions a second.
+        mu.Unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        mu.Lock();
+      }
+    });
+  }
+  auto answered = [&] {
+    absl::MutexLock lock(&mu);
+    return ids.size();
+  };
+  auto wait_for_more = [&](std::size_t n) {
+    const std::size_t target_count = answered() + n;
+    for (int i = 0; i < 500 && answered() < target_count; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  wait_for_more(100);
+  EXPECT_EQ(replicas[0]->Stop(), 0);  // SIGTERM: drains.
+  wait_for_more(100);
+  replicas[1]->Kill();                // SIGKILL: a crash.
+  wait_for_more(100);
+  replicas[0] = start(ports[0]);
+  replicas[1] = start(ports[1]);
+  ASSERT_EQ(replicas[0]->port(), ports[0]) << replicas[0]->AllOutput();
+  ASSERT_EQ(replicas[1]->port(), ports[1]) << replicas[1]->AllOutput();
+  wait_for_more(100);
+
+  // Roll a policy change: every replica watches the same directory.
+  const absl::Time changed = absl::Now();
+  write_policy("r2");
+  absl::Duration converged = absl::InfiniteDuration();
+  for (int i = 0; i < 1000; ++i) {
+    {
+      absl::MutexLock lock(&mu);
+      revisions.erase("r1");
+      revisions.erase("r2");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    absl::MutexLock lock(&mu);
+    // 50 ms of answers from all three replicas, none still on r1.
+    if (revisions.count("r2") && revisions["r2"].size() == 3 && !revisions.count("r1")) {
+      converged = absl::Now() - changed;
+      break;
+    }
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0) << last_error;
+  EXPECT_LT(converged, absl::Seconds(10)) << "replicas never all served revision r2";
+  std::cout << "[ failover ] " << ids.size() << " decisions, 0 failed; revision r2 served by "
+            << "every replica " << absl::FormatDuration(converged) << " after the change\n";
+
+  for (auto& r : replicas) {
+    if (r->port() > 0) EXPECT_EQ(r->Stop(), 0);
+  }
+  // Every decision answered by a replica that was not SIGKILLed is in its
+  // log. The killed one (incarnation 1) loses the lines its log writer had
+  // queued but not written: the log is written after the reply, off the
+  // request path (counted and printed; issue 11 keeps this open).
+  std::string logs;
+  for (int i = 0; i < incarnation; ++i) {
+    logs += ReadAll((dir_ / absl::StrCat("replica", i) / "decisions.log").string());
+  }
+  const std::string killed_log = ReadAll((dir_ / "replica1" / "decisions.log").string());
+  const std::size_t at = killed_log.find("\"decision_id\":\"");
+  ASSERT_NE(at, std::string::npos) << "the killed replica logged nothing";
+  const std::string killed_prefix =
+      killed_log.substr(at + 15, killed_log.find('-', at + 15) - (at + 15)) + "-";
+  int missing = 0, lost_by_kill = 0;
+  for (const std::string& id : ids) {
+    if (absl::StrContains(logs, absl::StrCat("\"decision_id\":\"", id, "\""))) continue;
+    (absl::StartsWith(id, killed_prefix) ? lost_by_kill : missing)++;
+  }
+  EXPECT_EQ(missing, 0) << "of " << ids.size() << " decisions";
+  std::cout << "[ failover ] decision log lines lost by the SIGKILL: " << lost_by_kill << "\n";
 }
 
 }  // namespace
