@@ -24,6 +24,8 @@ class Linter {
  public:
   static std::unique_ptr<Linter> Create(const LintFlags& f, std::istream& in, std::ostream& err) {
     auto linter = std::unique_ptr<Linter>(new Linter());
+    // Fixes are planned only where they are shown: the diff, and SARIF.
+    linter->plans_fixes_ = f.fix || f.output == "sarif";
     if (f.client.target.empty()) {
       if (!f.org.empty()) {
         err << "buildgate lint: --org names a policy set stored on a server: add --server ADDR, "
@@ -86,8 +88,16 @@ class Linter {
       }
       return response.status();
     }
+    if (!plans_fixes_) {
+      lint::LintResult result;  // The report alone: no fix needs the document.
+      result.report = std::move(*response->mutable_report());
+      return result;
+    }
     return lint::JoinReport(text, file, std::move(*response->mutable_report()), limits_);
   }
+
+  // Whether fixes are planned for each document (--fix, or SARIF's fixes).
+  bool plans_fixes() const { return plans_fixes_; }
 
  private:
   Linter() = default;
@@ -95,6 +105,7 @@ class Linter {
   v1::PolicySource source_;
   ClientOptions options_;
   InputLimits limits_;
+  bool plans_fixes_ = false;
   std::unique_ptr<BuildGateClient> client_;
 };
 
@@ -210,8 +221,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
       code = Worse(code, rpc_code != 0 ? rpc_code : kExitBadInput);
       continue;
     }
-    // Fixes are planned only where they are shown: the diff, and SARIF.
-    if (f.fix || f.output == "sarif") fixes.back() = lint::PlanFixes(*text, *result);
+    if (linter->plans_fixes()) fixes.back() = lint::PlanFixes(*text, *result);
     int file_code = ExitCodeOf(result->report);
     if (f.fix) {
       const std::string fixed = lint::ApplyFixes(*text, fixes.back());

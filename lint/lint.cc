@@ -214,6 +214,15 @@ void AddPipelineNotes(const FoundBuild& b, v1::Finding* f) {
   }
 }
 
+// A build that cannot be decided from the document: the proposal read, the
+// rule and why, and the pipeline notes.
+void UndecidableBuild(const FoundBuild& b, v1::ReasonCode rule, std::string message,
+                      v1::Finding* f) {
+  *f->mutable_step() = b.proposal;
+  Undecidable(f, rule, std::move(message));
+  AddPipelineNotes(b, f);
+}
+
 // A decided build (Build and Push, or a builder Plugin step).
 absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, absl::string_view file,
                          v1::Finding* f) {
@@ -230,12 +239,12 @@ absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, absl
       differ = differ || Outcome(other) != Outcome(*d);
     }
     if (differ) {
-      Undecidable(f, v1::RUNTIME_INPUT,
-                  absl::StrCat("the decision depends on ", alt.field, " = ", alt.expression,
-                               ", known only when the pipeline runs (",
-                               absl::StrJoin(outcomes, "; "),
-                               "); set it to a literal value"));
-      AddPipelineNotes(b, f);
+      UndecidableBuild(b, v1::RUNTIME_INPUT,
+                       absl::StrCat("the decision depends on ", alt.field, " = ", alt.expression,
+                                    ", known only when the pipeline runs (",
+                                    absl::StrJoin(outcomes, "; "),
+                                    "); set it to a literal value"),
+                       f);
       return absl::OkStatus();
     }
   }
@@ -350,45 +359,35 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
     v->set_value(u.value);
   }
   if (!b.os.empty() && b.kind != BuildKind::kUnknownType) {
-    *f->mutable_step() = b.proposal;
-    Undecidable(f, v1::OS_UNSUPPORTED,
-                absl::StrCat("the stage runs on ", b.os,
-                             ": buildgate's builders are Linux images, so this build cannot be "
-                             "decided"));
-    AddPipelineNotes(b, f);
+    UndecidableBuild(b, v1::OS_UNSUPPORTED,
+                     absl::StrCat("the stage runs on ", b.os,
+                                  ": buildgate's builders are Linux images, so this build cannot "
+                                  "be decided"),
+                     f);
     return absl::OkStatus();
   }
   switch (b.kind) {
     case BuildKind::kUnknownType:
-      Undecidable(f, v1::RUNTIME_INPUT,
-                  absl::StrCat("the step's type is ", b.harness_type,
-                               ", known only when the pipeline runs: buildgate cannot tell "
-                               "whether it builds an image"));
-      AddPipelineNotes(b, f);
+      UndecidableBuild(b, v1::RUNTIME_INPUT,
+                       absl::StrCat("the step's type is ", b.harness_type,
+                                    ", known only when the pipeline runs: buildgate cannot tell "
+                                    "whether it builds an image"),
+                       f);
       return absl::OkStatus();
     case BuildKind::kRunCommand:
       return LintUnmanaged(set, b, file, f);
     case BuildKind::kPlugin:
-      for (const pipeline::Unresolved& u : b.unresolved) {
-        if (u.kind == pipeline::UnknownValue::kImage) {
-          *f->mutable_step() = b.proposal;
-          Undecidable(f, v1::RUNTIME_INPUT,
-                      absl::StrCat("the Plugin step's image is ", u.value,
-                                   ", known only when the pipeline runs: buildgate cannot tell "
-                                   "whether it builds an image"));
-          AddPipelineNotes(b, f);
-          return absl::OkStatus();
-        }
-      }
       if (!IsBuilderPluginStep(set, b.proposal)) {
+        // An image whose repository holds an expression (all of it, as
+        // <+input>, or part, as plugins/buildah-<+matrix.dest>) may be a
+        // builder plugin or not.
         const absl::string_view name = ImageName(b.proposal.image());
         if (ContainsHarnessExpression(name)) {
-          *f->mutable_step() = b.proposal;
-          Undecidable(f, v1::RUNTIME_INPUT,
-                      absl::StrCat("the Plugin step's image ", QuoteInput(name),
-                                   " holds an expression, known only when the pipeline runs: "
-                                   "buildgate cannot tell whether it builds an image"));
-          AddPipelineNotes(b, f);
+          UndecidableBuild(b, v1::RUNTIME_INPUT,
+                           absl::StrCat("the Plugin step's image ", QuoteInput(name),
+                                        " holds an expression, known only when the pipeline "
+                                        "runs: buildgate cannot tell whether it builds an image"),
+                           f);
           return absl::OkStatus();
         }
         if (LooksLikeBuilderPlugin(set, name)) {

@@ -666,7 +666,7 @@ class Reader {
     BG_ASSIGN_OR_RETURN(const std::string image, Text(spec, "image", at));
     if (image.empty()) return Error(spec, at, "a Plugin step needs an `image`");
     if (IsHarnessExpression(image)) {
-      b->unresolved.push_back({"spec.image", image, UnknownValue::kImage});
+      b->unresolved.push_back({"spec.image", image});
     }
     p.set_image(image);
     BG_ASSIGN_OR_RETURN(auto privileged,

@@ -46,7 +46,6 @@ enum class UnknownValue {
   kDryRun,    // PLUGIN_DRY_RUN (a variable, envVariables or settings.dry_run).
   kCaching,   // spec.caching.
   kArch,      // The node architecture.
-  kImage,     // A Plugin step's image.
   kStepType,  // The step's type.
 };
 
