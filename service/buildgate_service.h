@@ -140,7 +140,8 @@ class BuildGateService final : public RawBuildGateService {
     auto* reactor = ctx->DefaultReactor();
     const auto start = std::chrono::steady_clock::now();
     metrics_->RpcStarted();
-    auto finish = [&](const grpc::Status& status) {
+    // May run on the decision log's writer thread (see below).
+    auto finish = [this, reactor, start, method](const grpc::Status& status) {
       reactor->Finish(status);
       metrics_->RpcFinished(
           method, static_cast<int>(status.error_code()),
@@ -165,7 +166,17 @@ class BuildGateService final : public RawBuildGateService {
     const absl::Status status = (this->*handle)(*ctx, parsed, &request, &response);
     grpc::Status result = ToGrpcStatus(status);
     if (status.ok()) result = SerializeRawMessage(response, out);
-    finish(result);
+    // The answer goes out once the call's log lines are written (at once
+    // when it logged nothing): an answered decision is always on record.
+    log_->AfterWritten([finish, result = std::move(result)](bool written) {
+      if (written || !result.ok()) {
+        finish(result);
+      } else {
+        finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "the decision log could not record this call (sink failing or "
+                            "too far behind); not answering without a record"));
+      }
+    });
     return reactor;
   }
   std::string NextDecisionId();

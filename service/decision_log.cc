@@ -127,15 +127,21 @@ struct DecisionLog::Writer {
   }
 
   // Queues `chunk` (whole lines) or, past the bound, drops and counts it.
-  void Push(std::string chunk) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (queued + chunk.size() > max_queued) {
+  // `written`, if set, runs once the chunk and everything queued before it
+  // are written (true) or once the chunk is dropped or its write failed
+  // (false); from the writer thread, or from here when dropped.
+  void Push(std::string chunk, DecisionLog::WrittenCallback written = nullptr) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (queued + chunk.size() <= max_queued) {
+        queued += chunk.size();
+        queue.push_back(Chunk{std::move(chunk), std::move(written)});
+        cv.notify_all();
+        return;
+      }
       dropped.fetch_add(std::count(chunk.begin(), chunk.end(), '\n'), std::memory_order_relaxed);
-      return;
     }
-    queued += chunk.size();
-    queue.push_back(std::move(chunk));
-    cv.notify_all();
+    if (written) written(false);
   }
 
   // Writes all of `text`; false on an error that will not pass.
@@ -161,15 +167,26 @@ struct DecisionLog::Writer {
     for (;;) {
       cv.wait(lock, [this] { return stop || !queue.empty(); });
       if (queue.empty()) return;  // Stopped and drained.
-      std::string chunk = std::move(queue.front());
-      queue.pop_front();
+      // Everything queued goes out in one write (group commit): callers
+      // waiting for their lines share the system call.
+      std::deque<Chunk> batch;
+      batch.swap(queue);
       writing = true;
       lock.unlock();
-      const bool ok = WriteAll(chunk);
+      std::string text;
+      if (batch.size() == 1) {
+        text.swap(batch.front().lines);
+      } else {
+        for (Chunk& c : batch) text.append(c.lines);
+      }
+      const bool ok = WriteAll(text);
+      for (Chunk& c : batch) {
+        if (c.written) c.written(ok);
+      }
       lock.lock();
       writing = false;
-      queued -= chunk.size();
-      if (!ok) dropped.fetch_add(std::count(chunk.begin(), chunk.end(), '\n'), std::memory_order_relaxed);
+      queued -= std::min(queued, text.size());
+      if (!ok) dropped.fetch_add(std::count(text.begin(), text.end(), '\n'), std::memory_order_relaxed);
       cv.notify_all();
     }
   }
@@ -185,7 +202,11 @@ struct DecisionLog::Writer {
   const std::size_t max_queued;
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::string> queue;
+  struct Chunk {
+    std::string lines;
+    DecisionLog::WrittenCallback written;
+  };
+  std::deque<Chunk> queue;
   std::size_t queued = 0;
   bool writing = false;
   bool stop = false;
@@ -277,6 +298,7 @@ DecisionLog::DecisionLog(std::shared_ptr<Writer> writer, DecisionLogOptions opti
       id_(g_next_log_id.fetch_add(1)) {
   if (!writer_) return;
   std::thread([w = writer_] { w->Run(); }).detach();  // Ends when stopped and drained.
+  if (options_.before_reply) return;  // Every call hands its lines over itself.
   flusher_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(stop_mu_);
     while (!stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(kBatchInterval), [this] { return stop_; })) {
@@ -294,7 +316,7 @@ DecisionLog::~DecisionLog() {
     stop_ = true;
   }
   stop_cv_.notify_all();
-  flusher_.join();
+  if (flusher_.joinable()) flusher_.join();
   Flush();
   // The writer thread ends once its queue is drained; on a stalled sink it
   // is left blocked in write() holding its own reference to the Writer.
@@ -342,9 +364,28 @@ void DecisionLog::Record(const DecisionLogEntry& entry) {
     std::lock_guard<std::mutex> lock(buffer.mu);  // Uncontended but for the flusher.
     buffer.lines.append(Format(entry));
     buffer.lines.push_back('\n');
-    if (buffer.lines.size() >= kBatchBytes) full.swap(buffer.lines);
+    // Before-reply: the call's lines wait for its AfterWritten, as one chunk.
+    if (!options_.before_reply && buffer.lines.size() >= kBatchBytes) full.swap(buffer.lines);
   }
   if (!full.empty()) writer_->Push(std::move(full));
+}
+
+void DecisionLog::AfterWritten(WrittenCallback written) {
+  if (!writer_ || !options_.before_reply) {
+    written(true);
+    return;
+  }
+  ThreadBuffer& buffer = Local();
+  std::string lines;
+  {
+    std::lock_guard<std::mutex> lock(buffer.mu);
+    lines.swap(buffer.lines);
+  }
+  if (lines.empty()) {
+    written(true);  // This call recorded nothing.
+    return;
+  }
+  writer_->Push(std::move(lines), std::move(written));
 }
 
 bool DecisionLog::Flush() {

@@ -1,8 +1,14 @@
 // DecisionLog: one JSON line per decision (or refused request), written by
 // a writer thread of its own. The request path only formats its line into a
-// per-thread buffer; buffers move to the writer's queue in batches
-// (kBatchBytes, or every kBatchInterval from a background flusher), so the
-// request path takes no shared lock per decision and never waits for I/O.
+// per-thread buffer and never waits for I/O. Two modes:
+//  - before_reply (buildgated's default): a call hands its lines to the
+//    writer when it is done (AfterWritten) and is answered from the writer
+//    thread once they are written, so every answered decision is in the log
+//    even if the process is then SIGKILLed. Concurrent calls share one
+//    write (group commit).
+//  - batched: buffers move to the writer's queue in batches (kBatchBytes,
+//    or every kBatchInterval from a background flusher); the reply does not
+//    wait, and a SIGKILL loses up to kBatchInterval of lines.
 //
 // Integrity:
 //  - every write is whole lines; a file whose last line was torn by a crash
@@ -26,6 +32,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,6 +70,8 @@ struct DecisionLogOptions {
   std::size_t max_queued_bytes = std::size_t{8} << 20;
   // Longest Flush() (and so shutdown) waits for a stalled sink.
   absl::Duration flush_timeout = absl::Seconds(5);
+  // See the modes above.
+  bool before_reply = true;
 };
 
 class DecisionLog {
@@ -76,7 +85,15 @@ class DecisionLog {
       const std::string& path, DecisionLogOptions options = DecisionLogOptions());
   ~DecisionLog();  // Flushes, waiting at most flush_timeout.
 
+  using WrittenCallback = std::function<void(bool written)>;
+
   void Record(const DecisionLogEntry& entry);
+  // Before-reply mode: hands this thread's recorded lines (the current
+  // call's) to the writer and calls `written(true)` from the writer thread
+  // once they are in the sink, `written(false)` if they were dropped (queue
+  // full) or the write failed. With nothing recorded, in batched mode, or
+  // with no log, calls `written(true)` at once, on this thread.
+  void AfterWritten(WrittenCallback written);
   // Waits until everything recorded so far is written, at most
   // flush_timeout; false if the sink did not take it all in time.
   bool Flush();

@@ -72,6 +72,11 @@ int main(int argc, char** argv) {
   AddPositive(
       app, "--decision_log_max_queued_bytes", &o.decision_log_options.max_queued_bytes,
       "Most decision-log bytes waiting for a slow sink; lines beyond are dropped and counted");
+  app.add_option("--decision_log_before_reply", o.decision_log_options.before_reply,
+                 "Answer a call only once its decision-log lines are written (a SIGKILL then "
+                 "loses no answered decision; a failing log sink makes calls UNAVAILABLE); "
+                 "false: batch lines and answer at once")
+      ->capture_default_str();
   buildgate::AddDurationOption(
       &app, "--decision_log_flush_timeout", &o.decision_log_options.flush_timeout,
       "Longest shutdown waits for the decision log's sink to take the last lines");

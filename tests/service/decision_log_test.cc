@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <atomic>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -170,6 +172,7 @@ TEST(DecisionLog, StalledSinkIsBoundedAndDoesNotBlockShutdown) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   DecisionLogOptions options;
+  options.before_reply = false;  // Batched: Record alone hands lines over.
   options.max_queued_bytes = 256 * 1024;
   options.flush_timeout = absl::Milliseconds(200);
   constexpr int kLines = 50000;  // ~15 MB of lines; the pipe holds 64 KiB.
@@ -187,6 +190,107 @@ TEST(DecisionLog, StalledSinkIsBoundedAndDoesNotBlockShutdown) {
   }
   EXPECT_LT(absl::Now() - start, absl::Seconds(20)) << "shutdown waited on the stalled sink";
   ::close(fds[0]);  // The writer thread, blocked in write(), now fails and ends.
+  ::close(fds[1]);
+}
+
+// Proves before-reply mode: the callback that answers a call runs only once
+// the call's lines are in the file (a SIGKILL after the answer loses
+// nothing), for single calls and for many threads at once (group commit).
+TEST(DecisionLog, BeforeReplyAnswersOnlyOnceWritten) {
+  const std::string path = TempPath("before_reply");
+  std::filesystem::remove(path);
+  {
+    auto log = DecisionLog::Open(path);
+    ASSERT_TRUE(log.ok()) << log.status();
+    constexpr int kThreads = 4;
+    constexpr int kCalls = 300;
+    std::atomic<int> missing{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kCalls; ++i) {
+          const DecisionLogEntry entry = SampleEntry(t * kCalls + i);
+          (*log)->Record(entry);
+          std::promise<void> answered;
+          (*log)->AfterWritten([&](bool written) {
+            if (!written) refused.fetch_add(1);
+            // The line is in the file by now: read it back.
+            if (!absl::StrContains(testing::ReadAll(path), entry.decision_id)) missing.fetch_add(1);
+            answered.set_value();
+          });
+          answered.get_future().wait();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(refused.load(), 0);
+    EXPECT_EQ(missing.load(), 0) << "answered before its line was written";
+  }
+  int lines = 0;
+  const absl::Status s = testing::EveryLineIsJsonObject(testing::ReadAll(path), &lines);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(lines, 4 * 300);
+  std::filesystem::remove(path);
+}
+
+// Proves a call that recorded nothing, and every call when there is no log,
+// is answered at once on the calling thread.
+TEST(DecisionLog, BeforeReplyWithNothingToWriteAnswersAtOnce) {
+  for (const std::string& path : {std::string(), TempPath("nothing")}) {
+    auto log = DecisionLog::Open(path);
+    ASSERT_TRUE(log.ok()) << log.status();
+    if (path.empty()) (*log)->Record(SampleEntry(1));
+    const std::thread::id caller = std::this_thread::get_id();
+    bool answered = false;
+    (*log)->AfterWritten([&](bool written) {
+      EXPECT_TRUE(written);
+      EXPECT_EQ(std::this_thread::get_id(), caller);
+      answered = true;
+    });
+    EXPECT_TRUE(answered) << "log '" << path << "'";
+    if (!path.empty()) std::filesystem::remove(path);
+  }
+}
+
+// Proves a stalled sink in before-reply mode: calls beyond the queue bound
+// are refused (written=false) at once instead of waiting or growing memory,
+// and every call waiting on the stalled write is answered once the sink
+// moves again - no call is left unanswered, even after the log is closed.
+TEST(DecisionLog, BeforeReplyOnStalledSinkRefusesAndAnswersEveryCall) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  DecisionLogOptions options;
+  options.max_queued_bytes = 64 * 1024;
+  options.flush_timeout = absl::Milliseconds(100);
+  constexpr int kCalls = 2000;  // ~600 KB of lines; the pipe holds 64 KiB.
+  std::atomic<int> told{0};
+  std::atomic<int> refused{0};
+  {
+    auto log = DecisionLog::Open(absl::StrCat("/dev/fd/", fds[1]), options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < kCalls; ++i) {
+      (*log)->Record(SampleEntry(i));
+      (*log)->AfterWritten([&](bool written) {
+        if (!written) refused.fetch_add(1);
+        told.fetch_add(1);
+      });
+    }
+    EXPECT_GT(refused.load(), kCalls / 2) << "the queue bound must refuse most calls";
+    EXPECT_LT(told.load(), kCalls) << "calls waiting on the stalled sink cannot have been answered";
+  }
+  // The sink moves again: the writer, left behind by the closed log,
+  // finishes its queue and answers the rest.
+  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  char buf[65536];
+  for (int i = 0; i < 500 && told.load() < kCalls; ++i) {
+    while (::read(fds[0], buf, sizeof(buf)) > 0) {
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(told.load(), kCalls) << "a call waiting on the log was never answered (refused "
+                                 << refused.load() << ")";
+  ::close(fds[0]);
   ::close(fds[1]);
 }
 
