@@ -51,6 +51,24 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--unix_socket", o.unix_socket,
                  "Unix domain socket path to serve on as well (sidecar use)");
+  std::string socket_mode = "0660";
+  app.add_option("--unix_socket_mode", socket_mode,
+                 "Octal permission bits of --unix_socket; clients need write permission (0660: "
+                 "owner and group, e.g. a pod's fsGroup; 0666: any UID)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.size() >= 3 && v.size() <= 4 && v.find_first_not_of("01234567") == std::string::npos
+                       ? std::string()
+                       : "not an octal mode like 0660";
+          },
+          "MODE"))
+      ->capture_default_str();
+  buildgate::AddDurationOption(
+      &app, "--max_connection_age", &o.max_connection_age,
+      "Close client connections older than this (gracefully) so clients re-resolve and spread "
+      "over new replicas; 0s: never");
+  buildgate::AddDurationOption(&app, "--max_connection_age_grace", &o.max_connection_age_grace,
+                               "How long calls on an aged-out connection may still finish");
   app.add_option("--policy_dir", o.policy_dir,
                  "Directory of policy-set files (*.yaml, *.yml, *.json), e.g. a mounted ConfigMap; "
                  "empty serves the embedded example policies");
@@ -118,6 +136,7 @@ int main(int argc, char** argv) {
       app, std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr, kExitStartFailed);
   if (parsed >= 0) return parsed;
   o.cache_max_bytes = cache_max_mb << 20;
+  o.unix_socket_mode = static_cast<unsigned>(std::stoul(socket_mode, nullptr, 8));
   if (absl::Status s = buildgate::SetUpLogging(log_format); !s.ok()) {
     std::cerr << "buildgated: " << s.message() << "\n";
     return kExitStartFailed;

@@ -78,6 +78,10 @@ std::string WhyNotListening(const std::string& address) {
   return why;
 }
 
+int DurationToIntMs(absl::Duration d) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+}
+
 absl::Status ClearStaleSocket(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return absl::OkStatus();  // Nothing there.
@@ -156,6 +160,11 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
   // gRPC turns SO_REUSEPORT on by default: a second buildgated on a taken
   // port would start and silently take a share of the traffic. Off, it fails.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, DurationToIntMs(options.max_connection_age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               DurationToIntMs(options.max_connection_age_grace));
+  }
   if (!options.listen.empty()) builder.AddListeningPort(options.listen, creds, &s->tcp_port_);
   if (!options.unix_socket.empty()) {
     if (absl::Status s = ClearStaleSocket(options.unix_socket); !s.ok()) return s;
@@ -170,6 +179,10 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
     if (!options.unix_socket.empty()) addresses.push_back(absl::StrCat("--unix_socket=", options.unix_socket));
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", absl::StrJoin(addresses, " / ")));
+  }
+  if (!options.unix_socket.empty() && ::chmod(options.unix_socket.c_str(), options.unix_socket_mode) != 0) {
+    return absl::InternalError(
+        absl::StrCat("--unix_socket=", options.unix_socket, ": cannot set its mode: ", std::strerror(errno)));
   }
   auto* health = s->server_->GetHealthCheckService();
   health->SetServingStatus(false);

@@ -40,6 +40,15 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   // Unix domain socket path (sidecar use); empty: none.
   std::string unix_socket;
+  // Permission bits of the socket (connecting needs write permission):
+  // 0660 lets a container of another UID in the socket's group (a pod's
+  // fsGroup) connect.
+  unsigned unix_socket_mode = 0660;
+  // Connections older than this are closed gracefully (GOAWAY; calls in
+  // flight get max_connection_age_grace), so clients re-resolve and spread
+  // over new replicas. Zero: never.
+  absl::Duration max_connection_age = absl::ZeroDuration();
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
   // Directory of policy-set files; empty: the embedded example policies.
   std::string policy_dir;
   absl::Duration reload_interval = absl::Seconds(2);

@@ -8,7 +8,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -429,6 +433,90 @@ TEST_F(ProcessTest, UnixSocketOnlyReplacesStaleSockets) {
   ASSERT_GT(again.port(), 0) << again.AllOutput();
   EXPECT_EQ(RunCommand(kCli + " health --server unix:" + sock).exit_code, 0);
   EXPECT_EQ(again.Stop(), 0);
+}
+
+// connect(2) to a unix socket as another user: `uid`, primary group `gid`,
+// supplementary groups `groups`, in a forked child (the test runs as root).
+// Returns 0 or the errno connect failed with.
+int ConnectAs(const std::string& path, uid_t uid, gid_t gid, std::vector<gid_t> groups) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Only system calls from here (the parent has threads).
+    if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) _exit(99);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof(addr.sun_path) - 1));
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    _exit(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 ? 0 : errno);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Proves --unix_socket_mode: a sidecar's app container runs as another UID
+// and shares only the pod's fsGroup with buildgated. With the default 0660
+// a process of another UID in the socket's group connects and one outside
+// it is refused; 0666 lets any UID connect; a mode that is not octal is a
+// flag error.
+TEST_F(ProcessTest, UnixSocketModeLetsTheSocketsGroupConnect) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as other users";
+  const std::string sock = Path("bg.sock");
+  struct stat st {};
+  {
+    Daemon d(dir_, {"--listen=", "--unix_socket=" + sock});
+    ASSERT_TRUE(fs::exists(Path("port"))) << d.AllOutput();
+    ASSERT_EQ(::stat(sock.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0660u);
+    EXPECT_EQ(ConnectAs(sock, 4242, 4242, {st.st_gid}), 0) << "a member of the socket's group";
+    EXPECT_EQ(ConnectAs(sock, 4242, 4242, {4242}), EACCES) << "outside the socket's group";
+    EXPECT_EQ(d.Stop(), 0);
+  }
+  fs::remove(Path("port"));
+  {
+    Daemon d(dir_, {"--listen=", "--unix_socket=" + sock, "--unix_socket_mode=0666"});
+    ASSERT_EQ(::stat(sock.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0666u);
+    EXPECT_EQ(ConnectAs(sock, 4242, 4242, {4242}), 0) << "0666: any UID";
+    EXPECT_EQ(d.Stop(), 0);
+  }
+  auto bad = RunCommand(kBin + "/service/buildgated --listen= --unix_socket=" + sock + " --unix_socket_mode=rw", true);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(bad.out, "--unix_socket_mode")) << bad.out;
+}
+
+// Proves --max_connection_age: a client calling steadily is moved to new
+// connections (the decision log's caller shows new client ports) without a
+// single failed call, so clients spread over replicas added later.
+TEST_F(ProcessTest, MaxConnectionAgeRecyclesConnectionsWithoutFailures) {
+  Daemon d(dir_, {"--max_connection_age=500ms", "--max_connection_age_grace=2s"});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  ClientOptions c;
+  c.target = d.address();
+  auto client = *BuildGateClient::Create(c);
+  v1::PolicySource src;
+  src.set_org_id("acme");
+  v1::BuildStep step;
+  step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
+  step.set_repo("acme/web");
+  int failed = 0;
+  const absl::Time end = absl::Now() + absl::Seconds(2);
+  while (absl::Now() < end) {
+    auto r = client->Decide(src, step);
+    if (!r.ok()) ++failed;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(d.Stop(), 0);
+  // "caller":"ipv4:127.0.0.1:PORT": one client port per connection.
+  std::set<std::string> connections;
+  for (absl::string_view line : absl::StrSplit(ReadAll(Path("decisions.log")), '\n')) {
+    const std::size_t at = line.find("\"caller\":\"");
+    if (at != absl::string_view::npos) {
+      connections.insert(std::string(line.substr(at, line.find('"', at + 10) - at)));
+    }
+  }
+  EXPECT_GE(connections.size(), 3u) << "2 s of calls with connections aged out every 500 ms";
 }
 
 // Proves three replicas behind one multi-address target (the client's
