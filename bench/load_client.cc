@@ -100,6 +100,9 @@ int Run() {
     grpc::ChannelArguments args;
     args.SetInt("buildgate.load_client.channel", i);  // Distinct args: distinct connections.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // Every address the target names (ipv4:A,B,C; dns:/// of a headless
+    // Service) gets calls, as buildgate's own client does.
+    args.SetLoadBalancingPolicyName("round_robin");
     channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
                                                  grpc::InsecureChannelCredentials(), args));
     stubs.push_back(std::make_unique<grpc::GenericStub>(channels.back()));

