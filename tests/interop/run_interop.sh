@@ -7,12 +7,9 @@ set -euo pipefail
 src="$1"
 bin="$2"
 work="$bin/interop"
-mkdir -p "$work"
-cp "$src/tests/interop/package.json" "$src/tests/interop/interop_test.js" "$src/tests/interop/reflection.proto" "$work/"
-if [ ! -d "$work/node_modules/@grpc/grpc-js" ] || [ ! -d "$work/node_modules/@grpc/proto-loader" ] ||
-   [ ! -d "$work/node_modules/protobufjs" ]; then
-  (cd "$work" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+. "$src/tests/testing/npm_workdir.sh"
+npm_workdir "$work" "$src/tests/interop/package.json" "$src/tests/interop/interop_test.js" \
+  "$src/tests/interop/reflection.proto"
 . "$src/tests/interop/start_buildgated.sh"
 start_buildgated "$bin" "$work"
 node "$work/interop_test.js" "127.0.0.1:$port" "$src/proto"

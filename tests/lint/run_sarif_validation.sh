@@ -8,11 +8,8 @@ set -euo pipefail
 src="$1"
 bin="$2"
 work="$bin/sarif"
-mkdir -p "$work"
-cp "$src/tests/lint/package.json" "$src/tests/lint/validate_sarif.js" "$work/"
-if [ ! -d "$work/node_modules/ajv-draft-04" ] || [ ! -d "$work/node_modules/ajv-formats" ]; then
-  (cd "$work" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+. "$src/tests/testing/npm_workdir.sh"
+npm_workdir "$work" "$src/tests/lint/package.json" "$src/tests/lint/validate_sarif.js"
 schema="$work/sarif-2.1.0-rtm.5.json"
 if [ ! -s "$schema" ]; then
   (cd "$work" && rm -f microsoft-jest-sarif-*.tgz && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null &&
