@@ -485,6 +485,35 @@ TEST_F(ProcessTest, UnixSocketModeLetsTheSocketsGroupConnect) {
   EXPECT_TRUE(absl::StrContains(bad.out, "--unix_socket_mode")) << bad.out;
 }
 
+// Proves dns:/// targets (how clients reach every pod behind a headless
+// Service): the CLI and the C++ client resolve localhost to every address it
+// has (127.0.0.1 and ::1 where configured) and round_robin over those that
+// answer - the server listens on 127.0.0.1 only, so ::1 is a dead address
+// they must step over.
+TEST_F(ProcessTest, DnsTargetsBalanceOverTheAddressesThatAnswer) {
+  Daemon d(dir_, {});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  const std::string target = absl::StrCat("dns:///localhost:", d.port());
+  auto health = RunCommand(kCli + " health --server " + target);
+  EXPECT_EQ(health.exit_code, 0) << health.out;
+  auto decide = RunCommand(kCli + " decide --server " + target + " --org acme --step " +
+                           std::string(BUILDGATE_SOURCE_DIR) + "/examples/steps/build-and-push-ecr.yaml");
+  EXPECT_EQ(decide.exit_code, 10) << decide.out;
+  ClientOptions c;
+  c.target = target;
+  auto client = *BuildGateClient::Create(c);
+  v1::PolicySource src;
+  src.set_org_id("acme");
+  v1::BuildStep step;
+  step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
+  step.set_repo("acme/web");
+  for (int i = 0; i < 20; ++i) {
+    auto r = client->Decide(src, step);
+    EXPECT_TRUE(r.ok()) << r.status();
+  }
+  EXPECT_EQ(d.Stop(), 0);
+}
+
 // Proves --max_connection_age: a client calling steadily is moved to new
 // connections (the decision log's caller shows new client ports) without a
 // single failed call, so clients spread over replicas added later.
