@@ -51,9 +51,10 @@ bh config \
   --label org.opencontainers.image.version="$version" \
   --label org.opencontainers.image.revision="$revision" \
   "$ctr"
-bh commit --quiet --rm "$ctr" "$tag" >/dev/null
-trap - EXIT
 mkdir -p "$(dirname "$out")"
 rm -f "$out"
-bh push --quiet "$tag" "oci-archive:$out:$tag"
+# Straight to the archive: nothing is left in the store (and no layer is
+# applied to it, which needs a real mount namespace).
+bh commit --quiet --rm --disable-compression=false "$ctr" "oci-archive:$out:$tag" >/dev/null
+trap - EXIT
 echo "build-image: $tag -> $out ($(du -h "$out" | cut -f1))"
