@@ -2,7 +2,10 @@
 # Throughput of one buildgated against three behind one ipv4: target (the
 # client's round_robin spreads calls over all three), same client, same
 # load, one run:  bench/replicas.sh [BUILD_DIR] [DURATION]
-# Prints one JSON line per setup. On a machine with few cores the replicas
+# Extra buildgated flags from $BUILDGATED_FLAGS (e.g.
+# --decision_log_before_reply=false to compare the decision-log modes).
+# Prints one JSON line per setup and load: 64 calls in flight (throughput)
+# and 1 (latency). On a machine with few cores the replicas
 # share the cores with each other and with the load client, so three cannot
 # be much faster than one here; what scale-out buys is measured where each
 # replica has its own cores (docs/operating.md says how to size).
@@ -24,7 +27,7 @@ start() {  # appends the replica's port to ports
   local dir="$work/r$1"
   mkdir -p "$dir"
   "$build/service/buildgated" --listen=127.0.0.1:0 --metrics_address= --policy_dir="$work/policies" \
-    --decision_log="$dir/decisions.log" --port_file="$dir/port" 2>"$dir/stderr" &
+    --decision_log="$dir/decisions.log" --port_file="$dir/port" ${BUILDGATED_FLAGS:-} 2>"$dir/stderr" &
   pids+=($!)
   for _ in $(seq 1 2000); do [ -s "$dir/port" ] && break; sleep 0.005; done
   ports+=("$(head -1 "$dir/port")")
@@ -36,6 +39,8 @@ p1=${ports[0]} p2=${ports[1]} p3=${ports[2]}
 echo "cores: $(nproc)"
 for setup in "one 127.0.0.1:$p1" "three ipv4:127.0.0.1:$p1,127.0.0.1:$p2,127.0.0.1:$p3"; do
   read -r label target <<<"$setup"
-  "$build/bench/load_client" --corpus=tests/cases --target="$target" --mode=closed --inflight=64 \
-    --channels=4 --duration="$dur" --warmup=1s --label="replicas.$label"
+  for inflight in 64 1; do
+    "$build/bench/load_client" --corpus=tests/cases --target="$target" --mode=closed --inflight="$inflight" \
+      --channels=4 --duration="$dur" --warmup=1s --label="replicas.$label.inflight$inflight"
+  done
 done
