@@ -73,6 +73,7 @@ absl::StatusOr<v1::DecideResponse> BuildGateClient::Decide(const v1::PolicySourc
   v1::DecideRequest request;
   *request.mutable_policy() = policy;
   *request.mutable_step() = step;
+  request.set_view(options_.view);
   v1::DecideResponse response;
   grpc::Status status = WithRetries([&](grpc::ClientContext* ctx) {
     ++attempts_;

@@ -51,6 +51,9 @@ struct ClientOptions {
   std::string tls_server_name;  // Overrides the name checked in the server certificate.
   // Sent as x-buildgate-caller, shown in the server's decision log.
   std::string caller;
+  // How much of each decision Decide and DecideWithPolicy ask for
+  // (unspecified: the server's default, FULL).
+  v1::DecisionView view = v1::DECISION_VIEW_UNSPECIFIED;
 };
 
 class BuildGateClient {

@@ -95,8 +95,13 @@ struct DecideFlags {
   std::string org;
   std::vector<std::string> steps;
   std::string output = "text";
+  std::string view = "full";
   ClientOptions client;
 };
+
+v1::DecisionView ViewOf(const DecideFlags& f) {
+  return f.view == "basic" ? v1::DECISION_VIEW_BASIC : v1::DECISION_VIEW_FULL;
+}
 
 // A step file as read: its name for messages and the step.
 struct LoadedStep {
@@ -133,7 +138,7 @@ int DecideOffline(const DecideFlags& f, const std::vector<std::string>& steps, s
   DecisionPrinter printer(f.output, steps.size(), out);
   for (const LoadedStep& s : loaded) {
     v1::Decision decision;
-    if (absl::Status status = buildgate::Decide(**policy, s.step, &decision); !status.ok()) {
+    if (absl::Status status = buildgate::Decide(**policy, s.step, &decision, ViewOf(f)); !status.ok()) {
       err << "buildgate: " << s.source << ": " << status.message() << "\n";
       code = Worse(code, kExitBadInput);
       continue;
@@ -165,7 +170,9 @@ int DecideRemote(const DecideFlags& f, const std::vector<std::string>& steps, st
     }
     *source.mutable_inline_policy() = *std::move(set);
   }
-  const std::unique_ptr<BuildGateClient> client = Connect(f.client, err);
+  ClientOptions options = f.client;
+  options.view = ViewOf(f);
+  const std::unique_ptr<BuildGateClient> client = Connect(options, err);
   if (client == nullptr) return kExitBadInput;
   std::vector<v1::DecideResponse> results;
   if (loaded.size() == 1) {
@@ -183,6 +190,7 @@ int DecideRemote(const DecideFlags& f, const std::vector<std::string>& steps, st
     // Several steps: one DecideBatch call.
     v1::DecideBatchRequest request;
     *request.mutable_policy() = source;
+    request.set_view(ViewOf(f));
     for (LoadedStep& s : loaded) *request.add_steps() = std::move(s.step);
     auto r = client->DecideBatch(request);
     if (!r.ok()) {
@@ -509,6 +517,11 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                          "Org whose stored policy set decides (with --server)");
   decide_cmd->add_option("-o,--output", decide.output, "Output format")
       ->check(CLI::IsMember(outputs))
+      ->capture_default_str();
+  decide_cmd->add_option("--view", decide.view,
+                         "full: with reasons' messages, rejected builders, remediations and the "
+                         "step YAML; basic: what to run and the reason codes")
+      ->check(CLI::IsMember({"basic", "full"}))
       ->capture_default_str();
   AddRemoteOptions(decide_cmd, &decide.client, /*server_required=*/false);
 

@@ -293,7 +293,7 @@ struct Choice {
 // first admissible builder that caches; else the first admissible one.
 // Every builder not admissible goes to rejected_builders with its reasons.
 void ChooseBuilder(const CompiledScope& scope, const v1::BuildStep& step, const Proposal& p,
-                   const StepShape& shape, Choice* c, v1::Decision* d) {
+                   const StepShape& shape, bool full, Choice* c, v1::Decision* d) {
   c->count = std::min(scope.builders.size(), c->candidates.size());
   for (std::size_t i = 0; i < c->count; ++i) {
     Candidate& cand = c->candidates[i];
@@ -319,7 +319,7 @@ void ChooseBuilder(const CompiledScope& scope, const v1::BuildStep& step, const 
   } else if ((c->chosen = first([](const Candidate&) { return true; }))) {
     c->why = v1::CHOSEN_BY_PREFERENCE;
   }
-  for (std::size_t i = 0; i < c->count; ++i) {
+  for (std::size_t i = 0; full && i < c->count; ++i) {
     const Candidate& cand = c->candidates[i];
     if (cand.admissible) continue;
     v1::RejectedBuilder* rb = d->add_rejected_builders();
@@ -333,12 +333,13 @@ void ChooseBuilder(const CompiledScope& scope, const v1::BuildStep& step, const 
 // ---- Stage: deny.
 
 void Deny(const CompiledScope& scope, const v1::BuildStep& step, const Proposal& p,
-          const StepShape& shape, const Choice& choice, v1::Decision* d) {
+          const StepShape& shape, const Choice& choice, bool full, v1::Decision* d) {
   d->set_verdict(v1::VERDICT_DENY);
   if (choice.chosen != nullptr) return;  // Denied by the step checks alone.
   AddReason(d, v1::NO_ADMISSIBLE_BUILDER, v1::BUILDER_UNSPECIFIED,
             absl::StrCat("no builder can run this ", EnumName(p.destination),
                          " step under the policy (", scope.name, ")"));
+  if (!full) return;
   for (v1::Remediation& r : FindRemediations(scope, step, p.destination, shape.arch)) {
     *d->add_remediations() = std::move(r);
   }
@@ -544,7 +545,9 @@ absl::Status CheckOrg(const CompiledPolicySet& set, const v1::BuildStep& step) {
 
 }  // namespace
 
-absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1::Decision* out) {
+absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1::Decision* out,
+                    v1::DecisionView view) {
+  const bool full = view != v1::DECISION_VIEW_BASIC;
   out->Clear();  // Keeps allocated sub-messages and string capacity for reuse.
   BG_RETURN_IF_ERROR(ValidateStep(step));
   BG_RETURN_IF_ERROR(CheckOrg(set, step));
@@ -558,15 +561,27 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
 
   const bool step_denied = StepChecksDeny(scope.policy, step, p, out);
   Choice choice;
-  ChooseBuilder(scope, step, p, shape, &choice, out);
+  ChooseBuilder(scope, step, p, shape, full, &choice, out);
   if (step_denied || choice.chosen == nullptr) {
-    Deny(scope, step, p, shape, choice, out);
-    return absl::OkStatus();
+    Deny(scope, step, p, shape, choice, full, out);
+  } else {
+    FillDecision(scope.policy, step, p, shape, choice, out);
+    if (full) {
+      RenderStepYaml(step, *out, p, out->mutable_step_yaml());
+      RenderStageVariablesYaml(*out, out->mutable_stage_variables_yaml());
+    }
   }
-  FillDecision(scope.policy, step, p, shape, choice, out);
-  RenderStepYaml(step, *out, p, out->mutable_step_yaml());
-  RenderStageVariablesYaml(*out, out->mutable_stage_variables_yaml());
+  ApplyView(view, out);  // The reasons' messages.
   return absl::OkStatus();
+}
+
+void ApplyView(v1::DecisionView view, v1::Decision* d) {
+  if (view != v1::DECISION_VIEW_BASIC) return;
+  for (v1::Reason& r : *d->mutable_reasons()) r.clear_message();
+  d->clear_rejected_builders();
+  d->clear_remediations();
+  d->clear_step_yaml();
+  d->clear_stage_variables_yaml();
 }
 
 bool IsBuilderPluginStep(const CompiledPolicySet& set, const v1::BuildStep& step) {

@@ -18,9 +18,16 @@
 
 namespace buildgate {
 
-// Fills `out` (cleared first). On error `out` is left cleared.
+// Fills `out` (cleared first). On error `out` is left cleared. `view`
+// BASIC skips the work of the FULL-only fields (the remediation search,
+// rejected builders, rendering): the result equals ApplyView(BASIC) of the
+// FULL decision, byte for byte. UNSPECIFIED means FULL.
 absl::Status Decide(const CompiledPolicySet& policy_set, const v1::BuildStep& step,
-                    v1::Decision* out);
+                    v1::Decision* out, v1::DecisionView view = v1::DECISION_VIEW_FULL);
+
+// Clears what `view` leaves out of `d` (nothing for FULL or UNSPECIFIED):
+// the one definition of the BASIC view.
+void ApplyView(v1::DecisionView view, v1::Decision* d);
 
 // True when `step` (a Plugin step) runs an image the policy knows as a
 // builder plugin: a catalog plugin image, any tag or digest, or one pulled

@@ -148,8 +148,8 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> BuildGateService::Resol
 }
 
 absl::Status BuildGateService::DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
-                                         v1::DecideResponse* response) {
-  absl::Status status = buildgate::Decide(set, step, response->mutable_decision());
+                                         v1::DecisionView view, v1::DecideResponse* response) {
+  absl::Status status = buildgate::Decide(set, step, response->mutable_decision(), view);
   if (!status.ok()) response->clear_decision();
   return status;
 }
@@ -168,7 +168,8 @@ absl::Status BuildGateService::HandleDecide(grpc::CallbackServerContext& ctx,
     status = InvalidField("step", "required");
   } else {
     auto compiled = ResolvePolicy(request->policy());
-    status = compiled.ok() ? DecideOne(**compiled, request->step(), response) : compiled.status();
+    status = compiled.ok() ? DecideOne(**compiled, request->step(), request->view(), response)
+                           : compiled.status();
   }
   DecisionLogEntry entry = NewLogEntry(Caller(ctx), "Decide");
   if (parsed.ok()) entry.step = &request->step();
@@ -213,7 +214,7 @@ absl::Status BuildGateService::HandleDecideBatch(grpc::CallbackServerContext& ct
     }
   }
   for (int i = 0; status.ok() && i < request->steps_size(); ++i) {
-    absl::Status s = DecideOne(*compiled, request->steps(i), response->add_results());
+    absl::Status s = DecideOne(*compiled, request->steps(i), request->view(), response->add_results());
     if (!s.ok()) status = ForBatchItem(s, i);
   }
   const std::string caller = Caller(ctx);
@@ -383,6 +384,11 @@ absl::Status BuildGateService::HandleLintPipeline(grpc::CallbackServerContext& c
                         absl::StrCat("document: ", result.status().message()));
   }
   *response->mutable_report() = std::move(result->report);
+  // Lint decides in FULL (its findings' text comes from the reasons); the
+  // view trims what is sent.
+  for (v1::Finding& f : *response->mutable_report()->mutable_findings()) {
+    if (f.has_decision()) ApplyView(request->view(), f.mutable_decision());
+  }
   // Every decided build is a decision: logged like one, under the lint's id.
   const std::string caller = Caller(ctx);
   response->set_lint_id(NextDecisionId());

@@ -94,7 +94,7 @@ class BuildGateService final : public RawBuildGateService {
   absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> ResolveOwnedPolicy(
       const v1::PolicySource& source);
   absl::Status DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
-                         v1::DecideResponse* response);
+                         v1::DecisionView view, v1::DecideResponse* response);
 
   // One handler per RPC. `parsed` is the decoding's result, limits
   // (engine/limits.h) included: on error the handler refuses (Decide and

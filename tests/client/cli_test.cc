@@ -97,6 +97,27 @@ TEST(Cli, JsonAndYamlOutputs) {
   EXPECT_EQ(Cli({"decide", "-o", "xml", "--policy", "a", "--step", "b"}).code, kExitBadInput);
 }
 
+// Proves --view offline: basic leaves out the messages, remediations and
+// YAML and keeps the verdict, codes and what to run; an unknown view is a
+// usage error.
+TEST(Cli, ViewBasicLeavesOutTheExplanation) {
+  const std::vector<std::string> base = {"decide", "-o", "json", "--policy",
+                                         Example("examples/policies/acme.yaml"), "--step",
+                                         Example("examples/steps/buildah-docker.yaml")};
+  CliRun full = Cli(base);
+  std::vector<std::string> args = base;
+  args.push_back("--view=basic");
+  CliRun basic = Cli(args);
+  EXPECT_EQ(basic.code, full.code);
+  EXPECT_TRUE(absl::StrContains(full.out, "\"message\"")) << full.out;
+  EXPECT_FALSE(absl::StrContains(basic.out, "\"message\"")) << basic.out;
+  EXPECT_FALSE(absl::StrContains(basic.out, "\"stepYaml\"")) << basic.out;
+  EXPECT_TRUE(absl::StrContains(basic.out, "\"runAsUser\": \"1000\"")) << basic.out;
+  EXPECT_TRUE(absl::StrContains(basic.out, "\"code\": \"RUNS_AS_NON_ROOT\"")) << basic.out;
+  args.back() = "--view=summary";
+  EXPECT_EQ(Cli(args).code, kExitBadInput);
+}
+
 // Proves validate accepts every shipped example policy.
 TEST(Cli, ValidateShippedExamples) {
   for (const auto& entry : std::filesystem::directory_iterator(Example("examples/policies"))) {
@@ -357,6 +378,19 @@ TEST_F(CliRemoteTest, ListGetStatusDecide) {
   CliRun inline_policy =
       Cli({"decide", "--server", address_, "--policy", kAcme, "--step", kBuildah});
   EXPECT_EQ(inline_policy.code, kExitAllow) << inline_policy.err;
+  // --view reaches the server, for one step (Decide) and several (DecideBatch).
+  for (const std::vector<std::string>& steps : {std::vector<std::string>{kEcr}, {kBuildah, kEcr}}) {
+    std::vector<std::string> args = {"decide", "-o", "json", "--server", address_, "--org", "acme", "--step"};
+    args.insert(args.end(), steps.begin(), steps.end());
+    CliRun full = Cli(args);
+    args.push_back("--view=basic");
+    CliRun basic = Cli(args);
+    EXPECT_EQ(basic.code, full.code) << basic.err;
+    EXPECT_TRUE(absl::StrContains(full.out, "\"stepYaml\"")) << full.out;
+    EXPECT_FALSE(absl::StrContains(basic.out, "\"stepYaml\"")) << basic.out;
+    EXPECT_FALSE(absl::StrContains(basic.out, "\"message\"")) << basic.out;
+    EXPECT_TRUE(absl::StrContains(basic.out, "\"reasons\"")) << basic.out;
+  }
 }
 
 // `buildgate lint -o json` over one case, parsed back.

@@ -30,6 +30,16 @@ TEST_P(EngineCorpus, DecisionMatchesExpectation) {
                                   << decision.DebugString();
 }
 
+// Proves the BASIC view of each corpus case's decision is its FULL decision
+// with the FULL-only fields left empty, byte for byte.
+TEST_P(EngineCorpus, BasicViewIsTheFullDecisionTrimmed) {
+  const v1::DecisionCase& c = GetParam().data;
+  auto compiled = CompiledPolicySet::Compile(c.policy_set());
+  v1::Decision full;
+  if (!compiled.ok() || !Decide(**compiled, c.step(), &full).ok()) GTEST_SKIP() << "no decision";
+  EXPECT_EQ(testing::BasicViewMismatch(**compiled, c.step(), full), "") << GetParam().name;
+}
+
 INSTANTIATE_TEST_SUITE_P(Cases, EngineCorpus,
                          ::testing::ValuesIn(testing::LoadCorpus(BUILDGATE_SOURCE_DIR "/tests/cases")),
                          [](const auto& info) {

@@ -9,6 +9,7 @@
 #include "engine/decide.h"
 #include "engine/enum_names.h"
 #include "gtest/gtest.h"
+#include "tests/testing/corpus.h"
 
 namespace buildgate {
 namespace {
@@ -99,7 +100,9 @@ void CheckInvariants(const v1::Policy& p, const CompiledPolicySet& set, const v1
     EXPECT_EQ(d.builder(), v1::BUILDER_UNSPECIFIED) << ctx;
     return;
   }
-  if (p.root() == v1::ROOT_FORBIDDEN) EXPECT_NE(d.run_as_user(), 0) << ctx << "root used";
+  if (p.root() == v1::ROOT_FORBIDDEN) {
+    EXPECT_NE(d.run_as_user(), 0) << ctx << "root used";
+  }
   for (const auto& c : d.changes()) {
     if (p.root() == v1::ROOT_FORBIDDEN && absl::StrContains(c.field(), "runAsUser")) {
       EXPECT_NE(c.required(), "0") << ctx;
@@ -108,7 +111,9 @@ void CheckInvariants(const v1::Policy& p, const CompiledPolicySet& set, const v1
       EXPECT_EQ(c.required(), "false") << ctx;
     }
   }
-  if (p.privileged() == v1::PRIVILEGED_FORBIDDEN) EXPECT_FALSE(d.privileged()) << ctx << "privileged used";
+  if (p.privileged() == v1::PRIVILEGED_FORBIDDEN) {
+    EXPECT_FALSE(d.privileged()) << ctx << "privileged used";
+  }
   const auto& allowed = set.EffectivePolicy("", "").allowed_builders();
   EXPECT_NE(std::find(allowed.begin(), allowed.end(), d.builder()), allowed.end())
       << ctx << "builder outside the allowlist";
@@ -166,6 +171,7 @@ TEST(Properties, SafetyInvariantsOverCrossProduct) {
       ASSERT_TRUE(Decide(**compiled, step, &d).ok()) << ctx;
       ASSERT_TRUE(Decide(**compiled, step, &again).ok());
       EXPECT_EQ(d.SerializeAsString(), again.SerializeAsString()) << ctx;
+      EXPECT_EQ(testing::BasicViewMismatch(**compiled, step, d), "") << ctx;
       CheckInvariants(org, **compiled, d, ctx);
       step.set_project_id("tight");
       ASSERT_TRUE(Decide(**compiled, step, &project).ok()) << ctx;

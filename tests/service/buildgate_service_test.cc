@@ -661,6 +661,44 @@ TEST_F(ServiceTest, CorpusThroughServer) {
   EXPECT_GT(checked, 50);
 }
 
+// Proves the views through the server, over the corpus: unset is FULL (what
+// callers got before views existed), and a BASIC answer - Decide and
+// DecideBatch - is the FULL one with the FULL-only fields left empty.
+TEST_F(ServiceTest, CorpusThroughServerInBothViews) {
+  Start();
+  auto stub = v1::BuildGateService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server_->tcp_port()), grpc::InsecureChannelCredentials()));
+  int checked = 0;
+  for (const auto& c : testing::LoadCorpus(BUILDGATE_SOURCE_DIR "/tests/cases")) {
+    if (!c.data.expect_error().empty()) continue;
+    v1::DecideRequest request;
+    *request.mutable_policy()->mutable_inline_policy() = c.data.policy_set();
+    *request.mutable_step() = c.data.step();
+    v1::DecideResponse unset, full, basic;
+    for (auto [view, out] : {std::pair{v1::DECISION_VIEW_UNSPECIFIED, &unset},
+                             std::pair{v1::DECISION_VIEW_FULL, &full},
+                             std::pair{v1::DECISION_VIEW_BASIC, &basic}}) {
+      request.set_view(view);
+      grpc::ClientContext ctx;
+      ASSERT_TRUE(stub->Decide(&ctx, request, out).ok()) << c.name;
+    }
+    v1::DecideBatchRequest batch;
+    *batch.mutable_policy() = request.policy();
+    *batch.add_steps() = c.data.step();
+    batch.set_view(v1::DECISION_VIEW_BASIC);
+    v1::DecideBatchResponse batch_basic;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->DecideBatch(&ctx, batch, &batch_basic).ok()) << c.name;
+    v1::Decision trimmed = full.decision();
+    ApplyView(v1::DECISION_VIEW_BASIC, &trimmed);
+    EXPECT_EQ(unset.decision().SerializeAsString(), full.decision().SerializeAsString()) << c.name;
+    EXPECT_EQ(basic.decision().SerializeAsString(), trimmed.SerializeAsString()) << c.name;
+    EXPECT_EQ(batch_basic.results(0).decision().SerializeAsString(), trimmed.SerializeAsString()) << c.name;
+    ++checked;
+  }
+  EXPECT_GT(checked, 50);
+}
+
 // The metric names docs/api.md's metrics table lists (its first column).
 std::set<std::string> DocumentedMetrics() {
   std::ifstream in(std::string(BUILDGATE_SOURCE_DIR) + "/docs/api.md");
@@ -743,6 +781,16 @@ TEST_F(ServiceTest, LintPipelineStoredPolicy) {
   EXPECT_EQ(f.location().file(), ".harness/storefront.yaml");
   EXPECT_EQ(f.location().line(), 11);
   EXPECT_EQ(f.location().yaml_path(), "pipeline.stages[0].stage.spec.execution.steps[0].step");
+  EXPECT_GT(f.decision().remediations_size(), 0) << "unset view: FULL";
+  // The BASIC view trims every finding's decision and nothing else.
+  v1::LintPipelineRequest basic_request = LintRequest(Org("acme"), kPipeline);
+  basic_request.set_view(v1::DECISION_VIEW_BASIC);
+  auto basic = client_->LintPipeline(basic_request);
+  ASSERT_TRUE(basic.ok()) << basic.status();
+  v1::LintReport expected = r->report();
+  for (v1::Finding& e : *expected.mutable_findings()) ApplyView(v1::DECISION_VIEW_BASIC, e.mutable_decision());
+  EXPECT_EQ(basic->report().SerializeAsString(), expected.SerializeAsString());
+  EXPECT_EQ(basic->report().findings(0).decision().remediations_size(), 0);
   server_->Shutdown();
   server_.reset();
   const std::string log = testing::ReadAll((dir_ / "decisions.log").string());

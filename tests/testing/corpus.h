@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "buildgate/v1/decision.pb.h"
+#include "engine/compiled_policy.h"
 #include "tests/testing/corpus_files.h"
 
 namespace buildgate::testing {
@@ -24,6 +25,13 @@ std::vector<CorpusCase> LoadCorpus(const std::string& dir);
 // decision produced when it is OK. Returns mismatch lines; empty if it holds.
 std::vector<std::string> CheckOutcome(const v1::DecisionCase& c, const absl::Status& status,
                                       const v1::Decision& decision);
+
+// Checks the BASIC view of `full` (a FULL decision of `step` under `set`):
+// Decide with DECISION_VIEW_BASIC must give exactly ApplyView(BASIC, full),
+// byte for byte, and so a subset of it with every FULL-only field empty.
+// Returns what differs; empty if it holds.
+std::string BasicViewMismatch(const CompiledPolicySet& set, const v1::BuildStep& step,
+                              const v1::Decision& full);
 
 }  // namespace buildgate::testing
 
