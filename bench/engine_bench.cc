@@ -103,14 +103,15 @@ kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY
 repo: acme/payments
 )";
 
-void RunDecide(benchmark::State& state, const char* step_yaml) {
+void RunDecide(benchmark::State& state, const char* step_yaml,
+               v1::DecisionView view = v1::DECISION_VIEW_FULL) {
   static auto compiled = *CompiledPolicySet::Compile(Policy(kPolicy));
   const v1::BuildStep step = Step(step_yaml);
   v1::Decision decision;
-  (void)Decide(*compiled, step, &decision);  // Warm the reused message.
+  (void)Decide(*compiled, step, &decision, view);  // Warm the reused message.
   AllocationCounter allocations(state);
   for (auto _ : state) {
-    if (!Decide(*compiled, step, &decision).ok()) state.SkipWithError("decide failed");
+    if (!Decide(*compiled, step, &decision, view).ok()) state.SkipWithError("decide failed");
     benchmark::DoNotOptimize(decision);
   }
   state.SetItemsProcessed(state.iterations());
@@ -134,6 +135,14 @@ void BM_CheckRequestLimits(benchmark::State& state) {
 void BM_DecideAllow(benchmark::State& state) { RunDecide(state, kAllowStep); }
 void BM_DecideAllowWithChanges(benchmark::State& state) { RunDecide(state, kChangesStep); }
 void BM_DecideDenyWithRemediations(benchmark::State& state) { RunDecide(state, kDenyStep); }
+// The same three in the BASIC view (no messages, remediations or YAML).
+void BM_DecideAllowBasic(benchmark::State& state) {
+  RunDecide(state, kAllowStep, v1::DECISION_VIEW_BASIC);
+}
+void BM_DecideAllowWithChangesBasic(benchmark::State& state) {
+  RunDecide(state, kChangesStep, v1::DECISION_VIEW_BASIC);
+}
+void BM_DecideDenyBasic(benchmark::State& state) { RunDecide(state, kDenyStep, v1::DECISION_VIEW_BASIC); }
 
 // Compiling a set whose tables nobody shares (a non-root UID no other set has).
 void BM_CompileNewTables(benchmark::State& state) {
@@ -262,6 +271,9 @@ BENCHMARK(BM_CheckRequestLimits);
 BENCHMARK(BM_DecideAllow)->Threads(1)->Threads(2);
 BENCHMARK(BM_DecideAllowWithChanges);
 BENCHMARK(BM_DecideDenyWithRemediations);
+BENCHMARK(BM_DecideAllowBasic);
+BENCHMARK(BM_DecideAllowWithChangesBasic);
+BENCHMARK(BM_DecideDenyBasic);
 BENCHMARK(BM_CompileNewTables);
 BENCHMARK(BM_CompileNewTablesParallel)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_CompileSharedTables);
