@@ -95,6 +95,21 @@ class Daemon {
   int metrics_port_ = 0;
 };
 
+// The stored org and the step the load, failover and transport tests decide
+// over and over (an allow under the embedded acme set and under r1/r2).
+v1::PolicySource AcmeOrg() {
+  v1::PolicySource src;
+  src.set_org_id("acme");
+  return src;
+}
+
+v1::BuildStep WebStep() {
+  v1::BuildStep step;
+  step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
+  step.set_repo("acme/web");
+  return step;
+}
+
 class ProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -192,11 +207,8 @@ TEST_F(ProcessTest, SigtermDrainsAndFlushes) {
       c.max_attempts = 1;
       c.deadline = absl::Seconds(2);
       auto client = *BuildGateClient::Create(c);
-      v1::PolicySource src;
-      src.set_org_id("acme");
-      v1::BuildStep step;
-      step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
-      step.set_repo("acme/web");
+      const v1::PolicySource src = AcmeOrg();
+      const v1::BuildStep step = WebStep();
       while (!stop.load()) {
         auto r = client->Decide(src, step);
         if (r.ok()) {
@@ -502,11 +514,8 @@ TEST_F(ProcessTest, DnsTargetsBalanceOverTheAddressesThatAnswer) {
   ClientOptions c;
   c.target = target;
   auto client = *BuildGateClient::Create(c);
-  v1::PolicySource src;
-  src.set_org_id("acme");
-  v1::BuildStep step;
-  step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
-  step.set_repo("acme/web");
+  const v1::PolicySource src = AcmeOrg();
+  const v1::BuildStep step = WebStep();
   for (int i = 0; i < 20; ++i) {
     auto r = client->Decide(src, step);
     EXPECT_TRUE(r.ok()) << r.status();
@@ -523,11 +532,8 @@ TEST_F(ProcessTest, MaxConnectionAgeRecyclesConnectionsWithoutFailures) {
   ClientOptions c;
   c.target = d.address();
   auto client = *BuildGateClient::Create(c);
-  v1::PolicySource src;
-  src.set_org_id("acme");
-  v1::BuildStep step;
-  step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
-  step.set_repo("acme/web");
+  const v1::PolicySource src = AcmeOrg();
+  const v1::BuildStep step = WebStep();
   int failed = 0;
   const absl::Time end = absl::Now() + absl::Seconds(2);
   while (absl::Now() < end) {
@@ -597,11 +603,8 @@ TEST_F(ProcessTest, ThreeReplicasFailOverWithNothingLost) {
       c.target = target;
       c.deadline = absl::Seconds(2);
       auto client = *BuildGateClient::Create(c);
-      v1::PolicySource src;
-      src.set_org_id("acme");
-      v1::BuildStep step;
-      step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
-      step.set_repo("acme/web");
+      const v1::PolicySource src = AcmeOrg();
+      const v1::BuildStep step = WebStep();
       while (!stop.load()) {
         auto r = client->Decide(src, step);
         absl::MutexLock lock(&mu);
