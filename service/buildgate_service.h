@@ -140,12 +140,14 @@ class BuildGateService final : public RawBuildGateService {
     auto* reactor = ctx->DefaultReactor();
     const auto start = std::chrono::steady_clock::now();
     metrics_->RpcStarted();
-    // May run on the decision log's writer thread (see below).
+    // May run on the decision log's writer thread (see below). Counted
+    // before the reply goes out, so a caller that has its answer (and then
+    // scrapes /metrics) always sees its call counted.
     auto finish = [this, reactor, start, method](const grpc::Status& status) {
-      reactor->Finish(status);
       metrics_->RpcFinished(
           method, static_cast<int>(status.error_code()),
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      reactor->Finish(status);
     };
     if (!in->Valid()) {
       // No request message arrived: the client cancelled or closed first.
