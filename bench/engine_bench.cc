@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <map>
 #include <new>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "engine/compiled_policy.h"
@@ -23,6 +24,7 @@
 #include "buildgate/v1/service.pb.h"
 #include "engine/limits.h"
 #include "engine/proto_text.h"
+#include "engine/shape_memo.h"
 #include "service/policy_cache.h"
 
 // Counts heap allocations per thread.
@@ -103,10 +105,15 @@ kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY
 repo: acme/payments
 )";
 
+// Decides `step_yaml` over and over: after the first call its shape is
+// memoized (engine/shape_memo.h) unless `fresh`, which decides every call
+// from scratch as before the memo.
 void RunDecide(benchmark::State& state, const char* step_yaml,
-               v1::DecisionView view = v1::DECISION_VIEW_FULL) {
+               v1::DecisionView view = v1::DECISION_VIEW_FULL, bool fresh = false) {
   static auto compiled = *CompiledPolicySet::Compile(Policy(kPolicy));
   const v1::BuildStep step = Step(step_yaml);
+  std::optional<ShapeMemoBypass> bypass;
+  if (fresh) bypass.emplace();
   v1::Decision decision;
   (void)Decide(*compiled, step, &decision, view);  // Warm the reused message.
   AllocationCounter allocations(state);
@@ -143,6 +150,14 @@ void BM_DecideAllowWithChangesBasic(benchmark::State& state) {
   RunDecide(state, kChangesStep, v1::DECISION_VIEW_BASIC);
 }
 void BM_DecideDenyBasic(benchmark::State& state) { RunDecide(state, kDenyStep, v1::DECISION_VIEW_BASIC); }
+// Without the shape memo (every call computes the builder choice, the
+// rejected builders and, for the deny, the remediation search).
+void BM_DecideAllowFresh(benchmark::State& state) {
+  RunDecide(state, kAllowStep, v1::DECISION_VIEW_FULL, true);
+}
+void BM_DecideDenyWithRemediationsFresh(benchmark::State& state) {
+  RunDecide(state, kDenyStep, v1::DECISION_VIEW_FULL, true);
+}
 
 // Compiling a set whose tables nobody shares (a non-root UID no other set has).
 void BM_CompileNewTables(benchmark::State& state) {
@@ -274,6 +289,8 @@ BENCHMARK(BM_DecideDenyWithRemediations);
 BENCHMARK(BM_DecideAllowBasic);
 BENCHMARK(BM_DecideAllowWithChangesBasic);
 BENCHMARK(BM_DecideDenyBasic);
+BENCHMARK(BM_DecideAllowFresh);
+BENCHMARK(BM_DecideDenyWithRemediationsFresh);
 BENCHMARK(BM_CompileNewTables);
 BENCHMARK(BM_CompileNewTablesParallel)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_CompileSharedTables);

@@ -7,7 +7,9 @@
 // compiled_policy.cc. Not part of the engine's public API (compiled_policy.h).
 //
 // Thread-safe: everything here is immutable once built and shared as
-// std::shared_ptr<const ...> across threads and policy sets.
+// std::shared_ptr<const ...> across threads and policy sets, except each
+// ScopeTables' shape memo, which is filled as decisions are made and is
+// itself thread-safe (shape_memo.h).
 #ifndef BUILDGATE_ENGINE_COMPILED_TABLES_H_
 #define BUILDGATE_ENGINE_COMPILED_TABLES_H_
 
@@ -22,6 +24,7 @@
 #include "buildgate/v1/decision.pb.h"
 #include "buildgate/v1/policy.pb.h"
 #include "engine/builder_evaluation.h"
+#include "engine/shape_memo.h"
 
 namespace buildgate {
 
@@ -88,7 +91,12 @@ struct ScopeTables {
   v1::Policy policy;                           // Effective; revision cleared.
   // Allowed builders in preference order, then the rest in catalog order.
   std::vector<CompiledBuilder> builders;
+  // Compile-time size; the memo below grows with use, at most
+  // ShapeMemo::kSlots outcomes.
   std::size_t approximate_bytes = 0;
+  // The builder choice, rejected builders and remediations per step shape,
+  // filled by Decide() (shared by every set that shares these tables).
+  ShapeMemo memo;
 };
 
 // One scope of a compiled set: its name and revision, and shared tables.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "engine/proposal.h"
 #include "engine/remediation.h"
 #include "engine/render.h"
+#include "engine/shape_memo.h"
 #include "engine/step_validation.h"
 
 namespace buildgate {
@@ -272,77 +274,81 @@ StepShape ShapeOf(const v1::BuildStep& step, const Proposal& p) {
   return shape;
 }
 
-struct Candidate {
-  const CompiledBuilder* cb = nullptr;
-  StepFit fit;
-  bool admissible = false;
-};
-
-struct Choice {
-  // A scope lists each builder of the Builder enum at most once.
-  std::array<Candidate, v1::Builder_ARRAYSIZE> candidates;
-  std::size_t count = 0;
-  const Candidate* requested = nullptr;  // The proposal's builder, if the scope has it.
-  const Candidate* chosen = nullptr;     // nullptr: no builder can run the step.
-  v1::ReasonCode why = v1::CHOSEN_AS_REQUESTED;
-};
-
 // The table says which builders the scope admits for the step's shape; the
 // step adds a feature flag that caching can stand in for, and dry run. The
 // proposal's builder wins when admissible; else, for a caching step, the
 // first admissible builder that caches; else the first admissible one.
-// Every builder not admissible goes to rejected_builders with its reasons.
-void ChooseBuilder(const CompiledScope& scope, const v1::BuildStep& step, const Proposal& p,
-                   const StepShape& shape, bool full, Choice* c, v1::Decision* d) {
-  c->count = std::min(scope.builders.size(), c->candidates.size());
-  for (std::size_t i = 0; i < c->count; ++i) {
-    Candidate& cand = c->candidates[i];
-    cand.cb = &scope.builders[i];
-    const BuilderEvaluation& ev = cand.cb->table[shape.index];
-    cand.fit = CheckStepFit(*cand.cb->spec, ev, step, p.destination);
-    cand.admissible = ev.admissible && cand.fit.ok();
-    if (cand.cb->spec->builder() == p.builder) c->requested = &cand;
+// Every builder not admissible goes to rejected_builders with its reasons;
+// when none is admissible, the remediation search says what would admit
+// one. Reads only the shape's inputs (shape_memo.h), so the outcome is
+// memoized per shape.
+std::unique_ptr<ShapeOutcome> ComputeShapeOutcome(const CompiledScope& scope,
+                                                  const v1::BuildStep& step, const Proposal& p,
+                                                  const StepShape& shape) {
+  auto o = std::make_unique<ShapeOutcome>();
+  const int count = static_cast<int>(scope.builders.size());
+  std::vector<StepFit> fits(count);
+  std::vector<char> admissible(count);
+  for (int i = 0; i < count; ++i) {
+    const CompiledBuilder& cb = scope.builders[i];
+    const BuilderEvaluation& ev = cb.table[shape.index];
+    fits[i] = CheckStepFit(*cb.spec, ev, step, p.destination);
+    admissible[i] = ev.admissible && fits[i].ok();
+    if (cb.spec->builder() == p.builder) o->requested = i;
   }
-  auto first = [&](auto&& wanted) -> const Candidate* {
-    for (std::size_t i = 0; i < c->count; ++i) {
-      if (c->candidates[i].admissible && wanted(c->candidates[i])) return &c->candidates[i];
+  auto first = [&](auto&& wanted) {
+    for (int i = 0; i < count; ++i) {
+      if (admissible[i] && wanted(scope.builders[i])) return i;
     }
-    return nullptr;
+    return -1;
   };
-  if (c->requested != nullptr && c->requested->admissible) {
-    c->chosen = c->requested;
-    c->why = v1::CHOSEN_AS_REQUESTED;
-  } else if (step.caching() && (c->chosen = first([](const Candidate& x) {
-                                  return x.cb->spec->caching().supported();
-                                }))) {
-    c->why = v1::CHOSEN_FOR_CACHING;
-  } else if ((c->chosen = first([](const Candidate&) { return true; }))) {
-    c->why = v1::CHOSEN_BY_PREFERENCE;
+  if (o->requested >= 0 && admissible[o->requested]) {
+    o->chosen = o->requested;
+    o->why = v1::CHOSEN_AS_REQUESTED;
+  } else if (step.caching() && (o->chosen = first([](const CompiledBuilder& cb) {
+                                  return cb.spec->caching().supported();
+                                })) >= 0) {
+    o->why = v1::CHOSEN_FOR_CACHING;
+  } else if ((o->chosen = first([](const CompiledBuilder&) { return true; })) >= 0) {
+    o->why = v1::CHOSEN_BY_PREFERENCE;
   }
-  for (std::size_t i = 0; full && i < c->count; ++i) {
-    const Candidate& cand = c->candidates[i];
-    if (cand.admissible) continue;
-    v1::RejectedBuilder* rb = d->add_rejected_builders();
-    *rb = cand.cb->rejected[shape.index];
-    if (cand.fit.flag_missing) *rb->add_reasons() = cand.cb->feature_flag_required;
-    if (cand.fit.dry_run_unsupported)
-      *rb->add_reasons() = cand.cb->dry_run_unsupported[p.destination];
+  for (int i = 0; i < count; ++i) {
+    if (admissible[i]) continue;
+    const CompiledBuilder& cb = scope.builders[i];
+    v1::RejectedBuilder& rb = o->rejected_builders.emplace_back(cb.rejected[shape.index]);
+    if (fits[i].flag_missing) *rb.add_reasons() = cb.feature_flag_required;
+    if (fits[i].dry_run_unsupported) *rb.add_reasons() = cb.dry_run_unsupported[p.destination];
   }
+  if (o->chosen < 0) o->remediations = FindRemediations(scope, step, p.destination, shape.arch);
+  return o;
+}
+
+// The shape's outcome from the scope's memo, computed and kept on a miss;
+// computed into `fresh` under a ShapeMemoBypass.
+const ShapeOutcome& ShapeOutcomeFor(const CompiledScope& scope, const v1::BuildStep& step,
+                                    const Proposal& p, const StepShape& shape,
+                                    std::unique_ptr<ShapeOutcome>* fresh) {
+  if (ShapeMemoBypass::Active()) {
+    *fresh = ComputeShapeOutcome(scope, step, p, shape);
+    return **fresh;
+  }
+  const ShapeMemo& memo = scope.tables->memo;
+  const int slot = ShapeMemo::Slot(shape.index, p.builder, step.caching(), step.dry_run());
+  if (const ShapeOutcome* known = memo.Find(slot)) return *known;
+  return *memo.Publish(slot, ComputeShapeOutcome(scope, step, p, shape));
 }
 
 // ---- Stage: deny.
 
-void Deny(const CompiledScope& scope, const v1::BuildStep& step, const Proposal& p,
-          const StepShape& shape, const Choice& choice, bool full, v1::Decision* d) {
+void Deny(const CompiledScope& scope, const Proposal& p, const ShapeOutcome& outcome, bool full,
+          v1::Decision* d) {
   d->set_verdict(v1::VERDICT_DENY);
-  if (choice.chosen != nullptr) return;  // Denied by the step checks alone.
+  if (outcome.chosen >= 0) return;  // Denied by the step checks alone.
   AddReason(d, v1::NO_ADMISSIBLE_BUILDER, v1::BUILDER_UNSPECIFIED,
             absl::StrCat("no builder can run this ", EnumName(p.destination),
                          " step under the policy (", scope.name, ")"));
   if (!full) return;
-  for (v1::Remediation& r : FindRemediations(scope, step, p.destination, shape.arch)) {
-    *d->add_remediations() = std::move(r);
-  }
+  for (const v1::Remediation& r : outcome.remediations) *d->add_remediations() = r;
 }
 
 // ---- Stage: fill the decision for the chosen builder.
@@ -485,9 +491,10 @@ void AddChanges(const v1::Policy& policy, const v1::BuildStep& step, const Propo
   InfrastructureChanges(policy, step, ev, b, d);
 }
 
-void FillDecision(const v1::Policy& policy, const v1::BuildStep& step, const Proposal& p,
-                  const StepShape& shape, const Choice& choice, v1::Decision* d) {
-  const CompiledBuilder& cb = *choice.chosen->cb;
+void FillDecision(const CompiledScope& scope, const v1::BuildStep& step, const Proposal& p,
+                  const StepShape& shape, const ShapeOutcome& choice, v1::Decision* d) {
+  const v1::Policy& policy = scope.policy;
+  const CompiledBuilder& cb = scope.builders[choice.chosen];
   const v1::BuilderSpec& spec = *cb.spec;
   const BuilderEvaluation& ev = cb.table[shape.index];
   const v1::RunProfile& profile = spec.profiles(ev.profile);
@@ -504,9 +511,10 @@ void FillDecision(const v1::Policy& policy, const v1::BuildStep& step, const Pro
             choice.why == v1::CHOSEN_AS_REQUESTED  ? cb.chosen_as_requested_message
             : choice.why == v1::CHOSEN_FOR_CACHING ? cb.chosen_for_caching_message
                                                    : cb.chosen_by_preference_message);
-  if (choice.why != v1::CHOSEN_AS_REQUESTED && choice.requested != nullptr) {
-    AddReason(d, v1::REQUEST_OVERRIDDEN, choice.requested->cb->spec->builder(),
-              choice.requested->cb->request_overridden_message);
+  if (choice.why != v1::CHOSEN_AS_REQUESTED && choice.requested >= 0) {
+    const CompiledBuilder& requested = scope.builders[choice.requested];
+    AddReason(d, v1::REQUEST_OVERRIDDEN, requested.spec->builder(),
+              requested.request_overridden_message);
   }
   AddReason(d, ev.security.uid == 0 ? v1::RUNS_AS_ROOT_ON_STEP : v1::RUNS_AS_NON_ROOT, b,
             cb.runs_as_message[ev.profile]);
@@ -560,12 +568,17 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   SetText(out->mutable_policy_scope(), scope.name);
 
   const bool step_denied = StepChecksDeny(scope.policy, step, p, out);
-  Choice choice;
-  ChooseBuilder(scope, step, p, shape, full, &choice, out);
-  if (step_denied || choice.chosen == nullptr) {
-    Deny(scope, step, p, shape, choice, full, out);
+  std::unique_ptr<ShapeOutcome> fresh;  // Only under a ShapeMemoBypass.
+  const ShapeOutcome& outcome = ShapeOutcomeFor(scope, step, p, shape, &fresh);
+  if (full) {
+    for (const v1::RejectedBuilder& rb : outcome.rejected_builders) {
+      *out->add_rejected_builders() = rb;
+    }
+  }
+  if (step_denied || outcome.chosen < 0) {
+    Deny(scope, p, outcome, full, out);
   } else {
-    FillDecision(scope.policy, step, p, shape, choice, out);
+    FillDecision(scope, step, p, shape, outcome, out);
     if (full) {
       RenderStepYaml(step, *out, p, out->mutable_step_yaml());
       RenderStageVariablesYaml(*out, out->mutable_stage_variables_yaml());

@@ -40,6 +40,15 @@ TEST_P(EngineCorpus, BasicViewIsTheFullDecisionTrimmed) {
   EXPECT_EQ(testing::BasicViewMismatch(**compiled, c.step(), full), "") << GetParam().name;
 }
 
+// Proves a decision through the shape memo is the fresh decision, byte for
+// byte, in both views.
+TEST_P(EngineCorpus, MemoizedDecisionIsTheFreshOne) {
+  const v1::DecisionCase& c = GetParam().data;
+  auto compiled = CompiledPolicySet::Compile(c.policy_set());
+  if (!compiled.ok()) GTEST_SKIP() << "does not compile";
+  EXPECT_EQ(testing::MemoMismatch(**compiled, c.step()), "") << GetParam().name;
+}
+
 INSTANTIATE_TEST_SUITE_P(Cases, EngineCorpus,
                          ::testing::ValuesIn(testing::LoadCorpus(BUILDGATE_SOURCE_DIR "/tests/cases")),
                          [](const auto& info) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/decide.h"
+#include "engine/shape_memo.h"
 
 #include "gtest/gtest.h"
 #include "lint/policy_tests.h"
@@ -31,6 +32,30 @@ std::string BasicViewMismatch(const CompiledPolicySet& set, const v1::BuildStep&
   ApplyView(v1::DECISION_VIEW_BASIC, &trimmed);
   if (basic.SerializeAsString() == trimmed.SerializeAsString()) return "";
   return absl::StrCat("BASIC:\n", basic.DebugString(), "FULL trimmed:\n", trimmed.DebugString());
+}
+
+std::string MemoMismatch(const CompiledPolicySet& set, const v1::BuildStep& step) {
+  for (v1::DecisionView view : {v1::DECISION_VIEW_FULL, v1::DECISION_VIEW_BASIC}) {
+    v1::Decision fresh, memo, hit;
+    absl::Status fresh_status;
+    {
+      ShapeMemoBypass bypass;
+      fresh_status = Decide(set, step, &fresh, view);
+    }
+    const absl::Status memo_status = Decide(set, step, &memo, view);
+    const absl::Status hit_status = Decide(set, step, &hit, view);
+    const std::string name = v1::DecisionView_Name(view);
+    if (fresh_status != memo_status || fresh_status != hit_status) {
+      return absl::StrCat(name, ": fresh ", fresh_status.ToString(), ", memoized ",
+                          memo_status.ToString(), ", hit ", hit_status.ToString());
+    }
+    const std::string want = fresh.SerializeAsString();
+    if (memo.SerializeAsString() != want || hit.SerializeAsString() != want) {
+      return absl::StrCat(name, " fresh:\n", fresh.DebugString(), "memoized:\n", memo.DebugString(),
+                          "hit:\n", hit.DebugString());
+    }
+  }
+  return "";
 }
 
 }  // namespace buildgate::testing
