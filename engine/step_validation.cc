@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -31,12 +33,31 @@ const std::array<unsigned char, 256>& CharClasses() {
   return *table;
 }
 
-// The union of the classes of the characters in `s`.
+// Eight bytes at a time ("SWAR"): whether any byte of `x` is below `n`
+// (n <= 128; bytes >= 0x80 never count) or equal to `b`. A borrow can only
+// spill past a byte that already matched, so "any" is exact.
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHighs = 0x8080808080808080ull;
+bool AnyByteBelow(uint64_t x, unsigned char n) { return ((x - kOnes * n) & ~x & kHighs) != 0; }
+bool AnyByteIs(uint64_t x, unsigned char b) { return AnyByteBelow(x ^ (kOnes * b), 1); }
+
+// The union of the classes of the characters in `s`. Most values are plain
+// text, some with '/': those are answered eight bytes at a time; a value
+// with a space or control character is classified byte by byte.
 unsigned char Classes(const std::string& s) {
-  const auto& table = CharClasses();
-  unsigned char seen = 0;
-  for (char c : s) seen |= table[static_cast<unsigned char>(c)];
-  return seen;
+  bool slash = false;
+  for (std::size_t i = 0; i < s.size(); i += 8) {
+    uint64_t x = 0x6161616161616161ull;  // 'a' pads the last word.
+    std::memcpy(&x, s.data() + i, std::min<std::size_t>(8, s.size() - i));
+    if (AnyByteBelow(x, 0x21) || AnyByteIs(x, 0x7f)) {
+      const auto& table = CharClasses();
+      unsigned char seen = 0;
+      for (char c : s) seen |= table[static_cast<unsigned char>(c)];
+      return seen;
+    }
+    slash = slash || AnyByteIs(x, '/');
+  }
+  return slash ? kSlash : kPlain;
 }
 
 bool HasSpace(const std::string& s) { return Classes(s) & kSpace; }

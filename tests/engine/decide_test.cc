@@ -172,3 +172,38 @@ TEST(Decide, ReportsPolicyIdentity) {
 
 }  // namespace
 }  // namespace buildgate
+
+namespace buildgate {
+namespace {
+
+// Proves the character checks (read eight bytes at a time) find a control
+// character, DEL, a space or a '/' at every offset of a long value, and
+// let UTF-8 through.
+TEST(Decide, CharacterChecksSeeEveryOffset) {
+  auto set = Compile(kStrict);
+  const std::string id = "build_and_push_the_ledger_reconciliation_worker_image";  // 53 chars.
+  v1::Decision d;
+  for (std::size_t at = 0; at < id.size(); ++at) {
+    for (char bad : {'\x01', '\x1f', '\x7f', '\t', ' ', '/'}) {
+      v1::BuildStep step = Step("kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: acme/web\n");
+      std::string value = id;
+      value[at] = bad;
+      step.set_step_id(value);
+      const absl::Status s = Decide(*set, step, &d);
+      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << "offset " << at << " char " << int(bad);
+      EXPECT_TRUE(absl::StrContains(s.message(), "step.step_id")) << s;
+      if (bad != '/' && bad != ' ') {
+        step.set_step_id(id);
+        step.set_name(value);  // Any field: control characters are refused.
+        EXPECT_FALSE(Decide(*set, step, &d).ok()) << "name, offset " << at;
+      }
+    }
+  }
+  v1::BuildStep step = Step("kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: acme/web\n");
+  step.set_step_id("ビルド_und_Prüfung_der_Zahlungsabwicklung_für_Europa");
+  step.set_name("Build and push: Zahlungsabwicklung € (release train 2026.11)");
+  EXPECT_TRUE(Decide(*set, step, &d).ok());
+}
+
+}  // namespace
+}  // namespace buildgate
