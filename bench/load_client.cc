@@ -46,6 +46,10 @@ ABSL_FLAG(std::string, label, "", "Copied into the JSON output");
 ABSL_FLAG(std::string, write_frame, "",
           "Write one scenario's request as a gRPC frame (for h2load) and print its response size");
 ABSL_FLAG(std::string, frame_scenario, "", "Corpus file name of the scenario for --write_frame");
+ABSL_FLAG(std::string, view, "full", "Response view asked for: full or basic");
+ABSL_FLAG(int, batch, 0,
+          "0: one Decide per call; N: one DecideBatch of N steps per call (each call one "
+          "scenario's policy, its step N times with distinct step ids)");
 
 namespace buildgate {
 namespace {
@@ -66,8 +70,12 @@ grpc::ByteBuffer ToBuffer(const google::protobuf::Message& m) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
+v1::DecisionView ViewFlag() {
+  return absl::GetFlag(FLAGS_view) == "basic" ? v1::DECISION_VIEW_BASIC : v1::DECISION_VIEW_FULL;
+}
+
 // Scenario requests: every corpus case that expects a decision, naming its
-// policy as stored set "scenario-N".
+// policy as stored set "scenario-N", in the --view asked for.
 std::vector<v1::DecideRequest> ScenarioRequests(std::vector<v1::PolicySet>* policies) {
   std::vector<v1::DecideRequest> out;
   int n = 0;
@@ -81,6 +89,7 @@ std::vector<v1::DecideRequest> ScenarioRequests(std::vector<v1::PolicySet>* poli
     r.mutable_policy()->set_org_id(org);
     *r.mutable_step() = c.data.step();
     r.mutable_step()->clear_org_id();
+    r.set_view(ViewFlag());
     out.push_back(std::move(r));
   }
   return out;
@@ -115,6 +124,9 @@ int Run() {
   }
   std::vector<grpc::ByteBuffer> requests;
   const int prime = absl::GetFlag(FLAGS_prime_inline);
+  const int batch = absl::GetFlag(FLAGS_batch);
+  const char* method = batch > 0 ? "/buildgate.v1.BuildGateService/DecideBatch"
+                                 : "/buildgate.v1.BuildGateService/Decide";
   if (prime > 0) {
     std::vector<v1::PolicySet> policies;
     auto scenario = ScenarioRequests(&policies);
@@ -124,6 +136,18 @@ int Run() {
       set.set_org_id(absl::StrCat("primed-", i));
       *r.mutable_policy()->mutable_inline_policy() = set;
       requests.push_back(ToBuffer(r));
+    }
+  } else if (batch > 0) {
+    for (const auto& r : ScenarioRequests(nullptr)) {
+      v1::DecideBatchRequest b;
+      *b.mutable_policy() = r.policy();
+      b.set_view(r.view());
+      for (int i = 0; i < batch; ++i) {
+        v1::BuildStep* step = b.add_steps();
+        *step = r.step();
+        step->set_step_id(absl::StrCat("build_and_push_service_image_number_", i));
+      }
+      requests.push_back(ToBuffer(b));
     }
   } else {
     for (const auto& r : ScenarioRequests(nullptr)) requests.push_back(ToBuffer(r));
@@ -153,8 +177,7 @@ int Run() {
     call->start = scheduled;
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto& stub = *stubs[sent % stubs.size()];
-    call->reader = stub.PrepareUnaryCall(&call->ctx, "/buildgate.v1.BuildGateService/Decide",
-                                         requests[next_request], &cq);
+    call->reader = stub.PrepareUnaryCall(&call->ctx, method, requests[next_request], &cq);
     next_request = (next_request + 1) % requests.size();
     call->reader->StartCall();
     call->reader->Finish(&call->response, &call->status, call);
@@ -238,12 +261,15 @@ int Run() {
   std::printf(
       "{\"label\":\"%s\",\"target\":\"%s\",\"mode\":\"%s\",\"inflight\":%d,\"offered_rps\":%.1f,"
       "\"completed\":%lld,\"throughput_rps\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
-      "\"p999_us\":%.1f,\"max_us\":%.1f,\"non_ok\":%lld,\"dropped\":%lld,\"errors\":%s,\"scenarios\":%zu}\n",
+      "\"p999_us\":%.1f,\"max_us\":%.1f,\"non_ok\":%lld,\"dropped\":%lld,\"errors\":%s,\"scenarios\":%zu,"
+      "\"view\":\"%s\",\"decisions_per_call\":%d,\"decisions_per_s\":%.1f}\n",
       absl::GetFlag(FLAGS_label).c_str(), absl::GetFlag(FLAGS_target).c_str(), open ? "open" : "closed",
       max_inflight, open ? absl::GetFlag(FLAGS_rate) : 0.0, static_cast<long long>(completed_measured),
       completed_measured / seconds, Percentile(lat, 0.50), Percentile(lat, 0.90), Percentile(lat, 0.99),
       Percentile(lat, 0.999), lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()) / 1000.0,
-      static_cast<long long>(non_ok), static_cast<long long>(dropped), errors_json.c_str(), requests.size());
+      static_cast<long long>(non_ok), static_cast<long long>(dropped), errors_json.c_str(), requests.size(),
+      absl::GetFlag(FLAGS_view).c_str(), std::max(1, batch),
+      completed_measured * std::max(1, batch) / seconds);
   return 0;
 }
 
@@ -259,6 +285,7 @@ int WriteFrame(const std::string& path, const std::string& scenario) {
     r.mutable_policy()->set_org_id(org);
     *r.mutable_step() = c.data.step();
     r.mutable_step()->clear_org_id();
+    r.set_view(ViewFlag());
     const std::string body = r.SerializeAsString();
     std::string frame(5, '\0');
     frame[1] = static_cast<char>((body.size() >> 24) & 0xff);
@@ -272,7 +299,7 @@ int WriteFrame(const std::string& path, const std::string& scenario) {
     if (!compiled.ok()) return 2;
     v1::DecideResponse response;
     response.set_decision_id("0123456789ab-00000001");
-    if (!Decide(**compiled, r.step(), response.mutable_decision()).ok()) return 2;
+    if (!Decide(**compiled, r.step(), response.mutable_decision(), r.view()).ok()) return 2;
     std::printf("{\"scenario\":\"%s\",\"request_bytes\":%zu,\"response_bytes\":%zu}\n", scenario.c_str(),
                 body.size(), response.ByteSizeLong());
     return 0;

@@ -59,26 +59,34 @@ log "engine microbenchmarks"
 "$build/bench/engine_bench" --benchmark_min_time="$engine_min" --benchmark_format=json \
   --benchmark_out="$out/engine.json" --benchmark_out_format=json >/dev/null
 
-# 2. Scenario corpus: policies for buildgated, one request frame for h2load.
+# 2. Scenario corpus: policies for buildgated, one request frame per view for
+# h2load (the same step asking for FULL or BASIC) and the size of
+# buildgated's answer to each, which the echo server matches.
 "$build/bench/load_client" --corpus=tests/cases --write_policy_dir="$work/policies" >/dev/null
-"$build/bench/load_client" --corpus=tests/cases --write_frame="$work/frame.bin" \
-  --frame_scenario=ecr-buildah-region-setting.yaml >"$work/frame.json"
-response_bytes=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["response_bytes"])' "$work/frame.json")
+declare -A response_bytes
+for view in full basic; do
+  "$build/bench/load_client" --corpus=tests/cases --write_frame="$work/frame.$view.bin" \
+    --frame_scenario=ecr-buildah-region-setting.yaml --view=$view >"$work/frame.$view.json"
+  response_bytes[$view]=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["response_bytes"])' \
+    "$work/frame.$view.json")
+done
 
 read -r bg_pid bg_port bg_metrics_port < <(start_server "$build/service/buildgated" --listen=127.0.0.1:0 \
   --metrics_address=127.0.0.1:0 --decision_log="$work/decisions.log" --policy_dir="$work/policies")
 pids+=("$bg_pid")
 read -r echo_pid echo_port _ < <(start_server "$build/bench/echo_server" --listen=127.0.0.1:0 \
-  --response_bytes="$response_bytes")
+  --response_bytes="${response_bytes[full]}" --basic_response_bytes="${response_bytes[basic]}")
 pids+=("$echo_pid")
-log "buildgated on $bg_port (pid $bg_pid), echo on $echo_port (pid $echo_pid), response $response_bytes bytes"
+log "buildgated on $bg_port (pid $bg_pid), echo on $echo_port (pid $echo_pid)," \
+    "responses ${response_bytes[full]} bytes (FULL), ${response_bytes[basic]} (BASIC)"
 
 # h2load: one run, its per-request log; prints a JSON summary line.
-h2() {  # label port clients streams [rps-per-client]
-  local label=$1 port=$2 c=$3 m=$4 rps=${5:-}
+h2() {  # label port view clients streams [rps-per-client]
+  local label=$1 port=$2 view=$3 c=$4 m=$5 rps=${6:-}
   local lat="$work/lat.$label.tsv"
   local args=(-D "$dur" --warm-up-time "$warm" -c "$c" -m "$m" -t 1
-              -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/frame.bin" --log-file="$lat")
+              -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/frame.$view.bin"
+              --log-file="$lat")
   [ -n "$rps" ] && args+=(--rps="$rps")
   local text
   text=$(h2load "${args[@]}" "http://127.0.0.1:$port/buildgate.v1.BuildGateService/Decide" 2>&1) || true
@@ -89,32 +97,42 @@ metric_errors() {  # port -> RPCs refused (status other than OK; CANCELLED is th
   curl -s "http://127.0.0.1:$1/metrics" |
     awk '$1 ~ /^grpc_server_handled_total[{]/ && $1 !~ /grpc_code="(OK|CANCELLED)"/ {s += $2} END {print s+0}'
 }
+port_of() { [ "$1" = echo ] && echo "$echo_port" || echo "$bg_port"; }
 
-# 3. Transport ceiling: saturation (alternating rounds; the report takes the
-# median), 1 in flight, then a sweep of offered load.
+# 3. Transport ceiling, per view: saturation (alternating rounds; the report
+# takes the median), 1 in flight, then offered load as a fraction of the
+# echo server's saturation (FULL: a sweep; BASIC: half).
 : >"$out/transport.jsonl"
 errors_before=$(metric_errors "$bg_metrics_port")
 for r in $(seq 1 "$rounds"); do
-  for label in echo buildgated; do
-    port=$([ "$label" = echo ] && echo "$echo_port" || echo "$bg_port")
-    log "$label: saturation, round $r"
-    h2 "$label.saturated.r$r" "$port" 8 32 >>"$out/transport.jsonl"
+  for view in full basic; do
+    for label in echo buildgated; do
+      log "$label $view: saturation, round $r"
+      h2 "$label.$view.saturated.r$r" "$(port_of $label)" $view 8 32 >>"$out/transport.jsonl"
+    done
   done
 done
-for label in echo buildgated; do
-  port=$([ "$label" = echo ] && echo "$echo_port" || echo "$bg_port")
-  log "$label: 1 in flight"
-  h2 "$label.one_in_flight" "$port" 1 1 >>"$out/transport.jsonl"
-done
-echo_sat=$(python3 -c 'import json,statistics,sys
-print(int(statistics.median(json.loads(l)["rps"] for l in open(sys.argv[1])
-                            if json.loads(l)["label"].startswith("echo.saturated."))))' "$out/transport.jsonl")
-for f in $sweep; do
-  rate=$(python3 -c "print(max(4, int($echo_sat*$f)))")
+for view in full basic; do
   for label in echo buildgated; do
-    port=$([ "$label" = echo ] && echo "$echo_port" || echo "$bg_port")
-    log "$label: offered $rate req/s ($f of echo saturation)"
-    h2 "$label.offered.$f" "$port" 4 16 $((rate / 4)) >>"$out/transport.jsonl"
+    log "$label $view: 1 in flight"
+    h2 "$label.$view.one_in_flight" "$(port_of $label)" $view 1 1 >>"$out/transport.jsonl"
+  done
+done
+echo_saturation() {  # view -> median echo req/s at saturation
+  python3 -c 'import json,statistics,sys
+print(int(statistics.median(json.loads(l)["rps"] for l in open(sys.argv[1])
+                            if json.loads(l)["label"].startswith(f"echo.{sys.argv[2]}.saturated."))))' \
+    "$out/transport.jsonl" "$1"
+}
+for view in full basic; do
+  sat=$(echo_saturation $view)
+  fractions=$([ "$view" = full ] && echo "$sweep" || echo 0.5)
+  for f in $fractions; do
+    rate=$(python3 -c "print(max(4, int($sat*$f)))")
+    for label in echo buildgated; do
+      log "$label $view: offered $rate req/s ($f of echo saturation)"
+      h2 "$label.$view.offered.$f" "$(port_of $label)" $view 4 16 $((rate / 4)) >>"$out/transport.jsonl"
+    done
   done
 done
 errors_after=$(metric_errors "$bg_metrics_port")
@@ -126,6 +144,18 @@ log "scenario corpus through buildgated (grpc-status per call)"
 "$build/bench/load_client" --corpus=tests/cases --target="127.0.0.1:$echo_port" --mode=closed \
   --inflight=8 --duration="$dur" --warmup="$warm" --label=corpus.echo >>"$out/corpus_status.json"
 echo "{\"buildgated_rpc_errors_during_h2load\": $((errors_after - errors_before))}" >"$out/grpc_status.json"
+
+# Cost per decision as the batch grows: the scenario corpus as Decide (batch
+# 0) and as DecideBatch of 1, 10, 100 and 1000 steps, 8 calls in flight.
+log "batch sizes"
+: >"$out/batch.jsonl"
+for view in basic full; do
+  for n in 0 1 10 100 1000; do
+    "$build/bench/load_client" --corpus=tests/cases --target="127.0.0.1:$bg_port" --mode=closed \
+      --inflight=8 --duration="$dur" --warmup="$warm" --view=$view --batch=$n \
+      --label="batch.$view.$n" >>"$out/batch.jsonl"
+  done
+done
 kill -TERM "$echo_pid" "$bg_pid"; wait "$echo_pid" "$bg_pid" 2>/dev/null || true
 pids=()
 

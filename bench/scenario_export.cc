@@ -1,13 +1,15 @@
 // Exports the scenario corpus for the peer-engine comparison: for every
 // corpus case that expects a decision, the effective policy of the step's
 // scope, the step's shape, the builder catalog, and which builders
-// buildgate's engine admits; plus buildgate's time per decision over the
-// same scenarios. bench/cedar/cedar_bench.js re-decides them in Cedar.
+// buildgate's engine admits (BuilderAdmissible); plus buildgate's time per
+// full decision and per allow/deny question ("can builder X run this
+// step?", the question Cedar answers) over the same scenarios, memoized
+// (warm, as a server runs) and fresh (ShapeMemoBypass).
+// bench/cedar/cedar_bench.js re-decides them in Cedar.
 //
 //   scenario_export --corpus=tests/cases --iterations=2000 > scenarios.json
 #include <chrono>
 #include <cstdio>
-#include <set>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -16,6 +18,7 @@
 #include "engine/decide.h"
 #include "engine/proposal.h"
 #include "engine/proto_text.h"
+#include "engine/shape_memo.h"
 #include "tests/testing/corpus_files.h"
 
 ABSL_FLAG(std::string, corpus, "tests/cases", "Scenario corpus directory");
@@ -50,17 +53,41 @@ int Run() {
     if (!compiled.ok()) continue;
     scenarios.push_back({c.name, *compiled, c.data.step()});
   }
-  // Time: every scenario decided `iterations` times.
+  // Time: every scenario decided `iterations` times; every (scenario,
+  // builder) question asked `iterations` times.
   v1::Decision d;
   const int iterations = std::max(1, absl::GetFlag(FLAGS_iterations));
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < iterations; ++i) {
+  const auto& builders = scenarios.empty() ? v1::BuilderCatalog().builders()
+                                           : scenarios[0].set->catalog().builders();
+  auto time_ns = [&](auto&& body, std::size_t per_pass) {
+    body();  // Warm (fills the memo unless bypassed).
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations; ++i) body();
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
+           (static_cast<double>(iterations) * per_pass);
+  };
+  auto decide_all = [&] {
     for (const auto& s : scenarios) (void)Decide(*s.set, s.step, &d);
+  };
+  auto ask_all = [&] {
+    for (const auto& s : scenarios) {
+      for (const auto& spec : builders) (void)BuilderAdmissible(*s.set, s.step, spec.builder());
+    }
+  };
+  const std::size_t questions = scenarios.size() * builders.size();
+  const double ns = time_ns(decide_all, scenarios.size());
+  const double question_ns = time_ns(ask_all, questions);
+  double fresh_ns = 0, fresh_question_ns = 0;
+  {
+    ShapeMemoBypass bypass;
+    fresh_ns = time_ns(decide_all, scenarios.size());
+    fresh_question_ns = time_ns(ask_all, questions);
   }
-  const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
-                    (static_cast<double>(iterations) * scenarios.size());
 
-  std::printf("{\"engine_ns_per_decision\":%.1f,\"scenarios\":[\n", ns);
+  std::printf(
+      "{\"engine_ns_per_decision\":%.1f,\"engine_ns_per_decision_fresh\":%.1f,"
+      "\"engine_ns_per_question\":%.1f,\"engine_ns_per_question_fresh\":%.1f,\"scenarios\":[\n",
+      ns, fresh_ns, question_ns, fresh_question_ns);
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     const auto& s = scenarios[i];
     if (!Decide(*s.set, s.step, &d).ok()) continue;
@@ -69,12 +96,11 @@ int Run() {
     Proposal proposal;
     if (!ResolveProposal(s.set->catalog_data(), policy, s.step, &proposal).ok()) continue;
     const v1::Destination dest = proposal.destination;
-    std::set<int> rejected;
-    for (const auto& rb : d.rejected_builders()) rejected.insert(rb.builder());
     std::string admitted = "{";
     for (const auto& spec : s.set->catalog().builders()) {
+      const absl::StatusOr<bool> admits = BuilderAdmissible(*s.set, s.step, spec.builder());
       absl::StrAppend(&admitted, admitted.size() > 1 ? "," : "", "\"", v1::Builder_Name(spec.builder()),
-                      "\":", rejected.count(spec.builder()) ? "false" : "true");
+                      "\":", admits.ok() && *admits ? "true" : "false");
     }
     admitted += "}";
     std::printf(

@@ -294,6 +294,7 @@ std::unique_ptr<ShapeOutcome> ComputeShapeOutcome(const CompiledScope& scope,
     const BuilderEvaluation& ev = cb.table[shape.index];
     fits[i] = CheckStepFit(*cb.spec, ev, step, p.destination);
     admissible[i] = ev.admissible && fits[i].ok();
+    if (admissible[i]) o->admissible_builders |= uint32_t{1} << cb.spec->builder();
     if (cb.spec->builder() == p.builder) o->requested = i;
   }
   auto first = [&](auto&& wanted) {
@@ -586,6 +587,21 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   }
   ApplyView(view, out);  // The reasons' messages.
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> BuilderAdmissible(const CompiledPolicySet& set, const v1::BuildStep& step,
+                                       v1::Builder builder) {
+  static_assert(v1::Builder_ARRAYSIZE <= 32, "ShapeOutcome::admissible_builders is 32 bits");
+  if (builder == v1::BUILDER_UNSPECIFIED || !v1::Builder_IsValid(builder))
+    return InvalidField("builder", "a builder of the catalog is required");
+  BG_RETURN_IF_ERROR(ValidateStep(step));
+  BG_RETURN_IF_ERROR(CheckOrg(set, step));
+  const CompiledScope& scope = set.ScopeFor(step.project_id(), step.pipeline_id());
+  Proposal p;
+  BG_RETURN_IF_ERROR(ResolveProposal(set.catalog_data(), scope.policy, step, &p));
+  std::unique_ptr<ShapeOutcome> fresh;
+  const ShapeOutcome& outcome = ShapeOutcomeFor(scope, step, p, ShapeOf(step, p), &fresh);
+  return (outcome.admissible_builders >> builder) & 1;
 }
 
 void ApplyView(v1::DecisionView view, v1::Decision* d) {

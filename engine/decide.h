@@ -12,6 +12,7 @@
 #define BUILDGATE_ENGINE_DECIDE_H_
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "buildgate/v1/decision.pb.h"
 #include "buildgate/v1/step.pb.h"
 #include "engine/compiled_policy.h"
@@ -24,6 +25,15 @@ namespace buildgate {
 // FULL decision, byte for byte. UNSPECIFIED means FULL.
 absl::Status Decide(const CompiledPolicySet& policy_set, const v1::BuildStep& step,
                     v1::Decision* out, v1::DecisionView view = v1::DECISION_VIEW_FULL);
+
+// The allow/deny question alone: can `builder` run `step` in its scope,
+// judged on the step's shape (destination, architecture, Dockerfile,
+// caching, dry run) as Decide() judges every candidate, without the checks
+// that deny a step whatever the builder (registry allowlist, credentials,
+// platform) and without an explanation. What an allow/deny engine answers
+// (bench/cedar compares Cedar on it). Errors as Decide's.
+absl::StatusOr<bool> BuilderAdmissible(const CompiledPolicySet& policy_set,
+                                       const v1::BuildStep& step, v1::Builder builder);
 
 // Clears what `view` leaves out of `d` (nothing for FULL or UNSPECIFIED):
 // the one definition of the BASIC view.

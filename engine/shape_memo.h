@@ -21,6 +21,7 @@
 #define BUILDGATE_ENGINE_SHAPE_MEMO_H_
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct ShapeOutcome {
   int chosen = -1;     // The builder that runs the step; -1: no builder can.
   int requested = -1;  // The step's (or implied) builder, if the scope lists it.
   v1::ReasonCode why = v1::CHOSEN_AS_REQUESTED;
+  // Bit b set: Builder b can run the shape (admissible and fits the step).
+  uint32_t admissible_builders = 0;
   // Every builder that cannot run the shape, with its reasons (FULL view).
   std::vector<v1::RejectedBuilder> rejected_builders;
   // When no builder can: the policy changes that would admit one (FULL).

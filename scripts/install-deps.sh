@@ -13,12 +13,16 @@ build_packages=(
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libyaml-cpp-dev libssl-dev libcli11-dev
   prometheus-cpp-dev
+  # buildgated's malloc (CMakeLists.txt BUILDGATE_MALLOC).
+  libjemalloc-dev
   # The runtime image's CA bundle (deploy/assemble-rootfs.sh).
   ca-certificates
 )
 # What the test command needs on top.
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The other allocators bench/allocators.sh compares with jemalloc and glibc.
+  libtcmalloc-minimal4 libmimalloc2.0
   openssl
   # Sanitizer and fuzz builds (scripts/test.sh): clang 14 with its ASan,
   # UBSan, TSan and libFuzzer runtimes, llvm-symbolizer for readable reports.

@@ -221,3 +221,42 @@ TEST(ShapeMemo, ConcurrentFillsAgreeWithFreshDecisions) {
 
 }  // namespace
 }  // namespace buildgate
+
+namespace buildgate {
+namespace {
+
+// Proves BuilderAdmissible answers, for every corpus-like step and builder,
+// exactly what Decide's FULL answer says: the chosen builder is admissible,
+// a rejected one is not.
+TEST(BuilderAdmissible, AgreesWithTheFullDecision) {
+  auto set = Compile(kPolicy);
+  int checked = 0;
+  for (const char* yaml : {kFirst, kSecond,
+                           "kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: acme-platform-engineering/a\ncaching: true\n",
+                           "project_id: payments_settlement_reconciliation_service\nkind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: acme-platform-engineering/b\n",
+                           "kind: STEP_KIND_BUILD_AND_PUSH_ECR\nregistry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com\nrepo: acme/c\narch: ARCH_ARM64\ndry_run: true\n"}) {
+    const v1::BuildStep step = Step(yaml);
+    v1::Decision d;
+    ASSERT_TRUE(Decide(*set, step, &d).ok());
+    std::set<int> rejected;
+    for (const auto& rb : d.rejected_builders()) rejected.insert(rb.builder());
+    for (const auto& spec : set->catalog().builders()) {
+      const absl::StatusOr<bool> admits = BuilderAdmissible(*set, step, spec.builder());
+      ASSERT_TRUE(admits.ok()) << admits.status();
+      EXPECT_EQ(*admits, rejected.count(spec.builder()) == 0)
+          << v1::Builder_Name(spec.builder()) << "\n" << yaml << d.DebugString();
+      if (d.verdict() != v1::VERDICT_DENY && spec.builder() == d.builder()) {
+        EXPECT_TRUE(*admits);
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 20);
+  EXPECT_EQ(BuilderAdmissible(*set, Step(kFirst), v1::BUILDER_UNSPECIFIED).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BuilderAdmissible(*set, Step("repo: a/b\n"), v1::BUILDER_KANIKO).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace buildgate
