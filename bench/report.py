@@ -23,7 +23,12 @@ def lines(name):
         return [json.loads(l) for l in f if l.strip()]
 
 
-engine = {b["name"]: b for b in load("engine.json")["benchmarks"]}
+# Each benchmark's median over its repetitions (a single run: the run).
+engine = {}
+for b in load("engine.json")["benchmarks"]:
+    if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+        continue
+    engine[b.get("run_name", b["name"])] = b
 transport = {r["label"]: r for r in lines("transport.jsonl")}
 VIEWS = ("full", "basic")
 # Saturation ran in alternating rounds: keep the round with the median rps.
