@@ -8,6 +8,9 @@
 //   load_client --target=HOST:PORT --mode=closed --inflight=64 --duration=5s
 //   load_client --target=HOST:PORT --mode=open --rate=20000 --duration=5s
 //   load_client --target=HOST:PORT --prime_inline=100000        (fill the inline cache)
+//   load_client --target=HOST:PORT --inline_sets=1000 --duration=5s
+//                                      (timed, cycling through 1000 of those inline sets)
+//   load_client ... --view=basic --batch=100                     (BASIC view; DecideBatch)
 //
 // Open-loop latency is measured from each request's scheduled send time, so
 // a stalled server is not hidden (no coordinated omission).
@@ -42,6 +45,9 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "Measured duration");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "Unmeasured warm-up before it");
 ABSL_FLAG(int, channels, 2, "Connections to spread calls over");
 ABSL_FLAG(int, prime_inline, 0, "Send this many distinct inline policies, then exit");
+ABSL_FLAG(int, inline_sets, 0,
+          "Run the timed loop over this many distinct inline policies (the same ones "
+          "--prime_inline sends, so a primed server answers from its cache)");
 ABSL_FLAG(std::string, label, "", "Copied into the JSON output");
 ABSL_FLAG(std::string, write_frame, "",
           "Write one scenario's request as a gRPC frame (for h2load) and print its response size");
@@ -127,10 +133,11 @@ int Run() {
   const int batch = absl::GetFlag(FLAGS_batch);
   const char* method = batch > 0 ? "/buildgate.v1.BuildGateService/DecideBatch"
                                  : "/buildgate.v1.BuildGateService/Decide";
-  if (prime > 0) {
+  const int inline_sets = absl::GetFlag(FLAGS_inline_sets);
+  if (prime > 0 || inline_sets > 0) {
     std::vector<v1::PolicySet> policies;
     auto scenario = ScenarioRequests(&policies);
-    for (int i = 0; i < prime; ++i) {
+    for (int i = 0; i < std::max(prime, inline_sets); ++i) {
       v1::DecideRequest r = scenario[i % scenario.size()];
       v1::PolicySet set = policies[i % policies.size()];
       set.set_org_id(absl::StrCat("primed-", i));

@@ -41,6 +41,7 @@ for server in ("echo", "buildgated"):
                 rounds[len(rounds) // 2], label=f"{server}.{view}.saturated", rounds=[r["rps"] for r in rounds])
 corpus = lines("corpus_status.json")
 batch = lines("batch.jsonl")
+sets_server = lines("sets.jsonl")
 grpc_status = load("grpc_status.json")
 cedar = load("cedar.json")
 foot = load("footprint.json")
@@ -104,6 +105,7 @@ report = {
     "transport": transport,
     "corpus_status": corpus,
     "batch": batch,
+    "sets_server": sets_server,
     "grpc_status": grpc_status,
     "cedar": {k: v for k, v in cedar.items() if k != "disagreements"} | {"disagreements": len(cedar["disagreements"])},
     "footprint": foot,
@@ -179,6 +181,15 @@ md.append("| sets cycled through | ns per decision | vs 1 set (throughput) |\n|-
 for n in ("1", "1000", "100000"):
     name = f"BM_DecideAcrossSets/{n}"
     md.append(f"| {int(n):,} | {fmt(bench(name))} | {fmt(ratio(ips(name), sets_1), 2)} |")
+md.append("\nThrough the server (inline policies, BASIC view, no decision log, 8 calls in flight; the cache holds all "
+          f"{foot['primed_sets']:,} primed sets, the calls cycle through the first N of them):\n")
+md.append("| sets in use | decisions/s | µs per decision (1/throughput) | p50 / p99 µs | vs 1 set | non-OK |")
+md.append("|---|---|---|---|---|---|")
+base = next((r["decisions_per_s"] for r in sets_server if r["label"] == "sets.1"), float("nan"))
+for r in sets_server:
+    md.append(f"| {int(r['label'].split('.')[1]):,} | {fmt(r['decisions_per_s'], 0)} | "
+              f"{fmt(ratio(1e6, r['decisions_per_s']), 2)} | {fmt(r['p50_us'], 0)} / {fmt(r['p99_us'], 0)} | "
+              f"{fmt(ratio(r['decisions_per_s'], base), 2)} | {r['non_ok']} |")
 md.append("\n## Peer engine: Cedar (@cedar-policy/cedar-wasm " + cedar["cedar_version"] + ", Node)\n")
 md.append("Cedar is used the fastest way its package allows (policies parsed once, `statefulIsAuthorized`, "
           "every call object built once and reused; a builder's run profiles stop at the first allow).\n")

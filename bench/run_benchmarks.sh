@@ -183,6 +183,15 @@ idle=$(rss_kb "$pid")
 "$build/bench/load_client" --corpus=tests/cases --target="127.0.0.1:$port" --prime_inline="$prime" \
   --inflight=32 >"$work/prime.json"
 primed=$(rss_kb "$pid")
+# The same server, its cache holding all $prime sets: time per decision
+# when calls cycle through 1, 1k or all of them (inline policies, BASIC).
+log "cost as the cached sets in use grow"
+: >"$out/sets.jsonl"
+for n in $(printf '%s\n' 1 1000 "$prime" | sort -nu); do
+  "$build/bench/load_client" --corpus=tests/cases --target="127.0.0.1:$port" --mode=closed \
+    --inflight=8 --duration="$dur" --warmup="$warm" --view=basic --inline_sets="$n" \
+    --label="sets.$n" >>"$out/sets.jsonl"
+done
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 pids=()
 

@@ -91,8 +91,8 @@ struct ScopeTables {
   v1::Policy policy;                           // Effective; revision cleared.
   // Allowed builders in preference order, then the rest in catalog order.
   std::vector<CompiledBuilder> builders;
-  // Compile-time size; the memo below grows with use, at most
-  // ShapeMemo::kSlots outcomes.
+  // Compile-time size; the memo below grows with use, by at most
+  // ShapeMemo::kMaxBytes.
   std::size_t approximate_bytes = 0;
   // The builder choice, rejected builders and remediations per step shape,
   // filled by Decide() (shared by every set that shares these tables).

@@ -325,7 +325,7 @@ std::unique_ptr<ShapeOutcome> ComputeShapeOutcome(const CompiledScope& scope,
 }
 
 // The shape's outcome from the scope's memo, computed and kept on a miss;
-// computed into `fresh` under a ShapeMemoBypass.
+// computed into `fresh` under a ShapeMemoBypass or when the memo is full.
 const ShapeOutcome& ShapeOutcomeFor(const CompiledScope& scope, const v1::BuildStep& step,
                                     const Proposal& p, const StepShape& shape,
                                     std::unique_ptr<ShapeOutcome>* fresh) {
@@ -336,7 +336,9 @@ const ShapeOutcome& ShapeOutcomeFor(const CompiledScope& scope, const v1::BuildS
   const ShapeMemo& memo = scope.tables->memo;
   const int slot = ShapeMemo::Slot(shape.index, p.builder, step.caching(), step.dry_run());
   if (const ShapeOutcome* known = memo.Find(slot)) return *known;
-  return *memo.Publish(slot, ComputeShapeOutcome(scope, step, p, shape));
+  *fresh = ComputeShapeOutcome(scope, step, p, shape);
+  const ShapeOutcome* kept = memo.Publish(slot, fresh);
+  return kept != nullptr ? *kept : **fresh;  // nullptr: the memo is full.
 }
 
 // ---- Stage: deny.
@@ -569,7 +571,7 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   SetText(out->mutable_policy_scope(), scope.name);
 
   const bool step_denied = StepChecksDeny(scope.policy, step, p, out);
-  std::unique_ptr<ShapeOutcome> fresh;  // Only under a ShapeMemoBypass.
+  std::unique_ptr<ShapeOutcome> fresh;  // When not memoized.
   const ShapeOutcome& outcome = ShapeOutcomeFor(scope, step, p, shape, &fresh);
   if (full) {
     for (const v1::RejectedBuilder& rb : outcome.rejected_builders) {

@@ -27,8 +27,22 @@ const ShapeOutcome* ShapeMemo::Find(int slot) const {
   return slots == nullptr ? nullptr : slots[slot].load(std::memory_order_acquire);
 }
 
-const ShapeOutcome* ShapeMemo::Publish(int slot, std::unique_ptr<ShapeOutcome> outcome) const {
+std::size_t ShapeMemo::BytesOf(const ShapeOutcome& o) {
+  std::size_t bytes = sizeof(ShapeOutcome);
+  for (const auto& rb : o.rejected_builders) bytes += rb.SpaceUsedLong();
+  for (const auto& r : o.remediations) bytes += r.SpaceUsedLong();
+  return bytes;
+}
+
+const ShapeOutcome* ShapeMemo::Publish(int slot, std::unique_ptr<ShapeOutcome>* outcome) const {
+  // Reserve the bytes first; give them back if another thread wins the slot.
+  const std::size_t need = BytesOf(**outcome);
+  std::size_t used = bytes_.load(std::memory_order_relaxed);
   Slots* slots = slots_.load(std::memory_order_acquire);
+  const std::size_t array_bytes = slots == nullptr ? sizeof(Slots) * kSlots : 0;
+  do {
+    if (used + need + array_bytes > kMaxBytes) return nullptr;
+  } while (!bytes_.compare_exchange_weak(used, used + need + array_bytes, std::memory_order_relaxed));
   if (slots == nullptr) {
     auto* fresh = new Slots[kSlots];
     for (int i = 0; i < kSlots; ++i) fresh[i].store(nullptr, std::memory_order_relaxed);
@@ -36,14 +50,16 @@ const ShapeOutcome* ShapeMemo::Publish(int slot, std::unique_ptr<ShapeOutcome> o
                                        std::memory_order_acquire)) {
       slots = fresh;
     } else {
-      delete[] fresh;  // Another thread's array won; `slots` now holds it.
+      delete[] fresh;  // Another thread's array won (and counted itself).
+      bytes_.fetch_sub(array_bytes, std::memory_order_relaxed);
     }
   }
   const ShapeOutcome* expected = nullptr;
-  if (slots[slot].compare_exchange_strong(expected, outcome.get(), std::memory_order_acq_rel,
+  if (slots[slot].compare_exchange_strong(expected, outcome->get(), std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
-    return outcome.release();
+    return outcome->release();
   }
+  bytes_.fetch_sub(need, std::memory_order_relaxed);
   return expected;  // Another thread's outcome (the same, computed twice).
 }
 

@@ -11,8 +11,11 @@
 // fills them in on every call. Memoized and fresh decisions are byte for
 // byte the same (tests/engine/shape_memo_test.cc).
 //
-// Bounded by construction: one slot per possible shape (ShapeMemo::kSlots),
-// the slot array allocated on first use, an outcome never replaced.
+// Bounded twice: one slot per possible shape (ShapeMemo::kSlots), the slot
+// array allocated on first use, an outcome never replaced; and at most
+// ShapeMemo::kMaxBytes per memo (the slot array included), so a cache of
+// many distinct policies cannot grow past its size budget by much however
+// varied the steps sent (a shape that does not fit is decided fresh).
 //
 // Thread-safe: Find and Publish may run on any number of threads at once
 // (lock-free: an outcome is published once with a compare-and-swap and is
@@ -58,15 +61,22 @@ class ShapeMemo {
   // The outcome memoized for `slot`, or nullptr.
   const ShapeOutcome* Find(int slot) const;
   // Keeps `outcome` for `slot` unless another thread published one first;
-  // returns the one kept.
-  const ShapeOutcome* Publish(int slot, std::unique_ptr<ShapeOutcome> outcome) const;
-  // How many shapes are memoized (tests, benchmarks).
+  // returns the one kept. nullptr (and `outcome` left as it was) when it
+  // would take the memo past kMaxBytes.
+  const ShapeOutcome* Publish(int slot, std::unique_ptr<ShapeOutcome>* outcome) const;
+  // How many shapes are memoized, and the bytes they and the slots hold.
   int Size() const;
+  std::size_t Bytes() const { return bytes_.load(std::memory_order_relaxed); }
+
+  static constexpr std::size_t kMaxBytes = 64 * 1024;
+  // What `outcome` holds (Publish counts it against kMaxBytes).
+  static std::size_t BytesOf(const ShapeOutcome& outcome);
 
  private:
   using Slots = std::atomic<const ShapeOutcome*>;
   // kSlots entries, allocated on the first Publish.
   mutable std::atomic<Slots*> slots_{nullptr};
+  mutable std::atomic<std::size_t> bytes_{0};
 };
 
 // While one is alive on a thread, Decide() on that thread neither reads nor

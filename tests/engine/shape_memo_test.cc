@@ -3,6 +3,7 @@
 // the step carries.
 #include "engine/shape_memo.h"
 
+#include <memory>
 #include <set>
 #include <thread>
 #include <vector>
@@ -172,6 +173,65 @@ TEST(ShapeMemo, EveryShapeHasItsOwnSlot) {
       }
     }
   }
+}
+
+// Proves the memo stops at kMaxBytes: a shape that does not fit is refused
+// (and left to its caller), counted bytes never pass the bound, and the
+// shapes already kept stay.
+TEST(ShapeMemo, StopsAtItsByteBound) {
+  ShapeMemo memo;
+  v1::RejectedBuilder big;
+  big.set_builder(v1::BUILDER_KANIKO);
+  big.add_reasons()->set_message(std::string(2000, 'x'));
+  int kept = 0, refused = 0;
+  for (int slot = 0; slot < ShapeMemo::kSlots; ++slot) {
+    auto outcome = std::make_unique<ShapeOutcome>();
+    for (int i = 0; i < 4; ++i) outcome->rejected_builders.push_back(big);
+    const ShapeOutcome* raw = outcome.get();
+    const ShapeOutcome* published = memo.Publish(slot, &outcome);
+    if (published == nullptr) {
+      ++refused;
+      EXPECT_EQ(outcome.get(), raw) << "a refused outcome stays with its caller";
+      EXPECT_EQ(memo.Find(slot), nullptr);
+    } else {
+      ++kept;
+      EXPECT_EQ(published, raw);
+      EXPECT_EQ(memo.Find(slot), raw);
+    }
+    EXPECT_LE(memo.Bytes(), ShapeMemo::kMaxBytes);
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_GT(refused, ShapeMemo::kSlots / 2);
+  EXPECT_EQ(memo.Size(), kept);
+}
+
+// Proves a decision whose shape no longer fits the memo is still the fresh
+// decision (every corpus-like shape of a scope whose memo is full).
+TEST(ShapeMemo, DecisionsStayRightWhenTheMemoIsFull) {
+  auto set = Compile(kPolicy);
+  const v1::BuildStep probe = Step(kFirst);
+  const ShapeMemo& memo = set->ScopeFor("", "").tables->memo;
+  // Fill it to the last byte with outcomes in slots the steps below do not
+  // use (from the top: Build and Push shapes sit low), large ones first.
+  v1::RejectedBuilder big;
+  big.add_reasons()->set_message(std::string(4000, 'x'));
+  int slot = ShapeMemo::kSlots - 1;
+  for (bool large : {true, false}) {
+    for (;; --slot) {
+      auto filler = std::make_unique<ShapeOutcome>();
+      if (large) filler->rejected_builders.push_back(big);
+      if (memo.Publish(slot, &filler) == nullptr) break;
+    }
+  }
+  ASSERT_GT(slot, ShapeMemo::kSlots / 2);
+  const int before = memo.Size();
+  for (const char* yaml : {kFirst, kSecond,
+                           "kind: STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY\nrepo: acme-platform-engineering/a\ncaching: true\n",
+                           "kind: STEP_KIND_BUILD_AND_PUSH_ECR\nregistry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com\nrepo: acme/c\narch: ARCH_ARM64\ndry_run: true\n"}) {
+    EXPECT_EQ(testing::MemoMismatch(*set, Step(yaml)), "") << yaml;
+  }
+  EXPECT_LE(memo.Bytes(), ShapeMemo::kMaxBytes);
+  EXPECT_EQ(memo.Size(), before) << "nothing fits any more; every decision above was fresh";
 }
 
 // Proves threads racing to fill the same shapes all get the fresh decision
