@@ -1,8 +1,22 @@
 #include "engine/expression.h"
 
+#include <array>
+
 #include "absl/strings/ascii.h"
 
 namespace buildgate {
+
+namespace {
+
+// The characters the scan below acts on; every other one is passed over
+// with one table lookup (expressions are mostly names and dots).
+constexpr std::array<bool, 256> kExpressionSyntax = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : {'"', '\'', '\\', '<', '(', ')', '>'}) t[c] = true;
+  return t;
+}();
+
+}  // namespace
 
 std::size_t HarnessExpressionEnd(absl::string_view text, std::size_t start) {
   if (text.substr(start, 2) != "<+") return absl::string_view::npos;
@@ -11,6 +25,7 @@ std::size_t HarnessExpressionEnd(absl::string_view text, std::size_t start) {
   char quote = 0;  // The quote we are inside, if any.
   for (std::size_t i = start; i < text.size(); ++i) {
     const char c = text[i];
+    if (!kExpressionSyntax[static_cast<unsigned char>(c)]) continue;
     if (quote != 0) {
       if (c == '\\' && i + 1 < text.size()) {
         ++i;
