@@ -5,25 +5,13 @@
 #include "absl/strings/match.h"
 #include "engine/proto_text.h"
 #include "gtest/gtest.h"
+#include "tests/testing/yaml_messages.h"
 
 namespace buildgate {
 namespace {
 
-std::shared_ptr<const CompiledPolicySet> Compile(const std::string& yaml) {
-  v1::PolicySet set;
-  absl::Status s = ParseYamlToMessage(yaml, "policy.yaml", &set);
-  EXPECT_TRUE(s.ok()) << s;
-  auto compiled = CompiledPolicySet::Compile(set);
-  EXPECT_TRUE(compiled.ok()) << compiled.status();
-  return *compiled;
-}
-
-v1::BuildStep Step(const std::string& yaml) {
-  v1::BuildStep step;
-  absl::Status s = ParseYamlToMessage(yaml, "step.yaml", &step);
-  EXPECT_TRUE(s.ok()) << s;
-  return step;
-}
+using testing::Compile;
+using testing::Step;
 
 constexpr char kStrict[] = "org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n";
 

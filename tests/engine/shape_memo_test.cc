@@ -12,28 +12,15 @@
 #include "engine/compiled_policy.h"
 #include "engine/compiled_tables.h"
 #include "engine/decide.h"
-#include "engine/proto_text.h"
 #include "gtest/gtest.h"
 #include "tests/testing/corpus.h"
+#include "tests/testing/yaml_messages.h"
 
 namespace buildgate {
 namespace {
 
-std::shared_ptr<const CompiledPolicySet> Compile(const std::string& yaml) {
-  v1::PolicySet set;
-  absl::Status s = ParseYamlToMessage(yaml, "policy.yaml", &set);
-  EXPECT_TRUE(s.ok()) << s;
-  auto compiled = CompiledPolicySet::Compile(set);
-  EXPECT_TRUE(compiled.ok()) << compiled.status();
-  return *compiled;
-}
-
-v1::BuildStep Step(const std::string& yaml) {
-  v1::BuildStep step;
-  absl::Status s = ParseYamlToMessage(yaml, "step.yaml", &step);
-  EXPECT_TRUE(s.ok()) << s;
-  return step;
-}
+using testing::Compile;
+using testing::Step;
 
 int MemoSize(const CompiledPolicySet& set, const v1::BuildStep& step) {
   return set.ScopeFor(step.project_id(), step.pipeline_id()).tables->memo.Size();

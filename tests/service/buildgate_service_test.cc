@@ -23,10 +23,13 @@
 #include "gtest/gtest.h"
 #include "service/server.h"
 #include "tests/testing/corpus.h"
+#include "tests/testing/yaml_messages.h"
 #include "tests/testing/subprocess.h"
 
 namespace buildgate {
 namespace {
+
+using testing::Step;
 
 namespace fs = std::filesystem;
 
@@ -36,13 +39,6 @@ constexpr char kAcme[] =
 constexpr char kGlobex[] =
     "org_id: globex\npolicy: {revision: g1, root: ROOT_FORBIDDEN, privileged: PRIVILEGED_FORBIDDEN,\n"
     "  platform: PLATFORM_OPENSHIFT, openshift_sccs: [SCC_ANYUID]}\n";
-
-v1::BuildStep Step(const std::string& yaml) {
-  v1::BuildStep step;
-  absl::Status s = ParseYamlToMessage(yaml, "step", &step);
-  EXPECT_TRUE(s.ok()) << s;
-  return step;
-}
 
 v1::PolicySet Set(const std::string& yaml) {
   v1::PolicySet set;
