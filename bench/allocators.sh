@@ -12,14 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(realpath "${1:-build}")
 rounds="${2:-3}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
 lib=/usr/lib/x86_64-linux-gnu
 declare -A allocators=([glibc]="")
 for name in jemalloc:libjemalloc.so.2 tcmalloc:libtcmalloc_minimal.so.4 mimalloc:libmimalloc.so.2; do
@@ -34,7 +27,6 @@ for view in full basic; do
     python3 -c 'import json,sys;print(json.load(sys.stdin)["response_bytes"])')
 done
 
-wait_port() { for _ in $(seq 1 2000); do [ -s "$1" ] && return 0; sleep 0.005; done; return 1; }
 for round in $(seq 1 "$rounds"); do
   for alloc in "${!allocators[@]}"; do
     pre=${allocators[$alloc]}
@@ -47,8 +39,8 @@ for round in $(seq 1 "$rounds"); do
       --response_bytes="${bytes[full]}" --basic_response_bytes="${bytes[basic]}" \
       --port_file="$work/echo.port" >/dev/null 2>&1 &
     pids+=($!)
-    wait_port "$work/bg.port"
-    wait_port "$work/echo.port"
+    wait_for_file "$work/bg.port"
+    wait_for_file "$work/echo.port"
     for view in full basic; do
       for server in echo bg; do
         port=$(head -1 "$work/$server.port")

@@ -13,14 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(realpath "${1:-build}")
 dur="${2:-5s}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
 "$build/bench/load_client" --corpus=tests/cases --write_policy_dir="$work/policies" >/dev/null
 ports=()
 start() {  # appends the replica's port to ports
@@ -29,7 +22,7 @@ start() {  # appends the replica's port to ports
   "$build/service/buildgated" --listen=127.0.0.1:0 --metrics_address= --policy_dir="$work/policies" \
     --decision_log="$dir/decisions.log" --port_file="$dir/port" ${BUILDGATED_FLAGS:-} 2>"$dir/stderr" &
   pids+=($!)
-  for _ in $(seq 1 2000); do [ -s "$dir/port" ] && break; sleep 0.005; done
+  wait_for_file "$dir/port" || true
   ports+=("$(head -1 "$dir/port")")
 }
 start 1

@@ -34,13 +34,7 @@ else
   dur=5s; warm=1s; engine_min=0.5; engine_reps=3; prime=100000; many_files=10000; cedar_iter=20; sweep="0.1 0.25 0.5 0.75 0.9"; rounds=3
 fi
 mkdir -p "$out"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
 log() { echo "bench: $*" >&2; }
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -50,7 +44,7 @@ start_server() {
   local port_file="$work/port.$RANDOM"
   "$@" --port_file="$port_file" >"$work/server.$RANDOM.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 2000); do [ -s "$port_file" ] && break; sleep 0.005; done
+  wait_for_file "$port_file" || true
   echo "$pid $(head -1 "$port_file") $(sed -n 2p "$port_file")"
 }
 
