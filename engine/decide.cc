@@ -554,17 +554,26 @@ absl::Status CheckOrg(const CompiledPolicySet& set, const v1::BuildStep& step) {
                                                   QuoteInput(set.org_id())));
 }
 
+// The stages every question about a step starts with: validate, check the
+// org, find the scope and resolve the proposal (`p` views into `step`).
+absl::StatusOr<const CompiledScope*> ResolveStep(const CompiledPolicySet& set,
+                                                 const v1::BuildStep& step, Proposal* p) {
+  BG_RETURN_IF_ERROR(ValidateStep(step));
+  BG_RETURN_IF_ERROR(CheckOrg(set, step));
+  const CompiledScope& scope = set.ScopeFor(step.project_id(), step.pipeline_id());
+  BG_RETURN_IF_ERROR(ResolveProposal(set.catalog_data(), scope.policy, step, p));
+  return &scope;
+}
+
 }  // namespace
 
 absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1::Decision* out,
                     v1::DecisionView view) {
   const bool full = view != v1::DECISION_VIEW_BASIC;
   out->Clear();  // Keeps allocated sub-messages and string capacity for reuse.
-  BG_RETURN_IF_ERROR(ValidateStep(step));
-  BG_RETURN_IF_ERROR(CheckOrg(set, step));
-  const CompiledScope& scope = set.ScopeFor(step.project_id(), step.pipeline_id());
   Proposal p;
-  BG_RETURN_IF_ERROR(ResolveProposal(set.catalog_data(), scope.policy, step, &p));
+  BG_ASSIGN_OR_RETURN(const CompiledScope* resolved, ResolveStep(set, step, &p));
+  const CompiledScope& scope = *resolved;
   const StepShape shape = ShapeOf(step, p);
   SetText(out->mutable_policy_revision(), scope.revision);
   SetText(out->mutable_policy_fingerprint(), set.fingerprint());
@@ -596,13 +605,10 @@ absl::StatusOr<bool> BuilderAdmissible(const CompiledPolicySet& set, const v1::B
   static_assert(v1::Builder_ARRAYSIZE <= 32, "ShapeOutcome::admissible_builders is 32 bits");
   if (builder == v1::BUILDER_UNSPECIFIED || !v1::Builder_IsValid(builder))
     return InvalidField("builder", "a builder of the catalog is required");
-  BG_RETURN_IF_ERROR(ValidateStep(step));
-  BG_RETURN_IF_ERROR(CheckOrg(set, step));
-  const CompiledScope& scope = set.ScopeFor(step.project_id(), step.pipeline_id());
   Proposal p;
-  BG_RETURN_IF_ERROR(ResolveProposal(set.catalog_data(), scope.policy, step, &p));
+  BG_ASSIGN_OR_RETURN(const CompiledScope* scope, ResolveStep(set, step, &p));
   std::unique_ptr<ShapeOutcome> fresh;
-  const ShapeOutcome& outcome = ShapeOutcomeFor(scope, step, p, ShapeOf(step, p), &fresh);
+  const ShapeOutcome& outcome = ShapeOutcomeFor(*scope, step, p, ShapeOf(step, p), &fresh);
   return (outcome.admissible_builders >> builder) & 1;
 }
 
