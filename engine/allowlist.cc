@@ -1,5 +1,7 @@
 #include "engine/allowlist.h"
 
+#include <optional>
+
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -102,12 +104,42 @@ Split SplitPattern(absl::string_view s) {
   return out;
 }
 
+// The usual pattern has no `**` segment. Then it covers a path exactly when
+// both have as many segments and each segment covers its own (what
+// PathCovers' table comes to without `**`), read in one pass with nothing
+// split or allocated. Empty when `glob` may hold a `**` segment.
+std::optional<bool> LockstepPathCovers(absl::string_view glob, absl::string_view path) {
+  if (glob.find("**") != absl::string_view::npos) return std::nullopt;
+  for (;;) {
+    const std::size_t g_end = glob.find('/');
+    const std::size_t p_end = path.find('/');
+    const absl::string_view segment = path.substr(0, p_end);
+    if (segment == "**" || !SegmentGlob(glob.substr(0, g_end), segment, /*fold_case=*/false)) {
+      return false;
+    }
+    const bool glob_done = g_end == absl::string_view::npos;
+    const bool path_done = p_end == absl::string_view::npos;
+    if (glob_done || path_done) return glob_done && path_done;
+    glob.remove_prefix(g_end + 1);
+    path.remove_prefix(p_end + 1);
+  }
+}
+
 }  // namespace
 
 bool AllowlistCovers(absl::string_view wider, absl::string_view narrower) {
-  const Split w = SplitPattern(wider);
-  const Split n = SplitPattern(narrower);
-  return HostCovers(w.host, n.host) && PathCovers(w.path, n.path);
+  const std::size_t w_slash = wider.find('/');
+  const std::size_t n_slash = narrower.find('/');
+  if (!HostCovers(wider.substr(0, w_slash), narrower.substr(0, n_slash))) return false;
+  // No path on either side: covered only when neither has one.
+  if (w_slash == absl::string_view::npos || n_slash == absl::string_view::npos) {
+    if (w_slash == n_slash) return true;
+    if (w_slash == absl::string_view::npos) return false;
+  } else if (const std::optional<bool> covers =
+                 LockstepPathCovers(wider.substr(w_slash + 1), narrower.substr(n_slash + 1))) {
+    return *covers;
+  }
+  return PathCovers(SplitPattern(wider).path, SplitPattern(narrower).path);
 }
 
 bool AllowlistAdmits(absl::string_view pattern, absl::string_view target) {
