@@ -60,8 +60,6 @@ unsigned char Classes(const std::string& s) {
   return slash ? kSlash : kPlain;
 }
 
-bool HasSpace(const std::string& s) { return Classes(s) & kSpace; }
-
 absl::Status CheckUid(absl::string_view field, int64_t uid) {
   if (uid < 0 || uid > kMaxUid)
     return InvalidField(absl::StrCat("step.", field), "must be between 0 and 2147483647");
@@ -88,8 +86,11 @@ v1::Destination DestinationOfKind(v1::StepKind kind) {
 }
 
 absl::Status ValidateStep(const v1::BuildStep& step) {
-  // Length and control characters for every string field.
-  const std::pair<const char*, const std::string*> strings[] = {
+  // Length and control characters for every string field; each field's
+  // character classes are read once and kept for the checks below.
+  enum Field { kOrg, kProject, kPipeline, kStage, kStep, kName, kImage, kConnector, kRegistry,
+               kRepo, kDockerfile, kContext, kUsername, kPassword, kFieldCount };
+  const std::pair<const char*, const std::string*> strings[kFieldCount] = {
       {"org_id", &step.org_id()},
       {"project_id", &step.project_id()},
       {"pipeline_id", &step.pipeline_id()},
@@ -104,23 +105,22 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
       {"context", &step.context()},
       {"credentials.username", &step.credentials().username()},
       {"credentials.password", &step.credentials().password()}};
-  for (const auto& [field, value] : strings) {
+  unsigned char classes[kFieldCount];
+  for (int i = 0; i < kFieldCount; ++i) {
+    const auto& [field, value] = strings[i];
     if (value->size() > kMaxFieldLength) {
       return InvalidField(absl::StrCat("step.", field),
                           absl::StrCat("longer than ", kMaxFieldLength, " characters"));
     }
+    classes[i] = Classes(*value);
     // Never echo credential values, even in errors.
-    if (Classes(*value) & kControl)
+    if (classes[i] & kControl)
       return InvalidField(absl::StrCat("step.", field), "contains control characters");
   }
-  for (const auto& [field, value] :
-       {std::pair<const char*, const std::string*>{"org_id", &step.org_id()},
-        {"project_id", &step.project_id()},
-        {"pipeline_id", &step.pipeline_id()},
-        {"stage_id", &step.stage_id()},
-        {"step_id", &step.step_id()}}) {
-    if (Classes(*value) & (kSpace | kSlash)) {
-      return InvalidField(absl::StrCat("step.", field), "an identifier has no spaces or '/'");
+  for (const int id : {kOrg, kProject, kPipeline, kStage, kStep}) {
+    if (classes[id] & (kSpace | kSlash)) {
+      return InvalidField(absl::StrCat("step.", strings[id].first),
+                          "an identifier has no spaces or '/'");
     }
   }
   if (step.kind() == v1::STEP_KIND_UNSPECIFIED || !v1::StepKind_IsValid(step.kind())) {
@@ -131,7 +131,7 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
   }
   if (step.kind() == v1::STEP_KIND_PLUGIN) {
     if (step.image().empty()) return InvalidField("step.image", "required for a Plugin step");
-    if (HasSpace(step.image()))
+    if (classes[kImage] & kSpace)
       return InvalidField("step.image", "an image reference has no spaces");
   } else if (!step.image().empty()) {
     return InvalidField("step.image",
@@ -146,11 +146,11 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
   }
   if (step.repo().empty())
     return InvalidField("step.repo", "required: the repository to build for");
-  if (HasSpace(step.repo())) return InvalidField("step.repo", "a repository has no spaces");
+  if (classes[kRepo] & kSpace) return InvalidField("step.repo", "a repository has no spaces");
   if (const std::string problem = RepositoryProblem(step.repo()); !problem.empty()) {
     return InvalidField("step.repo", absl::StrCat(QuoteInput(step.repo()), ": ", problem));
   }
-  if (HasSpace(step.registry())) return InvalidField("step.registry", "a registry has no spaces");
+  if (classes[kRegistry] & kSpace) return InvalidField("step.registry", "a registry has no spaces");
   const v1::Destination dest = DestinationOfKind(step.kind());
   if (step.registry().empty() &&
       (dest == v1::DESTINATION_ECR || dest == v1::DESTINATION_GAR || dest == v1::DESTINATION_ACR)) {
