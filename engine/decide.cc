@@ -494,8 +494,11 @@ void AddChanges(const v1::Policy& policy, const v1::BuildStep& step, const Propo
   InfrastructureChanges(policy, step, ev, b, d);
 }
 
+// `full`: with the reasons' messages (the BASIC view drops them, so they
+// are not written only to be cleared).
 void FillDecision(const CompiledScope& scope, const v1::BuildStep& step, const Proposal& p,
-                  const StepShape& shape, const ShapeOutcome& choice, v1::Decision* d) {
+                  const StepShape& shape, const ShapeOutcome& choice, bool full,
+                  v1::Decision* d) {
   const v1::Policy& policy = scope.policy;
   const CompiledBuilder& cb = scope.builders[choice.chosen];
   const v1::BuilderSpec& spec = *cb.spec;
@@ -510,19 +513,20 @@ void FillDecision(const CompiledScope& scope, const v1::BuildStep& step, const P
   d->set_run_as_user(ev.security.uid);
   d->set_required_pod_security(ev.satisfied_pss);
 
+  auto message = [full](absl::string_view text) { return full ? text : absl::string_view(); };
   AddReason(d, choice.why, b,
-            choice.why == v1::CHOSEN_AS_REQUESTED  ? cb.chosen_as_requested_message
-            : choice.why == v1::CHOSEN_FOR_CACHING ? cb.chosen_for_caching_message
-                                                   : cb.chosen_by_preference_message);
+            message(choice.why == v1::CHOSEN_AS_REQUESTED  ? cb.chosen_as_requested_message
+                    : choice.why == v1::CHOSEN_FOR_CACHING ? cb.chosen_for_caching_message
+                                                           : cb.chosen_by_preference_message));
   if (choice.why != v1::CHOSEN_AS_REQUESTED && choice.requested >= 0) {
     const CompiledBuilder& requested = scope.builders[choice.requested];
     AddReason(d, v1::REQUEST_OVERRIDDEN, requested.spec->builder(),
-              requested.request_overridden_message);
+              message(requested.request_overridden_message));
   }
   AddReason(d, ev.security.uid == 0 ? v1::RUNS_AS_ROOT_ON_STEP : v1::RUNS_AS_NON_ROOT, b,
-            cb.runs_as_message[ev.profile]);
+            message(cb.runs_as_message[ev.profile]));
   AddReason(d, ev.security.privileged ? v1::RUNS_PRIVILEGED : v1::RUNS_UNPRIVILEGED, b,
-            cb.privileged_message[ev.profile]);
+            message(cb.privileged_message[ev.profile]));
 
   if (spec.step_type() == v1::STEP_TYPE_PLUGIN) {
     ChoosePluginImage(cb, policy, p, shape, d);
@@ -590,7 +594,7 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   if (step_denied || outcome.chosen < 0) {
     Deny(scope, p, outcome, full, out);
   } else {
-    FillDecision(scope, step, p, shape, outcome, out);
+    FillDecision(scope, step, p, shape, outcome, full, out);
     if (full) {
       RenderStepYaml(step, *out, p, out->mutable_step_yaml());
       RenderStageVariablesYaml(*out, out->mutable_stage_variables_yaml());
