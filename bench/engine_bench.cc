@@ -5,6 +5,8 @@
 //   BM_Compile*           compile a policy set (new tables / shared tables)
 //   BM_CacheLookup        inline-policy cache hit, 1 and 2 threads
 //   BM_DecideAcrossSets   decide while cycling through 1, 1k, 100k cached sets
+//   BM_DecisionLogLine    format one decision log line (service/decision_log.h)
+//                         for an allow with real-length ids
 //
 // Every benchmark reports allocs_per_op (heap allocations per iteration,
 // counted by the operator new below).
@@ -25,6 +27,7 @@
 #include "engine/limits.h"
 #include "engine/proto_text.h"
 #include "engine/shape_memo.h"
+#include "service/decision_log.h"
 #include "service/policy_cache.h"
 
 // Counts heap allocations per thread.
@@ -282,7 +285,41 @@ void BM_DecideAcrossSets(benchmark::State& state) {
   state.counters["live_tables"] = static_cast<double>(LiveScopeTables());
 }
 
+// One decision log line as buildgated writes it for every decision: ids of
+// real length, a caller with its peer address, four reason codes.
+void BM_DecisionLogLine(benchmark::State& state) {
+  v1::PolicySet policy = Policy(kPolicy);
+  policy.set_org_id("acme-platform-engineering-emea-production");
+  const auto compiled = *CompiledPolicySet::Compile(policy);
+  v1::BuildStep step = Step(kAllowStep);
+  step.set_org_id(policy.org_id());
+  step.set_project_id("payments-settlement-reconciliation-service");
+  step.set_pipeline_id("build_and_publish_settlement_reconciler_image");
+  step.set_stage_id("build_container_images_for_all_architectures");
+  step.set_step_id("build_and_push_settlement_reconciler_amd64");
+  v1::Decision decision;
+  if (!Decide(*compiled, step, &decision, v1::DECISION_VIEW_BASIC).ok()) std::abort();
+  DecisionLogEntry entry;
+  entry.decision_id = "3f9a1c07e2b4-0000a3f1";
+  entry.time = absl::FromUnixMicros(1796000000000000);
+  entry.caller = "pipeline-governance.platform-security.svc (ipv4:10.12.0.7:51234)";
+  entry.rpc = "Decide";
+  entry.step = &step;
+  entry.decision = &decision;
+  entry.latency_us = 12;
+  std::string line;
+  AllocationCounter allocations(state);
+  for (auto _ : state) {
+    line.clear();
+    DecisionLog::AppendLine(entry, &line);
+    benchmark::DoNotOptimize(line);
+  }
+  state.counters["line_bytes"] = static_cast<double>(line.size());
+  state.SetItemsProcessed(state.iterations());
+}
+
 BENCHMARK(BM_CheckRequestLimits);
+BENCHMARK(BM_DecisionLogLine);
 BENCHMARK(BM_DecideAllow)->Threads(1)->Threads(2);
 BENCHMARK(BM_DecideAllowWithChanges);
 BENCHMARK(BM_DecideDenyWithRemediations);

@@ -20,20 +20,24 @@
 namespace buildgate {
 
 void AppendJsonString(std::string* out, absl::string_view text) {
+  // Runs of characters that need no escape are appended whole.
+  auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; };
   out->push_back('"');
-  for (unsigned char c : text) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    const char* run = p;
+    while (p < end && plain(static_cast<unsigned char>(*p))) ++p;
+    out->append(run, static_cast<std::size_t>(p - run));
+    if (p == end) break;
+    const unsigned char c = static_cast<unsigned char>(*p++);
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
       case '\n': out->append("\\n"); break;
       case '\r': out->append("\\r"); break;
       case '\t': out->append("\\t"); break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppend(out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
+      default: absl::StrAppend(out, "\\u00", absl::Hex(c, absl::kZeroPad2));
     }
   }
   out->push_back('"');
@@ -68,18 +72,17 @@ void AppendTime(std::string* out, absl::Time t) {
     cache.prefix = absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second), absl::UTCTimeZone());
   }
   out->append(cache.prefix);
-  char buf[9];
-  std::snprintf(buf, sizeof(buf), ".%06dZ", static_cast<int>(frac));
-  out->append(buf, 8);
+  char buf[8] = {'.', '0', '0', '0', '0', '0', '0', 'Z'};
+  for (int i = 6; i >= 1; --i, frac /= 10) buf[i] = static_cast<char>('0' + frac % 10);
+  out->append(buf, sizeof(buf));
 }
 
 }  // namespace
 
-std::string DecisionLog::Format(const DecisionLogEntry& e) {
-  std::string line;
-  line.reserve(384);
+void DecisionLog::AppendLine(const DecisionLogEntry& e, std::string* out) {
+  std::string& line = *out;
   auto field = [&](absl::string_view key, absl::string_view value) {
-    if (line.size() > 1) line.push_back(',');
+    line.push_back(',');
     AppendJsonString(&line, key);
     line.push_back(':');
     AppendJsonString(&line, value);
@@ -114,6 +117,11 @@ std::string DecisionLog::Format(const DecisionLogEntry& e) {
     line.push_back(']');
   }
   absl::StrAppend(&line, ",\"latency_us\":", e.latency_us, "}");
+}
+
+std::string DecisionLog::Format(const DecisionLogEntry& entry) {
+  std::string line;
+  AppendLine(entry, &line);
   return line;
 }
 
@@ -362,7 +370,7 @@ void DecisionLog::Record(const DecisionLogEntry& entry) {
   std::string full;
   {
     std::lock_guard<std::mutex> lock(buffer.mu);  // Uncontended but for the flusher.
-    buffer.lines.append(Format(entry));
+    AppendLine(entry, &buffer.lines);
     buffer.lines.push_back('\n');
     // Before-reply: the call's lines wait for its AfterWritten, as one chunk.
     if (!options_.before_reply && buffer.lines.size() >= kBatchBytes) full.swap(buffer.lines);

@@ -102,7 +102,9 @@ class DecisionLog {
   // Bytes of a torn last line moved to PATH.torn when the file was opened.
   std::size_t torn_bytes_repaired() const { return torn_bytes_; }
 
-  // The JSON line Record writes (without newline); for tests.
+  // Appends the JSON line Record writes for `entry` (without newline).
+  static void AppendLine(const DecisionLogEntry& entry, std::string* out);
+  // The same line as a string; for tests.
   static std::string Format(const DecisionLogEntry& entry);
 
  private:

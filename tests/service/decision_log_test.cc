@@ -55,6 +55,49 @@ TEST(DecisionLog, FormatsJson) {
   EXPECT_TRUE(testing::ParseJsonObject(line).ok()) << testing::ParseJsonObject(line) << line;
 }
 
+// Proves AppendJsonString escapes exactly the characters JSON requires ('"',
+// '\\' and controls) wherever they stand in a value, and copies every other
+// byte (UTF-8 included) as it is: each of the 256 byte values alone, at the
+// start, middle and end of a 45-character id, and next to each other.
+TEST(AppendJsonString, EscapesOnlyWhatJsonRequires) {
+  auto expected = [](const std::string& text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c < 0x20) {
+        out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out + "\"";
+  };
+  const std::string id = "build_and_push_settlement_reconciler_ünïcode";
+  int checked = 0;
+  for (int b = 0; b < 256; ++b) {
+    const std::string c(1, static_cast<char>(b));
+    for (const std::string& text :
+         {c, c + id, id + c, id.substr(0, 20) + c + id.substr(20), c + c + "\"\\" + c}) {
+      std::string got = "x";  // Appends: what was there stays.
+      AppendJsonString(&got, text);
+      ASSERT_EQ(got, "x" + expected(text)) << "byte " << b;
+      if (b < 0x80) {
+        ASSERT_TRUE(testing::ParseJsonObject("{\"k\":" + got.substr(1) + "}").ok()) << got;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 256 * 5);
+}
+
 // Proves credential-looking values in free text are redacted.
 TEST(RedactSecrets, Redacts) {
   EXPECT_EQ(RedactSecrets("login failed: password=hunter2 user=bob"),
