@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/bytes.h"
 #include "common/status.h"
 #include "engine/enum_names.h"
 #include "engine/limits.h"
@@ -33,18 +34,12 @@ const std::array<unsigned char, 256>& CharClasses() {
   return *table;
 }
 
-// Eight bytes at a time ("SWAR"): whether any byte of `x` is below `n`
-// (n <= 128; bytes >= 0x80 never count) or equal to `b`. A borrow can only
-// spill past a byte that already matched, so "any" is exact.
-constexpr uint64_t kOnes = 0x0101010101010101ull;
-constexpr uint64_t kHighs = 0x8080808080808080ull;
-bool AnyByteBelow(uint64_t x, unsigned char n) { return ((x - kOnes * n) & ~x & kHighs) != 0; }
-bool AnyByteIs(uint64_t x, unsigned char b) { return AnyByteBelow(x ^ (kOnes * b), 1); }
-
 // The union of the classes of the characters in `s`. Most values are plain
 // text, some with '/': those are answered eight bytes at a time; a value
 // with a space or control character is classified byte by byte.
 unsigned char Classes(const std::string& s) {
+  using bytes::AnyByteBelow;
+  using bytes::AnyByteIs;
   bool slash = false;
   for (std::size_t i = 0; i < s.size(); i += 8) {
     uint64_t x = 0x6161616161616161ull;  // 'a' pads the last word.

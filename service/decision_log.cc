@@ -15,6 +15,7 @@
 #include <regex>
 
 #include "absl/strings/str_cat.h"
+#include "common/bytes.h"
 #include "engine/enum_names.h"
 
 namespace buildgate {
@@ -27,6 +28,11 @@ void AppendJsonString(std::string* out, absl::string_view text) {
   const char* const end = p + text.size();
   while (p < end) {
     const char* run = p;
+    // Eight bytes at a time while none needs an escape, then byte by byte.
+    for (uint64_t x; end - p >= 8 && !bytes::AnyByteBelow(x = bytes::Load8(p), 0x20) &&
+                     !bytes::AnyByteIs(x, '"') && !bytes::AnyByteIs(x, '\\');) {
+      p += 8;
+    }
     while (p < end && plain(static_cast<unsigned char>(*p))) ++p;
     out->append(run, static_cast<std::size_t>(p - run));
     if (p == end) break;
@@ -388,6 +394,9 @@ void DecisionLog::AfterWritten(WrittenCallback written) {
   {
     std::lock_guard<std::mutex> lock(buffer.mu);
     lines.swap(buffer.lines);
+    // The next call's line is formatted into room of this one's size: one
+    // allocation instead of a string grown several times over.
+    buffer.lines.reserve(lines.size());
   }
   if (lines.empty()) {
     written(true);  // This call recorded nothing.
