@@ -1,6 +1,7 @@
 #include "engine/expression.h"
 
 #include <array>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
 
@@ -17,6 +18,18 @@ constexpr std::array<bool, 256> kExpressionSyntax = [] {
 }();
 
 }  // namespace
+
+std::size_t FindExpressionOpen(absl::string_view text, std::size_t from) {
+  // memchr for each '<' (most values have none), then the '+' after it.
+  while (from + 1 < text.size()) {
+    const void* lt = std::memchr(text.data() + from, '<', text.size() - 1 - from);
+    if (lt == nullptr) break;
+    const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(lt) - text.data());
+    if (text[at + 1] == '+') return at;
+    from = at + 1;
+  }
+  return absl::string_view::npos;
+}
 
 std::size_t HarnessExpressionEnd(absl::string_view text, std::size_t start) {
   if (text.substr(start, 2) != "<+") return absl::string_view::npos;
@@ -53,8 +66,8 @@ bool IsHarnessExpression(absl::string_view value) {
 }
 
 bool ContainsHarnessExpression(absl::string_view text) {
-  for (std::size_t at = text.find("<+"); at != absl::string_view::npos;
-       at = text.find("<+", at + 1)) {
+  for (std::size_t at = FindExpressionOpen(text); at != absl::string_view::npos;
+       at = FindExpressionOpen(text, at + 1)) {
     if (HarnessExpressionEnd(text, at) != absl::string_view::npos) return true;
   }
   return false;
@@ -62,30 +75,37 @@ bool ContainsHarnessExpression(absl::string_view text) {
 
 std::string LowerOutsideExpressions(absl::string_view text) {
   std::string out(text);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::size_t end = HarnessExpressionEnd(out, i);
-    if (end != absl::string_view::npos) {
-      i = end - 1;  // Expressions are case-sensitive: kept as written.
-      continue;
-    }
-    out[i] = absl::ascii_tolower(static_cast<unsigned char>(out[i]));
+  std::size_t i = 0;
+  while (i < out.size()) {
+    const std::size_t at = FindExpressionOpen(text, i);
+    const std::size_t stop = at == absl::string_view::npos ? out.size() : at;
+    for (; i < stop; ++i) out[i] = absl::ascii_tolower(static_cast<unsigned char>(out[i]));
+    if (at == absl::string_view::npos) break;
+    const std::size_t end = HarnessExpressionEnd(text, at);
+    // Expressions are case-sensitive: kept as written. A "<+" that opens
+    // none is text like any other ('<' has no case).
+    i = end == absl::string_view::npos ? at + 1 : end;
   }
   return out;
 }
 
 std::string MaskExpressions(absl::string_view text, char mask) {
   std::string out(text);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::size_t end = HarnessExpressionEnd(text, i);
-    if (end == absl::string_view::npos) continue;
-    for (std::size_t j = i; j < end; ++j) out[j] = mask;
-    i = end - 1;
+  for (std::size_t at = FindExpressionOpen(text); at != absl::string_view::npos;
+       at = FindExpressionOpen(text, at)) {
+    const std::size_t end = HarnessExpressionEnd(text, at);
+    if (end == absl::string_view::npos) {
+      ++at;
+      continue;
+    }
+    for (std::size_t j = at; j < end; ++j) out[j] = mask;
+    at = end;
   }
   return out;
 }
 
 absl::string_view MaskExpressionsView(absl::string_view text, char mask, std::string* storage) {
-  if (text.find("<+") == absl::string_view::npos) return text;
+  if (FindExpressionOpen(text) == absl::string_view::npos) return text;
   *storage = MaskExpressions(text, mask);
   return *storage;
 }

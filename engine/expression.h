@@ -13,6 +13,10 @@
 
 namespace buildgate {
 
+// The index of the first "<+" (where an expression may open) at or after
+// `from`, or npos. Every scan for expressions starts here.
+std::size_t FindExpressionOpen(absl::string_view text, std::size_t from = 0);
+
 // Where the Harness expression that opens at `start` ("<+") ends: the index
 // just past its closing '>', or npos when `text` has no well-formed
 // expression there. Nested expressions (<+a.<+b>>), parentheses and quoted

@@ -51,7 +51,7 @@ bool IsDnsLabel(absl::string_view s) {
 
 HostLabelList HostLabels(absl::string_view host) {
   HostLabelList labels;
-  const bool may_hold_expression = host.find("<+") != absl::string_view::npos;
+  const bool may_hold_expression = FindExpressionOpen(host) != absl::string_view::npos;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= host.size(); ++i) {
     if (i < host.size()) {
@@ -139,7 +139,7 @@ std::string RegistryShapeProblem(v1::Destination destination, absl::string_view 
   if (IsHarnessExpression(host)) return "";  // Nothing to check before the pipeline runs.
   const HostLabelList labels = HostLabels(host);
   // A label holding an expression fits any rule: its value is unknown.
-  const bool may_hold_expression = host.find("<+") != absl::string_view::npos;
+  const bool may_hold_expression = FindExpressionOpen(host) != absl::string_view::npos;
   auto unknown = [&](std::size_t i) {
     return may_hold_expression && ContainsHarnessExpression(labels[i]);
   };

@@ -1,5 +1,10 @@
 #include "engine/expression.h"
 
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
 #include "gtest/gtest.h"
 
 namespace buildgate {
@@ -40,6 +45,65 @@ TEST(HarnessExpression, MaskKeepsOffsets) {
   ASSERT_EQ(masked.size(), text.size());
   EXPECT_EQ(masked, "plugins/kaniko:" + std::string(23, '#') + "@x");
   EXPECT_EQ(MaskExpressions("no expression <+unterminated", '#'), "no expression <+unterminated");
+}
+
+// The rules of the scans by their words, one position at a time: an
+// expression can open at any index; each one found is kept (lower-casing)
+// or masked whole, and the scan goes on after it.
+std::string ReferenceLower(const std::string& text) {
+  std::string out = text;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t end = HarnessExpressionEnd(text, i);
+    if (end != std::string::npos) {
+      i = end - 1;
+      continue;
+    }
+    out[i] = absl::ascii_tolower(static_cast<unsigned char>(out[i]));
+  }
+  return out;
+}
+
+std::string ReferenceMask(const std::string& text, char mask) {
+  std::string out = text;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t end = HarnessExpressionEnd(text, i);
+    if (end == std::string::npos) continue;
+    for (std::size_t j = i; j < end; ++j) out[j] = mask;
+    i = end - 1;
+  }
+  return out;
+}
+
+// Proves the scans that jump from one "<+" to the next (FindExpressionOpen)
+// agree with the position-by-position rules on random text rich in
+// expression syntax: nested and unterminated expressions, quotes holding
+// '>', a '<' without '+', upper case inside and outside, at every length.
+TEST(HarnessExpression, ScansAgreeWithTheRulesOnRandomText) {
+  const std::vector<std::string> pieces = {
+      "<+", ">", "<", "+", "ACME", "io", ".", "/", "\"", "'", "(", ")", "\\",
+      "<+pipeline.variables.Tag>", "<+secrets.getValue(\"a>B\")>", "X", "-"};
+  std::mt19937 rng(20261202);
+  int with_expression = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string text;
+    const int parts = std::uniform_int_distribution<int>(0, 9)(rng);
+    for (int k = 0; k < parts; ++k) {
+      text += pieces[std::uniform_int_distribution<std::size_t>(0, pieces.size() - 1)(rng)];
+    }
+    ASSERT_EQ(LowerOutsideExpressions(text), ReferenceLower(text)) << text;
+    ASSERT_EQ(MaskExpressions(text, '#'), ReferenceMask(text, '#')) << text;
+    std::string storage;
+    ASSERT_EQ(MaskExpressionsView(text, '#', &storage), ReferenceMask(text, '#')) << text;
+    const std::size_t open = text.find("<+");
+    ASSERT_EQ(FindExpressionOpen(text), open) << text;
+    if (open != std::string::npos) {
+      ASSERT_EQ(FindExpressionOpen(text, open + 1), text.find("<+", open + 1)) << text;
+    }
+    with_expression += ContainsHarnessExpression(text);
+  }
+  // Both kinds of text occur.
+  EXPECT_GT(with_expression, 2000);
+  EXPECT_LT(with_expression, 18000);
 }
 
 }  // namespace
