@@ -150,9 +150,8 @@ std::string Problem(absl::string_view text, ImageReference* out) {
     start = end + 1;
   }
   ref.repository = original(rest);
-  const std::string domain = absl::AsciiStrToLower(ref.domain);
-  if (domain == "docker.io" || domain == "index.docker.io" || domain == "registry-1.docker.io") {
-    ref.domain = "";
+  for (absl::string_view hub : {"docker.io", "index.docker.io", "registry-1.docker.io"}) {
+    if (absl::EqualsIgnoreCase(ref.domain, hub)) ref.domain = "";
   }
   return "";
 }

@@ -34,6 +34,8 @@ TEST(ParseImageReference, ValidReferences) {
       {"docker.io/plugins/buildah-docker:1.1.0-linux-amd64", "", "plugins/buildah-docker",
        "1.1.0-linux-amd64", ""},
       {"index.docker.io/plugins/docker:latest", "", "plugins/docker", "latest", ""},
+      // Hosts are case-insensitive: Docker Hub in any case is Docker Hub.
+      {"Registry-1.Docker.IO/plugins/kaniko:1.10.1", "", "plugins/kaniko", "1.10.1", ""},
       {"registry.example.com/plugins/buildah-docker:1.1.0-linux-amd64", "registry.example.com",
        "plugins/buildah-docker", "1.1.0-linux-amd64", ""},
       {"registry.example.com:5000/mirror/plugins/docker:21.3.4", "registry.example.com:5000",
