@@ -126,16 +126,22 @@ std::shared_ptr<const ScopeTables> BuildScopeTables(
     }
     scope->builders.push_back(std::move(cb));
   }
-  std::size_t bytes = sizeof(ScopeTables) + scope->policy.SpaceUsedLong();
-  for (const CompiledBuilder& cb : scope->builders) {
+  // The memo's room is reserved up front, so a cache sized in bytes bounds
+  // the memos its sets fill as decisions are made too.
+  scope->approximate_bytes = CompiledTablesBytes(*scope) + ShapeMemo::kMaxBytes;
+  return scope;
+}
+
+std::size_t CompiledTablesBytes(const ScopeTables& tables) {
+  std::size_t bytes = sizeof(ScopeTables) + tables.policy.SpaceUsedLong();
+  for (const CompiledBuilder& cb : tables.builders) {
     bytes += sizeof(CompiledBuilder);
     for (int i = 0; i < CompiledBuilder::kTableSize; ++i) {
       bytes += cb.rejected[i].SpaceUsedLong();
       for (const v1::Reason& r : cb.table[i].reasons) bytes += r.SpaceUsedLong();
     }
   }
-  scope->approximate_bytes = bytes;
-  return scope;
+  return bytes;
 }
 
 }  // namespace buildgate

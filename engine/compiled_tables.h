@@ -91,8 +91,8 @@ struct ScopeTables {
   v1::Policy policy;                           // Effective; revision cleared.
   // Allowed builders in preference order, then the rest in catalog order.
   std::vector<CompiledBuilder> builders;
-  // Compile-time size; the memo below grows with use, by at most
-  // ShapeMemo::kMaxBytes.
+  // Compile-time size plus ShapeMemo::kMaxBytes, the most the memo below
+  // can grow to with use: the bytes a cache budget must hold for them.
   std::size_t approximate_bytes = 0;
   // The builder choice, rejected builders and remediations per step shape,
   // filled by Decide() (shared by every set that shares these tables).
@@ -121,6 +121,10 @@ std::shared_ptr<const CatalogData> MakeCatalogData(v1::BuilderCatalog catalog);
 // compile: every builder for every step shape).
 std::shared_ptr<const ScopeTables> BuildScopeTables(const v1::Policy& policy,
                                                     std::shared_ptr<const CatalogData> catalog);
+
+// What the compiled tables hold without their memo (approximate: the
+// policy and every builder's precomputed reasons).
+std::size_t CompiledTablesBytes(const ScopeTables& tables);
 
 }  // namespace buildgate
 

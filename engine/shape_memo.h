@@ -13,9 +13,10 @@
 //
 // Bounded twice: one slot per possible shape (ShapeMemo::kSlots), the slot
 // array allocated on first use, an outcome never replaced; and at most
-// ShapeMemo::kMaxBytes per memo (the slot array included), so a cache of
-// many distinct policies cannot grow past its size budget by much however
-// varied the steps sent (a shape that does not fit is decided fresh).
+// ShapeMemo::kMaxBytes per memo (the slot array included; a shape that does
+// not fit is decided fresh). The tables reserve kMaxBytes in their size
+// (ScopeTables::approximate_bytes), so a cache bounded in bytes bounds the
+// memos of its sets however varied the steps sent.
 //
 // Thread-safe: Find and Publish may run on any number of threads at once
 // (lock-free: an outcome is published once with a compare-and-swap and is

@@ -221,6 +221,27 @@ TEST(ShapeMemo, DecisionsStayRightWhenTheMemoIsFull) {
   EXPECT_EQ(memo.Size(), before) << "nothing fits any more; every decision above was fresh";
 }
 
+// Proves what a cache charges for a set covers its memo at the bound: the
+// tables' size is what the compile holds plus ShapeMemo::kMaxBytes, so a
+// byte-bounded cache of many distinct policies cannot outgrow its budget
+// through the memos its sets fill.
+TEST(ShapeMemo, TheSetsSizeReservesTheMemo) {
+  auto set = Compile(kPolicy);
+  const ScopeTables& tables = *set->ScopeFor("", "").tables;
+  EXPECT_EQ(tables.approximate_bytes, CompiledTablesBytes(tables) + ShapeMemo::kMaxBytes);
+  EXPECT_GE(set->approximate_bytes(), tables.approximate_bytes);
+  // Filled to its bound, the memo stays within the room reserved for it.
+  v1::RejectedBuilder big;
+  big.add_reasons()->set_message(std::string(2000, 'x'));
+  for (int slot = 0; slot < ShapeMemo::kSlots; ++slot) {
+    auto filler = std::make_unique<ShapeOutcome>();
+    filler->rejected_builders.push_back(big);
+    if (tables.memo.Publish(slot, &filler) == nullptr) break;
+  }
+  EXPECT_GT(tables.memo.Bytes(), ShapeMemo::kMaxBytes - 4096);
+  EXPECT_LE(tables.memo.Bytes(), tables.approximate_bytes - CompiledTablesBytes(tables));
+}
+
 // Proves threads racing to fill the same shapes all get the fresh decision
 // (run under TSan in the test command).
 TEST(ShapeMemo, ConcurrentFillsAgreeWithFreshDecisions) {
