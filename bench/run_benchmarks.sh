@@ -25,13 +25,13 @@ done
 if [ "$smoke" = 1 ]; then
   build="${build_dir:-build}"
   out="$build/bench-smoke"
-  dur=500ms; warm=200ms; engine_min=0.01; engine_reps=1; prime=1000; many_files=100; cedar_iter=1; sweep="0.5"; rounds=1
+  dur=500ms; warm=200ms; engine_min=0.01; callgrind_min=0.01; engine_reps=1; prime=1000; many_files=100; cedar_iter=1; sweep="0.5"; rounds=1
 else
   scripts/install-deps.sh
   build="${build_dir:-build-release}"
   BUILD_DIR="$build" scripts/build.sh Release >/dev/null
   out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
-  dur=5s; warm=1s; engine_min=0.5; engine_reps=3; prime=100000; many_files=10000; cedar_iter=20; sweep="0.1 0.25 0.5 0.75 0.9"; rounds=3
+  dur=5s; warm=1s; engine_min=0.5; callgrind_min=0.1; engine_reps=3; prime=100000; many_files=10000; cedar_iter=20; sweep="0.1 0.25 0.5 0.75 0.9"; rounds=3
 fi
 mkdir -p "$out"
 . bench/lib.sh
@@ -55,6 +55,24 @@ log "engine microbenchmarks"
 "$build/bench/engine_bench" --benchmark_min_time="$engine_min" --benchmark_format=json \
   --benchmark_repetitions="$engine_reps" --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/engine.json" --benchmark_out_format=json >/dev/null
+
+# Instructions per call (callgrind counts them; unlike times, they do not
+# move with the machine's load), for the engine rows the goals name and the
+# decision log line.
+: >"$out/instructions.jsonl"
+for spec in "BM_DecideAllowBasic buildgate::Decide( allow_basic" \
+            "BM_DecideAllow/threads:1 buildgate::Decide( allow_full" \
+            "BM_DecideAllowFresh buildgate::Decide( allow_full_fresh" \
+            "BM_DecideDenyBasic buildgate::Decide( deny_basic" \
+            "BM_DecideDenyWithRemediations buildgate::Decide( deny_full" \
+            "BM_DecideDenyWithRemediationsFresh buildgate::Decide( deny_full_fresh" \
+            "BM_DecisionLogLine buildgate::DecisionLog::AppendLine( decision_log_line"; do
+  read -r bm fn label <<<"$spec"
+  log "callgrind: $bm"
+  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$label" \
+    "$build/bench/engine_bench" --benchmark_filter="^$bm\$" --benchmark_min_time="$callgrind_min" >/dev/null 2>&1
+  python3 bench/callgrind_per_call.py "$work/callgrind.$label" "$fn" "$label" >>"$out/instructions.jsonl"
+done
 
 # 2. Scenario corpus: policies for buildgated, one request frame per view for
 # h2load (the same step asking for FULL or BASIC) and the size of

@@ -31,6 +31,9 @@ test_packages=(
   python3-grpcio python3-protobuf
   # Benchmarks (bench/run_benchmarks.sh; its smoke run is part of the tests).
   nghttp2-client gnuplot-nox python3 curl
+  # Instructions per decision in the benchmark report (callgrind): a
+  # figure a shared, noisy machine cannot move.
+  valgrind
   # `buildgate lint --fix` diffs are checked by applying them with GNU patch.
   patch
   # The runtime image (deploy/build-image.sh, test deploy.image): buildah

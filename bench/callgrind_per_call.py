@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Instructions per call of one function, from a callgrind profile of a whole
+run (no --toggle-collect): the function's inclusive cost summed over every
+call site, divided by its calls. Prints one JSON line.
+
+   callgrind_per_call.py CALLGRIND_OUT FUNCTION_PREFIX LABEL
+"""
+import json
+import re
+import sys
+
+path, prefix, label = sys.argv[1:4]
+lines = open(path).read().split("\n")
+ids = set()
+for line in lines:
+    m = re.match(r"c?fn=\((\d+)\) (.*)", line)
+    if m and m.group(2).startswith(prefix):
+        ids.add(m.group(1))
+if not ids:
+    sys.exit(f"callgrind_per_call: no function {prefix!r} in {path}")
+calls = cost = 0
+for i, line in enumerate(lines):
+    m = re.match(r"cfn=\((\d+)\)", line)
+    if m and m.group(1) in ids and lines[i + 1].startswith("calls="):
+        calls += int(lines[i + 1].split()[0][len("calls="):])
+        cost += int(lines[i + 2].split()[1])  # "<position> <inclusive Ir>"
+if calls == 0:
+    sys.exit(f"callgrind_per_call: {prefix!r} was never called in {path}")
+print(json.dumps({"label": label, "function": prefix, "calls": calls,
+                  "instructions_per_call": cost // calls}))
