@@ -14,7 +14,9 @@ lines = open(path).read().split("\n")
 ids = set()
 for line in lines:
     m = re.match(r"c?fn=\((\d+)\) (.*)", line)
-    if m and m.group(2).startswith(prefix):
+    # The function itself, not a lambda or local class inside it
+    # ("f(...)::{lambda...}"), whose calls would be counted as its own.
+    if m and m.group(2).startswith(prefix) and ")::" not in m.group(2):
         ids.add(m.group(1))
 if not ids:
     sys.exit(f"callgrind_per_call: no function {prefix!r} in {path}")
