@@ -228,7 +228,10 @@ md.append(f"- Agreement: {cedar['agreement_checks']} scenario x builder checks, 
 for d in cedar["disagreements"][:20]:
     md.append(f"  - {d['scenario']} {d['builder']}: buildgate {d['buildgate']}, cedar {d['cedar']}")
 md.append("\n## Footprint\n")
-md.append(f"- Idle RSS: {fmt(foot['idle_rss_kb'] / 1024)} MB; with {foot['primed_sets']} cached inline policy "
+# Runs before 2026-12-02 did not record the anonymous part.
+anon = (f", of it {fmt(foot['idle_anon_kb'] / 1024)} MB anonymous (the process's own memory; the rest is pages of "
+        "the binary and its shared libraries, read from files and shareable)") if "idle_anon_kb" in foot else ""
+md.append(f"- Idle RSS: {fmt(foot['idle_rss_kb'] / 1024)} MB{anon}. With {foot['primed_sets']} cached inline policy "
           f"sets: {fmt(foot['primed_rss_kb'] / 1024)} MB.")
 md.append(f"- Start to SERVING: {foot['serving_ms_1_file']} ms with 1 policy file, "
           f"{foot['serving_ms_many_files']} ms with {foot['policy_files_many']} files.")

@@ -38,6 +38,10 @@ mkdir -p "$out"
 log() { echo "bench: $*" >&2; }
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# The RSS's anonymous part: the process's own memory (heap, stacks, pages
+# written after loading); the rest is pages of the binary and its shared
+# libraries, read from files and shareable.
+anon_kb() { awk '/RssAnon/ {print $2}' "/proc/$1/status"; }
 
 # Starts a server with --port_file; echoes "PID PORT".
 start_server() {
@@ -192,6 +196,7 @@ read -r pid port _ < <(start_server "$build/service/buildgated" --listen=127.0.0
 pids+=("$pid")
 sleep 0.5
 idle=$(rss_kb "$pid")
+idle_anon=$(anon_kb "$pid")
 "$build/bench/load_client" --corpus=tests/cases --target="127.0.0.1:$port" --prime_inline="$prime" \
   --inflight=32 >"$work/prime.json"
 primed=$(rss_kb "$pid")
@@ -235,7 +240,8 @@ log "footprint: time to SERVING with 1 and $many_files policy files"
 start_one=$(startup "$work/one")
 start_many=$(startup "$work/many")
 cat >"$out/footprint.json" <<JSON
-{"idle_rss_kb": $idle, "primed_sets": $prime, "primed_rss_kb": $primed,
+{"idle_rss_kb": $idle, "idle_anon_kb": $idle_anon,
+ "primed_sets": $prime, "primed_rss_kb": $primed,
  "serving_ms_1_file": $start_one, "policy_files_many": $many_files, "serving_ms_many_files": $start_many}
 JSON
 
