@@ -3,13 +3,17 @@
 run (no --toggle-collect): the function's inclusive cost summed over every
 call site, divided by its calls. Prints one JSON line.
 
-   callgrind_per_call.py CALLGRIND_OUT FUNCTION_PREFIX LABEL
+   callgrind_per_call.py CALLGRIND_OUT FUNCTION_PREFIX LABEL [BENCHMARK]
+
+BENCHMARK (the Google Benchmark run profiled) is carried into the line, so
+the report can set each count beside the same benchmark's time.
 """
 import json
 import re
 import sys
 
 path, prefix, label = sys.argv[1:4]
+benchmark = sys.argv[4] if len(sys.argv) > 4 else None
 lines = open(path).read().split("\n")
 ids = set()
 for line in lines:
@@ -28,5 +32,7 @@ for i, line in enumerate(lines):
         cost += int(lines[i + 2].split()[1])  # "<position> <inclusive Ir>"
 if calls == 0:
     sys.exit(f"callgrind_per_call: {prefix!r} was never called in {path}")
-print(json.dumps({"label": label, "function": prefix, "calls": calls,
-                  "instructions_per_call": cost // calls}))
+line = {"label": label, "function": prefix, "calls": calls, "instructions_per_call": cost // calls}
+if benchmark:
+    line["benchmark"] = benchmark
+print(json.dumps(line))

@@ -145,22 +145,24 @@ md.append("\n## Engine (Google Benchmark)\n\nThreaded rows: ns/op is wall time p
 for name, b in engine.items():
     md.append(f"| {name} | {fmt(b.get('real_time', 0))} | {fmt(b.get('items_per_second', 0), 0)} | "
               f"{fmt(b.get('allocs_per_op', 0), 2)} |")
-INSTRUCTION_ROWS = (
-    ("allow_basic", "allow, BASIC, memoized shape", "BM_DecideAllowBasic"),
-    ("allow_full", "allow, FULL, memoized shape", "BM_DecideAllow/threads:1"),
-    ("allow_full_fresh", "allow, FULL, fresh (no memo)", "BM_DecideAllowFresh"),
-    ("deny_basic", "deny, BASIC, memoized shape", "BM_DecideDenyBasic"),
-    ("deny_full", "deny with remediations, FULL, memoized shape", "BM_DecideDenyWithRemediations"),
-    ("deny_full_fresh", "deny with remediations, FULL, fresh", "BM_DecideDenyWithRemediationsFresh"),
-    ("decision_log_line", "one decision log line (728 bytes)", "BM_DecisionLogLine"),
-)
+# What each count of run_benchmarks.sh is (which benchmark it profiled
+# comes with the count).
+INSTRUCTION_ROWS = {
+    "allow_basic": "allow, BASIC, memoized shape",
+    "allow_full": "allow, FULL, memoized shape",
+    "allow_full_fresh": "allow, FULL, fresh (no memo)",
+    "deny_basic": "deny, BASIC, memoized shape",
+    "deny_full": "deny with remediations, FULL, memoized shape",
+    "deny_full_fresh": "deny with remediations, FULL, fresh",
+    "decision_log_line": "one decision log line (728 bytes)",
+}
 md.append("\n## Instructions per call (callgrind)\n")
 md.append("Counted, not timed: the same code gives the same count on a busy or an idle machine, so these "
           "rows compare runs on different days; the ns column is this run's time and moves with the machine.\n")
 md.append("| call | instructions | ns (this run) | ns per 1,000 instructions |\n|---|---|---|---|")
-for label, what, bm in INSTRUCTION_ROWS:
-    n = instructions.get(label, {}).get("instructions_per_call", float("nan"))
-    md.append(f"| {what} | {fmt(n, 0)} | {fmt(bench(bm))} | {fmt(ratio(bench(bm) * 1000, n), 0)} |")
+for label, r in instructions.items():
+    n, ns = r["instructions_per_call"], bench(r.get("benchmark", ""))
+    md.append(f"| {INSTRUCTION_ROWS.get(label, label)} | {fmt(n, 0)} | {fmt(ns)} | {fmt(ratio(ns * 1000, n), 0)} |")
 md.append("\n## Server against the transport ceiling (h2load, same request frame, same response size)\n")
 md.append("Each view's echo server answers with a response of the size buildgated's answer in that view has. "
           "Saturation: 8 connections x 32 streams, median of the alternating rounds (all rounds listed).\n")

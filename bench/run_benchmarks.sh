@@ -75,7 +75,7 @@ for spec in "BM_DecideAllowBasic buildgate::Decide( allow_basic" \
   log "callgrind: $bm"
   valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$label" \
     "$build/bench/engine_bench" --benchmark_filter="^$bm\$" --benchmark_min_time="$callgrind_min" >/dev/null 2>&1
-  python3 bench/callgrind_per_call.py "$work/callgrind.$label" "$fn" "$label" >>"$out/instructions.jsonl"
+  python3 bench/callgrind_per_call.py "$work/callgrind.$label" "$fn" "$label" "$bm" >>"$out/instructions.jsonl"
 done
 
 # 2. Scenario corpus: policies for buildgated, one request frame per view for

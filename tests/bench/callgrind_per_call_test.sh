@@ -37,6 +37,14 @@ if [ "$got" != "$want" ]; then
   echo "want: $want" >&2
   exit 1
 fi
+# The benchmark profiled, when named, comes with the count.
+got=$(python3 "$script" "$profile" "buildgate::Decide(" decide BM_DecideAllowBasic)
+want='{"label": "decide", "function": "buildgate::Decide(", "calls": 4, "instructions_per_call": 1000, "benchmark": "BM_DecideAllowBasic"}'
+if [ "$got" != "$want" ]; then
+  echo "got:  $got" >&2
+  echo "want: $want" >&2
+  exit 1
+fi
 if python3 "$script" "$profile" "buildgate::Absent(" absent 2>/dev/null; then
   echo "a function that is not in the profile must fail" >&2
   exit 1
