@@ -1,6 +1,9 @@
 #include "engine/reference.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -12,10 +15,21 @@
 namespace buildgate {
 namespace {
 
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+// Character classes of the reference grammar, one table lookup per byte.
+enum : uint8_t { kLowerAlnum = 1, kSplit = 2 };  // kSplit: '@', '/', ':' and NUL.
+constexpr std::array<uint8_t, 256> kClasses = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = kLowerAlnum;
+  for (int c = '0'; c <= '9'; ++c) t[c] = kLowerAlnum;
+  for (unsigned char c : {'@', '/', ':', '\0'}) t[c] = kSplit;
+  return t;
+}();
 
+bool IsLowerAlnum(char c) { return kClasses[static_cast<unsigned char>(c)] & kLowerAlnum; }
+
+// path-component ( "/" path-component )*, where
 // path-component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
-bool IsPathComponent(absl::string_view s) {
+bool IsPathComponents(absl::string_view s) {
   std::size_t i = 0;
   auto alnums = [&] {
     const std::size_t start = i;
@@ -24,7 +38,9 @@ bool IsPathComponent(absl::string_view s) {
   };
   if (!alnums()) return false;
   while (i < s.size()) {
-    if (s[i] == '.') {
+    if (s[i] == '/') {
+      ++i;
+    } else if (s[i] == '.') {
       ++i;
     } else if (s[i] == '_') {
       ++i;
@@ -85,73 +101,105 @@ std::string DigestProblem(absl::string_view digest) {
   return "";
 }
 
+// Where the grammar splits a masked reference (expressions as NUL), found in
+// one pass: every position is of the part before the first '@', the name
+// and tag, which is all that is split further.
+struct Splits {
+  std::size_t at = absl::string_view::npos;           // The first '@'.
+  std::size_t first_slash = absl::string_view::npos;  // Before `at`.
+  std::size_t last_slash = absl::string_view::npos;   // Before `at`.
+  std::size_t last_colon = absl::string_view::npos;   // Before `at`.
+  std::size_t first_nul = absl::string_view::npos;    // Before `at`.
+  std::size_t last_nul = absl::string_view::npos;     // Before `at`.
+};
+
+Splits FindSplits(absl::string_view m) {
+  Splits s;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    if (!(kClasses[static_cast<unsigned char>(m[i])] & kSplit)) continue;
+    switch (m[i]) {
+      case '@':
+        s.at = i;
+        return s;
+      case '/':
+        if (s.first_slash == absl::string_view::npos) s.first_slash = i;
+        s.last_slash = i;
+        break;
+      case ':':
+        s.last_colon = i;
+        break;
+      case '\0':
+        if (s.first_nul == absl::string_view::npos) s.first_nul = i;
+        s.last_nul = i;
+        break;
+      default:
+        break;
+    }
+  }
+  return s;
+}
+
 // Why `text` is not an image reference, or "" with `*out` filled.
 std::string Problem(absl::string_view text, ImageReference* out) {
+  constexpr auto npos = absl::string_view::npos;
   auto invalid = [](absl::string_view why) { return std::string(why); };
   if (text.empty()) return invalid("empty");
   if (text.size() > 255 + 1 + 128 + 1 + 135) return invalid("too long");
-  if (text.find('\0') != absl::string_view::npos) return invalid("a NUL byte");
+  if (std::memchr(text.data(), '\0', text.size()) != nullptr) return invalid("a NUL byte");
   // Split by the grammar with every expression masked (as NUL, which the
   // text has none of): a ':', '/' or '@' inside one is not a separator.
   std::string storage;
   const absl::string_view m = MaskExpressionsView(text, '\0', &storage);
-  const bool has_expression = m.find('\0') != absl::string_view::npos;
   auto original = [&](absl::string_view part) {  // The same characters in `text`.
     return text.substr(part.data() - m.data(), part.size());
   };
-  auto holds_expression = [](absl::string_view part) {
-    return part.find('\0') != absl::string_view::npos;
-  };
+  const Splits s = FindSplits(m);
   ImageReference& ref = *out;
   absl::string_view rest = m;
-  if (const std::size_t at = rest.find('@'); at != absl::string_view::npos) {
-    const absl::string_view digest = rest.substr(at + 1);
-    rest = rest.substr(0, at);
+  if (s.at != npos) {
+    const absl::string_view digest = m.substr(s.at + 1);
+    rest = m.substr(0, s.at);
     ref.digest = original(digest);
-    ref.digest_is_expression = holds_expression(digest);
+    ref.digest_is_expression = std::memchr(digest.data(), '\0', digest.size()) != nullptr;
     if (!ref.digest_is_expression) {
       if (std::string why = DigestProblem(ref.digest); !why.empty()) return why;
     }
   }
   // A tag follows the last ':' that comes after the last '/'.
-  const std::size_t slash = rest.rfind('/');
-  const std::size_t colon = rest.rfind(':');
-  if (colon != absl::string_view::npos && (slash == absl::string_view::npos || colon > slash)) {
-    const absl::string_view tag = rest.substr(colon + 1);
-    rest = rest.substr(0, colon);
+  if (s.last_colon != npos && (s.last_slash == npos || s.last_colon > s.last_slash)) {
+    const absl::string_view tag = rest.substr(s.last_colon + 1);
+    rest = rest.substr(0, s.last_colon);
     ref.tag = original(tag);
-    ref.tag_is_expression = holds_expression(tag);
+    ref.tag_is_expression = s.last_nul != npos && s.last_nul > s.last_colon;
     if (!ref.tag_is_expression) {
       if (std::string why = TagProblem(ref.tag); !why.empty()) return why;
-    } else if (tag.empty() || tag.find_first_of(".-") == 0) {
+    } else if (tag.empty() || tag.front() == '.' || tag.front() == '-') {
       return invalid("a tag starts with a letter, digit or '_'");
     }
   }
-  if (has_expression && holds_expression(rest)) {
+  if (s.first_nul != npos && s.first_nul < rest.size()) {
     return invalid(
         "the registry or repository holds a Harness expression, so the image cannot be known "
         "before the pipeline runs; name it literally (an expression in the tag or digest is fine)");
   }
-  const std::size_t first_slash = rest.find('/');
-  if (first_slash != absl::string_view::npos && LooksLikeDomain(rest.substr(0, first_slash))) {
-    ref.domain = original(rest.substr(0, first_slash));
-    rest = rest.substr(first_slash + 1);
+  // The first '/' of `rest` is the first of the name: a tag has none.
+  if (s.first_slash != npos && s.first_slash < rest.size() &&
+      LooksLikeDomain(rest.substr(0, s.first_slash))) {
+    ref.domain = original(rest.substr(0, s.first_slash));
+    rest = rest.substr(s.first_slash + 1);
     if (!IsDomain(ref.domain)) return invalid("the registry host is not a host[:port]");
   }
   if (rest.empty()) return invalid("no repository");
   if (rest.size() > 255) return invalid("a repository name has at most 255 characters");
-  for (std::size_t start = 0;;) {
-    const std::size_t end = rest.find('/', start);
-    if (!IsPathComponent(rest.substr(start, end == absl::string_view::npos ? end : end - start))) {
-      return invalid(
-          "a repository is lower-case letters and digits separated by '.', '_', '__', '-' or '/'");
-    }
-    if (end == absl::string_view::npos) break;
-    start = end + 1;
+  if (!IsPathComponents(rest)) {
+    return invalid(
+        "a repository is lower-case letters and digits separated by '.', '_', '__', '-' or '/'");
   }
   ref.repository = original(rest);
-  for (absl::string_view hub : {"docker.io", "index.docker.io", "registry-1.docker.io"}) {
-    if (absl::EqualsIgnoreCase(ref.domain, hub)) ref.domain = "";
+  if (!ref.domain.empty()) {
+    for (absl::string_view hub : {"docker.io", "index.docker.io", "registry-1.docker.io"}) {
+      if (absl::EqualsIgnoreCase(ref.domain, hub)) ref.domain = "";
+    }
   }
   return "";
 }
