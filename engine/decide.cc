@@ -19,7 +19,6 @@
 #include "engine/builder_evaluation.h"
 #include "engine/compiled_tables.h"
 #include "engine/enum_names.h"
-#include "engine/expression.h"
 #include "engine/limits.h"
 #include "engine/proposal.h"
 #include "engine/remediation.h"
@@ -221,10 +220,9 @@ bool CheckRegistryAllowlist(const v1::Policy& policy, const Proposal& p, v1::Dec
   return true;
 }
 
-bool CheckCredentials(const v1::Policy& policy, const v1::BuildStep& step, v1::Decision* d) {
+bool CheckCredentials(const v1::Policy& policy, const Proposal& p, v1::Decision* d) {
   bool denies = false;
-  const auto& cred = step.credentials();
-  if (!cred.password().empty() && !IsHarnessExpression(cred.password())) {
+  if (p.password_plaintext) {
     const bool required = policy.credentials() >= v1::CREDENTIALS_PASSWORD_EXPRESSION;
     AddReason(d, v1::PLAINTEXT_PASSWORD, v1::BUILDER_UNSPECIFIED,
               required ? "the password is plaintext; the policy requires a secret or variable "
@@ -238,8 +236,7 @@ bool CheckCredentials(const v1::Policy& policy, const v1::BuildStep& step, v1::D
       denies = true;
     }
   }
-  if (!cred.username().empty() && !IsHarnessExpression(cred.username()) &&
-      policy.credentials() >= v1::CREDENTIALS_ALL_EXPRESSIONS) {
+  if (p.username_plaintext && policy.credentials() >= v1::CREDENTIALS_ALL_EXPRESSIONS) {
     AddReason(d, v1::PLAINTEXT_USERNAME, v1::BUILDER_UNSPECIFIED,
               "the username is plaintext; the policy requires an expression such as "
               "<+pipeline.variables.DOCKER_HUB_USER>");
@@ -255,7 +252,7 @@ bool StepChecksDeny(const v1::Policy& policy, const v1::BuildStep& step, const P
                     v1::Decision* d) {
   const bool platform = CheckPlatform(policy, step, d);
   const bool registry = CheckRegistryAllowlist(policy, p, d);
-  const bool credentials = CheckCredentials(policy, step, d);
+  const bool credentials = CheckCredentials(policy, p, d);
   return platform || registry || credentials;
 }
 
@@ -449,7 +446,7 @@ void AddPluginSettings(const v1::BuildStep& step, const Proposal& p, v1::Decisio
   if (!cred.password().empty()) {
     AddSetting(
         d, v1::ENV_SCOPE_PLUGIN_SETTING, "password",
-        IsHarnessExpression(cred.password()) ? absl::string_view(cred.password()) : kRedacted);
+        p.password_plaintext ? kRedacted : absl::string_view(cred.password()));
   }
 }
 

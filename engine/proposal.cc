@@ -192,6 +192,9 @@ absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& polic
   p->push_target = std::move(target.target);
   p->push_host_known = target.host_known;
   p->push_path_known = target.path_known;
+  const v1::RegistryCredentials& cred = step.credentials();
+  p->password_plaintext = !cred.password().empty() && !IsHarnessExpression(cred.password());
+  p->username_plaintext = !cred.username().empty() && !IsHarnessExpression(cred.username());
   return absl::OkStatus();
 }
 

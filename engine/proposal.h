@@ -75,6 +75,10 @@ struct Proposal {
   // its first '/' outside expressions (project "" when it has none).
   absl::string_view gcp_project;
   absl::string_view gcp_image_name;
+  // step.credentials' password and username: set and not one Harness
+  // expression (a secret or variable), i.e. written in plaintext.
+  bool password_plaintext = false;
+  bool username_plaintext = false;
 };
 
 // Resolves `step` (already validated by ValidateStep) under the scope's
