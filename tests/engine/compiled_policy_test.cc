@@ -1,15 +1,19 @@
 #include "engine/compiled_policy.h"
 
+#include <openssl/evp.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/compiled_tables.h"
 #include "engine/intern_pool.h"
+#include "engine/proto_text.h"
 #include "gtest/gtest.h"
 
 namespace buildgate {
@@ -41,6 +45,24 @@ TEST(CompiledPolicySet, SetsShareTablesByEffectivePolicy) {
   auto c = CompiledPolicySet::Compile(Set("r", 4242));
   ASSERT_TRUE(c.ok());
   EXPECT_NE((*a)->org_scope().tables, (*c)->org_scope().tables);
+}
+
+// Proves the fingerprint is the hex SHA-256 of the set's deterministic
+// serialization: a known answer (an empty set serializes to no bytes) and,
+// for a real set, the digest OpenSSL's EVP interface computes independently.
+TEST(PolicySetFingerprint, IsSha256OfTheDeterministicSerialization) {
+  EXPECT_EQ(PolicySetFingerprint(v1::PolicySet()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  for (const v1::PolicySet& set :
+       {Set("9f2c1e7a0b3d4c5e6f708192a3b4c5d6e7f80912"), Set("release-2026.11.28-hotfix-3", 4242)}) {
+    const std::string bytes = DeterministicSerialization(set);
+    ASSERT_GT(bytes.size(), 40u);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    ASSERT_EQ(EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr), 1);
+    EXPECT_EQ(PolicySetFingerprint(set),
+              absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), len)));
+  }
 }
 
 // Proves the scope lookup: pipeline override, then project, then org, and
