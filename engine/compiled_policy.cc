@@ -3,7 +3,7 @@
 // SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, but
 // EVP's first use loads and initialises OpenSSL's provider machinery, which
 // touched ~2 MB more of libcrypto in every buildgated process (idle RSS 22.9
-// -> 20.6 MB without it); the low-level functions compute the same digest
+// -> 20.8 MB without it); the low-level functions compute the same digest
 // directly (tests/engine/compiled_policy_test.cc holds them to EVP's).
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>

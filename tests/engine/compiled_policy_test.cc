@@ -53,8 +53,8 @@ TEST(CompiledPolicySet, SetsShareTablesByEffectivePolicy) {
 TEST(PolicySetFingerprint, IsSha256OfTheDeterministicSerialization) {
   EXPECT_EQ(PolicySetFingerprint(v1::PolicySet()),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  for (const v1::PolicySet& set :
-       {Set("9f2c1e7a0b3d4c5e6f708192a3b4c5d6e7f80912"), Set("release-2026.11.28-hotfix-3", 4242)}) {
+  for (const v1::PolicySet& set : {Set("9f2c1e7a0b3d4c5e6f708192a3b4c5d6e7f80912"),
+                                   Set("release-2026.11.28-hotfix-3", 4242)}) {
     const std::string bytes = DeterministicSerialization(set);
     ASSERT_GT(bytes.size(), 40u);
     unsigned char digest[EVP_MAX_MD_SIZE];

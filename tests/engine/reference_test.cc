@@ -108,9 +108,24 @@ TEST(ParseImageReference, Expressions) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->repository, "plugins/docker");
   EXPECT_TRUE(r->tag_is_expression);
-  for (const std::string bad :
-       {"<+pipeline.variables.PLUGIN>:1.1.0", "registry.<+env.name>.example.com/plugins/docker:1",
-        "plugins/<+pipeline.variables.NAME>"}) {
+  // An '@', ':' or '/' inside an expression splits nothing, wherever it is.
+  r = ParseImageReference(
+      "registry.example.com:5000/plugins/docker:<+pipeline.variables.get(\"v@1:a/b\")>",
+      "step.image");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->domain, "registry.example.com:5000");
+  EXPECT_EQ(r->repository, "plugins/docker");
+  EXPECT_TRUE(r->tag_is_expression);
+  EXPECT_EQ(r->digest, "");
+  r = ParseImageReference("plugins/docker@<+pipeline.variables.get(\"sha256:a/b@c\")>",
+                          "step.image");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->tag, "");
+  EXPECT_TRUE(r->digest_is_expression);
+  for (const std::string bad : {"<+pipeline.variables.PLUGIN>:1.1.0",
+                                "registry.example.com:5000/<+pipeline.variables.NS>/docker:1",
+                                "registry.<+env.name>.example.com/plugins/docker:1",
+                                "plugins/<+pipeline.variables.NAME>"}) {
     r = ParseImageReference(bad, "step.image");
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_TRUE(absl::StrContains(r.status().message(), "holds a Harness expression"))
