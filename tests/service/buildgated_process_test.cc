@@ -183,7 +183,7 @@ TEST_F(ProcessTest, ServesTcpAndUnixSocketLikeOfflineMode) {
       << metrics.substr(0, 500);
   EXPECT_TRUE(absl::StrContains(metrics, "buildgate_policy_sets_loaded 5"));
 
-  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
   const std::string log = ReadAll(Path("decisions.log"));
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 5) << log;  // 4 decisions + 1 NOT_FOUND.
   EXPECT_TRUE(absl::StrContains(log, "\"verdict\":\"VERDICT_ALLOW_WITH_CHANGES\""));
@@ -225,7 +225,7 @@ TEST_F(ProcessTest, SigtermDrainsAndFlushes) {
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
   stop = true;
   for (auto& t : threads) t.join();
   EXPECT_GT(ok.load(), 10);
@@ -282,7 +282,7 @@ TEST_F(ProcessTest, SecretsNeverLogged) {
   }
   // A policy file may carry an inline secret-looking value too; it is data,
   // but the step password is what must never be printed.
-  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
   const std::string all = d.AllOutput();
   EXPECT_GT(all.size(), 500u);
   EXPECT_TRUE(absl::StrContains(all, "\"rpc\":\"Decide\""));
@@ -329,7 +329,7 @@ TEST_F(ProcessTest, SecondServerOnTakenPortFails) {
                                                  std::to_string(first.metrics_port())))
       << metrics.out;
   EXPECT_FALSE(absl::StrContains(metrics.out, "\"serving\"")) << metrics.out;
-  EXPECT_EQ(first.Stop(), 0);
+  EXPECT_EQ(first.Stop(), 0) << first.AllOutput();
 }
 
 // Generates a CA, a server certificate for localhost and a client certificate.
@@ -358,7 +358,7 @@ TEST_F(ProcessTest, Tls) {
   EXPECT_EQ(ok.exit_code, 10) << ok.out;
   auto plain = RunCommand(kCli + " health --server " + d.address() + " --timeout 1s", true);
   EXPECT_EQ(plain.exit_code, 3) << plain.out;
-  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
 // Proves mutual TLS: no client certificate, or one from another CA, is refused.
@@ -377,7 +377,7 @@ TEST_F(ProcessTest, MutualTls) {
                          " --tls_key " + Path("client.key"), true);
   EXPECT_EQ(with.exit_code, 0) << with.out;
   EXPECT_TRUE(absl::StrContains(with.out, "SERVING"));
-  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
 // Proves a stored-policy-only server (inline off) refuses inline policies.
@@ -390,7 +390,7 @@ TEST_F(ProcessTest, InlinePoliciesOff) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(r.out, "PERMISSION_DENIED")) << r.out;
   EXPECT_EQ(RunCommand(kCli + " decide --server " + d.address() + " --org acme --step " + step).exit_code, 10);
-  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
 // Proves bad flags fail fast with a clear message and exit code 2.
@@ -444,7 +444,7 @@ TEST_F(ProcessTest, UnixSocketOnlyReplacesStaleSockets) {
   Daemon again(dir_, {"--unix_socket=" + sock});
   ASSERT_GT(again.port(), 0) << again.AllOutput();
   EXPECT_EQ(RunCommand(kCli + " health --server unix:" + sock).exit_code, 0);
-  EXPECT_EQ(again.Stop(), 0);
+  EXPECT_EQ(again.Stop(), 0) << again.AllOutput();
 }
 
 // connect(2) to a unix socket as another user: `uid`, primary group `gid`,
@@ -482,7 +482,7 @@ TEST_F(ProcessTest, UnixSocketModeLetsTheSocketsGroupConnect) {
     EXPECT_EQ(st.st_mode & 07777, 0660u);
     EXPECT_EQ(ConnectAs(sock, 4242, 4242, {st.st_gid}), 0) << "a member of the socket's group";
     EXPECT_EQ(ConnectAs(sock, 4242, 4242, {4242}), EACCES) << "outside the socket's group";
-    EXPECT_EQ(d.Stop(), 0);
+    EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
   }
   fs::remove(Path("port"));
   {
@@ -490,7 +490,7 @@ TEST_F(ProcessTest, UnixSocketModeLetsTheSocketsGroupConnect) {
     ASSERT_EQ(::stat(sock.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0666u);
     EXPECT_EQ(ConnectAs(sock, 4242, 4242, {4242}), 0) << "0666: any UID";
-    EXPECT_EQ(d.Stop(), 0);
+    EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
   }
   auto bad = RunCommand(kBin + "/service/buildgated --listen= --unix_socket=" + sock + " --unix_socket_mode=rw", true);
   EXPECT_EQ(bad.exit_code, 2);
@@ -520,7 +520,7 @@ TEST_F(ProcessTest, DnsTargetsBalanceOverTheAddressesThatAnswer) {
     auto r = client->Decide(src, step);
     EXPECT_TRUE(r.ok()) << r.status();
   }
-  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
 // Proves --max_connection_age: a client calling steadily is moved to new
@@ -542,7 +542,7 @@ TEST_F(ProcessTest, MaxConnectionAgeRecyclesConnectionsWithoutFailures) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_EQ(failed, 0);
-  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
   // "caller":"ipv4:127.0.0.1:PORT": one client port per connection.
   std::set<std::string> connections;
   for (absl::string_view line : absl::StrSplit(ReadAll(Path("decisions.log")), '\n')) {
@@ -634,7 +634,7 @@ TEST_F(ProcessTest, ThreeReplicasFailOverWithNothingLost) {
     }
   };
   wait_for_more(100);
-  EXPECT_EQ(replicas[0]->Stop(), 0);  // SIGTERM: drains.
+  EXPECT_EQ(replicas[0]->Stop(), 0) << replicas[0]->AllOutput();  // SIGTERM: drains.
   wait_for_more(100);
   replicas[1]->Kill();                // SIGKILL: a crash.
   wait_for_more(100);
@@ -671,7 +671,7 @@ TEST_F(ProcessTest, ThreeReplicasFailOverWithNothingLost) {
 
   for (auto& r : replicas) {
     if (r->port() > 0) {
-      EXPECT_EQ(r->Stop(), 0);
+      EXPECT_EQ(r->Stop(), 0) << r->AllOutput();
     }
   }
   // Every answered decision is in some replica's log - the SIGKILLed one's
