@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file.h"
 #include "common/status.h"
+#include "common/tls_library.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace buildgate {
@@ -20,6 +21,7 @@ absl::StatusOr<std::unique_ptr<BuildGateClient>> BuildGateClient::Create(const C
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
   grpc::ChannelArguments args;
   if (!options.tls_ca.empty() || !options.tls_cert.empty()) {
+    InitOpenSslWithoutExitHandler();
     grpc::SslCredentialsOptions ssl;
     if (!options.tls_ca.empty()) {
       BG_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFileToString(options.tls_ca));

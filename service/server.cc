@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/file.h"
 #include "common/status.h"
+#include "common/tls_library.h"
 #include "service/logging.h"
 #include "spdlog/spdlog.h"
 
@@ -35,6 +36,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
   if (o.tls_cert.empty() || o.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
   }
+  InitOpenSslWithoutExitHandler();
   BG_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(o.tls_cert));
   BG_ASSIGN_OR_RETURN(std::string key, ReadFileToString(o.tls_key));
   grpc::SslServerCredentialsOptions ssl;
