@@ -34,13 +34,16 @@
 namespace {
 thread_local uint64_t g_allocations = 0;
 }  // namespace
-void* operator new(std::size_t n) {
+// Neither side is inlined: GCC 12 otherwise pairs a malloc() or free() it
+// sees through one side with the other operator at each call site and warns
+// (-Wmismatched-new-delete), though the pair is matched.
+[[gnu::noinline]] void* operator new(std::size_t n) {
   ++g_allocations;
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace buildgate {
 namespace {
