@@ -1,5 +1,7 @@
 #include "client/cli.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -37,8 +39,11 @@ std::string Example(const std::string& rel) {
   return std::string(BUILDGATE_SOURCE_DIR) + "/" + rel;
 }
 
+// A file in the temp directory, named for this process so concurrent runs of
+// the suite (two checkouts, `ctest --repeat`) never share one.
 std::string TempFile(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / ("buildgate_cli_test_" + name);
+  const auto path =
+      std::filesystem::temp_directory_path() / absl::StrCat("buildgate_cli_test_", ::getpid(), "_", name);
   std::ofstream(path) << text;
   return path.string();
 }
@@ -249,7 +254,8 @@ TEST(Cli, ValidateChecksEveryFile) {
   CliRun dir = Cli({"validate", "--policy", Example("examples/policies")});
   EXPECT_EQ(dir.code, kExitAllow) << dir.err;
   EXPECT_EQ(std::count(dir.out.begin(), dir.out.end(), '\n'), 5) << dir.out;  // 4 YAML + 1 JSON.
-  const auto empty = std::filesystem::temp_directory_path() / "buildgate_cli_empty_dir";
+  const auto empty =
+      std::filesystem::temp_directory_path() / absl::StrCat("buildgate_cli_empty_dir_", ::getpid());
   std::filesystem::create_directories(empty);
   CliRun none = Cli({"validate", "--policy", empty.string()});
   EXPECT_EQ(none.code, kExitBadInput);
@@ -471,7 +477,7 @@ TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
 // Proves `lint --fix` prints a diff that `patch` applies, `--write` applies
 // it in place, and linting the result asks for no more changes.
 TEST(CliLint, FixAndWrite) {
-  const std::string dir = ::testing::TempDir() + "/cli_lint_fix";
+  const std::string dir = absl::StrCat(::testing::TempDir(), "cli_lint_fix_", ::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string doc = dir + "/ecr.yaml";
@@ -511,7 +517,7 @@ TEST(CliTest, ExamplePolicyTestsPass) {
 // Proves a failing case is reported with why, counted, and exits 4; a test
 // file that cannot be loaded exits 2 naming it; -o json is a PolicyTestRun.
 TEST(CliTest, FailingAndBrokenTests) {
-  const std::string dir = ::testing::TempDir() + "/cli_policy_tests";
+  const std::string dir = absl::StrCat(::testing::TempDir(), "cli_policy_tests_", ::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/wrong_test.yaml") << "policy_file: " BUILDGATE_SOURCE_DIR
