@@ -1,10 +1,11 @@
 // OpenSSL without its exit handler (common/tls_library.h): when exit
 // handlers run, OpenSSL's state must still be usable, because gRPC's
-// event-engine threads may still be handshaking. Each case runs in a child
-// process (a death test) that registers a probe with atexit before anything
-// initialises OpenSSL, so the probe runs after any handler OpenSSL registers
-// (exit handlers run last-registered first) and says whether OpenSSL had
-// been cleaned up by then.
+// event-engine threads may still be handshaking. Each case runs in a forked
+// child (a death test; this process starts no thread and never touches
+// OpenSSL, so the child starts clean) that registers a probe with atexit
+// before anything initialises OpenSSL, so the probe runs after any handler
+// OpenSSL registers (exit handlers run last-registered first) and says
+// whether OpenSSL had been cleaned up by then.
 #include "common/tls_library.h"
 
 #include <arpa/inet.h>
@@ -32,17 +33,22 @@ namespace fs = std::filesystem;
 constexpr char kUsable[] = "OpenSSL usable at exit";
 constexpr char kCleanedUp[] = "OpenSSL cleaned up at exit";
 
+// Ends a child that could not set up its case, saying why (no exit
+// handlers: the probe's line would only confuse the failure).
+[[noreturn]] void SetUpFailed(const std::string& why) {
+  std::fputs(why.c_str(), stderr);
+  std::_Exit(3);
+}
+
 // After OPENSSL_cleanup, OpenSSL refuses to initialise again (returns 0).
 void ProbeOpenSslAtExit() {
-  std::fputs(OPENSSL_init_crypto(0, nullptr) == 1 ? kUsable : kCleanedUp,
-             stderr);
+  std::fputs(OPENSSL_init_crypto(0, nullptr) == 1 ? kUsable : kCleanedUp, stderr);
   std::fflush(stderr);
 }
 
 class TlsLibraryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
     dir_ = new fs::path(fs::temp_directory_path() / absl::StrCat("bg_tls_library_", ::getpid()));
     fs::create_directories(*dir_);
     const std::string d = dir_->string();
@@ -97,7 +103,7 @@ int SilentListener() {
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
       ::listen(fd, 8) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    std::exit(4);
+    SetUpFailed("cannot listen on 127.0.0.1");
   }
   return ntohs(address.sin_port);
 }
@@ -115,10 +121,10 @@ TEST_F(TlsLibraryTest, TlsClientLeavesOpenSslUsableAtExit) {
         options.deadline = absl::Milliseconds(300);
         options.max_attempts = 1;
         auto client = BuildGateClient::Create(options);
-        if (!client.ok()) std::exit(3);
-        if ((*client)->ListPolicySets().status().code() != absl::StatusCode::kDeadlineExceeded) {
-          std::exit(5);
-        }
+        if (!client.ok()) SetUpFailed(client.status().ToString());
+        // Timed out in the handshake; any other end means none started.
+        const absl::Status call = (*client)->ListPolicySets().status();
+        if (call.code() != absl::StatusCode::kDeadlineExceeded) SetUpFailed(call.ToString());
         client->reset();
         std::exit(0);
       },
@@ -137,7 +143,7 @@ TEST_F(TlsLibraryTest, TlsServerLeavesOpenSslUsableAtExit) {
         options.tls_cert = Path("server.pem");
         options.tls_key = Path("server.key");
         auto server = BuildGateServer::Start(options);
-        if (!server.ok()) std::exit(3);
+        if (!server.ok()) SetUpFailed(server.status().ToString());
         server->reset();
         std::exit(0);
       },
