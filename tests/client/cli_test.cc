@@ -1,7 +1,5 @@
 #include "client/cli.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -39,13 +37,11 @@ std::string Example(const std::string& rel) {
   return std::string(BUILDGATE_SOURCE_DIR) + "/" + rel;
 }
 
-// A file in the temp directory, named for this process so concurrent runs of
-// the suite (two checkouts, `ctest --repeat`) never share one.
+// Writes `text` to `name` in the process's scratch directory.
 std::string TempFile(const std::string& name, const std::string& text) {
-  const auto path =
-      std::filesystem::temp_directory_path() / absl::StrCat("buildgate_cli_test_", ::getpid(), "_", name);
+  const std::string path = testing::ScratchPath(name);
   std::ofstream(path) << text;
-  return path.string();
+  return path;
 }
 
 // Proves allow, allow-with-changes, deny and bad input have distinct exit codes.
@@ -254,8 +250,7 @@ TEST(Cli, ValidateChecksEveryFile) {
   CliRun dir = Cli({"validate", "--policy", Example("examples/policies")});
   EXPECT_EQ(dir.code, kExitAllow) << dir.err;
   EXPECT_EQ(std::count(dir.out.begin(), dir.out.end(), '\n'), 5) << dir.out;  // 4 YAML + 1 JSON.
-  const auto empty =
-      std::filesystem::temp_directory_path() / absl::StrCat("buildgate_cli_empty_dir_", ::getpid());
+  const std::filesystem::path empty = testing::ScratchPath("empty_dir");
   std::filesystem::create_directories(empty);
   CliRun none = Cli({"validate", "--policy", empty.string()});
   EXPECT_EQ(none.code, kExitBadInput);
@@ -477,7 +472,7 @@ TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
 // Proves `lint --fix` prints a diff that `patch` applies, `--write` applies
 // it in place, and linting the result asks for no more changes.
 TEST(CliLint, FixAndWrite) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "cli_lint_fix_", ::getpid());
+  const std::string dir = testing::ScratchPath("cli_lint_fix");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string doc = dir + "/ecr.yaml";
@@ -517,7 +512,7 @@ TEST(CliTest, ExamplePolicyTestsPass) {
 // Proves a failing case is reported with why, counted, and exits 4; a test
 // file that cannot be loaded exits 2 naming it; -o json is a PolicyTestRun.
 TEST(CliTest, FailingAndBrokenTests) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "cli_policy_tests_", ::getpid());
+  const std::string dir = testing::ScratchPath("cli_policy_tests");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/wrong_test.yaml") << "policy_file: " BUILDGATE_SOURCE_DIR

@@ -1,7 +1,5 @@
 // Fixes as text: the diff applies with GNU patch, a missing key lands at
 // its mapping's indentation, untouched lines stay byte for byte.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -88,7 +86,7 @@ TEST(Fix, DiffAppliesWithPatch) {
   const std::string fixed = lint::ApplyFixes(kPipeline, lint::PlanFixes(kPipeline, *result));
   const std::string diff = lint::UnifiedDiff(kPipeline, fixed, "p.yaml");
   ASSERT_TRUE(absl::StrContains(diff, "@@ -")) << diff;
-  const std::string dir = absl::StrCat(::testing::TempDir(), "fix_patch_", ::getpid());
+  const std::string dir = testing::ScratchPath("fix_patch");
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/p.yaml") << kPipeline;
   std::ofstream(dir + "/fix.diff") << diff;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -102,6 +103,22 @@ bool WaitForFile(const std::string& path, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
+}
+
+std::string ScratchPath(const std::string& name) {
+  struct Scratch {
+    const pid_t owner = ::getpid();
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("bg_scratch_" + std::to_string(owner));
+    Scratch() { std::filesystem::create_directories(dir); }
+    // A forked child (a death test) leaves its parent's directory alone.
+    ~Scratch() {
+      std::error_code ignored;
+      if (::getpid() == owner) std::filesystem::remove_all(dir, ignored);
+    }
+  };
+  static const Scratch scratch;
+  return (scratch.dir / name).string();
 }
 
 }  // namespace buildgate::testing

@@ -1,5 +1,6 @@
 // Test helper: start a program with its output in files, signal it, wait
-// for it; and run a command capturing stdout and the exit code.
+// for it; run a command capturing stdout and the exit code; and the files
+// around them (reading, waiting for, a scratch directory).
 //
 // Thread-compatible.
 #ifndef BUILDGATE_TESTS_TESTING_SUBPROCESS_H_
@@ -58,6 +59,11 @@ std::string ReadAll(const std::string& path);
 
 // Waits until `path` exists and is non-empty; false on timeout.
 bool WaitForFile(const std::string& path, double seconds);
+
+// `name` in this process's scratch directory (under the temp directory,
+// named for the process so concurrent runs never share a file, and removed
+// with everything in it when the process exits normally).
+std::string ScratchPath(const std::string& name);
 
 }  // namespace buildgate::testing
 
