@@ -16,7 +16,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -27,8 +26,6 @@
 
 namespace buildgate {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr char kUsable[] = "OpenSSL usable at exit";
 constexpr char kCleanedUp[] = "OpenSSL cleaned up at exit";
@@ -48,25 +45,17 @@ void ProbeOpenSslAtExit() {
 
 class TlsLibraryTest : public ::testing::Test {
  protected:
+  // A server certificate for localhost, made once in the parent (the forked
+  // children read it).
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / absl::StrCat("bg_tls_library_", ::getpid()));
-    fs::create_directories(*dir_);
-    const std::string d = dir_->string();
     const auto made = testing::RunCommand(absl::StrCat(
-        "cd ", d,
-        " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
-        " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout server.key -out server.pem"
-        " >/dev/null 2>&1"));
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+        " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ",
+        Path("server.key"), " -out ", Path("server.pem"), " >/dev/null 2>&1"));
     ASSERT_EQ(made.exit_code, 0) << made.out;
   }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
-  }
-  static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
-  static fs::path* dir_;
+  static std::string Path(const std::string& name) { return testing::ScratchPath(name); }
 };
-fs::path* TlsLibraryTest::dir_ = nullptr;
 
 // The probe's control: initialised the way gRPC 1.51 does it, OpenSSL is
 // cleaned up before the last exit handlers run. If this stopped holding,
