@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/limits.h"
@@ -15,8 +16,15 @@ namespace {
 
 // A first pass over the parser's events that builds nothing: counts the
 // nodes a document expands to (an alias counts as the whole subtree it
-// names), its nesting depth and its documents, and stops at the first limit
-// it crosses. Only text that passes is handed to YAML::Load.
+// names), its nesting depth and its documents, refuses a mapping that holds
+// one key twice, and stops at the first limit it crosses. Only text that
+// passes is handed to YAML::Load.
+//
+// Duplicate keys: YAML says a mapping's keys are unique, but parsers differ
+// on what they do when they are not (yaml-cpp keeps the first, PyYAML and
+// SnakeYAML the last). A gate that read the other one than Harness would
+// decide a step nobody runs, so a repeated key is an error naming both
+// places and the key's path ("pipeline.stages[0].stage.spec").
 class ShapeCheck : public YAML::EventHandler {
  public:
   struct Refused {
@@ -33,24 +41,29 @@ class ShapeCheck : public YAML::EventHandler {
     if (++documents_ == 2) second_document_ = mark;
   }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Leaf(mark, anchor); }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Leaf(mark, anchor);
+    Item(mark, nullptr);
+  }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     const Subtree& t = anchor < anchors_.size() ? anchors_[anchor] : Subtree{1, 0};
     Add(mark, t.nodes, static_cast<int>(open_.size()) + t.depth);
+    Item(mark, nullptr);
   }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                const std::string&) override {
+                const std::string& value) override {
     CheckQuoteClosed(mark);
     Leaf(mark, anchor);
+    Item(mark, &value);
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value) override {
-    Open(mark, anchor);
+    Open(mark, anchor, /*is_map=*/false);
   }
   void OnSequenceEnd() override { Close(); }
   void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value) override {
-    Open(mark, anchor);
+    Open(mark, anchor, /*is_map=*/true);
   }
   void OnMapEnd() override { Close(); }
 
@@ -63,6 +76,13 @@ class ShapeCheck : public YAML::EventHandler {
     YAML::anchor_t anchor;
     uint64_t nodes_before;
     int deepest;  // Deepest level reached inside, absolute.
+    bool is_map = false;
+    // Items seen directly inside: a mapping's keys and values alternate.
+    std::size_t items = 0;
+    // A mapping's scalar keys so far, with where each stands; the key
+    // being read (the path's last segment while its value is open).
+    absl::flat_hash_map<std::string, YAML::Mark> keys;
+    std::string key;
   };
 
   void Add(const YAML::Mark& mark, uint64_t nodes, int depth) {
@@ -88,17 +108,54 @@ class ShapeCheck : public YAML::EventHandler {
     Add(mark, 1, static_cast<int>(open_.size()));
     Remember(anchor, Subtree{1, 0});
   }
-  void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor, bool is_map) {
     const int depth = static_cast<int>(open_.size()) + 1;
     Add(mark, 1, depth);
-    open_.push_back(Frame{anchor, nodes_ - 1, depth});
+    Frame frame{anchor, nodes_ - 1, depth};
+    frame.is_map = is_map;
+    open_.push_back(std::move(frame));
   }
   void Close() {
     if (open_.empty()) return;
-    const Frame f = open_.back();
+    const Frame& f = open_.back();
+    const Subtree done{nodes_ - f.nodes_before, f.deepest - static_cast<int>(open_.size())};
+    const YAML::anchor_t anchor = f.anchor;
     open_.pop_back();
-    Remember(f.anchor,
-             Subtree{nodes_ - f.nodes_before, f.deepest - static_cast<int>(open_.size()) - 1});
+    Remember(anchor, done);
+    Item(YAML::Mark(), nullptr);  // The closed node is an item of its parent.
+  }
+
+  // One node read directly inside the innermost open node: in a mapping,
+  // every other one is a key. `scalar` is a scalar key's text (nullptr for
+  // a null, an alias or a collection, which are never compared).
+  void Item(const YAML::Mark& mark, const std::string* scalar) {
+    if (open_.empty()) return;
+    Frame& f = open_.back();
+    const bool is_key = f.is_map && f.items % 2 == 0;
+    ++f.items;
+    if (!is_key) return;
+    f.key = scalar != nullptr ? *scalar : std::string("?");
+    if (scalar == nullptr) return;
+    const auto [it, inserted] = f.keys.try_emplace(*scalar, mark);
+    if (!inserted) {
+      throw Refused{mark, absl::StrCat(Path(), ": field given twice (first at line ",
+                                       it->second.line + 1, ", column ", it->second.column + 1,
+                                       "); YAML parsers differ on which one they read")};
+    }
+  }
+
+  // Where the innermost open node stands: "pipeline.stages[0].stage".
+  std::string Path() const {
+    std::string path;
+    for (const Frame& f : open_) {
+      if (f.is_map) {
+        if (!path.empty()) path.push_back('.');
+        path += f.key;
+      } else {
+        absl::StrAppend(&path, "[", f.items, "]");  // The item being read.
+      }
+    }
+    return path;
   }
 
   // yaml-cpp ends a quoted scalar that is never closed at the end of the

@@ -48,5 +48,37 @@ TEST(LoadBoundedYaml, RefusesHostileText) {
   }
 }
 
+// Proves a mapping that holds a key twice is refused wherever it stands,
+// naming the key's path and both places: parsers disagree on which value
+// they read (yaml-cpp the first, PyYAML and SnakeYAML the last). Equal keys
+// in different mappings, and list items, are not duplicates.
+TEST(LoadBoundedYaml, RefusesDuplicateKeys) {
+  const std::pair<std::string, std::string> refused[] = {
+      {"a: 1\nb: 2\na: 3\n", "p.yaml:3:1: a: field given twice (first at line 1, column 1)"},
+      {"top:\n  list:\n    - x: 1\n    - x: 1\n      x: 2\n",
+       "p.yaml:5:7: top.list[1].x: field given twice (first at line 4, column 7)"},
+      {"{\"a\": {\"b\": 1, \"b\": 2}}", "p.yaml:1:16: a.b: field given twice"},
+      {"'a': 1\n\"a\": 2\n", "p.yaml:2:1: a: field given twice"},  // Quoting is not a difference.
+      {"m: &m {k: 1, k: 2}\n", "m.k: field given twice"},
+  };
+  for (const auto& [text, want] : refused) {
+    auto root = LoadBoundedYaml(text, "p.yaml");
+    ASSERT_FALSE(root.ok()) << text;
+    EXPECT_EQ(root.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StartsWith(root.status().message(), want) ||
+                absl::StrContains(root.status().message(), want))
+        << root.status() << "\n  wanted: " << want;
+  }
+  const std::string accepted[] = {
+      "a: {k: 1}\nb: {k: 1}\n",
+      "- k: 1\n- k: 1\n",
+      "a: &x {k: 1}\nb: *x\nc: *x\n",
+      "? [1, 2]\n: a\n? [1, 2]\n: b\n",  // Collection keys are not compared.
+  };
+  for (const std::string& text : accepted) {
+    EXPECT_TRUE(LoadBoundedYaml(text, "p.yaml").ok()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace buildgate
