@@ -20,6 +20,7 @@
 #include "engine/intern_pool.h"
 #include "engine/policy.h"
 #include "engine/proto_text.h"
+#include "engine/step_validation.h"
 
 namespace buildgate {
 
@@ -95,6 +96,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
     const v1::PolicySet& set, const v1::BuilderCatalog& base_catalog) {
   std::shared_ptr<CompiledPolicySet> compiled(new CompiledPolicySet());
   if (set.org_id().empty()) return InvalidField("org_id", "required");
+  BG_RETURN_IF_ERROR(CheckIdentifier("org_id", set.org_id()));
   if (!set.has_policy()) return InvalidField("policy", "required");
   compiled->org_id_ = set.org_id();
   compiled->source_ = set;
@@ -137,6 +139,10 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
     if (o.project_id().find('/') != std::string::npos ||
         o.pipeline_id().find('/') != std::string::npos) {
       return InvalidField(at, "ids cannot contain '/'");
+    }
+    BG_RETURN_IF_ERROR(CheckIdentifier(absl::StrCat(at, ".project_id"), o.project_id()));
+    if (!o.pipeline_id().empty()) {
+      BG_RETURN_IF_ERROR(CheckIdentifier(absl::StrCat(at, ".pipeline_id"), o.pipeline_id()));
     }
     const std::string key = o.pipeline_id().empty()
                                 ? o.project_id()

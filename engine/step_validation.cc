@@ -55,6 +55,16 @@ unsigned char Classes(const std::string& s) {
   return slash ? kSlash : kPlain;
 }
 
+// True when `s` holds a C1 control character (U+0080 to U+009F, UTF-8
+// 0xC2 0x80-0x9F).
+bool HasC1Control(absl::string_view s) {
+  for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i + 1]);
+    if (static_cast<unsigned char>(s[i]) == 0xC2 && c >= 0x80 && c <= 0x9F) return true;
+  }
+  return false;
+}
+
 absl::Status CheckUid(absl::string_view field, int64_t uid) {
   if (uid < 0 || uid > kMaxUid)
     return InvalidField(absl::StrCat("step.", field), "must be between 0 and 2147483647");
@@ -116,6 +126,9 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
     if (classes[id] & (kSpace | kSlash)) {
       return InvalidField(absl::StrCat("step.", strings[id].first),
                           "an identifier has no spaces or '/'");
+    }
+    if (HasC1Control(*strings[id].second)) {
+      return InvalidField(absl::StrCat("step.", strings[id].first), "contains control characters");
     }
   }
   if (step.kind() == v1::STEP_KIND_UNSPECIFIED || !v1::StepKind_IsValid(step.kind())) {
@@ -181,6 +194,15 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
       }
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckIdentifier(absl::string_view field, absl::string_view id) {
+  const unsigned char classes = Classes(std::string(id));
+  if ((classes & kControl) || HasC1Control(id)) {
+    return InvalidField(field, "contains control characters");
+  }
+  if (classes & (kSpace | kSlash)) return InvalidField(field, "an identifier has no spaces or '/'");
   return absl::OkStatus();
 }
 

@@ -109,6 +109,45 @@ TEST(CompiledPolicySet, ErrorsNameTheField) {
   EXPECT_EQ(CompiledPolicySet::Compile(set).status().message(), "org_id: required");
 }
 
+// Proves ids with control characters are refused and never echoed (issue
+// 21: an org_id holding ESC or BEL was accepted and printed raw by
+// validate, list and get, where a terminal obeys it): C0, DEL and C1
+// (U+009B, a one-byte CSI) in the org and in override project and pipeline
+// ids; spaces too, as for a step's ids.
+TEST(CompiledPolicySet, IdsWithControlCharactersAreRefused) {
+  for (const std::string bad : {std::string("acme\x1b[2J"), std::string("acme\x07"),
+                                std::string("acme\x7f"), std::string("acme\xc2\x9b" "31m"),
+                                std::string("acme corp")}) {
+    SCOPED_TRACE(absl::CEscape(bad));
+    v1::PolicySet set = Set("r1");
+    set.set_org_id(bad);
+    auto org = CompiledPolicySet::Compile(set);
+    ASSERT_FALSE(org.ok());
+    EXPECT_TRUE(absl::StartsWith(org.status().message(), "org_id: ")) << org.status();
+    EXPECT_FALSE(absl::StrContains(org.status().message(), bad)) << "the id is echoed";
+
+    set = Set("r1");
+    set.add_overrides()->set_project_id(bad);
+    auto project = CompiledPolicySet::Compile(set);
+    ASSERT_FALSE(project.ok());
+    EXPECT_TRUE(absl::StartsWith(project.status().message(), "overrides[0].project_id: "))
+        << project.status();
+
+    set = Set("r1");
+    v1::ScopeOverride* o = set.add_overrides();
+    o->set_project_id("web");
+    o->set_pipeline_id(bad);
+    auto pipeline = CompiledPolicySet::Compile(set);
+    ASSERT_FALSE(pipeline.ok());
+    EXPECT_TRUE(absl::StartsWith(pipeline.status().message(), "overrides[0].pipeline_id: "))
+        << pipeline.status();
+  }
+  // Unicode letters are ids like any other.
+  v1::PolicySet set = Set("r1");
+  set.set_org_id("acme-\xc3\xbc");  // "acme-ü"
+  EXPECT_TRUE(CompiledPolicySet::Compile(set).ok());
+}
+
 // Proves the intern pool builds outside its lock: a build may itself use
 // the pool (or wait for another thread's build) without deadlocking, and the
 // value every caller gets is one shared value.

@@ -219,6 +219,8 @@ std::vector<Case> Cases() {
       // Duplicate keys.
       {"duplicate-root", Kind::kPolicy, Text(ValidPolicy("dup", "  root: ROOT_ALLOWED\n")), "error: policy.root: field given twice"},
       {"duplicate-repo", Kind::kStep, Text(ValidStep("repo: other/app\n")), "error: repo: field given twice"},
+      {"org-id-escape-sequence", Kind::kPolicy, Text("org_id: \"acme\\e[2J\\a\"\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n"), "error: org_id: contains control characters"},
+      {"org-id-c1-csi", Kind::kPolicy, Text("org_id: \"acme\\x9b31m\"\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n"), "error: org_id: contains control characters"},
       {"duplicate-camel-and-snake", Kind::kStep, Text(ValidStep("run_as_user: 1000\nrunAsUser: 1000\n")), "error: runAsUser: field given twice"},
       // Trailing documents and garbage; empty and wrong shapes.
       {"second-yaml-document", Kind::kPolicy, Text(ValidPolicy("two-docs", "---\norg_id: other\n")), "error: a second document"},
