@@ -325,8 +325,12 @@ int RunStatus(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
         << "inline policies: " << (s.inline_policies_allowed() ? "allowed" : "off")
         << ", cached: " << s.cache_entries() << "\n"
         << "decision log lines dropped: " << s.decision_log_dropped_lines() << "\n";
-    for (const auto& e : s.file_errors())
-      out << "file error: " << e.file() << ": " << e.error() << "\n";
+    for (const auto& e : s.file_errors()) {
+      // An error about the file's content names the file (with line and
+      // column) already; say it once.
+      const bool named = absl::StartsWith(e.error(), absl::StrCat(e.file(), ":"));
+      out << "file error: " << (named ? "" : absl::StrCat(e.file(), ": ")) << e.error() << "\n";
+    }
     for (const auto& p : s.pending_files()) out << "settling: " << p << "\n";
   }
   return status->serving() ? kExitAllow : kExitUnavailable;

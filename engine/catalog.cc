@@ -4,6 +4,7 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/proto_text.h"
@@ -44,6 +45,13 @@ const v1::BuilderSpec* FindBuilder(const v1::BuilderCatalog& catalog, v1::Builde
 }
 
 absl::Status ValidateCatalog(const v1::BuilderCatalog& catalog, absl::string_view prefix) {
+  for (int i = 0; i < catalog.build_image_words_size(); ++i) {
+    const std::string& word = catalog.build_image_words(i);
+    if (word.empty() || word != absl::AsciiStrToLower(word)) {
+      return InvalidField(absl::StrCat(prefix, ".build_image_words[", i, "]"),
+                          "a lower-case word is required");
+    }
+  }
   std::set<int> seen;
   for (int i = 0; i < catalog.builders_size(); ++i) {
     const v1::BuilderSpec& b = catalog.builders(i);

@@ -15,8 +15,10 @@ namespace buildgate {
 std::shared_ptr<const CatalogData> MakeCatalogData(v1::BuilderCatalog catalog) {
   auto data = std::make_shared<CatalogData>();
   data->catalog = std::move(catalog);
+  // Every builder's images: a Plugin step can run a Build and Push
+  // builder's image too (plugins/kaniko, plugins/buildx-ecr), and is then a
+  // request for that builder.
   for (const auto& spec : data->catalog.builders()) {
-    if (spec.step_type() != v1::STEP_TYPE_PLUGIN) continue;
     for (const auto& image : spec.images()) {
       auto [it, inserted] = data->plugin_images.try_emplace(image.repository());
       if (inserted) {

@@ -67,7 +67,8 @@ struct CompiledBuilder {
   std::vector<std::string> privileged_message;  // Per run profile.
 };
 
-// A plugin image repository resolved to its builder and destination.
+// A catalog image repository resolved to its builder and destination: what
+// a Plugin step running it asks for.
 struct PluginImageInfo {
   v1::Builder builder = v1::BUILDER_UNSPECIFIED;
   v1::Destination destination = v1::DESTINATION_UNSPECIFIED;
@@ -79,6 +80,8 @@ struct PluginImageInfo {
 // its plugin image index. Shared by every set that uses the same catalog.
 struct CatalogData {
   v1::BuilderCatalog catalog;
+  // Every image of every builder, Plugin and Build and Push builders alike:
+  // the images a Plugin step may run that build an image.
   absl::flat_hash_map<std::string, PluginImageInfo> plugin_images;
 };
 

@@ -520,6 +520,14 @@ void FillDecision(const CompiledScope& scope, const v1::BuildStep& step, const P
     AddReason(d, v1::REQUEST_OVERRIDDEN, requested.spec->builder(),
               message(requested.request_overridden_message));
   }
+  if (p.is_plugin && spec.step_type() != v1::STEP_TYPE_PLUGIN) {
+    // Rare (a Plugin step running plugins/kaniko), so the message is made here.
+    AddReason(d, v1::RUNS_AS_BUILD_AND_PUSH, b,
+              full ? absl::StrCat("the Plugin step runs ", p.image.catalog_repository, "; Harness "
+                                  "runs ", spec.display_name(), " through its ",
+                                  d->harness_step_type(), " step, which the decision uses")
+                   : std::string());
+  }
   AddReason(d, ev.security.uid == 0 ? v1::RUNS_AS_ROOT_ON_STEP : v1::RUNS_AS_NON_ROOT, b,
             message(cb.runs_as_message[ev.profile]));
   AddReason(d, ev.security.privileged ? v1::RUNS_PRIVILEGED : v1::RUNS_UNPRIVILEGED, b,

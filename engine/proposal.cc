@@ -14,6 +14,7 @@
 #include "engine/limits.h"
 #include "engine/policy.h"
 #include "engine/reference.h"
+#include "engine/render.h"
 #include "engine/registry.h"
 #include "engine/step_validation.h"
 
@@ -193,8 +194,8 @@ absl::Status ResolveProposal(const CatalogData& catalog, const v1::Policy& polic
   p->push_host_known = target.host_known;
   p->push_path_known = target.path_known;
   const v1::RegistryCredentials& cred = step.credentials();
-  p->password_plaintext = !cred.password().empty() && !IsHarnessExpression(cred.password());
-  p->username_plaintext = !cred.username().empty() && !IsHarnessExpression(cred.username());
+  p->password_plaintext = IsPlaintextCredential(cred.password());
+  p->username_plaintext = IsPlaintextCredential(cred.username());
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/expression.h"
 
 namespace buildgate {
 namespace {
@@ -234,6 +235,15 @@ void RenderStageVariablesYaml(const v1::Decision& d, std::string* out) {
     AppendQuoted(out, s.value());
     out->push_back('\n');
   }
+}
+
+bool IsPlaintextCredential(absl::string_view value) {
+  return !value.empty() && !IsHarnessExpression(value);
+}
+
+void RedactPlaintextSecrets(v1::BuildStep* step) {
+  v1::RegistryCredentials* cred = step->mutable_credentials();
+  if (IsPlaintextCredential(cred->password())) cred->set_password(std::string(kRedacted));
 }
 
 }  // namespace buildgate

@@ -17,6 +17,18 @@ namespace buildgate {
 
 inline constexpr absl::string_view kRedacted = "[REDACTED]";
 
+// True when a credential is written out in the pipeline (set, and not one
+// Harness expression such as <+secrets.getValue("hub")>): a plaintext
+// secret. The engine's PLAINTEXT_* checks and every redaction ask this.
+bool IsPlaintextCredential(absl::string_view value);
+
+// Replaces a plaintext credentials.password of `step` by kRedacted: the one
+// way a step read from user input is made safe to print. Readers of
+// pipelines call it on every proposal they build, so no output or log of
+// any command (text, JSON, YAML, SARIF, LintPipeline) can show the secret;
+// the engine still sees that the password was written in plaintext.
+void RedactPlaintextSecrets(v1::BuildStep* step);
+
 // Writes the Harness step YAML (a "- step:" list item) for an allow
 // decision into `out` (replacing its content, reusing its capacity). The
 // registry's parts (ECR account and region, GCR project) come from the

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -92,7 +93,8 @@ v1::ReasonCode MainReason(const v1::Decision& d) {
     for (const v1::Change& c : d.changes()) {
       std::vector<v1::ReasonCode> candidates;
       if (c.field() == "builder" || c.field() == "type") {
-        candidates = {v1::REQUEST_OVERRIDDEN, v1::CHOSEN_FOR_CACHING, v1::CHOSEN_BY_PREFERENCE};
+        candidates = {v1::REQUEST_OVERRIDDEN, v1::RUNS_AS_BUILD_AND_PUSH, v1::CHOSEN_FOR_CACHING,
+                      v1::CHOSEN_BY_PREFERENCE};
       } else if (c.field() == "spec.image") {
         candidates = {v1::PLUGIN_IMAGE_PINNED};
       } else if (c.field() == "spec.privileged") {
@@ -331,9 +333,9 @@ absl::string_view ImageName(absl::string_view image) {
   return image.substr(0, end);
 }
 
-// True when an image name (no tag or digest) ends with a catalog plugin repository
-// ("harbor.example/proxy/plugins/buildah-docker:1.1.0"): a builder plugin
-// pulled from somewhere the policy does not name.
+// True when an image name (no tag or digest) ends with a catalog image
+// repository ("harbor.example/proxy/plugins/buildah-docker"): a builder
+// image pulled from somewhere the policy does not name.
 bool LooksLikeBuilderPlugin(const CompiledPolicySet& set, absl::string_view name) {
   for (const v1::BuilderSpec& spec : set.catalog().builders()) {
     for (const v1::DestinationImage& di : spec.images()) {
@@ -341,6 +343,22 @@ bool LooksLikeBuilderPlugin(const CompiledPolicySet& set, absl::string_view name
     }
   }
   return false;
+}
+
+// The catalog's word for an image builder that `image` holds ("kaniko" in
+// gcr.io/kaniko-project/executor:v1.23, "dind" in docker:27-dind), or "".
+// The digest is not read: its hex could spell anything.
+absl::string_view ImageBuilderWord(const CompiledPolicySet& set, absl::string_view image) {
+  const std::string lower = absl::AsciiStrToLower(image.substr(0, image.find('@')));
+  for (const std::string& word : set.catalog().build_image_words()) {
+    if (absl::StrContains(lower, word)) return word;
+  }
+  return absl::string_view();
+}
+
+// A step that looks like an image build but is none buildgate can decide.
+void UnrecognisedBuild(const FoundBuild& b, std::string message, v1::Finding* f) {
+  UndecidableBuild(b, v1::UNRECOGNISED_BUILD, std::move(message), f);
 }
 
 // One build; `*is_build` false when it builds nothing (a Plugin step whose
@@ -357,6 +375,21 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
     v1::UnresolvedValue* v = f->add_unresolved();
     v->set_field(u.field);
     v->set_value(u.value);
+  }
+  if (b.kind == BuildKind::kRunCommand && b.build_command.empty()) {
+    // A Run step whose command builds nothing buildgate recognises: a build
+    // all the same when its image is an image builder.
+    const absl::string_view word = ImageBuilderWord(set, b.run_image);
+    if (word.empty()) {
+      *is_build = false;
+      return absl::OkStatus();
+    }
+    UnrecognisedBuild(b, absl::StrCat("the Run step runs ", QuoteInput(b.run_image),
+                                      ", an image builder (", word,
+                                      "), with a command buildgate does not recognise as a "
+                                      "build: it cannot decide it"),
+                      f);
+    return absl::OkStatus();
   }
   if (!b.os.empty() && b.kind != BuildKind::kUnknownType) {
     UndecidableBuild(b, v1::OS_UNSUPPORTED,
@@ -390,11 +423,25 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
                            f);
           return absl::OkStatus();
         }
+        // A builder plugin from a registry the policy does not list as a
+        // mirror (the engine's error says which mirror to list), or an
+        // image builder the catalog does not hold: a finding, never silence.
         if (LooksLikeBuilderPlugin(set, name)) {
-          // A builder plugin from a registry the policy does not list as a
-          // mirror: the engine says which mirror to list.
           v1::Decision unused;
-          return Located(file, b.location, Decide(set, b.proposal, &unused));
+          const absl::Status refused = Decide(set, b.proposal, &unused);
+          UnrecognisedBuild(b, absl::StrCat("the Plugin step runs a builder image buildgate cannot "
+                                            "place: ", refused.message()),
+                            f);
+          return absl::OkStatus();
+        }
+        if (const absl::string_view word = ImageBuilderWord(set, b.proposal.image());
+            !word.empty()) {
+          UnrecognisedBuild(b, absl::StrCat("the Plugin step runs ", QuoteInput(b.proposal.image()),
+                                            ", an image builder (", word,
+                                            ") that is not in the builder catalog: buildgate "
+                                            "cannot decide it"),
+                            f);
+          return absl::OkStatus();
         }
         *is_build = false;
         return absl::OkStatus();

@@ -30,6 +30,11 @@ absl::string_view ReasonHelp(v1::ReasonCode code) {
       return "The builder runs without privileged mode.";
     case v1::DRY_RUN_CONFIGURED:
       return "The build runs without pushing (PLUGIN_DRY_RUN or the builder's equivalent).";
+    case v1::RUNS_AS_BUILD_AND_PUSH:
+      return "The Plugin step runs the image of a builder Harness runs through its Build and Push "
+             "steps (Kaniko, BuildX). buildgate decides it as that Build and Push step, whose "
+             "security settings Harness manages; the fix changes `type` and moves the settings "
+             "into the step's spec.";
     case v1::PLUGIN_IMAGE_PINNED:
       return "The plugin image is pinned to a version the catalog and policy allow; floating "
              "tags change the builder under you.";
@@ -120,6 +125,12 @@ absl::string_view ReasonHelp(v1::ReasonCode code) {
     case v1::OS_UNSUPPORTED:
       return "The stage runs on Windows or macOS; buildgate's builder catalog (Kaniko, Buildah, "
              "BuildX, drone-docker) holds Linux builders only, so it cannot decide this build.";
+    case v1::UNRECOGNISED_BUILD:
+      return "The step runs an image that builds images, but buildgate cannot tell which builder "
+             "it is: a catalog builder pulled from a registry the policy does not list in "
+             "plugin_mirrors (list it), or an image builder that is not in the builder catalog "
+             "(use a Build and Push step or a catalog builder plugin instead, or describe it in "
+             "the policy's catalog_overrides). Nothing is decided for it until then.";
     case v1::HARNESS_IDENTIFIER_INVALID:
       return "Harness identifiers are letters, digits, _ and $, not starting with a digit; "
              "Harness refuses the pipeline otherwise.";

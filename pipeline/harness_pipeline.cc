@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "common/status.h"
 #include "engine/expression.h"
+#include "engine/render.h"
 #include "engine/yaml_document.h"
 
 namespace buildgate::pipeline {
@@ -74,6 +75,9 @@ class Reader {
   absl::Status Root(const YAML::Node& root) {
     if (root.IsSequence()) {
       // A list of `- stage:` or `- step:` items (the brief's fragments).
+      if (root.size() == 0) {
+        return Error(root, "", "an empty list is not a Harness pipeline, stage or step");
+      }
       std::vector<StepVisit> steps;
       Scope scope;
       for (std::size_t i = 0; i < root.size(); ++i) {
@@ -214,7 +218,9 @@ class Reader {
       return absl::OkStatus();
     }
     if (const YAML::Node stage = item["stage"]) return Stage(item, stage, Join(path, "stage"));
-    return absl::OkStatus();  // `insert:` and unknown items hold no CI steps.
+    // Harness's stages[] items hold `stage` or `parallel` and nothing else:
+    // an item buildgate cannot read may hide a build.
+    return Error(item, path, "expected `stage:` or `parallel:`");
   }
 
   absl::Status Stage(const YAML::Node& item, const YAML::Node& stage, const std::string& path) {
@@ -479,7 +485,9 @@ class Reader {
       if (!steps) return Error(group, at, "`steps` is missing");
       return StepList(steps, Join(at, "steps"), inner, out);
     }
-    return absl::OkStatus();  // `insert:` and unknown items.
+    // Harness's steps[] items hold `step`, `stepGroup` or `parallel` and
+    // nothing else: an item buildgate cannot read may hide a build.
+    return Error(item, path, "expected `step:`, `stepGroup:` or `parallel:`");
   }
 
   // Remembers a docker:dind Background step (or service dependency) of the stage.
@@ -553,9 +561,13 @@ class Reader {
 
     if (build.kind == BuildKind::kRunCommand) {
       BG_ASSIGN_OR_RETURN(const std::string command, Text(spec, "command", spec_at));
+      BG_ASSIGN_OR_RETURN(build.run_image, Text(spec, "image", spec_at));
       std::string repo;
       build.build_command = BuildCommand(command, &repo);
-      if (build.build_command.empty()) return absl::OkStatus();  // A Run step that builds nothing.
+      // A Run step whose command builds nothing and that names no image (it
+      // runs on the host or the stage's default image) builds nothing; with
+      // an image, lint judges whether the image is an image builder.
+      if (build.build_command.empty() && build.run_image.empty()) return absl::OkStatus();
       if (absl::StartsWith(build.build_command, "docker")) {
         build.dind_step_id = dind_step_id_;
         build.dind_privileged = dind_privileged_;
@@ -686,6 +698,8 @@ class Reader {
           {"password", p.mutable_credentials()->mutable_password()}}) {
       BG_ASSIGN_OR_RETURN(*field, Text(settings, key, settings_at));
     }
+    // The secret is never kept: what is printed from the proposal cannot show it.
+    RedactPlaintextSecrets(&p);
     BG_RETURN_IF_ERROR(Tags(settings["tags"], Join(settings_at, "tags"), &p));
     if (settings["tag"] && p.tags().empty()) {
       BG_RETURN_IF_ERROR(Tags(settings["tag"], Join(settings_at, "tag"), &p));

@@ -11,11 +11,17 @@
 // resolved. Values holding Harness expressions are never read as false or
 // 0: a decisive field that holds one is listed in `unresolved`.
 //
-// What is a build (see docs/pipelines.md): the five BuildAndPush* types;
-// every Plugin step (whether its image is a builder plugin is the policy's
-// business, lint/ decides it); Run steps that call `docker build`, `buildah`,
-// kaniko's executor or `podman build`. Template references are listed
-// separately: their steps are not in the document.
+// What may be a build (see docs/pipelines.md): the five BuildAndPush*
+// types; every Plugin step (whether its image is a builder plugin is the
+// policy's business, lint/ decides it); Run steps that call `docker build`,
+// `buildah`, kaniko's executor or `podman build`, and Run steps that name an
+// image (lint decides whether it is an image builder). Template references
+// are listed separately: their steps are not in the document.
+//
+// Fail closed: a document that is not a Harness pipeline, stage or step (an
+// empty list, a list item or a stages[]/steps[] item that is none of
+// Harness's) is an error, and so is a mapping that holds a key twice
+// (engine/yaml_document.h).
 //
 // Thread-safe: ReadHarnessPipeline is pure.
 #ifndef BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
@@ -99,6 +105,10 @@ struct FoundBuild {
   // and, for docker, the Background step running docker:dind ("" if none)
   // and whether it is privileged.
   std::string build_command;
+  // kRunCommand: the Run step's image as written ("" when it names none).
+  // A Run step whose command builds nothing is listed only when it names
+  // an image (build_command ""): lint decides whether that image builds.
+  std::string run_image;
   std::string dind_step_id;
   bool dind_privileged = false;
   StepNodes nodes;

@@ -454,6 +454,93 @@ TEST_F(CliRemoteTest, PipelineCorpusOfflineAndRemote) {
   }
 }
 
+// Proves a plaintext secret in a step's credentials is never printed (issue
+// 21: `lint -o json` printed finding.step.credentials.password): `lint` in
+// every output format (text, JSON, SARIF), `lint --fix`, and `decide` in every format, offline
+// and through a real buildgated (LintPipeline, Decide), whatever the
+// verdict. Usernames are not secrets and stay as written.
+TEST_F(CliRemoteTest, PlaintextSecretsAreNeverPrinted) {
+  const std::string secret = "Hunter2-s3cr3t-in-plaintext";
+  const std::string pipeline = TempFile(
+      "secret-pipeline.yaml",
+      absl::StrCat("pipeline:\n  identifier: p\n  projectIdentifier: web\n  stages:\n"
+                   "    - stage:\n        identifier: build\n        type: CI\n        spec:\n"
+                   "          execution:\n            steps:\n"
+                   "              - step:\n                  type: Plugin\n"
+                   "                  identifier: buildah_with_plaintext_password\n"
+                   "                  spec:\n                    connectorRef: hub\n"
+                   "                    image: plugins/buildah-docker:1.1.0-linux-amd64\n"
+                   "                    privileged: true\n                    runAsUser: \"1000\"\n"
+                   "                    settings:\n                      repo: acme/app\n"
+                   "                      tags: \"1\"\n                      username: bot\n"
+                   "                      password: ",
+                   secret, "\n"));
+  const std::string step = TempFile(
+      "secret-step.yaml",
+      absl::StrCat("kind: STEP_KIND_PLUGIN\nimage: plugins/buildah-docker:1.1.0-linux-amd64\n"
+                   "repo: acme/app\ntags: [\"1\"]\ncredentials: {username: bot, password: ",
+                   secret, "}\n"));
+  // acme requires a password expression (deny); a policy without that rule allows it.
+  const std::string lenient =
+      TempFile("lenient.yaml",
+               "org_id: acme\npolicy: {root: ROOT_FORBIDDEN, privileged: PRIVILEGED_ALLOWED}\n");
+  int runs = 0;
+  for (const std::string& policy : {Example("examples/policies/acme.yaml"), lenient}) {
+    for (const std::vector<std::string>& remote :
+         {std::vector<std::string>{}, std::vector<std::string>{"--server", address_}}) {
+      std::vector<std::vector<std::string>> commands;
+      for (const char* format : {"text", "json", "sarif"}) {
+        commands.push_back({"lint", "--color", "never", "-o", format, "--policy", policy, pipeline});
+      }
+      commands.push_back({"lint", "--color", "never", "--fix", "--policy", policy, pipeline});
+      for (const char* format : {"text", "json", "yaml"}) {
+        commands.push_back({"decide", "-o", format, "--policy", policy, "--step", step});
+      }
+      for (std::vector<std::string> args : commands) {
+        args.insert(args.end(), remote.begin(), remote.end());
+        const CliRun run = Cli(args);
+        ++runs;
+        SCOPED_TRACE(absl::StrJoin(args, " "));
+        EXPECT_NE(run.code, kExitBadInput) << run.err;
+        EXPECT_FALSE(absl::StrContains(run.out + run.err, secret)) << run.out << run.err;
+        EXPECT_FALSE(absl::StrContains(run.out + run.err, "Hunter2")) << run.out << run.err;
+      }
+    }
+  }
+  EXPECT_EQ(runs, 28);
+  // The redaction is seen, not an empty field: the step says it was there.
+  const CliRun json = Cli({"lint", "-o", "json", "--policy", lenient, pipeline});
+  EXPECT_TRUE(absl::StrContains(json.out, "[REDACTED]")) << json.out;
+  EXPECT_TRUE(absl::StrContains(json.out, "\"username\": \"bot\"")) << json.out;
+}
+
+// Proves `status` names a broken policy file once (issue 21: "file error:
+// F: F:3:1: ..." printed the path twice), with its line and reason.
+TEST(CliStatus, FileErrorNamesTheFileOnce) {
+  const std::string dir = testing::ScratchPath("status-policies");
+  std::filesystem::create_directories(dir);
+  const std::string broken = dir + "/broken.yaml";
+  std::ofstream(broken) << "org_id: broken\npolicy:\n  root: ROOT_SOMETIMES\n";
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.metrics_address = "";
+  o.decision_log = "";
+  o.policy_dir = dir;
+  o.store.settle_time = absl::ZeroDuration();
+  auto server = BuildGateServer::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const CliRun run =
+      Cli({"status", "--server", absl::StrCat("127.0.0.1:", (*server)->tcp_port())});
+  std::size_t count = 0;
+  for (std::size_t at = run.out.find(broken); at != std::string::npos;
+       at = run.out.find(broken, at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 1u) << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, absl::StrCat("file error: ", broken, ":3:")))
+      << run.out;
+}
+
 // Proves `lint DIR` reports every file, a malformed one as an error naming
 // file and line while the others are still reported, and exits 2.
 TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
@@ -465,7 +552,7 @@ TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
       << run.out;
   EXPECT_TRUE(absl::StrContains(run.out, "acme-ecr-build-and-push.yaml\n  24:17  changes"))
       << run.out;
-  EXPECT_TRUE(absl::StrContains(run.out, "31 files:")) << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, "33 files:")) << run.out;
   EXPECT_FALSE(absl::StrContains(run.out, "\033[")) << "colours without a TTY";
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/compiled_policy.h"
@@ -120,9 +121,40 @@ TEST(LintCorpusShape, AtLeast25PipelinesWithEveryKindOfFinding) {
   }
   for (v1::ReasonCode code : {v1::TEMPLATE_NOT_EXPANDED, v1::RUNTIME_INPUT, v1::UNMANAGED_BUILD,
                               v1::HARNESS_IDENTIFIER_INVALID, v1::REQUEST_OVERRIDDEN,
-                              v1::REGISTRY_NOT_ALLOWED, v1::NO_ADMISSIBLE_BUILDER}) {
+                              v1::REGISTRY_NOT_ALLOWED, v1::NO_ADMISSIBLE_BUILDER,
+                              v1::UNRECOGNISED_BUILD}) {
     EXPECT_TRUE(rules.count(code)) << "no case expects " << v1::ReasonCode_Name(code);
   }
+}
+
+// Proves a build lint cannot classify is a finding that needs a person,
+// never "no build": the unlisted mirror's finding says which mirror to
+// list, and counts as needing changes (exit 10), not compliant.
+TEST(LintFailClosed, UnrecognisedBuildsAreFindingsThatNeedAPerson) {
+  auto policy = lint::LoadPolicyTestFile(BUILDGATE_SOURCE_DIR
+                                         "/tests/pipelines/cases/unlisted-plugin-mirror.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  auto result = lint::LintDocument(*policy->policy, policy->pipeline_texts[0], "mirror.yaml");
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->report.findings_size(), 1);
+  const v1::Finding& f = result->report.findings(0);
+  EXPECT_EQ(f.rule(), v1::UNRECOGNISED_BUILD);
+  EXPECT_EQ(f.verdict(), v1::VERDICT_UNSPECIFIED);
+  EXPECT_EQ(lint::SeverityOf(f), lint::Severity::kNeedsChanges);
+  EXPECT_TRUE(absl::StrContains(f.message(), "if \"harbor.acme.internal/dockerhub-proxy\" mirrors "
+                                             "the official plugins, add it to the policy's "
+                                             "plugin_mirrors"))
+      << f.message();
+  // Listing the mirror makes it a decided build.
+  v1::PolicySet with_mirror = policy->policy->source();
+  with_mirror.mutable_policy()->add_plugin_mirrors("harbor.acme.internal/dockerhub-proxy");
+  auto compiled = CompiledPolicySet::Compile(with_mirror);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  auto decided = lint::LintDocument(**compiled, policy->pipeline_texts[0], "mirror.yaml");
+  ASSERT_TRUE(decided.ok()) << decided.status();
+  ASSERT_EQ(decided->report.findings_size(), 1);
+  EXPECT_NE(decided->report.findings(0).verdict(), v1::VERDICT_UNSPECIFIED);
+  EXPECT_EQ(decided->report.findings(0).decision().builder(), v1::BUILDER_BUILDAH);
 }
 
 // Proves linting is thread-safe: four threads lint the whole corpus under

@@ -194,6 +194,61 @@ TEST(HarnessPipeline, ErrorsAreLocated) {
   }
 }
 
+// Proves fail closed on shapes buildgate cannot read (issue 21): an empty
+// list, a list item, a stages[] item or a steps[] item that is none of
+// Harness's is an error, never a clean document; and a key given twice
+// anywhere is an error naming both places (PyYAML and SnakeYAML read the
+// last `spec`, yaml-cpp the first: a parser differential is a bypass).
+TEST(HarnessPipeline, RefusesWhatIsNotAHarnessEntity) {
+  struct Case {
+    const char* text;
+    const char* error;
+  } cases[] = {
+      {"[]\n", "p.yaml:1:1: an empty list is not a Harness pipeline, stage or step"},
+      {"- foo: bar\n", "p.yaml:1:3: [0]: expected `step:`, `stepGroup:` or `parallel:`"},
+      {"- step: {type: Run, identifier: a, spec: {command: make}}\n- foo: bar\n",
+       "p.yaml:2:3: [1]: expected `step:`, `stepGroup:` or `parallel:`"},
+      {"pipeline:\n  stages:\n    - stge: {identifier: b}\n",
+       "p.yaml:3:7: pipeline.stages[0]: expected `stage:` or `parallel:`"},
+      {"pipeline:\n  stages:\n    - stage:\n        identifier: b\n        type: CI\n"
+       "        spec:\n          execution:\n            steps:\n              - setp: {type: Run}\n",
+       "p.yaml:9:17: pipeline.stages[0].stage.spec.execution.steps[0]: expected `step:`, "
+       "`stepGroup:` or `parallel:`"},
+      {"- step:\n    type: Plugin\n    identifier: twice\n    spec:\n      image: plugins/buildah-docker:1.1.0-linux-amd64\n"
+       "      privileged: false\n    spec:\n      image: plugins/buildx:1.1.0\n      privileged: true\n",
+       "p.yaml:7:5: [0].step.spec: field given twice (first at line 4, column 5)"},
+      {"pipeline:\n  identifier: a\n  identifier: b\n  stages: []\n",
+       "p.yaml:3:3: pipeline.identifier: field given twice (first at line 2, column 3)"},
+      {"{\"pipeline\": {\"stages\": [], \"stages\": []}}\n",
+       "pipeline.stages: field given twice"},
+  };
+  for (const Case& c : cases) {
+    auto doc = ReadHarnessPipeline(c.text, "p.yaml");
+    ASSERT_FALSE(doc.ok()) << c.text;
+    EXPECT_EQ(doc.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(doc.status().message(), c.error))
+        << doc.status().message() << "\n  wanted: " << c.error;
+  }
+}
+
+// Proves a Run step that names an image is listed even when its command
+// builds nothing (lint decides whether the image is an image builder), and
+// one that names none is not; a plaintext password is never kept.
+TEST(HarnessPipeline, RunStepImagesAndRedactedPasswords) {
+  const PipelineDocument doc = Read(R"(- step: {type: Run, identifier: a, spec: {image: "quay.io/buildah/stable:v1.37", command: ./make-image.sh}}
+- step: {type: Run, identifier: b, spec: {command: make test}}
+- step: {type: Plugin, identifier: c, spec: {image: plugins/buildah-docker:1.1.0-linux-amd64, settings: {repo: acme/c, username: bot, password: Hunter2-plaintext}}}
+- step: {type: Plugin, identifier: d, spec: {image: plugins/buildah-docker:1.1.0-linux-amd64, settings: {repo: acme/d, password: <+secrets.getValue("hub")>}}}
+)");
+  ASSERT_EQ(doc.builds.size(), 3u);
+  EXPECT_EQ(doc.builds[0].step_id, "a");
+  EXPECT_EQ(doc.builds[0].build_command, "");
+  EXPECT_EQ(doc.builds[0].run_image, "quay.io/buildah/stable:v1.37");
+  EXPECT_EQ(doc.builds[1].proposal.credentials().password(), "[REDACTED]");
+  EXPECT_EQ(doc.builds[1].proposal.credentials().username(), "bot");
+  EXPECT_EQ(doc.builds[2].proposal.credentials().password(), "<+secrets.getValue(\"hub\")>");
+}
+
 // Proves Harness's identifier rule and its sanitizer.
 TEST(HarnessPipeline, Identifiers) {
   EXPECT_TRUE(IsHarnessIdentifier("build_and_push$1"));
