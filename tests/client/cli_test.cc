@@ -480,6 +480,26 @@ TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
   EXPECT_FALSE(absl::StrContains(run.out, "\033[")) << "colours without a TTY";
 }
 
+// Proves a dangling *.yaml symbolic link in a directory given to `lint` is
+// an error naming it (never a clean report without it), the other files
+// still reported; exit 2.
+TEST(CliLint, DanglingSymlinkInDirectoryIsAnError) {
+  const std::string dir = testing::ScratchPath("cli_lint_dangling");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/sub");
+  std::filesystem::copy_file(
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml",
+      dir + "/ecr.yaml");
+  std::filesystem::create_symlink("missing.yaml", dir + "/sub/gone.yaml");
+  CliRun run = Cli({"lint", "--color", "never", "--policy",
+                    BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml", dir});
+  EXPECT_EQ(run.code, kExitBadInput) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(
+      run.out, dir + "/sub/gone.yaml: cannot read: a symbolic link whose target does not exist"))
+      << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, "ecr.yaml\n  24:17  changes")) << run.out;
+}
+
 // Proves `lint --fix` prints a diff that `patch` applies, `--write` applies
 // it in place, and linting the result asks for no more changes.
 TEST(CliLint, FixAndWrite) {
