@@ -156,7 +156,9 @@ CLI::App* AddLintCommand(CLI::App& app, LintFlags* f) {
       ->capture_default_str();
   cmd->add_flag("--fix", f->fix,
                 "Print a unified diff that makes every build needing changes compliant");
-  cmd->add_flag("--write", f->write, "With --fix: apply the diff to the files in place");
+  cmd->add_flag("--write", f->write,
+                "With --fix: apply the fixes in place, like a careful editor (regular, writable "
+                "files only; owner, mode and attributes kept)");
   AddDocumentLimitOptions(cmd, &f->limits);
   AddRemoteOptions(cmd, &f->client, /*server_required=*/false);
   return cmd;
