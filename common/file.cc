@@ -35,6 +35,13 @@ absl::Status ErrnoError(int error, const std::string& path, absl::string_view wh
                       absl::StrCat(path, ": ", what, ": ", std::strerror(error)));
 }
 
+// ErrnoError for ReplaceFileContent's errors before the rename.
+absl::Status NotWritten(int error, const std::string& path, absl::string_view what) {
+  return absl::Status(
+      absl::ErrnoToStatusCode(error),
+      absl::StrCat(path, ": ", what, ": ", std::strerror(error), "; nothing written"));
+}
+
 absl::Status Refused(const std::string& path, absl::string_view why) {
   return absl::FailedPreconditionError(absl::StrCat(path, ": ", why, "; nothing written"));
 }
@@ -118,7 +125,7 @@ absl::Status CopyExtendedAttributes(int from, int to, const std::string& path) {
     const ssize_t size = ::flistxattr(from, nullptr, 0);
     if (size < 0) {
       if (errno == ENOTSUP) return absl::OkStatus();  // The file system has none.
-      return ErrnoError(errno, path, "cannot list its extended attributes");
+      return NotWritten(errno, path, "cannot list its extended attributes");
     }
     names.resize(static_cast<std::size_t>(size));
     const ssize_t got = ::flistxattr(from, names.data(), names.size());
@@ -126,14 +133,16 @@ absl::Status CopyExtendedAttributes(int from, int to, const std::string& path) {
       names.resize(static_cast<std::size_t>(got));
       break;
     }
-    if (errno != ERANGE) return ErrnoError(errno, path, "cannot list its extended attributes");
+    if (errno != ERANGE) return NotWritten(errno, path, "cannot list its extended attributes");
   }
   for (absl::string_view name_view : absl::StrSplit(names, '\0', absl::SkipEmpty())) {
     const std::string name(name_view);
     std::string value;
     for (;;) {
       const ssize_t size = ::fgetxattr(from, name.c_str(), nullptr, 0);
-      if (size < 0) return ErrnoError(errno, path, absl::StrCat("cannot read extended attribute ", name));
+      if (size < 0) {
+        return NotWritten(errno, path, absl::StrCat("cannot read extended attribute ", name));
+      }
       value.resize(static_cast<std::size_t>(size));
       const ssize_t got = ::fgetxattr(from, name.c_str(), value.data(), value.size());
       if (got >= 0) {
@@ -141,12 +150,11 @@ absl::Status CopyExtendedAttributes(int from, int to, const std::string& path) {
         break;
       }
       if (errno != ERANGE) {
-        return ErrnoError(errno, path, absl::StrCat("cannot read extended attribute ", name));
+        return NotWritten(errno, path, absl::StrCat("cannot read extended attribute ", name));
       }
     }
     if (::fsetxattr(to, name.c_str(), value.data(), value.size(), 0) != 0) {
-      return ErrnoError(errno, path,
-                        absl::StrCat("cannot keep extended attribute ", name, "; nothing written"));
+      return NotWritten(errno, path, absl::StrCat("cannot keep extended attribute ", name));
     }
   }
   return absl::OkStatus();
@@ -156,7 +164,8 @@ absl::Status CopyExtendedAttributes(int from, int to, const std::string& path) {
 // it was renamed into place (Renamed()).
 class TempFile {
  public:
-  TempFile(int dir_fd, std::string name, int fd) : dir_fd_(dir_fd), name_(std::move(name)), fd_(fd) {}
+  TempFile(int dir_fd, std::string name, int fd)
+      : dir_fd_(dir_fd), name_(std::move(name)), fd_(fd) {}
   ~TempFile() {
     if (!renamed_) ::unlinkat(dir_fd_, name_.c_str(), 0);
   }
@@ -238,16 +247,17 @@ absl::Status ReplaceFileContent(const std::string& path, const FileSnapshot& as_
   // Every step below names the file relative to this one directory, so the
   // temp file, the checks and the rename all happen where the file is.
   const Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd.ok()) return ErrnoError(errno, path, "cannot open its directory");
+  if (!dir_fd.ok()) return NotWritten(errno, path, "cannot open its directory");
 
   struct stat st;
   if (::fstatat(dir_fd.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return Changed(path);
-    return ErrnoError(errno, path, "cannot examine it");
+    return NotWritten(errno, path, "cannot examine it");
   }
   if (S_ISLNK(st.st_mode)) {
-    return Refused(path, "is a symbolic link; only regular files are edited (name the file it "
-                         "points to)");
+    return Refused(path,
+                   "is a symbolic link; only regular files are edited (name the file it "
+                   "points to)");
   }
   if (!S_ISREG(st.st_mode)) return Refused(path, "is not a regular file");
   if (st.st_nlink > 1) {
@@ -263,12 +273,12 @@ absl::Status ReplaceFileContent(const std::string& path, const FileSnapshot& as_
     return Refused(path, absl::StrCat("is read-only (mode ", mode, ")"));
   }
   if (::faccessat(dir_fd.get(), base.c_str(), W_OK, AT_EACCESS) != 0) {
-    return ErrnoError(errno, path, "is read-only for this user; nothing written");
+    return NotWritten(errno, path, "is read-only for this user");
   }
-  const Fd original(
-      ::openat(dir_fd.get(), base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!original.ok()) return ErrnoError(errno, path, "cannot open it");
-  if (::fstat(original.get(), &st) != 0) return ErrnoError(errno, path, "cannot examine it");
+  const Fd original(::openat(dir_fd.get(), base.c_str(),
+                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!original.ok()) return NotWritten(errno, path, "cannot open it");
+  if (::fstat(original.get(), &st) != 0) return NotWritten(errno, path, "cannot examine it");
   if (IdentityOf(st) != as_read.identity) return Changed(path);
 
   int temp_fd = -1;
@@ -280,7 +290,7 @@ absl::Status ReplaceFileContent(const std::string& path, const FileSnapshot& as_
     temp_fd = ::openat(dir_fd.get(), temp_name.c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (temp_fd < 0 && errno != EEXIST) {
-      return ErrnoError(errno, path, absl::StrCat("cannot create a temp file in ", dir));
+      return NotWritten(errno, path, absl::StrCat("cannot create a temp file in ", dir));
     }
   }
   if (temp_fd < 0) {
@@ -290,36 +300,37 @@ absl::Status ReplaceFileContent(const std::string& path, const FileSnapshot& as_
 
   // Owner first: changing it clears set-user-ID bits, which the mode sets back.
   if (::fchown(temp.fd(), st.st_uid, st.st_gid) != 0) {
-    return ErrnoError(errno, path,
+    return NotWritten(errno, path,
                       absl::StrCat("cannot keep its owner ", st.st_uid, ":", st.st_gid,
-                                   " (run as that user, or as root); nothing written"));
+                                   " (run as that user, or as root)"));
   }
   if (absl::Status s = CopyExtendedAttributes(original.get(), temp.fd(), path); !s.ok()) return s;
   if (::fchmod(temp.fd(), st.st_mode & 07777) != 0) {
-    return ErrnoError(errno, path, "cannot keep its mode; nothing written");
+    return NotWritten(errno, path, "cannot keep its mode");
   }
   if (const int error = WriteAll(temp.fd(), content); error != 0) {
-    return ErrnoError(error, path, "cannot write the new content; nothing written");
+    return NotWritten(error, path, "cannot write the new content");
   }
   if (::fsync(temp.fd()) != 0) {
-    return ErrnoError(errno, path, "cannot sync the new content; nothing written");
+    return NotWritten(errno, path, "cannot sync the new content");
   }
 
   // Unchanged since it was read: the same file at the name, and the same bytes.
   struct stat now;
   if (::fstatat(dir_fd.get(), base.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return Changed(path);
-    return ErrnoError(errno, path, "cannot examine it");
+    return NotWritten(errno, path, "cannot examine it");
   }
   if (IdentityOf(now) != as_read.identity) return Changed(path);
   std::string current;
-  if (const int error = ReadUpTo(original.get(), as_read.content.size() + 1, &current); error != 0) {
-    return ErrnoError(error, path, "cannot read it again");
+  if (const int error = ReadUpTo(original.get(), as_read.content.size() + 1, &current);
+      error != 0) {
+    return NotWritten(error, path, "cannot read it again");
   }
   if (current != as_read.content) return Changed(path);
 
   if (::renameat(dir_fd.get(), temp.name().c_str(), dir_fd.get(), base.c_str()) != 0) {
-    return ErrnoError(errno, path, "cannot replace it; nothing written");
+    return NotWritten(errno, path, "cannot replace it");
   }
   temp.Renamed();
   if (::fsync(dir_fd.get()) != 0) {

@@ -94,8 +94,7 @@ std::string RandomTempName(const std::string& base);
 // between them (microseconds) is still replaced. Directories named in
 // `path` are followed as given.
 absl::Status ReplaceFileContent(const std::string& path, const FileSnapshot& as_read,
-                                absl::string_view content,
-                                const TempNamer& namer = RandomTempName);
+                                absl::string_view content, const TempNamer& namer = RandomTempName);
 
 }  // namespace buildgate
 

@@ -17,15 +17,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "buildgate/v1/service.grpc.pb.h"
 #include "client/cli_common.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "lint/lint.h"
-#include "service/server.h"
 #include "lint/policy_tests.h"
+#include "service/server.h"
 #include "tests/testing/subprocess.h"
 
 namespace buildgate {
@@ -551,8 +551,9 @@ WriteCase FreshFixable(const std::string& dir_name, const std::string& name = "e
 }
 
 CliRun FixWrite(const std::string& path, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"lint",     "--fix", "--write", "--color", "never",
-                                   "--policy", BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml"};
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  std::vector<std::string> args = {"lint",  "--fix",    "--write", "--color",
+                                   "never", "--policy", policy};
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back(path);
   return Cli(args);
@@ -697,7 +698,8 @@ class EditingLintService final : public v1::BuildGateService::Service {
     if (policy_ == nullptr) return grpc::Status(grpc::StatusCode::INTERNAL, "no policy");
     auto result = lint::LintDocument(*policy_, request->document(), request->file_name());
     if (!result.ok()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(result.status().message()));
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          std::string(result.status().message()));
     }
     *response->mutable_report() = result->report;
     std::ofstream(path_, std::ios::app) << "# the user's edit\n";

@@ -127,7 +127,8 @@ TEST(ReplaceFileContent, SymbolicLinkRefused) {
   const std::string dir = FreshDir("file_symlink");
   Write(dir + "/real.yaml", "old\n");
   fs::create_symlink("real.yaml", dir + "/link.yaml");
-  const absl::Status s = ReplaceFileContent(dir + "/link.yaml", Snapshot(dir + "/link.yaml"), "new\n");
+  const absl::Status s =
+      ReplaceFileContent(dir + "/link.yaml", Snapshot(dir + "/link.yaml"), "new\n");
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), dir + "/link.yaml: is a symbolic link")) << s;
   EXPECT_TRUE(fs::is_symlink(dir + "/link.yaml"));
@@ -250,8 +251,9 @@ TEST(ReadFileSnapshot, DanglingSymbolicLinkSaysSo) {
   fs::create_symlink("missing.yaml", dir + "/p.yaml");
   auto read = ReadFileSnapshot(dir + "/p.yaml");
   ASSERT_FALSE(read.ok());
-  EXPECT_TRUE(absl::StrContains(read.status().message(),
-                                dir + "/p.yaml: cannot read: a symbolic link whose target does not exist"))
+  EXPECT_TRUE(
+      absl::StrContains(read.status().message(),
+                        dir + "/p.yaml: cannot read: a symbolic link whose target does not exist"))
       << read.status();
 }
 
