@@ -273,7 +273,7 @@ absl::Status ReplaceFileContent(const std::string& path, const FileSnapshot& as_
     return Refused(path, absl::StrCat("is read-only (mode ", mode, ")"));
   }
   if (::faccessat(dir_fd.get(), base.c_str(), W_OK, AT_EACCESS) != 0) {
-    return NotWritten(errno, path, "is read-only for this user");
+    return NotWritten(errno, path, "is not writable");
   }
   const Fd original(::openat(dir_fd.get(), base.c_str(),
                              O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));

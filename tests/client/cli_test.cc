@@ -653,6 +653,9 @@ class SmallTmpfs {
   }
   const std::string& dir() const { return dir_; }
   bool mounted() const { return mounted_; }
+  bool RemountReadOnly() {
+    return ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, "size=64k") == 0;
+  }
   const std::string& why_not() const { return why_not_; }
 
  private:
@@ -681,6 +684,24 @@ TEST(CliLintWrite, FullFileSystemSaysWhyAndLeavesNoTemp) {
   EXPECT_TRUE(absl::StrContains(run.out, std::strerror(ENOSPC))) << run.out;
   EXPECT_EQ(testing::ReadAll(path), original);
   EXPECT_EQ(NamesIn(fs.dir()), (std::set<std::string>{"ecr.yaml", "filler"}));
+}
+
+// Proves a read-only file system (EROFS) is reported with the path and the
+// reason, the pipeline unchanged.
+TEST(CliLintWrite, ReadOnlyFileSystemSaysWhy) {
+  SmallTmpfs fs("cli_write_erofs");
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs.why_not();
+  const std::string path = fs.dir() + "/ecr.yaml";
+  std::filesystem::copy_file(
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", path);
+  const std::string original = testing::ReadAll(path);
+  ASSERT_TRUE(fs.RemountReadOnly()) << std::strerror(errno);
+  CliRun run = FixWrite(path);
+  EXPECT_EQ(run.code, kExitBadInput) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, path + ": ")) << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, std::strerror(EROFS))) << run.out;
+  EXPECT_EQ(testing::ReadAll(path), original);
+  EXPECT_EQ(NamesIn(fs.dir()), (std::set<std::string>{"ecr.yaml"}));
 }
 
 // A LintPipeline server that lints with the example policy "acme" and,

@@ -5,6 +5,7 @@
 #include "common/file.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -210,6 +212,38 @@ TEST(ReplaceFileContent, FileChangedSinceReadIsNotReplaced) {
   }
 }
 
+// Runs `body` in a forked child (to change its limits or user without
+// touching this process) and returns the text it returns; a child that
+// does not finish says so.
+std::string InChild(const std::function<std::string()>& body) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) return "pipe failed";
+  const pid_t child = ::fork();
+  if (child < 0) return "fork failed";
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    const std::string text = body();
+    (void)!::write(pipe_fds[1], text.data(), text.size());
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string text;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) text.append(buffer, n);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return "the child did not finish: " + text;
+  }
+  return text;
+}
+
+// In a child: drops root for user and group 65534 (nobody), no other groups.
+bool BecomeNobody() {
+  return ::setgroups(0, nullptr) == 0 && ::setresgid(65534, 65534, 65534) == 0 &&
+         ::setresuid(65534, 65534, 65534) == 0;
+}
+
 // Proves a write that fails part way (here EFBIG: the file size limit of a
 // forked child) names the file and the reason, keeps the file and leaves
 // no temp file.
@@ -218,31 +252,42 @@ TEST(ReplaceFileContent, FailedWriteSaysWhyAndLeavesNoTemp) {
   const std::string path = dir + "/p.yaml";
   Write(path, "old\n");
   const FileSnapshot read = Snapshot(path);
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(pipe_fds[0]);
+  const std::string message = InChild([&] {
     std::signal(SIGXFSZ, SIG_IGN);  // write() fails with EFBIG instead.
     const struct rlimit limit = {4096, 4096};
     ::setrlimit(RLIMIT_FSIZE, &limit);
-    const absl::Status s = ReplaceFileContent(path, read, std::string(100000, 'x'));
-    const std::string message = s.ToString();
-    (void)!::write(pipe_fds[1], message.data(), message.size());
-    ::_exit(0);
-  }
-  ::close(pipe_fds[1]);
-  std::string message;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) message.append(buffer, n);
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  EXPECT_TRUE(absl::StrContains(message, path + ": cannot write the new content")) << message;
+    return ReplaceFileContent(path, read, std::string(100000, 'x')).ToString();
+  });
+  EXPECT_TRUE(absl::StrContains(message, path + ": cannot write the new content: ")) << message;
   EXPECT_TRUE(absl::StrContains(message, std::strerror(EFBIG))) << message;
   EXPECT_EQ(testing::ReadAll(path), "old\n");
   EXPECT_EQ(Names(dir), (std::set<std::string>{"p.yaml"}));
+}
+
+// Proves a user who may not write the file (EACCES), or may write it but
+// cannot give the new file its group (a group the user is not in), gets
+// the reason and nothing is written, rather than a file changing owner.
+TEST(ReplaceFileContent, NotPermittedSaysWhyAndWritesNothing) {
+  const std::string dir = FreshDir("file_not_permitted");
+  ASSERT_EQ(::chown(dir.c_str(), 65534, 65534), 0);
+  const std::string roots = dir + "/roots.yaml", own = dir + "/own.yaml";
+  Write(roots, "old\n");
+  Write(own, "old\n");
+  ASSERT_EQ(::chown(own.c_str(), 65534, 0), 0);  // nobody's file, group root.
+  ASSERT_EQ(::chmod(own.c_str(), 0664), 0);
+  const FileSnapshot roots_read = Snapshot(roots), own_read = Snapshot(own);
+  const std::string messages = InChild([&] {
+    if (!BecomeNobody()) return std::string("cannot become nobody");
+    return ReplaceFileContent(roots, roots_read, "new\n").ToString() + "\n" +
+           ReplaceFileContent(own, own_read, "new\n").ToString();
+  });
+  EXPECT_TRUE(absl::StrContains(messages, roots + ": is not writable: " + std::strerror(EACCES)))
+      << messages;
+  EXPECT_TRUE(absl::StrContains(messages, own + ": cannot keep its owner 65534:0")) << messages;
+  EXPECT_TRUE(absl::StrContains(messages, std::strerror(EPERM))) << messages;
+  EXPECT_EQ(testing::ReadAll(roots), "old\n");
+  EXPECT_EQ(testing::ReadAll(own), "old\n");
+  EXPECT_EQ(Names(dir), (std::set<std::string>{"own.yaml", "roots.yaml"}));
 }
 
 // Proves reading a symbolic link whose target is missing says so.
