@@ -82,7 +82,8 @@ FileIdentity IdentityOf(const struct stat& st) {
 std::string CannotRead(const std::string& path, int error) {
   struct stat st;
   if (error == ENOENT && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-    return "cannot read: a symbolic link whose target does not exist";
+    return absl::StrCat("cannot read: ", std::strerror(error),
+                        " (a symbolic link whose target does not exist)");
   }
   return absl::StrCat("cannot read: ", std::strerror(error));
 }

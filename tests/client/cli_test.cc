@@ -494,8 +494,9 @@ TEST(CliLint, DanglingSymlinkInDirectoryIsAnError) {
   CliRun run = Cli({"lint", "--color", "never", "--policy",
                     BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml", dir});
   EXPECT_EQ(run.code, kExitBadInput) << run.out << run.err;
-  EXPECT_TRUE(absl::StrContains(
-      run.out, dir + "/sub/gone.yaml: cannot read: a symbolic link whose target does not exist"))
+  EXPECT_TRUE(absl::StrContains(run.out, dir + "/sub/gone.yaml: cannot read: No such file or "
+                                               "directory (a symbolic link whose target does "
+                                               "not exist)"))
       << run.out;
   EXPECT_TRUE(absl::StrContains(run.out, "ecr.yaml\n  24:17  changes")) << run.out;
 }
