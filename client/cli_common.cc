@@ -29,7 +29,14 @@ absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::str
     std::vector<std::string> found;
     auto consider = [&](const std::filesystem::directory_entry& entry) {
       const std::string ext = entry.path().extension().string();
-      if (entry.is_regular_file(ec) && (ext == ".yaml" || ext == ".yml" || ext == ".json")) {
+      if (ext != ".yaml" && ext != ".yml" && ext != ".json") return;
+      // A symbolic link that leads nowhere (missing target, loop) is kept:
+      // reading it reports why, instead of a clean run without it.
+      std::error_code unresolved, ignored;
+      const std::filesystem::file_type type = entry.status(unresolved).type();
+      const bool leads_nowhere = unresolved || type == std::filesystem::file_type::not_found;
+      if (type == std::filesystem::file_type::regular ||
+          (leads_nowhere && entry.is_symlink(ignored))) {
         found.push_back(entry.path().string());
       }
     };

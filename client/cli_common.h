@@ -29,9 +29,11 @@ namespace buildgate {
 inline constexpr char kStdin[] = "-";
 
 // `paths` with each directory replaced by its *.yaml, *.yml and *.json files
-// (sorted; `recursive`: also in its subdirectories, `.git` skipped). Errors
-// name the path: a directory with no such file, or `-` given twice
-// (standard input can be read once).
+// (sorted; `recursive`: also in its subdirectories, `.git` skipped), and
+// its symbolic links with those names that lead nowhere (a missing target,
+// a loop), so that reading them reports the error. Errors name the path: a
+// directory with no such file, or `-` given twice (standard input can be
+// read once).
 absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& paths,
                                                       absl::string_view flag,
                                                       bool recursive = false);

@@ -1,17 +1,14 @@
 #include "client/lint_command.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
 #include "client/cli_common.h"
 #include "common/command_line.h"
+#include "common/file.h"
 #include "lint/fix.h"
 #include "lint/lint.h"
 #include "lint/report.h"
@@ -126,25 +123,16 @@ int ExitCodeOf(const v1::LintReport& report) {
   return code;
 }
 
-// Replaces `path` by `text` atomically, keeping its permissions.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  struct stat st {};
-  const bool have_mode = ::stat(path.c_str(), &st) == 0;
-  const std::string temp = absl::StrCat(path, ".buildgate-fix.tmp");
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write ", temp));
-  }
-  if (have_mode) ::chmod(temp.c_str(), st.st_mode & 07777);
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp, ec);
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot replace: ", ec.message()));
-  }
-  return absl::OkStatus();
+// The document at `path` (standard input for `-`), with the identity of its
+// file, which --write checks unchanged before replacing it.
+absl::StatusOr<FileSnapshot> ReadDocument(const std::string& path, std::istream& in,
+                                          std::size_t max_bytes) {
+  if (path != kStdin) return ReadFileSnapshot(path, max_bytes);
+  auto text = ReadInput(path, in, max_bytes);
+  if (!text.ok()) return text.status();
+  FileSnapshot snapshot;
+  snapshot.content = *std::move(text);
+  return snapshot;
 }
 
 }  // namespace
@@ -168,7 +156,9 @@ CLI::App* AddLintCommand(CLI::App& app, LintFlags* f) {
       ->capture_default_str();
   cmd->add_flag("--fix", f->fix,
                 "Print a unified diff that makes every build needing changes compliant");
-  cmd->add_flag("--write", f->write, "With --fix: apply the diff to the files in place");
+  cmd->add_flag("--write", f->write,
+                "With --fix: apply the fixes in place, like a careful editor (regular, writable "
+                "files only; owner, mode and attributes kept)");
   AddDocumentLimitOptions(cmd, &f->limits);
   AddRemoteOptions(cmd, &f->client, /*server_required=*/false);
   return cmd;
@@ -208,26 +198,28 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     v1::LintedFile* file = run.add_files();
     file->set_file(name);
     fixes.emplace_back();
-    auto text = ReadInput(path, in, f.limits.max_document_bytes);
-    if (!text.ok()) {
-      file->set_error(std::string(text.status().message()));
+    auto read = ReadDocument(path, in, f.limits.max_document_bytes);
+    if (!read.ok()) {
+      file->set_error(std::string(read.status().message()));
       code = Worse(code, kExitBadInput);
       continue;
     }
+    const std::string& text = read->content;
     int rpc_code = 0;
-    auto result = linter->Lint(*text, name, &rpc_code);
+    auto result = linter->Lint(text, name, &rpc_code);
     if (!result.ok()) {
       file->set_error(std::string(result.status().message()));
       code = Worse(code, rpc_code != 0 ? rpc_code : kExitBadInput);
       continue;
     }
-    if (linter->plans_fixes()) fixes.back() = lint::PlanFixes(*text, *result);
+    if (linter->plans_fixes()) fixes.back() = lint::PlanFixes(text, *result);
     int file_code = ExitCodeOf(result->report);
     if (f.fix) {
-      const std::string fixed = lint::ApplyFixes(*text, fixes.back());
-      diff += lint::UnifiedDiff(*text, fixed, name);
-      if (f.write && fixed != *text) {
-        if (absl::Status s = WriteFileAtomically(path, fixed); !s.ok()) {
+      const std::string fixed = lint::ApplyFixes(text, fixes.back());
+      diff += lint::UnifiedDiff(text, fixed, name);
+      if (f.write && fixed != text) {
+        // Written only if the file is still what was linted (see common/file.h).
+        if (absl::Status s = ReplaceFileContent(path, *read, fixed); !s.ok()) {
           file->set_error(std::string(s.message()));
           code = Worse(code, kExitBadInput);
           continue;

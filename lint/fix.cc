@@ -356,10 +356,28 @@ std::string ApplyFixes(absl::string_view text, const FileFix& fix) {
   return out;
 }
 
+namespace {
+
+// `text` split into lines, each with its '\n' (the last one may lack it).
+std::vector<absl::string_view> LinesOf(absl::string_view text) {
+  std::vector<absl::string_view> lines;
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    const std::size_t length = end == absl::string_view::npos ? text.size() : end + 1;
+    lines.push_back(text.substr(0, length));
+    text.remove_prefix(length);
+  }
+  return lines;
+}
+
+}  // namespace
+
 std::string UnifiedDiff(absl::string_view before, absl::string_view after, absl::string_view file) {
   if (before == after) return std::string();
-  const std::vector<absl::string_view> a = absl::StrSplit(before, '\n');
-  const std::vector<absl::string_view> b = absl::StrSplit(after, '\n');
+  // Lines keep their '\n', so a last line without one differs from the same
+  // line with one, as in GNU diff.
+  const std::vector<absl::string_view> a = LinesOf(before);
+  const std::vector<absl::string_view> b = LinesOf(after);
   // Lines equal at both ends; the rest differs, diffed line by line with an
   // LCS over the (small) middle windows between equal lines.
   const int n = static_cast<int>(a.size()), m = static_cast<int>(b.size());
@@ -391,8 +409,6 @@ std::string UnifiedDiff(absl::string_view before, absl::string_view after, absl:
     while (i < best_i) ops.push_back({'-', a[i++]});
     while (j < best_j) ops.push_back({'+', b[j++]});
   }
-  // The last element after a final '\n' is an empty "line": not a line.
-  if (!ops.empty() && ops.back().first == ' ' && ops.back().second.empty()) ops.pop_back();
   std::string out = absl::StrCat("--- a/", file, "\n+++ b/", file, "\n");
   constexpr int kContext = 3;
   const int total = static_cast<int>(ops.size());
@@ -423,7 +439,10 @@ std::string UnifiedDiff(absl::string_view before, absl::string_view after, absl:
     int old_count = 0, new_count = 0;
     std::string body;
     for (int x = start; x < stop; ++x) {
-      absl::StrAppend(&body, std::string(1, ops[x].first), ops[x].second, "\n");
+      absl::StrAppend(&body, std::string(1, ops[x].first), ops[x].second);
+      if (!absl::EndsWith(ops[x].second, "\n")) {
+        absl::StrAppend(&body, "\n\\ No newline at end of file\n");
+      }
       if (ops[x].first != '+') ++old_count;
       if (ops[x].first != '-') ++new_count;
     }

@@ -52,7 +52,9 @@ FileFix PlanFixes(absl::string_view text, const LintResult& result);
 std::string ApplyFixes(absl::string_view text, const FileFix& fix);
 
 // A unified diff (`diff -u` style, 3 lines of context) from `before` to
-// `after` for `file`; "" when they are equal.
+// `after` for `file`; "" when they are equal. A last line without '\n' is
+// followed by GNU diff's "\ No newline at end of file" line, so `patch`
+// applies it.
 std::string UnifiedDiff(absl::string_view before, absl::string_view after, absl::string_view file);
 
 }  // namespace buildgate::lint

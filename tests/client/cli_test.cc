@@ -1,8 +1,15 @@
 #include "client/cli.h"
 
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -10,11 +17,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "buildgate/v1/service.grpc.pb.h"
+#include "client/cli_common.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "service/server.h"
+#include "lint/lint.h"
 #include "lint/policy_tests.h"
+#include "service/server.h"
 #include "tests/testing/subprocess.h"
 
 namespace buildgate {
@@ -556,6 +567,27 @@ TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
   EXPECT_FALSE(absl::StrContains(run.out, "\033[")) << "colours without a TTY";
 }
 
+// Proves a dangling *.yaml symbolic link in a directory given to `lint` is
+// an error naming it (never a clean report without it), the other files
+// still reported; exit 2.
+TEST(CliLint, DanglingSymlinkInDirectoryIsAnError) {
+  const std::string dir = testing::ScratchPath("cli_lint_dangling");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/sub");
+  std::filesystem::copy_file(
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml",
+      dir + "/ecr.yaml");
+  std::filesystem::create_symlink("missing.yaml", dir + "/sub/gone.yaml");
+  CliRun run = Cli({"lint", "--color", "never", "--policy",
+                    BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml", dir});
+  EXPECT_EQ(run.code, kExitBadInput) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, dir + "/sub/gone.yaml: cannot read: No such file or "
+                                               "directory (a symbolic link whose target does "
+                                               "not exist)"))
+      << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, "ecr.yaml\n  24:17  changes")) << run.out;
+}
+
 // Proves `lint --fix` prints a diff that `patch` applies, `--write` applies
 // it in place, and linting the result asks for no more changes.
 TEST(CliLint, FixAndWrite) {
@@ -584,6 +616,229 @@ TEST(CliLint, FixAndWrite) {
   CliRun again = Cli({"lint", "--policy", policy, doc});
   EXPECT_EQ(again.code, kExitAllow) << again.out;
   EXPECT_TRUE(absl::StrContains(testing::ReadAll(doc), "# Kaniko by default"));
+}
+
+// `lint --fix --write` as a careful editor (common/file.h): the pipeline
+// that needs changes, copied as `name` into a fresh scratch directory `dir`.
+struct WriteCase {
+  std::string dir;
+  std::string path;
+  std::string original;
+};
+
+WriteCase FreshFixable(const std::string& dir_name, const std::string& name = "ecr.yaml") {
+  WriteCase c;
+  c.dir = testing::ScratchPath(dir_name);
+  std::filesystem::remove_all(c.dir);
+  std::filesystem::create_directories(c.dir);
+  c.path = c.dir + "/" + name;
+  std::filesystem::copy_file(
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", c.path);
+  c.original = testing::ReadAll(c.path);
+  return c;
+}
+
+CliRun FixWrite(const std::string& path, std::vector<std::string> extra = {}) {
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  std::vector<std::string> args = {"lint",  "--fix",    "--write", "--color",
+                                   "never", "--policy", policy};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back(path);
+  return Cli(args);
+}
+
+std::set<std::string> NamesIn(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.insert(entry.path().filename().string());
+  }
+  return names;
+}
+
+// Proves a symbolic link committed at the old fixed temp name
+// (FILE.buildgate-fix.tmp) is never followed: the file it points to outside
+// the checkout is unchanged, the link stays, the pipeline is fixed.
+TEST(CliLintWrite, NeverFollowsALinkAtTheOldTempName) {
+  const WriteCase c = FreshFixable("cli_write_planted_link");
+  const std::string outside = FreshFixable("cli_write_planted_outside", "victim").path;
+  const std::string victim = testing::ReadAll(outside);
+  std::filesystem::create_symlink(outside, c.path + ".buildgate-fix.tmp");
+  CliRun run = FixWrite(c.path);
+  EXPECT_EQ(run.code, kExitAllow) << run.out << run.err;
+  EXPECT_EQ(testing::ReadAll(outside), victim);
+  EXPECT_TRUE(std::filesystem::is_symlink(c.path + ".buildgate-fix.tmp"));
+  EXPECT_NE(testing::ReadAll(c.path), c.original);
+  EXPECT_EQ(NamesIn(c.dir), (std::set<std::string>{"ecr.yaml", "ecr.yaml.buildgate-fix.tmp"}));
+}
+
+// Proves a file of the user's at the old temp name survives the fix.
+TEST(CliLintWrite, KeepsAFileAtTheOldTempName) {
+  const WriteCase c = FreshFixable("cli_write_existing_temp");
+  std::ofstream(c.path + ".buildgate-fix.tmp") << "my notes\n";
+  CliRun run = FixWrite(c.path);
+  EXPECT_EQ(run.code, kExitAllow) << run.out << run.err;
+  EXPECT_EQ(testing::ReadAll(c.path + ".buildgate-fix.tmp"), "my notes\n");
+  EXPECT_NE(testing::ReadAll(c.path), c.original);
+}
+
+// Proves the fixed file keeps its owner (here uid 1234, not root's), its
+// mode (0640) and its extended attributes.
+TEST(CliLintWrite, KeepsOwnerModeAndExtendedAttributes) {
+  const WriteCase c = FreshFixable("cli_write_owner");
+  ASSERT_EQ(::chown(c.path.c_str(), 1234, 1234), 0);
+  ASSERT_EQ(::chmod(c.path.c_str(), 0640), 0);
+  const bool xattrs = ::setxattr(c.path.c_str(), "user.team", "store", 5, 0) == 0;
+  CliRun run = FixWrite(c.path);
+  EXPECT_EQ(run.code, kExitAllow) << run.out << run.err;
+  EXPECT_NE(testing::ReadAll(c.path), c.original);
+  struct stat st {};
+  ASSERT_EQ(::stat(c.path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 1234u);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  if (!xattrs) GTEST_SKIP() << "no user extended attributes on this file system";
+  char value[16] = {};
+  EXPECT_EQ(::getxattr(c.path.c_str(), "user.team", value, sizeof(value)), 5);
+  EXPECT_STREQ(value, "store");
+}
+
+// Proves a symbolic link to a pipeline is refused, saying so: the link
+// stays a link and the file it points to is unchanged; exit 2.
+TEST(CliLintWrite, RefusesASymbolicLink) {
+  const WriteCase c = FreshFixable("cli_write_symlink");
+  std::filesystem::create_symlink("ecr.yaml", c.dir + "/link.yaml");
+  CliRun run = FixWrite(c.dir + "/link.yaml");
+  EXPECT_EQ(run.code, kExitBadInput) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, c.dir + "/link.yaml: is a symbolic link")) << run.out;
+  EXPECT_TRUE(std::filesystem::is_symlink(c.dir + "/link.yaml"));
+  EXPECT_EQ(testing::ReadAll(c.path), c.original);
+  EXPECT_EQ(NamesIn(c.dir), (std::set<std::string>{"ecr.yaml", "link.yaml"}));
+}
+
+// Proves a read-only (0444) pipeline is refused and unchanged; exit 2.
+TEST(CliLintWrite, RefusesAReadOnlyFile) {
+  const WriteCase c = FreshFixable("cli_write_read_only");
+  ASSERT_EQ(::chmod(c.path.c_str(), 0444), 0);
+  CliRun run = FixWrite(c.path);
+  EXPECT_EQ(run.code, kExitBadInput) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, c.path + ": is read-only (mode 0444)")) << run.out;
+  EXPECT_EQ(testing::ReadAll(c.path), c.original);
+  EXPECT_EQ(NamesIn(c.dir), (std::set<std::string>{"ecr.yaml"}));
+}
+
+// A 64 KiB tmpfs mounted at a scratch directory for one test, unmounted
+// when it goes out of scope; mounted() is false where mounting is not
+// permitted (a sandbox).
+class SmallTmpfs {
+ public:
+  explicit SmallTmpfs(const std::string& name) : dir_(testing::ScratchPath(name)) {
+    std::filesystem::create_directories(dir_);
+    mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=64k") == 0;
+    if (!mounted_) why_not_ = std::strerror(errno);
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount(dir_.c_str());
+  }
+  const std::string& dir() const { return dir_; }
+  bool mounted() const { return mounted_; }
+  bool RemountReadOnly() {
+    return ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, "size=64k") == 0;
+  }
+  const std::string& why_not() const { return why_not_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string why_not_;
+};
+
+// Proves a full file system is reported with the path and the reason
+// (ENOSPC), the pipeline is unchanged and no temp file is left behind.
+TEST(CliLintWrite, FullFileSystemSaysWhyAndLeavesNoTemp) {
+  SmallTmpfs fs("cli_write_full");
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs.why_not();
+  const std::string path = fs.dir() + "/ecr.yaml";
+  std::filesystem::copy_file(
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", path);
+  const std::string original = testing::ReadAll(path);
+  {
+    std::ofstream filler(fs.dir() + "/filler", std::ios::binary);
+    const std::string block(4096, 'x');
+    while (filler.write(block.data(), block.size())) filler.flush();
+  }
+  CliRun run = FixWrite(path);
+  EXPECT_EQ(run.code, kExitBadInput) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, path + ": cannot write the new content")) << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, std::strerror(ENOSPC))) << run.out;
+  EXPECT_EQ(testing::ReadAll(path), original);
+  EXPECT_EQ(NamesIn(fs.dir()), (std::set<std::string>{"ecr.yaml", "filler"}));
+}
+
+// Proves a read-only file system (EROFS) is reported with the path and the
+// reason, the pipeline unchanged.
+TEST(CliLintWrite, ReadOnlyFileSystemSaysWhy) {
+  SmallTmpfs fs("cli_write_erofs");
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs.why_not();
+  const std::string path = fs.dir() + "/ecr.yaml";
+  std::filesystem::copy_file(
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", path);
+  const std::string original = testing::ReadAll(path);
+  ASSERT_TRUE(fs.RemountReadOnly()) << std::strerror(errno);
+  CliRun run = FixWrite(path);
+  EXPECT_EQ(run.code, kExitBadInput) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, path + ": ")) << run.out;
+  EXPECT_TRUE(absl::StrContains(run.out, std::strerror(EROFS))) << run.out;
+  EXPECT_EQ(testing::ReadAll(path), original);
+  EXPECT_EQ(NamesIn(fs.dir()), (std::set<std::string>{"ecr.yaml"}));
+}
+
+// A LintPipeline server that lints with the example policy "acme" and,
+// before answering, appends a line to `path`: the user saving an edit while
+// the server works.
+class EditingLintService final : public v1::BuildGateService::Service {
+ public:
+  explicit EditingLintService(std::string path) : path_(std::move(path)) {
+    auto policy = LoadPolicy(BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml", std::cin);
+    EXPECT_TRUE(policy.ok()) << policy.status();
+    if (policy.ok()) policy_ = *std::move(policy);
+  }
+  grpc::Status LintPipeline(grpc::ServerContext*, const v1::LintPipelineRequest* request,
+                            v1::LintPipelineResponse* response) override {
+    if (policy_ == nullptr) return grpc::Status(grpc::StatusCode::INTERNAL, "no policy");
+    auto result = lint::LintDocument(*policy_, request->document(), request->file_name());
+    if (!result.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          std::string(result.status().message()));
+    }
+    *response->mutable_report() = result->report;
+    std::ofstream(path_, std::ios::app) << "# the user's edit\n";
+    return grpc::Status::OK;
+  }
+
+ private:
+  std::string path_;
+  std::shared_ptr<const CompiledPolicySet> policy_;
+};
+
+// Proves `lint --fix --write --server` writes nothing when the file changes
+// while the server answers: the user's edit is kept, the message says the
+// file changed, exit 2.
+TEST(CliLintWrite, FileChangedWhileTheServerAnswersIsNotOverwritten) {
+  const WriteCase c = FreshFixable("cli_write_changed");
+  EditingLintService service(c.path);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  CliRun run = FixWrite(c.path, {"--server", absl::StrCat("127.0.0.1:", port)});
+  server->Shutdown();
+  EXPECT_EQ(run.code, kExitBadInput) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, c.path + ": changed while buildgate was working"))
+      << run.out << run.err;
+  EXPECT_EQ(testing::ReadAll(c.path), c.original + "# the user's edit\n");
+  EXPECT_EQ(NamesIn(c.dir), (std::set<std::string>{"ecr.yaml"}));
 }
 
 // Proves the example policies' tests and the pipeline corpus pass through

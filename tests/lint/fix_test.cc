@@ -104,6 +104,39 @@ TEST(Fix, UnifiedDiffHunks) {
             "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n+b\n c\n");
 }
 
+// Proves a last line without '\n' is marked as GNU diff marks it ("\ No
+// newline at end of file" after it), as a changed line and as context.
+TEST(Fix, UnifiedDiffMarksAMissingFinalNewline) {
+  EXPECT_EQ(lint::UnifiedDiff("a\nb", "a\nB", "f"),
+            "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+B\n"
+            "\\ No newline at end of file\n");
+  EXPECT_EQ(lint::UnifiedDiff("a\nb", "a\nb\n", "f"),
+            "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n");
+  EXPECT_EQ(lint::UnifiedDiff("1\n2\n3\n4\n5\n6\n7\n8\nlast", "1\n2\n3\n4\n5\nX\n7\n8\nlast", "f"),
+            "--- a/f\n+++ b/f\n@@ -3,7 +3,7 @@\n 3\n 4\n 5\n-6\n+X\n 7\n 8\n last\n"
+            "\\ No newline at end of file\n");
+}
+
+// Proves the fix of a pipeline without a final newline is a diff `patch`
+// applies, giving the fixed text (still without a final newline).
+TEST(Fix, DiffWithoutFinalNewlineAppliesWithPatch) {
+  std::string pipeline = kPipeline;
+  pipeline.pop_back();  // The last line, `tags: "1.2.3"`, is context of the fix's hunk.
+  auto result = lint::LintDocument(*OpenShift(), pipeline, "p.yaml");
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string fixed = lint::ApplyFixes(pipeline, lint::PlanFixes(pipeline, *result));
+  ASSERT_NE(fixed.back(), '\n');
+  const std::string diff = lint::UnifiedDiff(pipeline, fixed, "p.yaml");
+  ASSERT_TRUE(absl::StrContains(diff, "\\ No newline at end of file\n")) << diff;
+  const std::string dir = testing::ScratchPath("fix_patch_no_newline");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/p.yaml", std::ios::binary | std::ios::trunc) << pipeline;
+  std::ofstream(dir + "/fix.diff", std::ios::binary | std::ios::trunc) << diff;
+  const auto r = testing::RunCommand(absl::StrCat("cd ", dir, " && patch -p1 < fix.diff"), true);
+  ASSERT_EQ(r.exit_code, 0) << r.out << "\n" << diff;
+  EXPECT_EQ(testing::ReadAll(dir + "/p.yaml"), fixed);
+}
+
 // Proves flow-style (JSON) documents are reported but never edited.
 TEST(Fix, JsonIsNotEdited) {
   const std::string json =
