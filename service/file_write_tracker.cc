@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -24,21 +25,21 @@ absl::Status FileWriteTracker::Watch(const std::string& dir) {
   if (fd_ < 0) {
     fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd_ < 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot watch ", dir, " for writers: inotify_init1: ", std::strerror(errno)));
+      return absl::UnavailableError(absl::StrCat(
+          "cannot watch ", dir, " for writers: inotify_init1: ", std::strerror(errno)));
     }
   }
   if (wd_ >= 0) ::inotify_rm_watch(fd_, wd_);  // The old directory; fails harmlessly if gone.
   Drain();                                     // Events of the old directory.
   names_.clear();
-  ++epoch_;
+  forgotten_seq_ = ++seq_;
   overflowed_ = false;
   wd_ = ::inotify_add_watch(fd_, dir.c_str(),
                             IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
                                 IN_DELETE | IN_ONLYDIR | IN_EXCL_UNLINK);
   if (wd_ < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot watch ", dir, " for writers: inotify_add_watch: ", std::strerror(errno)));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot watch ", dir, " for writers: inotify_add_watch: ", std::strerror(errno)));
   }
   dir_ = dir;
   dev_ = st.st_dev;
@@ -55,14 +56,15 @@ void FileWriteTracker::Drain() {
     for (ssize_t at = 0; at < n;) {
       const auto* event = reinterpret_cast<const struct inotify_event*>(buffer + at);
       at += static_cast<ssize_t>(sizeof(struct inotify_event) + event->len);
+      ++seq_;
       if (event->mask & IN_Q_OVERFLOW) {
         overflowed_ = true;
-        ++epoch_;
+        forgotten_seq_ = seq_;
         for (auto& [name, state] : names_) state.last = LastWrite::kOpen;
         continue;
       }
       if (event->wd != wd_) continue;  // A watch removed by Watch().
-      if (event->mask & IN_IGNORED) {   // The directory is gone.
+      if (event->mask & IN_IGNORED) {  // The directory is gone.
         wd_ = -1;
         continue;
       }
@@ -74,11 +76,11 @@ void FileWriteTracker::Drain() {
 void FileWriteTracker::OnEvent(uint32_t mask, const std::string& name) {
   if (mask & (IN_DELETE | IN_MOVED_FROM)) {
     names_.erase(name);
-    ++epoch_;  // So Events(name) never repeats a count it had before.
+    forgotten_seq_ = seq_;
     return;
   }
   Name& state = names_[name];
-  ++state.events;
+  state.seq = seq_;
   if (mask & IN_CREATE) {
     // A regular file created here is open for writing; a symlink, FIFO or a
     // hard link to an existing file is not written through this name.
@@ -102,9 +104,9 @@ FileWriteTracker::LastWrite FileWriteTracker::Last(const std::string& name) cons
   return overflowed_ ? LastWrite::kOpen : LastWrite::kNone;
 }
 
-uint64_t FileWriteTracker::Events(const std::string& name) const {
+uint64_t FileWriteTracker::LastEvent(const std::string& name) const {
   auto it = names_.find(name);
-  return epoch_ + (it == names_.end() ? 0 : it->second.events);
+  return std::max(forgotten_seq_, it == names_.end() ? 0 : it->second.seq);
 }
 
 }  // namespace buildgate

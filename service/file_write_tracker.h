@@ -17,8 +17,8 @@
 // next close or rename.
 //
 // Usage, once per reload: Watch(dir), Drain(), then Last(name) for each
-// changed file; Events(name) before and after reading a file (with a Drain()
-// between) tells whether it changed while it was read.
+// changed file; LastEvent(name) before and after reading a file (with a
+// Drain() between) tells whether an event came for it while it was read.
 //
 // Thread-compatible: one thread (the store's controlling thread) uses it.
 #ifndef BUILDGATE_SERVICE_FILE_WRITE_TRACKER_H_
@@ -56,17 +56,17 @@ class FileWriteTracker {
   // The last write event seen for `name` (a file directly in the directory).
   LastWrite Last(const std::string& name) const;
 
-  // Grows with every event that concerns `name` (an overflow, which may hide
-  // any, and a deletion count for every name); equal before and after a read
-  // means no event came for the file while it was read.
-  uint64_t Events(const std::string& name) const;
+  // The sequence number of the last event that may concern `name` (an
+  // overflow, a deletion or a restart of the watch may concern any name).
+  // Equal before and after a read: no event came for the file meanwhile.
+  uint64_t LastEvent(const std::string& name) const;
 
   bool watching() const { return wd_ >= 0; }
 
  private:
   struct Name {
     LastWrite last = LastWrite::kNone;
-    uint64_t events = 0;
+    uint64_t seq = 0;  // Of its last event.
   };
   void OnEvent(uint32_t mask, const std::string& name);
 
@@ -75,8 +75,9 @@ class FileWriteTracker {
   std::string dir_;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
-  bool overflowed_ = false;  // Events were lost: names without an entry count as kOpen.
-  uint64_t epoch_ = 0;       // Bumped when names are forgotten or lost.
+  bool overflowed_ = false;     // Events were lost: names without an entry count as kOpen.
+  uint64_t seq_ = 0;            // Of the last event read.
+  uint64_t forgotten_seq_ = 0;  // Of the last time names were forgotten or lost.
   absl::flat_hash_map<std::string, Name> names_;
 };
 

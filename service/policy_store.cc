@@ -144,8 +144,8 @@ struct PolicyStore::Found {
   enum class What { kUnchanged, kFault, kPending, kContent };
   What what = What::kUnchanged;
   std::string signature;
-  std::string text;     // kFault: the error; kContent: the file's content.
-  uint64_t events = 0;  // kContent: tracker_.Events() before it was read.
+  std::string text;         // kFault: the error; kContent: the file's content.
+  uint64_t last_event = 0;  // kContent: tracker_.LastEvent() before it was read.
 };
 
 absl::StatusOr<std::string> PolicyStore::DataLinkTarget() const {
@@ -155,7 +155,9 @@ absl::StatusOr<std::string> PolicyStore::DataLinkTarget() const {
   if (n < 0) {
     // No "..data", or not a symlink: not a ConfigMap volume. A missing or
     // unreadable dir_ is for the listing to report.
-    if (errno == ENOENT || errno == EINVAL || errno == ENOTDIR || errno == EACCES) return std::string();
+    if (errno == ENOENT || errno == EINVAL || errno == ENOTDIR || errno == EACCES) {
+      return std::string();
+    }
     return absl::UnavailableError(absl::StrCat("cannot read ", link, ": ", std::strerror(errno)));
   }
   if (n == 0 || static_cast<std::size_t>(n) == sizeof(target)) {
@@ -194,15 +196,16 @@ absl::Status PolicyStore::List(Listing* listing) const {
   if (ec) {
     return absl::UnavailableError(absl::StrCat(
         "cannot read policy directory",
-        listing->data_target.empty() ? "" : absl::StrCat(" (..data -> ", listing->data_target, ")"), ": ",
-        ec.message()));
+        listing->data_target.empty() ? "" : absl::StrCat(" (..data -> ", listing->data_target, ")"),
+        ": ", ec.message()));
   }
   if (listing->total_bytes > options_.max_total_bytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("policy files hold ", listing->total_bytes, " bytes, more than ",
                      options_.max_total_bytes, " (limit max_policy_dir_bytes); nothing reloaded"));
   }
-  const bool serving = std::any_of(files_.begin(), files_.end(), [](const auto& f) { return f.second.good; });
+  const bool serving =
+      std::any_of(files_.begin(), files_.end(), [](const auto& f) { return f.second.good; });
   if (listing->entries.empty() && serving) {
     return absl::FailedPreconditionError(absl::StrCat(
         "no policy files",
@@ -258,7 +261,7 @@ PolicyStore::Found PolicyStore::Examine(const Listing& listing, std::size_t inde
                 first_load)) {
     return found;
   }
-  found.events = tracker_.Events(entry.name);
+  found.last_event = tracker_.LastEvent(entry.name);
   auto content = ReadFileToString(entry.path, options_.limits.max_document_bytes);
   if (!content.ok()) {
     found.what = Found::What::kFault;
@@ -283,8 +286,11 @@ void PolicyStore::ReloadDirectory(ReloadReport* report) {
   tracker_.Drain();
   Listing listing;
   const absl::Status listed = List(&listing);
-  if (!listed.ok() && !listing.data_target.empty() && DataLinkTarget().value_or("") != listing.data_target) {
-    return;  // "..data" moved on while it was listed (its old directory being deleted): not a fault.
+  if (!listed.ok() && !listing.data_target.empty() &&
+      DataLinkTarget().value_or("") != listing.data_target) {
+    // "..data" moved on while it was listed (its old directory was being
+    // deleted): not a fault. The next reload lists the new version.
+    return;
   }
   if (!listed.ok()) {
     // A fault, not a deletion: every set stays as it was.
@@ -303,7 +309,8 @@ void PolicyStore::ReloadDirectory(ReloadReport* report) {
   // waits for the next reload.
   tracker_.Drain();
   for (std::size_t i = 0; i < found.size(); ++i) {
-    if (found[i].what == Found::What::kContent && tracker_.Events(listing.entries[i].name) != found[i].events) {
+    if (found[i].what == Found::What::kContent &&
+        tracker_.LastEvent(listing.entries[i].name) != found[i].last_event) {
       found[i].what = Found::What::kPending;
       found[i].text.clear();
     }
@@ -318,10 +325,11 @@ void PolicyStore::ReloadDirectory(ReloadReport* report) {
 
   // Apply what was found.
   DirectoryFault("", &dir_error_, report);
-  DirectoryFault(watched.ok() || !listing.data_target.empty()
-                     ? ""
-                     : absl::StrCat(watched.message(), "; files changed in place are not loaded until it can"),
-                 &watch_error_, report);
+  DirectoryFault(
+      watched.ok() || !listing.data_target.empty()
+          ? ""
+          : absl::StrCat(watched.message(), "; files changed in place are not loaded until it can"),
+      &watch_error_, report);
   std::set<std::string> seen;
   for (std::size_t i = 0; i < found.size(); ++i) {
     const std::string& name = listing.entries[i].name;
@@ -346,7 +354,8 @@ void PolicyStore::ReloadDirectory(ReloadReport* report) {
       case Found::What::kContent:
         state.signature = f.signature;
         state.settling.clear();
-        if (f.text == state.content && (state.good || !state.error.empty())) break;  // Touched only.
+        const bool touched_only = f.text == state.content && (state.good || !state.error.empty());
+        if (touched_only) break;
         LoadFile(name, std::move(f.text), &state, report);
         break;
     }
@@ -441,10 +450,10 @@ void PolicyStore::Publish(ReloadReport* report) {
     // before the second definition came (nothing if it served nothing).
     std::vector<std::string> sources;
     for (const std::string& name : names) sources.push_back(SourceOf(name));
-    const std::string error =
-        absl::StrCat("org_id \"", org, "\" is defined by ", names.size(), " files (",
-                     absl::StrJoin(sources, ", "), "); the org keeps its last good definition until one "
-                     "file defines it");
+    const std::string error = absl::StrCat("org_id \"", org, "\" is defined by ", names.size(),
+                                           " files (", absl::StrJoin(sources, ", "),
+                                           "); the org keeps its last good definition until one "
+                                           "file defines it");
     conflicts.insert(error);
     const bool is_new = conflicts_.count(error) == 0;  // A lasting conflict is reported once.
     for (const std::string& source : sources) {

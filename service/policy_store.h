@@ -145,7 +145,7 @@ class PolicyStore {
     std::string error;                    // Set while the current content (or the file) fails.
     std::string settling;                 // Signature seen changed, not loaded yet.
     absl::Time settling_since;
-    bool atomic = false;                  // Read from a ConfigMap "..data" directory.
+    bool atomic = false;                                // Read from a ConfigMap "..data" directory.
     absl::Time missing_since = absl::InfiniteFuture();  // Name gone from the listing since.
   };
   struct Listing;
@@ -165,8 +165,8 @@ class PolicyStore {
   // What the reload does with one listed file; reads it if it is to load.
   Found Examine(const Listing& listing, std::size_t index, absl::Time now, bool first_load);
   // Whether a changed file's writer has finished with it.
-  bool Finished(const std::string& name, bool atomic, absl::Time mtime, const std::string& signature,
-                absl::Time now, bool first_load) const;
+  bool Finished(const std::string& name, bool atomic, absl::Time mtime,
+                const std::string& signature, absl::Time now, bool first_load) const;
   void ReloadDirectory(ReloadReport* report);
   void Publish(ReloadReport* report);
 

@@ -44,7 +44,9 @@ std::string Policy(const std::string& org, const std::string& revision, bool wit
   std::string text = absl::StrCat("org_id: ", org, "\npolicy:\n  revision: \"", revision,
                                   "\"\n  root: ROOT_FORBIDDEN\n  privileged: PRIVILEGED_ALLOWED\n");
   if (with_override) {
-    absl::StrAppend(&text, "overrides:\n  - project_id: payments\n    policy: {privileged: PRIVILEGED_FORBIDDEN}\n");
+    absl::StrAppend(
+        &text,
+        "overrides:\n  - project_id: payments\n    policy: {privileged: PRIVILEGED_FORBIDDEN}\n");
   }
   return text;
 }
@@ -85,7 +87,8 @@ class PolicyStoreWriterTest : public ::testing::Test {
   PolicyStore Store(absl::Duration settle) {
     PolicyStoreOptions o;
     o.settle_time = settle;
-    return PolicyStore(dir_.string(), [] { return absl::UnixEpoch(); }, o);
+    return PolicyStore(
+        dir_.string(), [] { return absl::UnixEpoch(); }, o);
   }
 
   // A writer rewrites acme.yaml in place with revision 2: it writes the part
@@ -98,7 +101,8 @@ class PolicyStoreWriterTest : public ::testing::Test {
     PolicyStore store = Store(absl::Milliseconds(100));
     store.Reload();
     store.StartWatching(absl::Milliseconds(5), nullptr);
-    const int whole_scopes = store.Snapshot()->Find(kOrg)->info.scopes_size();  // With the override.
+    const int whole_scopes =
+        store.Snapshot()->Find(kOrg)->info.scopes_size();  // With the override.
     std::atomic<bool> stop{false};
     std::atomic<int64_t> lookups{0}, cut_served{0}, missing{0};
     std::thread reader([&] {
@@ -120,7 +124,8 @@ class PolicyStoreWriterTest : public ::testing::Test {
     EXPECT_EQ(::write(fd, cut.data(), cut.size()), static_cast<ssize_t>(cut.size()));
     absl::SleepFor(stall);
     const int64_t lookups_while_open = lookups.load();
-    EXPECT_EQ(store.Snapshot()->Find(kOrg)->info.revision(), "1") << "the file still open was loaded";
+    EXPECT_EQ(store.Snapshot()->Find(kOrg)->info.revision(), "1")
+        << "the file still open was loaded";
     EXPECT_EQ(store.Snapshot()->pending_files.size(), 1u);
     const std::string rest = whole.substr(cut.size());
     EXPECT_EQ(::write(fd, rest.data(), rest.size()), static_cast<ssize_t>(rest.size()));
@@ -135,7 +140,8 @@ class PolicyStoreWriterTest : public ::testing::Test {
     EXPECT_EQ(store.Snapshot()->Find(kOrg)->info.scopes_size(), whole_scopes);
     std::cout << "stall " << absl::FormatDuration(stall) << ": " << lookups_while_open
               << " lookups while the writer stalled, " << lookups.load() << " in all, "
-              << cut_served.load() << " saw the cut policy, " << missing.load() << " found no set\n";
+              << cut_served.load() << " saw the cut policy, " << missing.load()
+              << " found no set\n";
     return lookups.load();
   }
 
@@ -149,8 +155,12 @@ TEST_F(PolicyStoreWriterTest, StalledWriterIsNeverLoaded) {
 }
 
 // The same with a 10 s and a 60 s stall (minutes: run by hand).
-TEST_F(PolicyStoreWriterTest, DISABLED_StalledWriter10s) { EXPECT_GT(RunStalledWriter(absl::Seconds(10)), 0); }
-TEST_F(PolicyStoreWriterTest, DISABLED_StalledWriter60s) { EXPECT_GT(RunStalledWriter(absl::Seconds(60)), 0); }
+TEST_F(PolicyStoreWriterTest, DISABLED_StalledWriter10s) {
+  EXPECT_GT(RunStalledWriter(absl::Seconds(10)), 0);
+}
+TEST_F(PolicyStoreWriterTest, DISABLED_StalledWriter60s) {
+  EXPECT_GT(RunStalledWriter(absl::Seconds(60)), 0);
+}
 
 // Proves a file renamed into place loads at once: the rename is the writer's
 // promise that it is finished, so no settle time applies.
@@ -203,7 +213,8 @@ TEST_F(PolicyStoreWriterTest, ConfigMapSwapStormNeverMixesVersions) {
   auto version = [](int n) {
     std::map<std::string, std::string> files;
     for (int org = 0; org < kOrgs; ++org) {
-      files[absl::StrCat("org-", org, ".yaml")] = Policy(absl::StrCat("org-", org), absl::StrCat(n), false);
+      files[absl::StrCat("org-", org, ".yaml")] =
+          Policy(absl::StrCat("org-", org), absl::StrCat(n), false);
     }
     return files;
   };
@@ -260,7 +271,8 @@ TEST_F(PolicyStoreWriterTest, ConfigMapSwapStormNeverMixesVersions) {
 // deletion of every set: each set keeps serving, the fault names the
 // directory, and it clears when files are back.
 TEST_F(PolicyStoreWriterTest, DirectoryEmptiedFileByFileKeepsServing) {
-  for (const char* org : {"acme", "globex", "initech"}) WriteWhole(dir_ / absl::StrCat(org, ".yaml"), Policy(org, "1", false));
+  for (const char* org : {"acme", "globex", "initech"})
+    WriteWhole(dir_ / absl::StrCat(org, ".yaml"), Policy(org, "1", false));
   PolicyStore store = Store(absl::Milliseconds(300));
   store.Reload();
   for (const char* org : {"acme", "globex", "initech"}) {
@@ -275,7 +287,8 @@ TEST_F(PolicyStoreWriterTest, DirectoryEmptiedFileByFileKeepsServing) {
   EXPECT_EQ(r.sets_removed, 0);
   auto snap = store.Snapshot();
   EXPECT_EQ(snap->sets.size(), 3u) << "an emptied directory answered NOT_FOUND";
-  EXPECT_TRUE(HasErrorContaining(*snap, "no policy files")) << (snap->file_errors.empty() ? "" : snap->file_errors[0].error());
+  EXPECT_TRUE(HasErrorContaining(*snap, "no policy files"))
+      << (snap->file_errors.empty() ? "" : snap->file_errors[0].error());
   // Refilled: the fault clears; a name that stays gone is then a deletion.
   WriteWhole(dir_ / "acme.yaml", Policy("acme", "2", false));
   WriteWhole(dir_ / "globex.yaml", Policy("globex", "2", false));
@@ -296,7 +309,8 @@ TEST_F(PolicyStoreWriterTest, DirectoryEmptiedFileByFileKeepsServing) {
 // serving and the fault is reported.
 TEST_F(PolicyStoreWriterTest, ConfigMapEmptiedKeepsServing) {
   ConfigMapVolume volume(dir_);
-  volume.Swap({{"acme.yaml", Policy("acme", "1", false)}, {"globex.yaml", Policy("globex", "1", false)}});
+  volume.Swap(
+      {{"acme.yaml", Policy("acme", "1", false)}, {"globex.yaml", Policy("globex", "1", false)}});
   PolicyStore store = Store(absl::Milliseconds(100));
   store.Reload();
   ASSERT_EQ(store.Snapshot()->sets.size(), 2u);
@@ -333,7 +347,8 @@ TEST_F(PolicyStoreWriterTest, SecondFileForAnOrgKeepsTheLastGood) {
   ReloadReport r = store.Reload();
   auto snap = store.Snapshot();
   ASSERT_NE(snap->Find(kOrg), nullptr);
-  EXPECT_EQ(snap->Find(kOrg)->info.revision(), "from-b") << "the file that sorts first took the org over";
+  EXPECT_EQ(snap->Find(kOrg)->info.revision(), "from-b")
+      << "the file that sorts first took the org over";
   ASSERT_EQ(snap->file_errors.size(), 2u);
   for (const auto& e : snap->file_errors) {
     EXPECT_TRUE(absl::StrContains(e.error(), (dir_ / "0.yaml").string())) << e.error();
