@@ -351,13 +351,13 @@ void PolicyStore::ReloadDirectory(ReloadReport* report) {
         }
         ++report->files_pending;
         break;
-      case Found::What::kContent:
+      case Found::What::kContent: {
         state.signature = f.signature;
         state.settling.clear();
         const bool touched_only = f.text == state.content && (state.good || !state.error.empty());
-        if (touched_only) break;
-        LoadFile(name, std::move(f.text), &state, report);
+        if (!touched_only) LoadFile(name, std::move(f.text), &state, report);
         break;
+      }
     }
   }
   // Intended deletions: names gone from a directory listed whole. They are
