@@ -204,12 +204,12 @@ class ConfigMapVolume {
 };
 
 // Proves a reload reads one version of a ConfigMap: under a storm of
-// "..data" swaps, every snapshot a concurrent lister sees holds all ten
+// "..data" swaps, every snapshot a concurrent lister sees holds all 25
 // orgs at one revision (a set of files that existed together), and the store
 // ends on the last version.
 TEST_F(PolicyStoreWriterTest, ConfigMapSwapStormNeverMixesVersions) {
   ConfigMapVolume volume(dir_);
-  constexpr int kOrgs = 10;
+  constexpr int kOrgs = 25;
   auto version = [](int n) {
     std::map<std::string, std::string> files;
     for (int org = 0; org < kOrgs; ++org) {
