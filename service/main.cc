@@ -112,8 +112,9 @@ int main(int argc, char** argv) {
       "On SIGTERM, answer NOT_SERVING/UNAVAILABLE this long before closing listeners");
   buildgate::AddDurationOption(
       &app, "--policy_settle_time", &o.store.settle_time,
-      "A changed policy file loads once unchanged this long (files behind a "
-      "ConfigMap's ..data symlink load at once)");
+      "A policy file written in place loads once closed by its writer and unchanged "
+      "this long; names gone this long are deleted (renamed files and ConfigMap "
+      "..data swaps load at once)");
   AddPositive(app, "--max_policy_files", &o.store.max_files,
               "Most policy files in --policy_dir (more is a store fault)");
   AddPositive(app, "--max_policy_dir_bytes", &o.store.max_total_bytes,

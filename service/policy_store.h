@@ -3,28 +3,37 @@
 //
 // Each *.yaml, *.yml or *.json file holds one PolicySet, keyed by its org_id.
 // A reload re-reads only changed files and swaps in a new immutable snapshot
-// atomically, so readers never wait and never see a half-loaded store:
-//  - a file that fails to parse or validate never replaces the last good
-//    version of its set; the error is kept per file (FileError) until the
-//    file is fixed;
-//  - a deleted file's set disappears only with the snapshot built after the
-//    whole directory has been read;
-//  - two files with the same org_id: the first by file name wins, the other
-//    is a file error.
-// Faults never drop a set. Only an intended deletion does: the file's name
-// is gone from a directory that was listed completely, and stays gone for
-// settle_time (at once for ConfigMap entries). These are faults,
-// shown in file_errors while the last good sets keep serving:
-//  - the directory cannot be listed (moved away, deleted, unreadable) or
-//    holds more than max_files policy files or max_total_bytes of them;
+// atomically, so readers never wait and never see a half-loaded store.
+//
+// It serves only what a writer finished (docs/operating.md, "Policy store"):
+//  - a file changed in place loads only once its writer has closed it
+//    (inotify, FileWriteTracker) and it has then stayed unchanged for
+//    settle_time; a file still open for writing never loads, however long
+//    its writer stalls. A file renamed into place loads at once. Files
+//    present when watching starts (startup, the directory replaced) count as
+//    closed: inotify cannot tell what happened before it watched;
+//  - a Kubernetes ConfigMap volume (a "..data" symlink to a timestamped
+//    directory) is read from the one directory "..data" points to when the
+//    reload starts; if "..data" moved on while it was read, the reload is
+//    dropped and the next one reads the new directory whole. Its files load,
+//    and its deleted keys go, at once.
+// Faults never drop a set; only an intended deletion does: names gone from a
+// directory that was listed completely, once no name has disappeared (and no
+// directory fault happened) for settle_time (at once across a ConfigMap swap).
+// These are faults, shown in file_errors while the last good sets keep
+// serving:
+//  - the directory cannot be listed (moved away, deleted, unreadable), holds
+//    more than max_files policy files or max_total_bytes of them, or holds no
+//    policy file at all while sets are served (emptied, or "..data" pointing
+//    at an empty directory);
+//  - the directory cannot be watched for writers (no inotify); changed files
+//    outside a ConfigMap volume then wait until it can;
 //  - a policy file name that is a dangling symlink, unreadable, not a
 //    regular file, or larger than the document limit;
-//  - a file that does not parse or validate.
-// A changed file loads once it has settled: its mtime is at least
-// settle_time old, or its size/mtime/inode stayed the same for settle_time,
-// so a file read while still being written is not loaded. Files behind a
-// Kubernetes ConfigMap's "..data" symlink load at once (Kubernetes swaps the
-// whole directory atomically), and so does everything at the first load.
+//  - a file that does not parse or validate: its last good version stays;
+//  - two or more files defining one org_id: every one of them is named, and
+//    the org keeps serving the definition it served before (none if it
+//    had none) until only one file defines it.
 // The store does no logging; Reload() returns a report for the caller to log
 // and count.
 //
@@ -40,15 +49,18 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "buildgate/v1/service.pb.h"
 #include "engine/compiled_policy.h"
 #include "engine/limits.h"
+#include "service/file_write_tracker.h"
 
 namespace buildgate {
 
@@ -82,7 +94,9 @@ struct ReloadReport {
 };
 
 struct PolicyStoreOptions {
-  // How long a changed file must stay unchanged before it loads.
+  // How long a file changed in place must stay unchanged after its writer
+  // closed it before it loads, and how long names must stay gone before
+  // they are deleted.
   absl::Duration settle_time = absl::Seconds(2);
   // Most policy files, and most bytes of them, in the directory.
   std::size_t max_files = 10000;
@@ -131,22 +145,39 @@ class PolicyStore {
     std::string error;                    // Set while the current content (or the file) fails.
     std::string settling;                 // Signature seen changed, not loaded yet.
     absl::Time settling_since;
-    bool atomic = false;                  // Behind a ConfigMap "..data" symlink.
+    bool atomic = false;                                // Read from a ConfigMap "..data" directory.
     absl::Time missing_since = absl::InfiniteFuture();  // Name gone from the listing since.
   };
   struct Listing;
+  struct Found;
 
+  // "DIR/NAME", or "embedded:NAME" for the embedded examples.
+  std::string SourceOf(const std::string& name) const;
   void LoadFile(const std::string& name, std::string content, FileState* state, ReloadReport* report);
   void FileFault(const std::string& name, std::string error, FileState* state, ReloadReport* report);
-  // Lists the policy files of dir_; an error is a directory fault.
+  // Sets *current to `error` (empty: no fault), reporting it once when new.
+  void DirectoryFault(std::string error, std::string* current, ReloadReport* report);
+  // Where dir_/..data points; empty when dir_ is not a ConfigMap volume.
+  absl::StatusOr<std::string> DataLinkTarget() const;
+  // Lists the policy files of dir_ (of the directory "..data" points to in a
+  // ConfigMap volume); an error is a directory fault.
   absl::Status List(Listing* listing) const;
+  // What the reload does with one listed file; reads it if it is to load.
+  Found Examine(const Listing& listing, std::size_t index, absl::Time now, bool first_load);
+  // Whether a changed file's writer has finished with it.
+  bool Finished(const std::string& name, bool atomic, absl::Time mtime,
+                const std::string& signature, absl::Time now, bool first_load) const;
   void ReloadDirectory(ReloadReport* report);
-  void Publish();
+  void Publish(ReloadReport* report);
 
   const std::string dir_;
   const Clock clock_;
   const PolicyStoreOptions options_;
-  std::string dir_error_;  // The directory fault of the last reload, if any.
+  std::string dir_error_;    // The directory fault of the last reload, if any.
+  std::string watch_error_;  // Why dir_ cannot be watched for writers, if so.
+  absl::Time last_dir_fault_ = absl::InfinitePast();  // Deletions settle after it.
+  FileWriteTracker tracker_;
+  std::set<std::string> conflicts_;  // Org conflicts reported (org and files).
   int pending_count_ = 0;  // Files settling at the last reload.
   std::map<std::string, FileState> files_;  // By file name; used by the controlling thread only.
   std::shared_ptr<const PolicySnapshot> snapshot_;

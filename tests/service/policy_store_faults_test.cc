@@ -235,6 +235,8 @@ TEST_F(StoreFaultTest, DirectoryGoneKeepsServing) {
 TEST_F(StoreFaultTest, DanglingSymlinkIsAFaultDeletionIsNot) {
   fs::create_directories(dir_);
   WriteWhole(dir_ / "acme.yaml", Policy("1", false));
+  // Another org: removing the only file would empty the directory, a fault.
+  WriteWhole(dir_ / "globex.yaml", "org_id: globex\npolicy: {root: ROOT_ALLOWED, privileged: PRIVILEGED_ALLOWED}\n");
   Start(absl::ZeroDuration());
   StartLoad();
   // Each replacement is atomic (a rename), as a deployment tool would do
@@ -256,7 +258,7 @@ TEST_F(StoreFaultTest, DanglingSymlinkIsAFaultDeletionIsNot) {
 
   // Removing the name from a directory that lists fine is a deletion.
   fs::remove(dir_ / "acme.yaml");
-  EXPECT_TRUE(Eventually([&] { return Status().policy_sets() == 0; }));
+  EXPECT_TRUE(Eventually([&] { return Status().policy_sets() == 1; }));
   EXPECT_TRUE(Status().file_errors().empty());
   EXPECT_TRUE(StoreHealthy());
 }

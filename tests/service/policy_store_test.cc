@@ -116,16 +116,17 @@ TEST_F(PolicyStoreTest, DeletionAndUnchangedFiles) {
   EXPECT_NE(before->Find("globex"), nullptr);
 }
 
-// Proves two files for one org: the first by name wins, the other is an error.
+// Proves two files for one org at the first load: no file order picks one,
+// the org serves neither (it has no last good definition), both are errors.
 TEST_F(PolicyStoreTest, DuplicateOrg) {
   Write("a.yaml", Policy("acme", "from-a"));
   Write("b.yaml", Policy("acme", "from-b"));
   PolicyStore store = Store();
   store.Reload();
   auto snap = store.Snapshot();
-  EXPECT_EQ(snap->Find("acme")->info.revision(), "from-a");
-  ASSERT_EQ(snap->file_errors.size(), 1u);
-  EXPECT_TRUE(absl::StrContains(snap->file_errors[0].error(), "already defined"));
+  EXPECT_EQ(snap->Find("acme"), nullptr);
+  ASSERT_EQ(snap->file_errors.size(), 2u);
+  EXPECT_TRUE(absl::StrContains(snap->file_errors[0].error(), "is defined by 2 files"));
 }
 
 // Proves the embedded default serves the shipped examples.
@@ -178,6 +179,7 @@ TEST_F(PolicyStoreTest, AppliesItsLimits) {
 // the settle time (and is listed as pending meanwhile).
 TEST_F(PolicyStoreTest, DeletionWaitsToSettle) {
   Write("a.yaml", Policy("acme", "1"));
+  Write("b.yaml", Policy("globex", "1"));  // Emptying the directory would be a fault.
   PolicyStoreOptions o;
   o.settle_time = absl::Milliseconds(200);
   PolicyStore store(dir_.string(), [] { return absl::UnixEpoch(); }, o);
@@ -195,15 +197,15 @@ TEST_F(PolicyStoreTest, DeletionWaitsToSettle) {
   EXPECT_TRUE(store.Snapshot()->pending_files.empty());
 }
 
-// Proves a changed file waits until it has settled, and the last good
-// version serves meanwhile.
+// Proves a file changed in place (and closed) waits until it has settled,
+// and the last good version serves meanwhile.
 TEST_F(PolicyStoreTest, ChangeWaitsToSettle) {
   Write("a.yaml", Policy("acme", "1"));
   PolicyStoreOptions o;
   o.settle_time = absl::Milliseconds(200);
   PolicyStore store(dir_.string(), [] { return absl::UnixEpoch(); }, o);
   store.Reload();
-  Write("a.yaml", Policy("acme", "2"));
+  std::ofstream(dir_ / "a.yaml", std::ios::trunc) << Policy("acme", "2");
   EXPECT_EQ(store.Reload().files_pending, 1);
   EXPECT_EQ(store.Snapshot()->Find("acme")->info.revision(), "1");
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
