@@ -828,6 +828,85 @@ TEST_F(ServiceTest, LintPipelineRefusesBadInput) {
   EXPECT_EQ(unknown_org.status().code(), absl::StatusCode::kNotFound);
 }
 
+// A real-looking pipeline of about `target_bytes` (at most one block more):
+// the payments pipeline of tests/pipelines/documents, its unit-test step
+// running a monorepo's whole test script, with its three stages repeated
+// (identifiers numbered) until the document is that large. One build per
+// block.
+std::string GrowPipeline(std::size_t target_bytes) {
+  const std::string source = testing::ReadAll(std::string(BUILDGATE_SOURCE_DIR) +
+                                              "/tests/pipelines/documents/acme-payments-three-stages.yaml");
+  const std::size_t split = source.find("  stages:\n");
+  EXPECT_NE(split, std::string::npos);
+  const std::string indent(22, ' ');
+  std::string script = indent + "set -euo pipefail\n" + indent + "go vet ./...\n";
+  for (const char* pkg : {"ledger", "payouts", "refunds", "disputes", "fx", "settlement", "kyc",
+                          "webhooks", "reporting", "scheduler", "notifications", "audit",
+                          "ratelimit", "idempotency", "tokens", "accounts", "merchants",
+                          "invoices", "subscriptions", "taxes", "wallets", "transfers"}) {
+    absl::StrAppend(&script, indent, "echo \"--- integration: ", pkg, "\"\n", indent,
+                    "go test ./internal/", pkg, "/... -tags=integration -count=1 -timeout 10m ",
+                    "-coverpkg=./internal/", pkg, "/... -coverprofile=coverage-", pkg, ".out\n");
+  }
+  absl::StrAppend(&script, indent, "go test ./... -coverprofile=coverage.out");
+  const std::string stages = absl::StrReplaceAll(
+      source.substr(split + 10), {{indent + "go test ./... -coverprofile=coverage.out", script}});
+  std::string out = source.substr(0, split + 10);
+  for (int i = 0; out.size() < target_bytes; ++i) {
+    for (absl::string_view line : absl::StrSplit(stages, '\n', absl::SkipEmpty())) {
+      absl::StrAppend(&out, line);
+      if (absl::StrContains(line, "identifier: ") || absl::StrContains(line, "useFromStage: ")) {
+        absl::StrAppend(&out, "_", i);
+      }
+      out.push_back('\n');
+    }
+  }
+  return out;
+}
+
+// Proves LintPipeline and DiffPolicies take real-sized pipelines (100 KB and
+// 1 MB, under the default 1 MiB document limit, not the 8 KiB string limit)
+// and decide every build in them; a document one byte over the limit is
+// refused naming the field and the limit.
+TEST_F(ServiceTest, LintAndDiffTakeRealSizedPipelines) {
+  Start();
+  for (const std::size_t size : {std::size_t{100} * 1000, std::size_t{1000} * 1000}) {
+    const std::string document = GrowPipeline(size);
+    ASSERT_LE(document.size(), InputLimits().max_document_bytes);
+    std::size_t builds = 0;
+    for (std::size_t at = 0; (at = document.find("type: BuildAndPushDockerRegistry", at)) != std::string::npos; ++at) {
+      ++builds;
+    }
+    auto lint = client_->LintPipeline(LintRequest(Org("acme"), document));
+    ASSERT_TRUE(lint.ok()) << document.size() << " bytes: " << lint.status();
+    EXPECT_EQ(lint->report().findings_size(), static_cast<int>(builds)) << document.size() << " bytes";
+    v1::DiffPoliciesRequest diff;
+    *diff.mutable_from() = Org("acme");
+    *diff.mutable_to() = Org("globex");
+    diff.add_documents()->set_document(document);
+    auto r = client_->DiffPolicies(diff);
+    ASSERT_TRUE(r.ok()) << document.size() << " bytes: " << r.status();
+    EXPECT_EQ(r->diff().builds(), static_cast<int>(builds));
+  }
+  std::string too_big = GrowPipeline(1000 * 1000);
+  const std::size_t limit = InputLimits().max_document_bytes;
+  too_big += "# " + std::string(limit + 1 - too_big.size() - 3, 'x') + "\n";
+  ASSERT_EQ(too_big.size(), limit + 1);
+  auto lint = client_->LintPipeline(LintRequest(Org("acme"), too_big));
+  EXPECT_EQ(lint.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(lint.status().message(),
+            "document: document of 1048577 bytes is too large (limit max_document_bytes = 1048576)");
+  v1::DiffPoliciesRequest diff;
+  *diff.mutable_from() = Org("acme");
+  *diff.mutable_to() = Org("globex");
+  diff.add_documents()->set_document(too_big);
+  auto r = client_->DiffPolicies(diff);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "documents[0].document: document of 1048577 bytes is too large (limit "
+            "max_document_bytes = 1048576)");
+}
+
 // Proves DiffPolicies compares a stored and an inline policy over documents:
 // the changed builds, counted and grouped; a bad document or policy fails
 // the call naming it.
