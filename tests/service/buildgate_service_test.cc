@@ -826,6 +826,22 @@ TEST_F(ServiceTest, LintPipelineRefusesBadInput) {
   EXPECT_TRUE(absl::StrContains(no_policy.status().message(), "policy")) << no_policy.status();
   auto unknown_org = client_->LintPipeline(LintRequest(Org("nobody"), kPipeline));
   EXPECT_EQ(unknown_org.status().code(), absl::StatusCode::kNotFound);
+  // Every refusal is on record, as a refused Decide is: one line each, with
+  // its code and error.
+  server_->Shutdown();
+  server_.reset();
+  const std::string log = testing::ReadAll((dir_ / "decisions.log").string());
+  std::vector<std::string> refused;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    if (absl::StrContains(line, "\"rpc\":\"LintPipeline\"") &&
+        !absl::StrContains(line, "\"status\":\"OK\"")) {
+      refused.emplace_back(line);
+    }
+  }
+  ASSERT_EQ(refused.size(), std::size(cases) + 2) << log;
+  EXPECT_TRUE(absl::StrContains(refused[1], "\"status\":\"INVALID_ARGUMENT\"")) << refused[1];
+  EXPECT_TRUE(absl::StrContains(refused[1], "pipeline.stages: expected a list")) << refused[1];
+  EXPECT_TRUE(absl::StrContains(refused.back(), "\"status\":\"NOT_FOUND\"")) << refused.back();
 }
 
 // A real-looking pipeline of about `target_bytes` (at most one block more):
@@ -905,6 +921,29 @@ TEST_F(ServiceTest, LintAndDiffTakeRealSizedPipelines) {
   EXPECT_EQ(r.status().message(),
             "documents[0].document: document of 1048577 bytes is too large (limit "
             "max_document_bytes = 1048576)");
+}
+
+// Proves a document's file name may be as long as a Linux path (PATH_MAX,
+// 4096 bytes), as `buildgate lint --server` sends it, and is named in the
+// findings; a longer one is refused naming the field and the limit.
+TEST_F(ServiceTest, LintPipelineTakesPathLongFileNames) {
+  Start();
+  std::string path = "/home/ci/workspace";
+  while (path.size() < 4000) path += "/monorepo-services-payments-api-deployments";
+  path += "/.harness/storefront.yaml";
+  ASSERT_GT(path.size(), 256u);
+  ASSERT_LE(path.size(), kMaxFileNameBytes);
+  v1::LintPipelineRequest request = LintRequest(Org("acme"), kPipeline);
+  request.set_file_name(path);
+  auto r = client_->LintPipeline(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->report().findings_size(), 1);
+  EXPECT_EQ(r->report().findings(0).location().file(), path);
+  request.set_file_name(std::string(kMaxFileNameBytes + 1, 'p'));
+  auto refused = client_->LintPipeline(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "file_name: at most 4096 bytes (PATH_MAX), no control characters");
 }
 
 // Proves DiffPolicies compares a stored and an inline policy over documents:
