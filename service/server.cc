@@ -14,6 +14,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -172,6 +173,13 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
     if (absl::Status s = ClearStaleSocket(options.unix_socket); !s.ok()) return s;
     builder.AddListeningPort(absl::StrCat("unix:", options.unix_socket), creds);
   }
+  // Per-client bounds: calls per connection, and memory and threads for
+  // all of gRPC (see ServerOptions).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  grpc::ResourceQuota quota("buildgated");
+  quota.Resize(options.grpc_memory_bytes);
+  quota.SetMaxThreads(kGrpcMaxThreads);
+  builder.SetResourceQuota(quota);
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.max_request_bytes, INT32_MAX)));
   s->server_ = builder.BuildAndStart();

@@ -34,6 +34,11 @@ namespace buildgate {
 // overall health "" stays SERVING). GetServerStatus says which fault.
 inline constexpr char kStoreHealthService[] = "buildgate.v1.PolicyStore";
 
+// Most threads gRPC may start for the server's synchronous methods (server
+// reflection; the buildgate and health services use callbacks), from the
+// resource quota.
+inline constexpr int kGrpcMaxThreads = 16;
+
 struct ServerOptions {
   // TCP address; port 0 picks a free port (read it back with tcp_port()).
   // Empty: no TCP listener.
@@ -61,6 +66,17 @@ struct ServerOptions {
   InputLimits limits;
   // Largest request gRPC accepts (RESOURCE_EXHAUSTED beyond).
   std::size_t max_request_bytes = std::size_t{4} << 20;
+  // Most calls one client connection may have open at once (HTTP/2
+  // SETTINGS_MAX_CONCURRENT_STREAMS): a client's further calls wait in the
+  // client until one finishes, so one connection cannot hold thousands of
+  // calls' memory in the server.
+  int max_concurrent_streams = 100;
+  // Memory gRPC may use for all connections and calls together (a
+  // grpc::ResourceQuota): near it gRPC shrinks its buffers and flow-control
+  // windows, and past it cancels calls to get memory back. With the
+  // inline-policy cache (cache_max_bytes) and the server's own ~30 MB this
+  // sizes the process; 64 MiB + 128 MiB of cache fits a 256 MiB pod.
+  std::size_t grpc_memory_bytes = std::size_t{64} << 20;
   bool allow_inline_policies = true;
   std::size_t cache_max_entries = 100000;
   std::size_t cache_max_bytes = std::size_t{1} << 30;

@@ -21,9 +21,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include "client/buildgate_client.h"
 #include "engine/proto_text.h"
 #include "gtest/gtest.h"
@@ -72,6 +77,7 @@ class Daemon {
   }
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  pid_t pid() const { return process_->pid(); }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   // SIGKILL, as a crash: nothing is cleaned up.
   void Kill() {
@@ -124,22 +130,46 @@ class ProcessTest : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string HttpGet(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A loopback TCP connection to `port`, or -1.
+int ConnectLoopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
+  if (fd >= 0) ::close(fd);
+  return -1;
+}
+
+// GET `path` over HTTP/1.0; "" when nothing came back within `timeout_s`
+// of silence.
+std::string HttpGet(int port, const std::string& path, int timeout_s = 60) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return "";
+  const timeval timeout{timeout_s, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    (void)::write(fd, request.data(), request.size());
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
-  }
+  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)::write(fd, request.data(), request.size());
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
   ::close(fd);
   return response;
+}
+
+// The resident memory of process `pid` (VmRSS), KiB; 0 if unreadable.
+long ResidentKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, "VmRSS:")) continue;
+    long kib = 0;
+    return absl::SimpleAtoi(absl::StripSuffix(absl::StripAsciiWhitespace(rest), " kB"), &kib) ? kib : 0;
+  }
+  return 0;
 }
 
 // Proves the binary serves the embedded examples on TCP and a unix socket,
@@ -697,6 +727,104 @@ TEST_F(ProcessTest, ThreeReplicasFailOverWithNothingLost) {
                         << " by the SIGKILLed replica";
   std::cout << "[ failover ] every answered decision logged, " << answered_by_killed
             << " of them by the replica that was SIGKILLed\n";
+}
+
+// Opens `count` Decide streams on one connection of its own and sends
+// nothing on them (no request message, no half-close), as a client that
+// means to exhaust the server does; cancels them when destroyed. The streams
+// go out as fast as the server's concurrency limit lets gRPC send them.
+class StreamFlood {
+ public:
+  StreamFlood(const std::string& address, int count) : calls_(count) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // Not shared with other channels.
+    channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    grpc::GenericStub stub(channel_);
+    for (Call& c : calls_) {
+      c.stream = stub.PrepareCall(&c.context, "/buildgate.v1.BuildGateService/Decide", &cq_);
+      c.stream->StartCall(&c.started);
+    }
+  }
+  // Counts streams sent to the server until all `count` are, or none more
+  // is for `quiet_s` seconds; returns how many were sent.
+  int WaitUntilSent(double quiet_s) {
+    while (sent_ < static_cast<int>(calls_.size())) {
+      void* tag;
+      bool ok;
+      const auto deadline = std::chrono::system_clock::now() +
+                            std::chrono::milliseconds(static_cast<int>(quiet_s * 1000));
+      if (cq_.AsyncNext(&tag, &ok, deadline) != grpc::CompletionQueue::GOT_EVENT) break;
+      sent_ += ok;
+    }
+    return sent_;
+  }
+  ~StreamFlood() {
+    for (Call& c : calls_) c.context.TryCancel();
+    for (Call& c : calls_) c.stream->Finish(&c.status, &c.status);
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream;
+    char started = 0;  // Its address tags StartCall.
+    grpc::Status status;
+  };
+  std::shared_ptr<grpc::Channel> channel_;
+  grpc::CompletionQueue cq_;
+  std::vector<Call> calls_;
+  int sent_ = 0;
+};
+
+// Proves one client cannot exhaust the server: 16,000 concurrent streams on
+// one connection (opened, never finished) leave buildgated's resident memory
+// under 128 MiB (half the deployment's limit), and another caller is still
+// answered.
+TEST_F(ProcessTest, SixteenThousandStreamsOnOneConnectionStayBounded) {
+  Daemon d(dir_, {});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  const long idle_kib = ResidentKiB(d.pid());
+  constexpr int kStreams = 16000;
+  StreamFlood flood(d.address(), kStreams);
+  const int sent = flood.WaitUntilSent(2.0);
+  absl::SleepFor(absl::Seconds(1));  // Let the server take in what was sent.
+  const long flooded_kib = ResidentKiB(d.pid());
+  std::cout << "[ streams ] " << sent << " of " << kStreams << " streams sent; buildgated RSS "
+            << idle_kib / 1024 << " MiB idle, " << flooded_kib / 1024 << " MiB flooded\n";
+  EXPECT_LT(flooded_kib, 128 * 1024) << sent << " streams sent";
+  const std::string step = kSrc + "/examples/steps/build-and-push-ecr.yaml";
+  auto other = RunCommand(kCli + " decide --server " + d.address() + " --org acme --step " + step +
+                              " --timeout 5s", true);
+  EXPECT_EQ(other.exit_code, 10) << other.out;
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
+}
+
+// Proves idle TCP connections to the metrics port (connected, nothing sent)
+// cannot block a scrape: with 8 of them /metrics answers at once, and with
+// three times as many as the metrics server has threads it still answers
+// once its request timeout has closed the idle ones.
+TEST_F(ProcessTest, IdleMetricsConnectionsDoNotBlockScrapes) {
+  Daemon d(dir_, {});
+  ASSERT_GT(d.metrics_port(), 0) << d.AllOutput();
+  for (const int idle_count : {8, 48}) {
+    std::vector<int> idle;
+    for (int i = 0; i < idle_count; ++i) idle.push_back(ConnectLoopback(d.metrics_port()));
+    absl::SleepFor(absl::Milliseconds(200));  // Accepted before the scrape connects.
+    const absl::Time start = absl::Now();
+    const std::string metrics = HttpGet(d.metrics_port(), "/metrics", 30);
+    const absl::Duration took = absl::Now() - start;
+    std::cout << "[ metrics ] scrape with " << idle_count << " idle connections: "
+              << absl::FormatDuration(took) << "\n";
+    EXPECT_TRUE(absl::StrContains(metrics, "buildgate_policy_sets_loaded")) << idle_count;
+    EXPECT_LT(took, idle_count <= 8 ? absl::Seconds(5) : absl::Seconds(20)) << idle_count;
+    for (int fd : idle) ::close(fd);
+  }
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
 }  // namespace
