@@ -87,7 +87,10 @@ struct ServerOptions {
   // Queue bound and shutdown flush timeout of the decision log.
   DecisionLogOptions decision_log_options;
   // TLS from PEM files. With tls_client_ca set, clients must present a
-  // certificate signed by it (mutual TLS).
+  // certificate signed by it (mutual TLS). A file that is not what it should
+  // be fails Start naming it (service/tls_files.h); a server certificate
+  // that has expired (or is not yet valid, by `clock`) is a warning in the
+  // log at start, naming the file and the date.
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;

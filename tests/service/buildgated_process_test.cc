@@ -14,6 +14,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <filesystem>
 #include <fstream>
@@ -407,6 +410,81 @@ TEST_F(ProcessTest, MutualTls) {
                          " --tls_key " + Path("client.key"), true);
   EXPECT_EQ(with.exit_code, 0) << with.out;
   EXPECT_TRUE(absl::StrContains(with.out, "SERVING"));
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
+}
+
+// Writes a self-signed certificate for localhost valid from `from_days` to
+// `to_days` days from now (negative: in the past), and its key, as PEM (the
+// openssl CLI cannot date a certificate in the past).
+bool WriteSelfSignedCertificate(const std::string& cert_path, const std::string& key_path,
+                                long from_days, long to_days) {
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  X509* cert = X509_new();
+  bool ok = key != nullptr && cert != nullptr;
+  if (ok) {
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), from_days * 86400);
+    X509_gmtime_adj(X509_getm_notAfter(cert), to_days * 86400);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    ok = X509_sign(cert, key, EVP_sha256()) > 0;
+  }
+  FILE* c = ok ? std::fopen(cert_path.c_str(), "w") : nullptr;
+  FILE* k = ok ? std::fopen(key_path.c_str(), "w") : nullptr;
+  ok = c != nullptr && k != nullptr && PEM_write_X509(c, cert) == 1 &&
+       PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  if (c != nullptr) std::fclose(c);
+  if (k != nullptr) std::fclose(k);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return ok;
+}
+
+// Proves TLS files are checked at start: a file with no certificate (or
+// key) in it, or a key of another certificate, fails the start naming the
+// flag, the file and why, not "cannot listen"; an expired server
+// certificate starts with a warning naming the file and the expiry date.
+TEST_F(ProcessTest, TlsFileProblemsAreNamed) {
+  ASSERT_TRUE(MakeCertificates(dir_));
+  const std::string garbage = Path("garbage.pem");
+  std::ofstream(garbage) << "not a certificate\n";
+  const std::string start = kBin + "/service/buildgated --listen=127.0.0.1:0 --metrics_address= --decision_log=";
+  struct Case {
+    std::string flags;
+    std::string error;
+  };
+  const Case cases[] = {
+      {" --tls_cert=" + garbage + " --tls_key=" + Path("server.key"),
+       "--tls_cert=" + garbage + ": no PEM certificate in it"},
+      {" --tls_cert=" + Path("server.pem") + " --tls_key=" + garbage,
+       "--tls_key=" + garbage + ": no PEM private key in it"},
+      {" --tls_cert=" + Path("server.pem") + " --tls_key=" + Path("rogue.key"),
+       "--tls_key=" + Path("rogue.key") + ": is not the key of the certificate in --tls_cert=" +
+           Path("server.pem")},
+      {" --tls_cert=" + Path("server.pem") + " --tls_key=" + Path("server.key") +
+           " --tls_client_ca=" + garbage,
+       "--tls_client_ca=" + garbage + ": no PEM certificate in it"},
+  };
+  for (const Case& c : cases) {
+    auto r = RunCommand(start + c.flags, true);
+    EXPECT_EQ(r.exit_code, 2) << c.flags << "\n" << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, c.error)) << c.flags << "\n" << r.out;
+    EXPECT_FALSE(absl::StrContains(r.out, "cannot listen")) << r.out;
+  }
+
+  ASSERT_TRUE(WriteSelfSignedCertificate(Path("expired.pem"), Path("expired.key"), -30, -1));
+  const std::string expired_on =
+      absl::FormatTime("%Y-%m-%d", absl::Now() - absl::Hours(24), absl::UTCTimeZone());
+  Daemon d(dir_, {"--tls_cert=" + Path("expired.pem"), "--tls_key=" + Path("expired.key")});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  const std::string err = ReadAll(Path("stderr"));
+  EXPECT_TRUE(absl::StrContains(err, "the server certificate is not valid now")) << err;
+  EXPECT_TRUE(absl::StrContains(err, Path("expired.pem"))) << err;
+  EXPECT_TRUE(absl::StrContains(err, "expired at " + expired_on)) << err;
   EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
