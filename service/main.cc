@@ -126,8 +126,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   AddPositive(app, "--grpc_memory_mb", &grpc_memory_mb,
-              "Memory budget of gRPC's connections and calls together, MiB (a resource quota: "
-              "near it gRPC shrinks buffers, past it cancels calls)");
+              "Memory budget of gRPC's connections and calls together, MiB (a gRPC resource "
+              "quota: under pressure gRPC shrinks its buffers and windows)");
   AddPositive(app, "--max_document_bytes", &o.limits.max_document_bytes,
               "Largest policy file, and largest document in a request (LintPipeline, "
               "DiffPolicies)");

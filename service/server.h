@@ -72,10 +72,12 @@ struct ServerOptions {
   // calls' memory in the server.
   int max_concurrent_streams = 100;
   // Memory gRPC may use for all connections and calls together (a
-  // grpc::ResourceQuota): near it gRPC shrinks its buffers and flow-control
-  // windows, and past it cancels calls to get memory back. With the
-  // inline-policy cache (cache_max_bytes) and the server's own ~30 MB this
-  // sizes the process; 64 MiB + 128 MiB of cache fits a 256 MiB pod.
+  // grpc::ResourceQuota): under pressure gRPC shrinks its buffers and
+  // flow-control windows. It is soft: gRPC 1.51 does not reclaim calls
+  // waiting for their first message (docs/operating.md, "Per-client
+  // bounds"). With the inline-policy cache (cache_max_bytes) and the
+  // server's own ~30 MB it sizes the process: 64 MiB + 128 MiB of cache
+  // fits a 256 MiB pod.
   std::size_t grpc_memory_bytes = std::size_t{64} << 20;
   bool allow_inline_policies = true;
   std::size_t cache_max_entries = 100000;
