@@ -83,8 +83,8 @@ absl::Status Check(const Message& msg, const PathNode* at, int depth, const Inpu
         const PathNode item{at, field->name(), i};
         if (string) {
           std::string scratch;
-          BG_RETURN_IF_ERROR(CheckString(*field, refl->GetRepeatedStringReference(msg, field, i, &scratch),
-                                         &item, limits));
+          BG_RETURN_IF_ERROR(CheckString(
+              *field, refl->GetRepeatedStringReference(msg, field, i, &scratch), &item, limits));
         } else {
           BG_RETURN_IF_ERROR(
               Check(refl->GetRepeatedMessage(msg, field, i), &item, depth + 1, limits));
@@ -128,8 +128,7 @@ int SchemaDepth(const google::protobuf::Descriptor& type) {
 
 bool SizeProvesLimits(std::size_t wire_bytes, int schema_depth, const InputLimits& limits) {
   return wire_bytes <= limits.max_string_bytes && wire_bytes <= limits.max_document_bytes &&
-         wire_bytes <= limits.max_list_items &&
-         schema_depth <= limits.max_depth;
+         wire_bytes <= limits.max_list_items && schema_depth <= limits.max_depth;
 }
 
 absl::Status CheckMessageLimits(const Message& message, absl::string_view path,

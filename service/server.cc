@@ -39,7 +39,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
     return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
   }
   InitOpenSslWithoutExitHandler();
-  BG_ASSIGN_OR_RETURN(ServerTlsFiles files, ReadServerTlsFiles(o.tls_cert, o.tls_key, o.tls_client_ca));
+  BG_ASSIGN_OR_RETURN(ServerTlsFiles files,
+                      ReadServerTlsFiles(o.tls_cert, o.tls_key, o.tls_client_ca));
   if (const std::string problem = CertificateValidityProblem(files, o.clock()); !problem.empty()) {
     // Served anyway: clients that check dates refuse it, and say so; the
     // operator learns it here first.

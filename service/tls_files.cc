@@ -65,7 +65,9 @@ absl::Time ToTime(const ASN1_TIME* t) {
   return absl::FromTM(tm, absl::UTCTimeZone());
 }
 
-std::string Rfc3339(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone()); }
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
 
 }  // namespace
 
@@ -79,7 +81,8 @@ absl::StatusOr<ServerTlsFiles> ReadServerTlsFiles(const std::string& cert_path,
   const Certificate cert = FirstCertificate(files.cert_chain);
   if (cert == nullptr) return FileError("tls_cert", cert_path, "no PEM certificate in it");
   Bio key_bio = MemoryBio(files.private_key);
-  const Key key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  const Key key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr)
+                        : nullptr);
   if (key == nullptr) return FileError("tls_key", key_path, "no PEM private key in it");
   if (X509_check_private_key(cert.get(), key.get()) != 1) {
     return FileError("tls_key", key_path,

@@ -850,16 +850,18 @@ TEST_F(ServiceTest, LintPipelineRefusesBadInput) {
 // (identifiers numbered) until the document is that large. One build per
 // block.
 std::string GrowPipeline(std::size_t target_bytes) {
-  const std::string source = testing::ReadAll(std::string(BUILDGATE_SOURCE_DIR) +
-                                              "/tests/pipelines/documents/acme-payments-three-stages.yaml");
+  const std::string source =
+      testing::ReadAll(std::string(BUILDGATE_SOURCE_DIR) +
+                       "/tests/pipelines/documents/acme-payments-three-stages.yaml");
   const std::size_t split = source.find("  stages:\n");
   EXPECT_NE(split, std::string::npos);
   const std::string indent(22, ' ');
   std::string script = indent + "set -euo pipefail\n" + indent + "go vet ./...\n";
-  for (const char* pkg : {"ledger", "payouts", "refunds", "disputes", "fx", "settlement", "kyc",
-                          "webhooks", "reporting", "scheduler", "notifications", "audit",
-                          "ratelimit", "idempotency", "tokens", "accounts", "merchants",
-                          "invoices", "subscriptions", "taxes", "wallets", "transfers"}) {
+  for (const char* pkg : {"ledger",        "payouts",   "refunds",   "disputes",      "fx",
+                          "settlement",    "kyc",       "webhooks",  "reporting",     "scheduler",
+                          "notifications", "audit",     "ratelimit", "idempotency",   "tokens",
+                          "accounts",      "merchants", "invoices",  "subscriptions", "taxes",
+                          "wallets",       "transfers"}) {
     absl::StrAppend(&script, indent, "echo \"--- integration: ", pkg, "\"\n", indent,
                     "go test ./internal/", pkg, "/... -tags=integration -count=1 -timeout 10m ",
                     "-coverpkg=./internal/", pkg, "/... -coverprofile=coverage-", pkg, ".out\n");
@@ -890,12 +892,14 @@ TEST_F(ServiceTest, LintAndDiffTakeRealSizedPipelines) {
     const std::string document = GrowPipeline(size);
     ASSERT_LE(document.size(), InputLimits().max_document_bytes);
     std::size_t builds = 0;
-    for (std::size_t at = 0; (at = document.find("type: BuildAndPushDockerRegistry", at)) != std::string::npos; ++at) {
+    for (std::size_t at = 0;
+         (at = document.find("type: BuildAndPushDockerRegistry", at)) != std::string::npos; ++at) {
       ++builds;
     }
     auto lint = client_->LintPipeline(LintRequest(Org("acme"), document));
     ASSERT_TRUE(lint.ok()) << document.size() << " bytes: " << lint.status();
-    EXPECT_EQ(lint->report().findings_size(), static_cast<int>(builds)) << document.size() << " bytes";
+    EXPECT_EQ(lint->report().findings_size(), static_cast<int>(builds))
+        << document.size() << " bytes";
     v1::DiffPoliciesRequest diff;
     *diff.mutable_from() = Org("acme");
     *diff.mutable_to() = Org("globex");
@@ -910,8 +914,9 @@ TEST_F(ServiceTest, LintAndDiffTakeRealSizedPipelines) {
   ASSERT_EQ(too_big.size(), limit + 1);
   auto lint = client_->LintPipeline(LintRequest(Org("acme"), too_big));
   EXPECT_EQ(lint.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(lint.status().message(),
-            "document: document of 1048577 bytes is too large (limit max_document_bytes = 1048576)");
+  EXPECT_EQ(
+      lint.status().message(),
+      "document: document of 1048577 bytes is too large (limit max_document_bytes = 1048576)");
   v1::DiffPoliciesRequest diff;
   *diff.mutable_from() = Org("acme");
   *diff.mutable_to() = Org("globex");

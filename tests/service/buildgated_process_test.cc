@@ -170,7 +170,8 @@ long ResidentKiB(pid_t pid) {
     absl::string_view rest = line;
     if (!absl::ConsumePrefix(&rest, "VmRSS:")) continue;
     long kib = 0;
-    return absl::SimpleAtoi(absl::StripSuffix(absl::StripAsciiWhitespace(rest), " kB"), &kib) ? kib : 0;
+    const absl::string_view number = absl::StripSuffix(absl::StripAsciiWhitespace(rest), " kB");
+    return absl::SimpleAtoi(number, &kib) ? kib : 0;
   }
   return 0;
 }
@@ -452,7 +453,8 @@ TEST_F(ProcessTest, TlsFileProblemsAreNamed) {
   ASSERT_TRUE(MakeCertificates(dir_));
   const std::string garbage = Path("garbage.pem");
   std::ofstream(garbage) << "not a certificate\n";
-  const std::string start = kBin + "/service/buildgated --listen=127.0.0.1:0 --metrics_address= --decision_log=";
+  const std::string start =
+      kBin + "/service/buildgated --listen=127.0.0.1:0 --metrics_address= --decision_log=";
   struct Case {
     std::string flags;
     std::string error;
