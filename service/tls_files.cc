@@ -49,6 +49,11 @@ absl::StatusOr<std::string> Read(absl::string_view flag, const std::string& path
   return text;
 }
 
+// OpenSSL's password callback for an encrypted key: there is no password
+// (gRPC cannot use an encrypted key either); without it OpenSSL would ask on
+// the terminal and block the start.
+int NoPassword(char*, int, int, void*) { return -1; }
+
 Bio MemoryBio(const std::string& text) {
   return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
@@ -56,12 +61,14 @@ Bio MemoryBio(const std::string& text) {
 // The first certificate in `pem`, or null.
 Certificate FirstCertificate(const std::string& pem) {
   Bio bio = MemoryBio(pem);
-  return Certificate(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  return Certificate(bio ? PEM_read_bio_X509(bio.get(), nullptr, &NoPassword, nullptr) : nullptr);
 }
 
-absl::Time ToTime(const ASN1_TIME* t) {
+// `t` as an absl::Time; `unreadable` when it cannot be read (so an
+// unreadable date never makes a warning).
+absl::Time ToTime(const ASN1_TIME* t, absl::Time unreadable) {
   std::tm tm{};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return absl::InfinitePast();
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return unreadable;
   return absl::FromTM(tm, absl::UTCTimeZone());
 }
 
@@ -81,15 +88,17 @@ absl::StatusOr<ServerTlsFiles> ReadServerTlsFiles(const std::string& cert_path,
   const Certificate cert = FirstCertificate(files.cert_chain);
   if (cert == nullptr) return FileError("tls_cert", cert_path, "no PEM certificate in it");
   Bio key_bio = MemoryBio(files.private_key);
-  const Key key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr)
+  const Key key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, &NoPassword, nullptr)
                         : nullptr);
-  if (key == nullptr) return FileError("tls_key", key_path, "no PEM private key in it");
+  if (key == nullptr) {
+    return FileError("tls_key", key_path, "no unencrypted PEM private key in it");
+  }
   if (X509_check_private_key(cert.get(), key.get()) != 1) {
     return FileError("tls_key", key_path,
                      absl::StrCat("is not the key of the certificate in --tls_cert=", cert_path));
   }
-  files.not_before = ToTime(X509_get0_notBefore(cert.get()));
-  files.not_after = ToTime(X509_get0_notAfter(cert.get()));
+  files.not_before = ToTime(X509_get0_notBefore(cert.get()), absl::InfinitePast());
+  files.not_after = ToTime(X509_get0_notAfter(cert.get()), absl::InfiniteFuture());
   if (!client_ca_path.empty()) {
     BG_ASSIGN_OR_RETURN(files.client_ca, Read("tls_client_ca", client_ca_path));
     if (FirstCertificate(files.client_ca) == nullptr) {

@@ -28,7 +28,8 @@ struct ServerTlsFiles {
 
 // Reads and checks the three files (`client_ca_path` may be empty):
 // kInvalidArgument "--FLAG=PATH: WHY" for a file that cannot be read, holds
-// no PEM certificate (key), or a key that does not match the certificate.
+// no PEM certificate (no unencrypted PEM key: OpenSSL is never let ask for a
+// passphrase), or a key that does not match the certificate.
 absl::StatusOr<ServerTlsFiles> ReadServerTlsFiles(const std::string& cert_path,
                                                   const std::string& key_path,
                                                   const std::string& client_ca_path);

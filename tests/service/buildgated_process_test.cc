@@ -446,13 +446,17 @@ bool WriteSelfSignedCertificate(const std::string& cert_path, const std::string&
 }
 
 // Proves TLS files are checked at start: a file with no certificate (or
-// key) in it, or a key of another certificate, fails the start naming the
+// unencrypted key) in it, or a key of another certificate, fails the start naming the
 // flag, the file and why, not "cannot listen"; an expired server
 // certificate starts with a warning naming the file and the expiry date.
 TEST_F(ProcessTest, TlsFileProblemsAreNamed) {
   ASSERT_TRUE(MakeCertificates(dir_));
   const std::string garbage = Path("garbage.pem");
   std::ofstream(garbage) << "not a certificate\n";
+  ASSERT_EQ(RunCommand("openssl pkey -in " + Path("server.key") +
+                       " -aes256 -passout pass:secret -out " + Path("encrypted.key"))
+                .exit_code,
+            0);
   const std::string start =
       kBin + "/service/buildgated --listen=127.0.0.1:0 --metrics_address= --decision_log=";
   struct Case {
@@ -463,7 +467,9 @@ TEST_F(ProcessTest, TlsFileProblemsAreNamed) {
       {" --tls_cert=" + garbage + " --tls_key=" + Path("server.key"),
        "--tls_cert=" + garbage + ": no PEM certificate in it"},
       {" --tls_cert=" + Path("server.pem") + " --tls_key=" + garbage,
-       "--tls_key=" + garbage + ": no PEM private key in it"},
+       "--tls_key=" + garbage + ": no unencrypted PEM private key in it"},
+      {" --tls_cert=" + Path("server.pem") + " --tls_key=" + Path("encrypted.key"),
+       "--tls_key=" + Path("encrypted.key") + ": no unencrypted PEM private key in it"},
       {" --tls_cert=" + Path("server.pem") + " --tls_key=" + Path("rogue.key"),
        "--tls_key=" + Path("rogue.key") + ": is not the key of the certificate in --tls_cert=" +
            Path("server.pem")},
