@@ -395,7 +395,8 @@ TEST_F(ProcessTest, Tls) {
   EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
-// Proves mutual TLS: no client certificate, or one from another CA, is refused.
+// Proves mutual TLS: no client certificate, or one from another CA, is refused,
+// and the CLI says that "Socket closed" may be that refusal.
 TEST_F(ProcessTest, MutualTls) {
   ASSERT_TRUE(MakeCertificates(dir_));
   Daemon d(dir_, {"--tls_cert=" + Path("server.pem"), "--tls_key=" + Path("server.key"),
@@ -404,9 +405,17 @@ TEST_F(ProcessTest, MutualTls) {
   const std::string target = " --server localhost:" + std::to_string(d.port()) + " --tls_ca " + Path("ca.pem");
   auto without = RunCommand(kCli + " health" + target + " --timeout 1s", true);
   EXPECT_EQ(without.exit_code, 3) << without.out;
+  // The client is told what "Socket closed" may mean here.
+  EXPECT_TRUE(absl::StrContains(without.out,
+                                "how a server refuses the client certificate: none "
+                                "was given (--tls_cert, --tls_key)"))
+      << without.out;
   auto rogue = RunCommand(kCli + " health" + target + " --tls_cert " + Path("rogue.pem") +
                           " --tls_key " + Path("rogue.key") + " --timeout 1s", true);
   EXPECT_EQ(rogue.exit_code, 3) << rogue.out;
+  EXPECT_TRUE(absl::StrContains(
+      rogue.out, "is " + Path("rogue.pem") + " signed by the server's --tls_client_ca?"))
+      << rogue.out;
   auto with = RunCommand(kCli + " health" + target + " --tls_cert " + Path("client.pem") +
                          " --tls_key " + Path("client.key"), true);
   EXPECT_EQ(with.exit_code, 0) << with.out;
