@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
 #include "common/command_line.h"
@@ -155,6 +156,15 @@ std::unique_ptr<BuildGateClient> Connect(const ClientOptions& options, std::ostr
 void PrintRpcError(const ClientOptions& c, const absl::Status& status, std::ostream& err) {
   err << "buildgate: " << c.target << ": " << absl::StatusCodeToString(status.code()) << ": "
       << status.message() << "\n";
+  // With TLS 1.3 a server that refuses the client's certificate closes the
+  // connection after the handshake; all the client sees is "Socket closed".
+  if (!c.tls_ca.empty() && status.code() == absl::StatusCode::kUnavailable &&
+      absl::StrContains(status.message(), "Socket closed")) {
+    err << "buildgate: over TLS this is also how a server refuses the client certificate: "
+        << (c.tls_cert.empty() ? "none was given (--tls_cert, --tls_key)"
+                               : "is " + c.tls_cert + " signed by the server's --tls_client_ca?")
+        << " The server's log says why (\"Handshake failed\").\n";
+  }
 }
 
 void AddRemoteOptions(CLI::App* cmd, ClientOptions* c, bool server_required) {

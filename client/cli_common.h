@@ -75,6 +75,9 @@ void PrintMessage(const google::protobuf::Message& m, const std::string& output,
 // --server).
 std::unique_ptr<BuildGateClient> Connect(const ClientOptions& options, std::ostream& err);
 
+// Prints a failed call's code and message, and a hint where the message
+// alone misleads: a client certificate the server refused reads "Socket
+// closed" under TLS 1.3.
 void PrintRpcError(const ClientOptions& c, const absl::Status& status, std::ostream& err);
 
 // --server, --timeout, --tls_* and --caller.

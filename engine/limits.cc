@@ -41,7 +41,17 @@ absl::Status LimitError(const PathNode* at, absl::string_view what, absl::string
   return InvalidField(Render(at), absl::StrCat(what, " (limit ", flag, " = ", limit, ")"));
 }
 
-absl::Status CheckString(absl::string_view value, const PathNode* at, const InputLimits& limits) {
+// A `bytes` field is a document and has the document limit; a `string`
+// field is one value and has the string limit (see limits.h).
+absl::Status CheckString(const FieldDescriptor& field, absl::string_view value, const PathNode* at,
+                         const InputLimits& limits) {
+  if (field.type() == FieldDescriptor::TYPE_BYTES) {
+    if (value.size() > limits.max_document_bytes) {
+      return LimitError(at, absl::StrCat("document of ", value.size(), " bytes is too large"),
+                        kMaxDocumentBytesFlag, limits.max_document_bytes);
+    }
+    return absl::OkStatus();
+  }
   if (value.size() > limits.max_string_bytes) {
     return LimitError(at, absl::StrCat("string of ", value.size(), " bytes is too long"),
                       kMaxStringBytesFlag, limits.max_string_bytes);
@@ -73,8 +83,8 @@ absl::Status Check(const Message& msg, const PathNode* at, int depth, const Inpu
         const PathNode item{at, field->name(), i};
         if (string) {
           std::string scratch;
-          BG_RETURN_IF_ERROR(CheckString(refl->GetRepeatedStringReference(msg, field, i, &scratch),
-                                         &item, limits));
+          BG_RETURN_IF_ERROR(CheckString(
+              *field, refl->GetRepeatedStringReference(msg, field, i, &scratch), &item, limits));
         } else {
           BG_RETURN_IF_ERROR(
               Check(refl->GetRepeatedMessage(msg, field, i), &item, depth + 1, limits));
@@ -85,7 +95,7 @@ absl::Status Check(const Message& msg, const PathNode* at, int depth, const Inpu
       if (string) {
         std::string scratch;
         BG_RETURN_IF_ERROR(
-            CheckString(refl->GetStringReference(msg, field, &scratch), &here, limits));
+            CheckString(*field, refl->GetStringReference(msg, field, &scratch), &here, limits));
       } else {
         BG_RETURN_IF_ERROR(Check(refl->GetMessage(msg, field), &here, depth + 1, limits));
       }
@@ -117,8 +127,8 @@ int SchemaDepth(const google::protobuf::Descriptor& type) {
 }
 
 bool SizeProvesLimits(std::size_t wire_bytes, int schema_depth, const InputLimits& limits) {
-  return wire_bytes <= limits.max_string_bytes && wire_bytes <= limits.max_list_items &&
-         schema_depth <= limits.max_depth;
+  return wire_bytes <= limits.max_string_bytes && wire_bytes <= limits.max_document_bytes &&
+         wire_bytes <= limits.max_list_items && schema_depth <= limits.max_depth;
 }
 
 absl::Status CheckMessageLimits(const Message& message, absl::string_view path,

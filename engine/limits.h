@@ -4,6 +4,10 @@
 // Every input (a policy or step file, an inline policy, a gRPC request) is
 // bounded twice: by its size in bytes before it is parsed, and by the shape
 // of the message it parses into (string lengths, list lengths, nesting).
+// In a message, a `string` field holds one value (a name, a repo, a
+// revision) and is bounded by max_string_bytes; a `bytes` field holds a
+// whole document (a pipeline sent to LintPipeline or DiffPolicies) and is
+// bounded by max_document_bytes, the limit the same file has on disk.
 // YAML text is also bounded by its node count *after* alias expansion, which
 // ParseYamlToMessage checks before building anything (engine/proto_text.h).
 // Hitting a limit is an INVALID_ARGUMENT that names the field and the limit,
@@ -28,13 +32,14 @@
 namespace buildgate {
 
 struct InputLimits {
-  // A policy or step file, or one document of text (bytes).
+  // A policy, step or pipeline file, or one document of text (bytes); also
+  // every `bytes` field of a request (a document sent inline).
   std::size_t max_document_bytes = 1 << 20;
   // YAML nodes in one document after alias expansion.
   std::size_t max_yaml_nodes = 20000;
   // Nesting of mappings and lists in a document, and of messages in a request.
   int max_depth = 32;
-  // One string field (bytes).
+  // One `string` field (bytes).
   std::size_t max_string_bytes = 8 * 1024;
   // One repeated field (items).
   std::size_t max_list_items = 1000;
@@ -47,8 +52,9 @@ inline constexpr absl::string_view kMaxDepthFlag = "max_depth";
 inline constexpr absl::string_view kMaxStringBytesFlag = "max_string_bytes";
 inline constexpr absl::string_view kMaxListItemsFlag = "max_list_items";
 
-// Checks every string's length, repeated field's item count and nesting
-// level of `message` against `limits`. (UTF-8 is checked where input enters:
+// Checks every string's length (a `bytes` field's against
+// max_document_bytes), repeated field's item count and nesting level of
+// `message` against `limits`. (UTF-8 is checked where input enters:
 // on the text by ParseYamlToMessage, on the wire by protobuf's parser.) `path` prefixes field
 // paths in errors ("policy.inline_policy"). Returns kInvalidArgument
 // "PATH.FIELD: ... (limit NAME = N)" for the first violation.

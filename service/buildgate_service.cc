@@ -370,27 +370,19 @@ absl::Status BuildGateService::HandleLintPipeline(grpc::CallbackServerContext& c
                                                   const absl::Status& parsed,
                                                   const v1::LintPipelineRequest* request,
                                                   v1::LintPipelineResponse* response) {
-  if (!serving_.load()) {
-    return absl::UnavailableError("buildgated is not serving (starting or shutting down)");
-  }
-  BG_RETURN_IF_ERROR(parsed);
-  if (request->document().empty()) return InvalidField("document", "required");
-  BG_ASSIGN_OR_RETURN(const std::string name,
-                      DocumentName(request->file_name(), "file_name", "pipeline.yaml"));
-  BG_ASSIGN_OR_RETURN(const CompiledPolicySet* compiled, ResolvePolicy(request->policy()));
-  auto result = lint::LintDocument(*compiled, request->document(), name, options_.limits);
-  if (!result.ok()) {
-    return absl::Status(result.status().code(),
-                        absl::StrCat("document: ", result.status().message()));
-  }
-  *response->mutable_report() = std::move(result->report);
-  // Lint decides in FULL (its findings' text comes from the reasons); the
-  // view trims what is sent.
-  for (v1::Finding& f : *response->mutable_report()->mutable_findings()) {
-    if (f.has_decision()) ApplyView(request->view(), f.mutable_decision());
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status status = LintInto(parsed, *request, response);
+  const std::string caller = Caller(ctx);
+  if (!status.ok()) {
+    // A refused lint is on record, as a refused Decide is.
+    response->Clear();
+    DecisionLogEntry entry = NewLogEntry(caller, "LintPipeline");
+    entry.status = status;
+    entry.latency_us = static_cast<int64_t>(SecondsSince(start) * 1e6);
+    log_->Record(entry);
+    return status;
   }
   // Every decided build is a decision: logged like one, under the lint's id.
-  const std::string caller = Caller(ctx);
   response->set_lint_id(NextDecisionId());
   for (const v1::Finding& f : response->report().findings()) {
     if (!f.has_decision()) continue;
@@ -402,13 +394,39 @@ absl::Status BuildGateService::HandleLintPipeline(grpc::CallbackServerContext& c
   return absl::OkStatus();
 }
 
+absl::Status BuildGateService::LintInto(const absl::Status& parsed,
+                                        const v1::LintPipelineRequest& request,
+                                        v1::LintPipelineResponse* response) {
+  if (!serving_.load()) {
+    return absl::UnavailableError("buildgated is not serving (starting or shutting down)");
+  }
+  BG_RETURN_IF_ERROR(parsed);
+  if (request.document().empty()) return InvalidField("document", "required");
+  BG_ASSIGN_OR_RETURN(const std::string name,
+                      DocumentName(request.file_name(), "file_name", "pipeline.yaml"));
+  BG_ASSIGN_OR_RETURN(const CompiledPolicySet* compiled, ResolvePolicy(request.policy()));
+  auto result = lint::LintDocument(*compiled, request.document(), name, options_.limits);
+  if (!result.ok()) {
+    return absl::Status(result.status().code(),
+                        absl::StrCat("document: ", result.status().message()));
+  }
+  *response->mutable_report() = std::move(result->report);
+  // Lint decides in FULL (its findings' text comes from the reasons); the
+  // view trims what is sent.
+  for (v1::Finding& f : *response->mutable_report()->mutable_findings()) {
+    if (f.has_decision()) ApplyView(request.view(), f.mutable_decision());
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> BuildGateService::DocumentName(const std::string& name,
                                                           absl::string_view field,
                                                           absl::string_view fallback) {
-  if (name.size() > 256 || std::any_of(name.begin(), name.end(), [](char c) {
+  if (name.size() > kMaxFileNameBytes || std::any_of(name.begin(), name.end(), [](char c) {
         return absl::ascii_iscntrl(static_cast<unsigned char>(c));
       })) {
-    return InvalidField(field, "at most 256 characters, no control characters");
+    return InvalidField(field, absl::StrCat("at most ", kMaxFileNameBytes,
+                                            " bytes (PATH_MAX), no control characters"));
   }
   return name.empty() ? std::string(fallback) : name;
 }

@@ -35,6 +35,9 @@ namespace buildgate {
 
 // Most steps one DecideBatch may carry.
 inline constexpr int kMaxBatchSize = 1000;
+// Longest file name a document may carry (LintPipeline, DiffPolicies): a
+// path as long as Linux allows (PATH_MAX).
+inline constexpr std::size_t kMaxFileNameBytes = 4096;
 
 // Every method of the service, as a raw callback method.
 using RawBuildGateService = v1::BuildGateService::WithRawCallbackMethod_Decide<
@@ -97,8 +100,8 @@ class BuildGateService final : public RawBuildGateService {
                          v1::DecisionView view, v1::DecideResponse* response);
 
   // One handler per RPC. `parsed` is the decoding's result, limits
-  // (engine/limits.h) included: on error the handler refuses (Decide and
-  // DecideBatch log and count the refusal). The response is only sent when
+  // (engine/limits.h) included: on error the handler refuses (Decide,
+  // DecideBatch and LintPipeline log the refusal). The response is only sent when
   // OK.
   template <typename Request, typename Response>
   using Handler = absl::Status (BuildGateService::*)(grpc::CallbackServerContext& ctx,
@@ -124,8 +127,13 @@ class BuildGateService final : public RawBuildGateService {
   absl::Status HandleDiffPolicies(grpc::CallbackServerContext& ctx, const absl::Status& parsed,
                                   const v1::DiffPoliciesRequest* request,
                                   v1::DiffPoliciesResponse* response);
+  // LintPipeline's work, without the decision log: fills `response` or says
+  // why the request is refused.
+  absl::Status LintInto(const absl::Status& parsed, const v1::LintPipelineRequest& request,
+                        v1::LintPipelineResponse* response);
   // A request's document name: `name`, else `fallback`; kInvalidArgument
-  // naming `field` when too long or holding control characters.
+  // naming `field` when longer than kMaxFileNameBytes or holding control
+  // characters.
   static absl::StatusOr<std::string> DocumentName(const std::string& name,
                                                   absl::string_view field,
                                                   absl::string_view fallback);

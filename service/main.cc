@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   std::string log_format = "json";
   std::string port_file;
   std::size_t cache_max_mb = o.cache_max_bytes >> 20;
+  std::size_t grpc_memory_mb = o.grpc_memory_bytes >> 20;
 
   CLI::App app{
       "buildgated: decides how CI build-and-push steps may run under an org's policy, over gRPC.\n"
@@ -120,7 +121,17 @@ int main(int argc, char** argv) {
   AddPositive(app, "--max_policy_dir_bytes", &o.store.max_total_bytes,
               "Most bytes of policy files in --policy_dir (more is a store fault)");
   AddPositive(app, "--max_request_bytes", &o.max_request_bytes, "Largest gRPC request accepted");
-  AddPositive(app, "--max_document_bytes", &o.limits.max_document_bytes, "Largest policy file");
+  app.add_option("--max_concurrent_streams", o.max_concurrent_streams,
+                 "Most calls one client connection may have open at once; its further calls "
+                 "wait in the client")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  AddPositive(app, "--grpc_memory_mb", &grpc_memory_mb,
+              "Memory budget of gRPC's connections and calls together, MiB (a gRPC resource "
+              "quota: under pressure gRPC shrinks its buffers and windows)");
+  AddPositive(app, "--max_document_bytes", &o.limits.max_document_bytes,
+              "Largest policy file, and largest document in a request (LintPipeline, "
+              "DiffPolicies)");
   AddPositive(app, "--max_yaml_nodes", &o.limits.max_yaml_nodes,
               "Most YAML nodes in a policy file, after alias expansion");
   app.add_option("--max_depth", o.limits.max_depth, "Deepest nesting of a policy file or request")
@@ -137,6 +148,7 @@ int main(int argc, char** argv) {
       app, std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr, kExitStartFailed);
   if (parsed >= 0) return parsed;
   o.cache_max_bytes = cache_max_mb << 20;
+  o.grpc_memory_bytes = grpc_memory_mb << 20;
   o.unix_socket_mode = static_cast<unsigned>(std::stoul(socket_mode, nullptr, 8));
   if (absl::Status s = buildgate::SetUpLogging(log_format); !s.ok()) {
     std::cerr << "buildgated: " << s.message() << "\n";

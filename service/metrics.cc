@@ -217,7 +217,11 @@ ServiceMetrics::~ServiceMetrics() = default;
 absl::Status ServiceMetrics::Serve(const std::string& address) {
   if (address.empty()) return absl::OkStatus();
   try {
-    exposer_ = std::make_unique<prometheus::Exposer>(address);
+    // civetweb options (see the header): the default is 2 threads and a
+    // 30 s request timeout, so two idle connections blocked every scrape.
+    exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", address, "num_threads", std::to_string(kHttpThreads),
+        "request_timeout_ms", std::to_string(kHttpRequestTimeoutMs)});
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("--metrics_address ", address, ": ", e.what()));
   }

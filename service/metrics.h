@@ -20,6 +20,12 @@
 //     process_start_time_seconds
 //   buildgate_build_info{version,revision,grpc_version,protobuf_version} 1
 //
+// The HTTP server (civetweb, inside prometheus-cpp's Exposer) answers with
+// kHttpThreads threads, and a connection that has not sent its whole
+// request within kHttpRequestTimeoutMs (3 s) is closed: idle or slow connections
+// (connected, nothing sent) hold a thread for at most that long, so they
+// can delay a scrape by a few seconds but never block it.
+//
 // Only series that can be non-zero exist: per-code RPC counters appear on a
 // code's first use, and decisions only for verdict/builder pairs a decision
 // can have. Counters on the request path are cached pointers (no label
@@ -79,6 +85,8 @@ class ServiceMetrics {
   std::string Scrape() const;
 
  private:
+  static constexpr int kHttpThreads = 16;
+  static constexpr int kHttpRequestTimeoutMs = 3000;
   static constexpr int kGrpcCodes = 17;  // grpc::StatusCode OK .. UNAUTHENTICATED.
   static constexpr int kMaxMethods = 16;
 

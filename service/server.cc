@@ -14,6 +14,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +24,7 @@
 #include "common/status.h"
 #include "common/tls_library.h"
 #include "service/logging.h"
+#include "service/tls_files.h"
 #include "spdlog/spdlog.h"
 
 namespace buildgate {
@@ -37,12 +39,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
     return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
   }
   InitOpenSslWithoutExitHandler();
-  BG_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(o.tls_cert));
-  BG_ASSIGN_OR_RETURN(std::string key, ReadFileToString(o.tls_key));
+  BG_ASSIGN_OR_RETURN(ServerTlsFiles files,
+                      ReadServerTlsFiles(o.tls_cert, o.tls_key, o.tls_client_ca));
+  if (const std::string problem = CertificateValidityProblem(files, o.clock()); !problem.empty()) {
+    // Served anyway: clients that check dates refuse it, and say so; the
+    // operator learns it here first.
+    LogEvent(spdlog::level::warn, "TLS: the server certificate is not valid now",
+             {{"file", o.tls_cert}, {"problem", problem}});
+  }
   grpc::SslServerCredentialsOptions ssl;
-  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  ssl.pem_key_cert_pairs.push_back({std::move(files.private_key), std::move(files.cert_chain)});
   if (!o.tls_client_ca.empty()) {
-    BG_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFileToString(o.tls_client_ca));
+    ssl.pem_root_certs = std::move(files.client_ca);
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(ssl);
@@ -172,6 +180,13 @@ absl::StatusOr<std::unique_ptr<BuildGateServer>> BuildGateServer::Start(const Se
     if (absl::Status s = ClearStaleSocket(options.unix_socket); !s.ok()) return s;
     builder.AddListeningPort(absl::StrCat("unix:", options.unix_socket), creds);
   }
+  // Per-client bounds: calls per connection, and memory and threads for
+  // all of gRPC (see ServerOptions).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  grpc::ResourceQuota quota("buildgated");
+  quota.Resize(options.grpc_memory_bytes);
+  quota.SetMaxThreads(kGrpcMaxThreads);
+  builder.SetResourceQuota(quota);
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(options.max_request_bytes, INT32_MAX)));
   s->server_ = builder.BuildAndStart();

@@ -34,6 +34,11 @@ namespace buildgate {
 // overall health "" stays SERVING). GetServerStatus says which fault.
 inline constexpr char kStoreHealthService[] = "buildgate.v1.PolicyStore";
 
+// Most threads gRPC may start for the server's synchronous methods (server
+// reflection; the buildgate and health services use callbacks), from the
+// resource quota.
+inline constexpr int kGrpcMaxThreads = 16;
+
 struct ServerOptions {
   // TCP address; port 0 picks a free port (read it back with tcp_port()).
   // Empty: no TCP listener.
@@ -61,6 +66,19 @@ struct ServerOptions {
   InputLimits limits;
   // Largest request gRPC accepts (RESOURCE_EXHAUSTED beyond).
   std::size_t max_request_bytes = std::size_t{4} << 20;
+  // Most calls one client connection may have open at once (HTTP/2
+  // SETTINGS_MAX_CONCURRENT_STREAMS): a client's further calls wait in the
+  // client until one finishes, so one connection cannot hold thousands of
+  // calls' memory in the server.
+  int max_concurrent_streams = 100;
+  // Memory gRPC may use for all connections and calls together (a
+  // grpc::ResourceQuota): under pressure gRPC shrinks its buffers and
+  // flow-control windows. It is soft: gRPC 1.51 does not reclaim calls
+  // waiting for their first message (docs/operating.md, "Per-client
+  // bounds"). With the inline-policy cache (cache_max_bytes) and the
+  // server's own ~30 MB it sizes the process: 64 MiB + 128 MiB of cache
+  // fits a 256 MiB pod.
+  std::size_t grpc_memory_bytes = std::size_t{64} << 20;
   bool allow_inline_policies = true;
   std::size_t cache_max_entries = 100000;
   std::size_t cache_max_bytes = std::size_t{1} << 30;
@@ -71,7 +89,10 @@ struct ServerOptions {
   // Queue bound and shutdown flush timeout of the decision log.
   DecisionLogOptions decision_log_options;
   // TLS from PEM files. With tls_client_ca set, clients must present a
-  // certificate signed by it (mutual TLS).
+  // certificate signed by it (mutual TLS). A file that is not what it should
+  // be fails Start naming it (service/tls_files.h); a server certificate
+  // that has expired (or is not yet valid, by `clock`) is a warning in the
+  // log at start, naming the file and the date.
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;

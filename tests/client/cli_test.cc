@@ -552,6 +552,25 @@ TEST(CliStatus, FileErrorNamesTheFileOnce) {
       << run.out;
 }
 
+// Proves `lint --server` takes a file whose path is longer than 256
+// characters (the server refused such a file name) and reports it exactly as
+// offline lint does.
+TEST_F(CliRemoteTest, LintLongPathThroughServer) {
+  std::string dir = testing::ScratchPath("cli_lint_long_path");
+  std::filesystem::remove_all(dir);
+  while (dir.size() < 600) dir += "/services-payments-api-deployments-production";
+  std::filesystem::create_directories(dir);
+  const std::string doc = dir + "/ecr.yaml";
+  std::filesystem::copy_file(
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", doc);
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  CliRun offline = Cli({"lint", "--color", "never", "--policy", policy, doc});
+  CliRun remote = Cli({"lint", "--color", "never", "--policy", policy, "--server", address_, doc});
+  EXPECT_EQ(remote.code, offline.code) << remote.out << remote.err;
+  EXPECT_EQ(remote.out, offline.out);
+  EXPECT_TRUE(absl::StrContains(remote.out, doc)) << remote.out;
+}
+
 // Proves `lint DIR` reports every file, a malformed one as an error naming
 // file and line while the others are still reported, and exits 2.
 TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {

@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "buildgate/v1/policy.pb.h"
 #include "buildgate/v1/step.pb.h"
+#include "google/protobuf/wrappers.pb.h"
 #include "gtest/gtest.h"
 
 namespace buildgate {
@@ -31,6 +32,29 @@ TEST(CheckMessageLimits, NamesFieldAndLimit) {
   limits.max_depth = 2;
   EXPECT_EQ(CheckMessageLimits(set, "", limits).message(),
             "overrides[0].policy: nested too deeply (limit max_depth = 2)");
+}
+
+// Proves a bytes field (a document sent inline) is bounded by the document
+// limit and a string field by the string limit, each error naming its own
+// (protobuf's wrapper types: one field each, `bytes value` and `string value`).
+TEST(CheckMessageLimits, BytesFieldsHaveTheDocumentLimit) {
+  InputLimits limits;
+  limits.max_string_bytes = 16;
+  limits.max_document_bytes = 64;
+  google::protobuf::BytesValue document;
+  document.set_value(std::string(64, 'd'));
+  EXPECT_TRUE(CheckMessageLimits(document, "document", limits).ok());
+  document.set_value(std::string(65, 'd'));
+  EXPECT_EQ(CheckMessageLimits(document, "document", limits).message(),
+            "document.value: document of 65 bytes is too large (limit max_document_bytes = 64)");
+  google::protobuf::StringValue name;
+  name.set_value(std::string(17, 'f'));
+  EXPECT_EQ(CheckMessageLimits(name, "name", limits).message(),
+            "name.value: string of 17 bytes is too long (limit max_string_bytes = 16)");
+  // The size shortcut never skips a check the smaller limit would fail.
+  EXPECT_FALSE(SizeProvesLimits(17, 1, limits));
+  limits.max_document_bytes = 8;
+  EXPECT_FALSE(SizeProvesLimits(10, 1, limits));
 }
 
 // Proves the size shortcut holds only when no limit can be broken: the

@@ -826,6 +826,129 @@ TEST_F(ServiceTest, LintPipelineRefusesBadInput) {
   EXPECT_TRUE(absl::StrContains(no_policy.status().message(), "policy")) << no_policy.status();
   auto unknown_org = client_->LintPipeline(LintRequest(Org("nobody"), kPipeline));
   EXPECT_EQ(unknown_org.status().code(), absl::StatusCode::kNotFound);
+  // Every refusal is on record, as a refused Decide is: one line each, with
+  // its code and error.
+  server_->Shutdown();
+  server_.reset();
+  const std::string log = testing::ReadAll((dir_ / "decisions.log").string());
+  std::vector<std::string> refused;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    if (absl::StrContains(line, "\"rpc\":\"LintPipeline\"") &&
+        !absl::StrContains(line, "\"status\":\"OK\"")) {
+      refused.emplace_back(line);
+    }
+  }
+  ASSERT_EQ(refused.size(), std::size(cases) + 2) << log;
+  EXPECT_TRUE(absl::StrContains(refused[1], "\"status\":\"INVALID_ARGUMENT\"")) << refused[1];
+  EXPECT_TRUE(absl::StrContains(refused[1], "pipeline.stages: expected a list")) << refused[1];
+  EXPECT_TRUE(absl::StrContains(refused.back(), "\"status\":\"NOT_FOUND\"")) << refused.back();
+}
+
+// A real-looking pipeline of about `target_bytes` (at most one block more):
+// the payments pipeline of tests/pipelines/documents, its unit-test step
+// running a monorepo's whole test script, with its three stages repeated
+// (identifiers numbered) until the document is that large. One build per
+// block.
+std::string GrowPipeline(std::size_t target_bytes) {
+  const std::string source =
+      testing::ReadAll(std::string(BUILDGATE_SOURCE_DIR) +
+                       "/tests/pipelines/documents/acme-payments-three-stages.yaml");
+  const std::size_t split = source.find("  stages:\n");
+  EXPECT_NE(split, std::string::npos);
+  const std::string indent(22, ' ');
+  std::string script = indent + "set -euo pipefail\n" + indent + "go vet ./...\n";
+  for (const char* pkg : {"ledger",        "payouts",   "refunds",   "disputes",      "fx",
+                          "settlement",    "kyc",       "webhooks",  "reporting",     "scheduler",
+                          "notifications", "audit",     "ratelimit", "idempotency",   "tokens",
+                          "accounts",      "merchants", "invoices",  "subscriptions", "taxes",
+                          "wallets",       "transfers"}) {
+    absl::StrAppend(&script, indent, "echo \"--- integration: ", pkg, "\"\n", indent,
+                    "go test ./internal/", pkg, "/... -tags=integration -count=1 -timeout 10m ",
+                    "-coverpkg=./internal/", pkg, "/... -coverprofile=coverage-", pkg, ".out\n");
+  }
+  absl::StrAppend(&script, indent, "go test ./... -coverprofile=coverage.out");
+  const std::string stages = absl::StrReplaceAll(
+      source.substr(split + 10), {{indent + "go test ./... -coverprofile=coverage.out", script}});
+  std::string out = source.substr(0, split + 10);
+  for (int i = 0; out.size() < target_bytes; ++i) {
+    for (absl::string_view line : absl::StrSplit(stages, '\n', absl::SkipEmpty())) {
+      absl::StrAppend(&out, line);
+      if (absl::StrContains(line, "identifier: ") || absl::StrContains(line, "useFromStage: ")) {
+        absl::StrAppend(&out, "_", i);
+      }
+      out.push_back('\n');
+    }
+  }
+  return out;
+}
+
+// Proves LintPipeline and DiffPolicies take real-sized pipelines (100 KB and
+// 1 MB, under the default 1 MiB document limit, not the 8 KiB string limit)
+// and decide every build in them; a document one byte over the limit is
+// refused naming the field and the limit.
+TEST_F(ServiceTest, LintAndDiffTakeRealSizedPipelines) {
+  Start();
+  for (const std::size_t size : {std::size_t{100} * 1000, std::size_t{1000} * 1000}) {
+    const std::string document = GrowPipeline(size);
+    ASSERT_LE(document.size(), InputLimits().max_document_bytes);
+    std::size_t builds = 0;
+    for (std::size_t at = 0;
+         (at = document.find("type: BuildAndPushDockerRegistry", at)) != std::string::npos; ++at) {
+      ++builds;
+    }
+    auto lint = client_->LintPipeline(LintRequest(Org("acme"), document));
+    ASSERT_TRUE(lint.ok()) << document.size() << " bytes: " << lint.status();
+    EXPECT_EQ(lint->report().findings_size(), static_cast<int>(builds))
+        << document.size() << " bytes";
+    v1::DiffPoliciesRequest diff;
+    *diff.mutable_from() = Org("acme");
+    *diff.mutable_to() = Org("globex");
+    diff.add_documents()->set_document(document);
+    auto r = client_->DiffPolicies(diff);
+    ASSERT_TRUE(r.ok()) << document.size() << " bytes: " << r.status();
+    EXPECT_EQ(r->diff().builds(), static_cast<int>(builds));
+  }
+  std::string too_big = GrowPipeline(1000 * 1000);
+  const std::size_t limit = InputLimits().max_document_bytes;
+  too_big += "# " + std::string(limit + 1 - too_big.size() - 3, 'x') + "\n";
+  ASSERT_EQ(too_big.size(), limit + 1);
+  auto lint = client_->LintPipeline(LintRequest(Org("acme"), too_big));
+  EXPECT_EQ(lint.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      lint.status().message(),
+      "document: document of 1048577 bytes is too large (limit max_document_bytes = 1048576)");
+  v1::DiffPoliciesRequest diff;
+  *diff.mutable_from() = Org("acme");
+  *diff.mutable_to() = Org("globex");
+  diff.add_documents()->set_document(too_big);
+  auto r = client_->DiffPolicies(diff);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "documents[0].document: document of 1048577 bytes is too large (limit "
+            "max_document_bytes = 1048576)");
+}
+
+// Proves a document's file name may be as long as a Linux path (PATH_MAX,
+// 4096 bytes), as `buildgate lint --server` sends it, and is named in the
+// findings; a longer one is refused naming the field and the limit.
+TEST_F(ServiceTest, LintPipelineTakesPathLongFileNames) {
+  Start();
+  std::string path = "/home/ci/workspace";
+  while (path.size() < 4000) path += "/monorepo-services-payments-api-deployments";
+  path += "/.harness/storefront.yaml";
+  ASSERT_GT(path.size(), 256u);
+  ASSERT_LE(path.size(), kMaxFileNameBytes);
+  v1::LintPipelineRequest request = LintRequest(Org("acme"), kPipeline);
+  request.set_file_name(path);
+  auto r = client_->LintPipeline(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->report().findings_size(), 1);
+  EXPECT_EQ(r->report().findings(0).location().file(), path);
+  request.set_file_name(std::string(kMaxFileNameBytes + 1, 'p'));
+  auto refused = client_->LintPipeline(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "file_name: at most 4096 bytes (PATH_MAX), no control characters");
 }
 
 // Proves DiffPolicies compares a stored and an inline policy over documents:

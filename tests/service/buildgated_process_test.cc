@@ -14,6 +14,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <filesystem>
 #include <fstream>
@@ -21,9 +24,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include "client/buildgate_client.h"
 #include "engine/proto_text.h"
 #include "gtest/gtest.h"
@@ -72,6 +80,7 @@ class Daemon {
   }
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  pid_t pid() const { return process_->pid(); }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   // SIGKILL, as a crash: nothing is cleaned up.
   void Kill() {
@@ -124,22 +133,47 @@ class ProcessTest : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string HttpGet(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A loopback TCP connection to `port`, or -1.
+int ConnectLoopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
+  if (fd >= 0) ::close(fd);
+  return -1;
+}
+
+// GET `path` over HTTP/1.0; "" when nothing came back within `timeout_s`
+// of silence.
+std::string HttpGet(int port, const std::string& path, int timeout_s = 60) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return "";
+  const timeval timeout{timeout_s, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    (void)::write(fd, request.data(), request.size());
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
-  }
+  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)::write(fd, request.data(), request.size());
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
   ::close(fd);
   return response;
+}
+
+// The resident memory of process `pid` (VmRSS), KiB; 0 if unreadable.
+long ResidentKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, "VmRSS:")) continue;
+    long kib = 0;
+    const absl::string_view number = absl::StripSuffix(absl::StripAsciiWhitespace(rest), " kB");
+    return absl::SimpleAtoi(number, &kib) ? kib : 0;
+  }
+  return 0;
 }
 
 // Proves the binary serves the embedded examples on TCP and a unix socket,
@@ -361,7 +395,8 @@ TEST_F(ProcessTest, Tls) {
   EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
-// Proves mutual TLS: no client certificate, or one from another CA, is refused.
+// Proves mutual TLS: no client certificate, or one from another CA, is refused,
+// and the CLI says that "Socket closed" may be that refusal.
 TEST_F(ProcessTest, MutualTls) {
   ASSERT_TRUE(MakeCertificates(dir_));
   Daemon d(dir_, {"--tls_cert=" + Path("server.pem"), "--tls_key=" + Path("server.key"),
@@ -370,13 +405,103 @@ TEST_F(ProcessTest, MutualTls) {
   const std::string target = " --server localhost:" + std::to_string(d.port()) + " --tls_ca " + Path("ca.pem");
   auto without = RunCommand(kCli + " health" + target + " --timeout 1s", true);
   EXPECT_EQ(without.exit_code, 3) << without.out;
+  // The client is told what "Socket closed" may mean here.
+  EXPECT_TRUE(absl::StrContains(without.out,
+                                "how a server refuses the client certificate: none "
+                                "was given (--tls_cert, --tls_key)"))
+      << without.out;
   auto rogue = RunCommand(kCli + " health" + target + " --tls_cert " + Path("rogue.pem") +
                           " --tls_key " + Path("rogue.key") + " --timeout 1s", true);
   EXPECT_EQ(rogue.exit_code, 3) << rogue.out;
+  EXPECT_TRUE(absl::StrContains(
+      rogue.out, "is " + Path("rogue.pem") + " signed by the server's --tls_client_ca?"))
+      << rogue.out;
   auto with = RunCommand(kCli + " health" + target + " --tls_cert " + Path("client.pem") +
                          " --tls_key " + Path("client.key"), true);
   EXPECT_EQ(with.exit_code, 0) << with.out;
   EXPECT_TRUE(absl::StrContains(with.out, "SERVING"));
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
+}
+
+// Writes a self-signed certificate for localhost valid from `from_days` to
+// `to_days` days from now (negative: in the past), and its key, as PEM (the
+// openssl CLI cannot date a certificate in the past).
+bool WriteSelfSignedCertificate(const std::string& cert_path, const std::string& key_path,
+                                long from_days, long to_days) {
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  X509* cert = X509_new();
+  bool ok = key != nullptr && cert != nullptr;
+  if (ok) {
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), from_days * 86400);
+    X509_gmtime_adj(X509_getm_notAfter(cert), to_days * 86400);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    ok = X509_sign(cert, key, EVP_sha256()) > 0;
+  }
+  FILE* c = ok ? std::fopen(cert_path.c_str(), "w") : nullptr;
+  FILE* k = ok ? std::fopen(key_path.c_str(), "w") : nullptr;
+  ok = c != nullptr && k != nullptr && PEM_write_X509(c, cert) == 1 &&
+       PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  if (c != nullptr) std::fclose(c);
+  if (k != nullptr) std::fclose(k);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return ok;
+}
+
+// Proves TLS files are checked at start: a file with no certificate (or
+// unencrypted key) in it, or a key of another certificate, fails the start naming the
+// flag, the file and why, not "cannot listen"; an expired server
+// certificate starts with a warning naming the file and the expiry date.
+TEST_F(ProcessTest, TlsFileProblemsAreNamed) {
+  ASSERT_TRUE(MakeCertificates(dir_));
+  const std::string garbage = Path("garbage.pem");
+  std::ofstream(garbage) << "not a certificate\n";
+  ASSERT_EQ(RunCommand("openssl pkey -in " + Path("server.key") +
+                       " -aes256 -passout pass:secret -out " + Path("encrypted.key"))
+                .exit_code,
+            0);
+  const std::string start =
+      kBin + "/service/buildgated --listen=127.0.0.1:0 --metrics_address= --decision_log=";
+  struct Case {
+    std::string flags;
+    std::string error;
+  };
+  const Case cases[] = {
+      {" --tls_cert=" + garbage + " --tls_key=" + Path("server.key"),
+       "--tls_cert=" + garbage + ": no PEM certificate in it"},
+      {" --tls_cert=" + Path("server.pem") + " --tls_key=" + garbage,
+       "--tls_key=" + garbage + ": no unencrypted PEM private key in it"},
+      {" --tls_cert=" + Path("server.pem") + " --tls_key=" + Path("encrypted.key"),
+       "--tls_key=" + Path("encrypted.key") + ": no unencrypted PEM private key in it"},
+      {" --tls_cert=" + Path("server.pem") + " --tls_key=" + Path("rogue.key"),
+       "--tls_key=" + Path("rogue.key") + ": is not the key of the certificate in --tls_cert=" +
+           Path("server.pem")},
+      {" --tls_cert=" + Path("server.pem") + " --tls_key=" + Path("server.key") +
+           " --tls_client_ca=" + garbage,
+       "--tls_client_ca=" + garbage + ": no PEM certificate in it"},
+  };
+  for (const Case& c : cases) {
+    auto r = RunCommand(start + c.flags, true);
+    EXPECT_EQ(r.exit_code, 2) << c.flags << "\n" << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, c.error)) << c.flags << "\n" << r.out;
+    EXPECT_FALSE(absl::StrContains(r.out, "cannot listen")) << r.out;
+  }
+
+  ASSERT_TRUE(WriteSelfSignedCertificate(Path("expired.pem"), Path("expired.key"), -30, -1));
+  const std::string expired_on =
+      absl::FormatTime("%Y-%m-%d", absl::Now() - absl::Hours(24), absl::UTCTimeZone());
+  Daemon d(dir_, {"--tls_cert=" + Path("expired.pem"), "--tls_key=" + Path("expired.key")});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  const std::string err = ReadAll(Path("stderr"));
+  EXPECT_TRUE(absl::StrContains(err, "the server certificate is not valid now")) << err;
+  EXPECT_TRUE(absl::StrContains(err, Path("expired.pem"))) << err;
+  EXPECT_TRUE(absl::StrContains(err, "expired at " + expired_on)) << err;
   EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
@@ -697,6 +822,104 @@ TEST_F(ProcessTest, ThreeReplicasFailOverWithNothingLost) {
                         << " by the SIGKILLed replica";
   std::cout << "[ failover ] every answered decision logged, " << answered_by_killed
             << " of them by the replica that was SIGKILLed\n";
+}
+
+// Opens `count` Decide streams on one connection of its own and sends
+// nothing on them (no request message, no half-close), as a client that
+// means to exhaust the server does; cancels them when destroyed. The streams
+// go out as fast as the server's concurrency limit lets gRPC send them.
+class StreamFlood {
+ public:
+  StreamFlood(const std::string& address, int count) : calls_(count) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // Not shared with other channels.
+    channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    grpc::GenericStub stub(channel_);
+    for (Call& c : calls_) {
+      c.stream = stub.PrepareCall(&c.context, "/buildgate.v1.BuildGateService/Decide", &cq_);
+      c.stream->StartCall(&c.started);
+    }
+  }
+  // Counts streams sent to the server until all `count` are, or none more
+  // is for `quiet_s` seconds; returns how many were sent.
+  int WaitUntilSent(double quiet_s) {
+    while (sent_ < static_cast<int>(calls_.size())) {
+      void* tag;
+      bool ok;
+      const auto deadline = std::chrono::system_clock::now() +
+                            std::chrono::milliseconds(static_cast<int>(quiet_s * 1000));
+      if (cq_.AsyncNext(&tag, &ok, deadline) != grpc::CompletionQueue::GOT_EVENT) break;
+      sent_ += ok;
+    }
+    return sent_;
+  }
+  ~StreamFlood() {
+    for (Call& c : calls_) c.context.TryCancel();
+    for (Call& c : calls_) c.stream->Finish(&c.status, &c.status);
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream;
+    char started = 0;  // Its address tags StartCall.
+    grpc::Status status;
+  };
+  std::shared_ptr<grpc::Channel> channel_;
+  grpc::CompletionQueue cq_;
+  std::vector<Call> calls_;
+  int sent_ = 0;
+};
+
+// Proves one client cannot exhaust the server: 16,000 concurrent streams on
+// one connection (opened, never finished) leave buildgated's resident memory
+// under 128 MiB (half the deployment's limit), and another caller is still
+// answered.
+TEST_F(ProcessTest, SixteenThousandStreamsOnOneConnectionStayBounded) {
+  Daemon d(dir_, {});
+  ASSERT_GT(d.port(), 0) << d.AllOutput();
+  const long idle_kib = ResidentKiB(d.pid());
+  constexpr int kStreams = 16000;
+  StreamFlood flood(d.address(), kStreams);
+  const int sent = flood.WaitUntilSent(2.0);
+  absl::SleepFor(absl::Seconds(1));  // Let the server take in what was sent.
+  const long flooded_kib = ResidentKiB(d.pid());
+  std::cout << "[ streams ] " << sent << " of " << kStreams << " streams sent; buildgated RSS "
+            << idle_kib / 1024 << " MiB idle, " << flooded_kib / 1024 << " MiB flooded\n";
+  EXPECT_LT(flooded_kib, 128 * 1024) << sent << " streams sent";
+  const std::string step = kSrc + "/examples/steps/build-and-push-ecr.yaml";
+  auto other = RunCommand(kCli + " decide --server " + d.address() + " --org acme --step " + step +
+                              " --timeout 5s", true);
+  EXPECT_EQ(other.exit_code, 10) << other.out;
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
+}
+
+// Proves idle TCP connections to the metrics port (connected, nothing sent)
+// cannot block a scrape: with 8 of them /metrics answers at once, and with
+// three times as many as the metrics server has threads it still answers
+// once its request timeout has closed the idle ones.
+TEST_F(ProcessTest, IdleMetricsConnectionsDoNotBlockScrapes) {
+  Daemon d(dir_, {});
+  ASSERT_GT(d.metrics_port(), 0) << d.AllOutput();
+  for (const int idle_count : {8, 48}) {
+    std::vector<int> idle;
+    for (int i = 0; i < idle_count; ++i) idle.push_back(ConnectLoopback(d.metrics_port()));
+    absl::SleepFor(absl::Milliseconds(200));  // Accepted before the scrape connects.
+    const absl::Time start = absl::Now();
+    const std::string metrics = HttpGet(d.metrics_port(), "/metrics", 30);
+    const absl::Duration took = absl::Now() - start;
+    std::cout << "[ metrics ] scrape with " << idle_count << " idle connections: "
+              << absl::FormatDuration(took) << "\n";
+    EXPECT_TRUE(absl::StrContains(metrics, "buildgate_policy_sets_loaded")) << idle_count;
+    EXPECT_LT(took, idle_count <= 8 ? absl::Seconds(5) : absl::Seconds(20)) << idle_count;
+    for (int fd : idle) ::close(fd);
+  }
+  EXPECT_EQ(d.Stop(), 0) << d.AllOutput();
 }
 
 }  // namespace
