@@ -54,10 +54,7 @@ const char kEcrStep[] =
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           absl::StrCat("bg_svc_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing::FreshTestDirectory("bg_svc");
     fs::create_directories(dir_ / "policies");
     Write("acme.yaml", kAcme);
     Write("globex.yaml", kGlobex);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
 
 namespace buildgate {
 namespace {
@@ -18,11 +19,7 @@ using LastWrite = FileWriteTracker::LastWrite;
 class FileWriteTrackerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           absl::StrCat("bg_tracker_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshTestDirectory("bg_tracker");
     ASSERT_TRUE(tracker_.Watch(dir_.string()).ok());
   }
   void TearDown() override { fs::remove_all(dir_); }

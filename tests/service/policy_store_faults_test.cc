@@ -24,6 +24,7 @@
 #include "engine/proto_text.h"
 #include "gtest/gtest.h"
 #include "service/server.h"
+#include "tests/testing/subprocess.h"
 
 namespace buildgate {
 namespace {
@@ -62,11 +63,7 @@ v1::BuildStep BuildahStep() {
 class StoreFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            absl::StrCat("bg_faults_", ::getpid(), "_",
-                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    root_ = testing::FreshTestDirectory("bg_faults");
     dir_ = root_ / "policies";
   }
   void TearDown() override {

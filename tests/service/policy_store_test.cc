@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
 
 namespace buildgate {
 namespace {
@@ -15,11 +16,7 @@ namespace fs = std::filesystem;
 class PolicyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("bg_store_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshTestDirectory("bg_store");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

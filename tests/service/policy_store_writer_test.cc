@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "service/policy_store.h"
+#include "tests/testing/subprocess.h"
 
 namespace buildgate {
 namespace {
@@ -70,11 +71,7 @@ bool HasErrorContaining(const PolicySnapshot& snap, const std::string& text) {
 class PolicyStoreWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           absl::StrCat("bg_writer_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshTestDirectory("bg_writer");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "gtest/gtest.h"
+
 extern char** environ;
 
 namespace buildgate::testing {
@@ -119,6 +121,16 @@ std::string ScratchPath(const std::string& name) {
   };
   static const Scratch scratch;
   return (scratch.dir / name).string();
+}
+
+std::filesystem::path FreshTestDirectory(const std::string& prefix) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      (prefix + "_" + std::to_string(::getpid()) + "_" +
+       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 }  // namespace buildgate::testing

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,11 @@ bool WaitForFile(const std::string& path, double seconds);
 // named for the process so concurrent runs never share a file, and removed
 // with everything in it when the process exits normally).
 std::string ScratchPath(const std::string& name);
+
+// A new, empty directory for the running test: PREFIX_PID_TEST under the
+// temp directory (what a previous run left there is removed first), so
+// concurrent runs and tests never share files. The fixture removes it.
+std::filesystem::path FreshTestDirectory(const std::string& prefix);
 
 }  // namespace buildgate::testing
 
