@@ -17,17 +17,7 @@
 // (once per run); a directory stands for its *.yaml, *.yml and *.json files.
 // With several inputs every one is checked and the run fails if any does.
 //
-// Exit codes (stable, documented in README.md):
-//   0  allow as proposed (decide) / policy valid (validate) / serving
-//   10 allow with changes (scripts under `set -e` must expect it)
-//   20 deny
-//   2  bad input: usage error, unreadable or invalid policy/step file, or
-//      the server refused the request (INVALID_ARGUMENT, NOT_FOUND, ...)
-//   3  server unavailable, deadline exceeded, or not SERVING (health)
-//   1  internal error
-//   4  test: a policy test failed; diff: a decision changes
-// With several steps the run exits with the most serious: 2, then 3, then
-// 1, then 20, then 10, else 0.
+// Exit codes: client/exit_codes.h.
 //
 // Thread-compatible: RunCli keeps no state between calls.
 #ifndef BUILDGATE_CLIENT_CLI_H_
@@ -39,17 +29,9 @@
 #include <vector>
 
 #include "buildgate/v1/decision.pb.h"
+#include "client/exit_codes.h"
 
 namespace buildgate {
-
-inline constexpr int kExitAllow = 0;
-inline constexpr int kExitInternal = 1;
-inline constexpr int kExitBadInput = 2;
-inline constexpr int kExitUnavailable = 3;
-inline constexpr int kExitAllowWithChanges = 10;
-inline constexpr int kExitDeny = 20;
-// `test`: a case failed; `diff`: a decision changed.
-inline constexpr int kExitFailedOrChanged = 4;
 
 // Runs the CLI with `args` (without the program name); `-` reads `in`.
 int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out,

@@ -5,7 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "client/cli.h"
+#include "client/exit_codes.h"
 #include "common/command_line.h"
 #include "common/file.h"
 
@@ -113,26 +113,6 @@ int ExitCodeForRpcError(const absl::Status& status) {
     default:
       return kExitInternal;
   }
-}
-
-int Worse(int a, int b) {
-  auto rank = [](int code) {
-    switch (code) {
-      case kExitBadInput:
-        return 6;
-      case kExitUnavailable:
-        return 5;
-      case kExitInternal:
-        return 4;
-      case kExitDeny:
-        return 3;
-      case kExitAllowWithChanges:
-        return 2;
-      default:
-        return 1;
-    }
-  };
-  return rank(a) >= rank(b) ? a : b;
 }
 
 void PrintMessage(const google::protobuf::Message& m, const std::string& output,

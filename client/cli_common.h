@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "client/buildgate_client.h"
+#include "client/exit_codes.h"
 #include "common/file.h"
 #include "common/status.h"
 #include "engine/compiled_policy.h"
@@ -63,9 +64,6 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> LoadPolicy(const std::s
 
 // Exit code for a failed remote call.
 int ExitCodeForRpcError(const absl::Status& status);
-
-// The more serious of two exit codes (see cli.h).
-int Worse(int a, int b);
 
 // `m` as YAML, or JSON for output "json".
 void PrintMessage(const google::protobuf::Message& m, const std::string& output,

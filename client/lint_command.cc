@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "client/cli.h"
+#include "client/exit_codes.h"
 #include "client/cli_common.h"
 #include "common/command_line.h"
 #include "common/file.h"

@@ -1,7 +1,7 @@
 #include "client/policy_commands.h"
 
 #include "absl/strings/str_cat.h"
-#include "client/cli.h"
+#include "client/exit_codes.h"
 #include "client/cli_common.h"
 #include "lint/lint.h"
 #include "lint/policy_diff.h"

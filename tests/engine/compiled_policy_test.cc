@@ -115,7 +115,7 @@ TEST(CompiledPolicySet, ErrorsNameTheField) {
 // (U+009B, a one-byte CSI) in the org and in override project and pipeline
 // ids; spaces too, as for a step's ids.
 TEST(CompiledPolicySet, IdsWithControlCharactersAreRefused) {
-  for (const std::string bad : {std::string("acme\x1b[2J"), std::string("acme\x07"),
+  for (const std::string& bad : {std::string("acme\x1b[2J"), std::string("acme\x07"),
                                 std::string("acme\x7f"), std::string("acme\xc2\x9b" "31m"),
                                 std::string("acme corp")}) {
     SCOPED_TRACE(absl::CEscape(bad));
