@@ -269,4 +269,16 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text,
   return ref;
 }
 
+absl::string_view ImageNameOf(absl::string_view image) {
+  std::string storage;  // Only used when the image holds an expression.
+  const absl::string_view masked = MaskExpressionsView(image, 'x', &storage);
+  std::size_t end = std::min(masked.find('@'), masked.size());
+  const std::size_t slash = masked.rfind('/', end);
+  const std::size_t colon = masked.rfind(':', end);
+  if (colon != absl::string_view::npos && (slash == absl::string_view::npos || colon > slash)) {
+    end = colon;
+  }
+  return image.substr(0, end);
+}
+
 }  // namespace buildgate

@@ -42,6 +42,13 @@ struct ImageReference {
 // broken (an expression outside the tag and digest breaks one).
 absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text, absl::string_view field);
 
+// `image` without its tag and digest, as written ("registry:5000/a/b:1@sha256:…"
+// -> "registry:5000/a/b"): the text before the first '@', and before the
+// last ':' after the last '/' there. Expressions are never split (a ':' or
+// '@' inside one is not a separator). For text that need not parse (a
+// Plugin image to classify, an image a Run step's command tags).
+absl::string_view ImageNameOf(absl::string_view image);
+
 // Why `mirror` is not a plugin mirror prefix (a registry host with an
 // optional path, lower case, no scheme, tag, digest, wildcard or
 // expression, and not Docker Hub itself), or "" when it is one.

@@ -13,6 +13,7 @@
 #include "engine/decide.h"
 #include "engine/enum_names.h"
 #include "engine/expression.h"
+#include "engine/reference.h"
 
 namespace buildgate::lint {
 namespace {
@@ -322,17 +323,6 @@ absl::Status LintUnmanaged(const CompiledPolicySet& set, const FoundBuild& b,
   return absl::OkStatus();
 }
 
-// An image reference without its tag and digest ("registry:5000/a/b:1@sha"
-// -> "registry:5000/a/b"); expressions are never split.
-absl::string_view ImageName(absl::string_view image) {
-  const std::string masked = MaskExpressions(image, 'x');
-  std::size_t end = std::min(masked.find('@'), masked.size());
-  const std::size_t slash = masked.rfind('/', end);
-  const std::size_t colon = masked.rfind(':', end);
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) end = colon;
-  return image.substr(0, end);
-}
-
 // True when an image name (no tag or digest) ends with a catalog image
 // repository ("harbor.example/proxy/plugins/buildah-docker"): a builder
 // image pulled from somewhere the policy does not name.
@@ -414,7 +404,7 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
         // An image whose repository holds an expression (all of it, as
         // <+input>, or part, as plugins/buildah-<+matrix.dest>) may be a
         // builder plugin or not.
-        const absl::string_view name = ImageName(b.proposal.image());
+        const absl::string_view name = ImageNameOf(b.proposal.image());
         if (ContainsHarnessExpression(name)) {
           UndecidableBuild(b, v1::RUNTIME_INPUT,
                            absl::StrCat("the Plugin step's image ", QuoteInput(name),

@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "common/status.h"
 #include "engine/expression.h"
+#include "engine/reference.h"
 #include "engine/render.h"
 #include "engine/yaml_document.h"
 
@@ -821,11 +822,11 @@ class Reader {
       for (std::size_t k = i + 1; k + 1 < words.size(); ++k) {
         if (words[k] == "-t" || words[k] == "--tag" || words[k] == "--destination" ||
             words[k] == "-d") {
-          *repo = ImageName(words[k + 1]);
+          *repo = CommandImageName(words[k + 1]);
           break;
         }
         for (absl::string_view flag : {"--tag=", "--destination="}) {
-          if (absl::StartsWith(words[k], flag)) *repo = ImageName(words[k].substr(flag.size()));
+          if (absl::StartsWith(words[k], flag)) *repo = CommandImageName(words[k].substr(flag.size()));
         }
         if (!repo->empty()) break;
       }
@@ -840,20 +841,13 @@ class Reader {
 
   // "registry/acme/app:1.2" → "registry/acme/app"; quotes dropped; a shell
   // variable makes it unknown ("").
-  static std::string ImageName(absl::string_view word) {
+  static std::string CommandImageName(absl::string_view word) {
     absl::ConsumePrefix(&word, "\"");
     absl::ConsumeSuffix(&word, "\"");
     absl::ConsumePrefix(&word, "'");
     absl::ConsumeSuffix(&word, "'");
     if (absl::StrContains(word, '$') && !ContainsHarnessExpression(word)) return std::string();
-    const std::string masked = MaskExpressions(word, 'x');
-    std::size_t end = masked.find('@');
-    const std::size_t last_slash = masked.rfind('/');
-    const std::size_t colon = masked.rfind(':');
-    if (colon != std::string::npos && (last_slash == std::string::npos || colon > last_slash)) {
-      end = std::min(end, colon);
-    }
-    return std::string(word.substr(0, end));
+    return std::string(ImageNameOf(word));
   }
 
   std::string file_;

@@ -213,5 +213,28 @@ TEST(ParseImageReference, RandomReferencesRoundTrip) {
   }
 }
 
+// Proves the one "image without its tag and digest" every layer uses: a
+// port is not a tag, a digest goes with the tag before it, and a ':' or '@'
+// inside an expression separates nothing. (The pipeline reader's own copy
+// kept ":1" in registry:5000/a/b:1@sha256:… .)
+TEST(ImageNameOf, DropsTagAndDigestOnly) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"plugins/kaniko", "plugins/kaniko"},
+      {"plugins/kaniko:1.10.1", "plugins/kaniko"},
+      {"registry:5000/a/b", "registry:5000/a/b"},
+      {"registry:5000/a/b:1", "registry:5000/a/b"},
+      {"registry:5000/a/b:1@sha256:0123abcd", "registry:5000/a/b"},
+      {"a/b@sha256:0123abcd", "a/b"},
+      {"plugins/kaniko:<+pipeline.variables.V>", "plugins/kaniko"},
+      {"<+input>", "<+input>"},
+      {"harbor/<+stage.variables.a:b>/app:1", "harbor/<+stage.variables.a:b>/app"},
+      {"quay.io/acme/<+x@y>", "quay.io/acme/<+x@y>"},
+      {"", ""},
+  };
+  for (const auto& [image, name] : cases) {
+    EXPECT_EQ(ImageNameOf(image), name) << image;
+  }
+}
+
 }  // namespace
 }  // namespace buildgate
