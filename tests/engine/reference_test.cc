@@ -197,7 +197,9 @@ TEST(ParseImageReference, RandomReferencesRoundTrip) {
     auto r = ParseImageReference(text, "step.image");
     ASSERT_TRUE(r.ok()) << text << ": " << r.status();
     const bool hub = absl::StartsWith(text, "docker.io/");
-    if (!hub) EXPECT_EQ(Join(*r), text);
+    if (!hub) {
+      EXPECT_EQ(Join(*r), text);
+    }
     // Mutate one to three bytes and parse again.
     std::string mutated = text;
     for (int m = std::uniform_int_distribution<int>(1, 3)(rng); m > 0; --m) {
