@@ -526,6 +526,11 @@ TEST_F(ProcessTest, BadStartupFlags) {
   EXPECT_EQ(help.exit_code, 0) << help.out;  // Was 1, with "Flags from .../main.cc".
   EXPECT_TRUE(absl::StrContains(help.out, "--policy_dir")) << help.out;
   EXPECT_FALSE(absl::StrContains(help.out, "main.cc")) << help.out;
+  // Flags are grouped by task (service/flags.h), each group under its heading.
+  for (const char* group : {"Listening:", "Policies:", "Logs:", "TLS:", "Shutdown:", "Limits:"}) {
+    EXPECT_TRUE(absl::StrContains(help.out, group)) << group << "\n" << help.out;
+  }
+  EXPECT_LT(help.out.find("Policies:"), help.out.find("--policy_settle_time")) << help.out;
   auto version = RunCommand(kBin + "/service/buildgated --version", true);
   EXPECT_EQ(version.exit_code, 0) << version.out;
   EXPECT_TRUE(absl::StartsWith(version.out, "buildgated 0.")) << version.out;
