@@ -36,8 +36,7 @@ std::vector<v1::Reason> ProfileProblems(const v1::BuilderSpec& spec, const v1::R
     out.push_back(MakeReason(v1::ROOT_NOT_ALLOWED, b,
                              absl::StrCat(who, " runs as root (UID 0); the policy forbids root")));
   }
-  if (!profile.run_as_root() &&
-      (sec.uid < policy.allowed_uids().min() || sec.uid > policy.allowed_uids().max())) {
+  if (!profile.run_as_root() && !AllowsUid(policy, sec.uid)) {
     out.push_back(MakeReason(
         v1::UID_OUT_OF_RANGE, b,
         absl::StrCat(who, " runs as UID ", sec.uid, ", outside allowed_uids [",

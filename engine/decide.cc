@@ -25,6 +25,7 @@
 #include "engine/render.h"
 #include "engine/shape_memo.h"
 #include "engine/step_validation.h"
+#include "engine/policy.h"
 
 namespace buildgate {
 namespace {
@@ -82,8 +83,7 @@ int64_t InfrastructureUidAfterChanges(const v1::Policy& policy, const v1::Infras
   if (!infra.has_container_security_context()) return -1;  // Not described: not judged.
   const v1::ContainerSecurityContext& ctx = infra.container_security_context();
   if (policy.root() != v1::ROOT_ALLOWED) {
-    const bool uid_ok = ctx.has_run_as_user() && ctx.run_as_user() >= policy.allowed_uids().min() &&
-                        ctx.run_as_user() <= policy.allowed_uids().max();
+    const bool uid_ok = ctx.has_run_as_user() && AllowsUid(policy, ctx.run_as_user());
     return uid_ok ? ctx.run_as_user() : policy.non_root_uid();
   }
   if (ctx.has_run_as_non_root() && ctx.run_as_non_root() && !ctx.has_run_as_user()) {
@@ -107,8 +107,7 @@ void InfrastructureChanges(const v1::Policy& policy, const v1::BuildStep& step,
                 ctx.has_run_as_non_root() ? (ctx.run_as_non_root() ? "true" : "false") : "",
                 "true");
     }
-    const bool uid_ok = ctx.has_run_as_user() && ctx.run_as_user() >= policy.allowed_uids().min() &&
-                        ctx.run_as_user() <= policy.allowed_uids().max();
+    const bool uid_ok = ctx.has_run_as_user() && AllowsUid(policy, ctx.run_as_user());
     if (!uid_ok) {
       AddChange(d, at + "runAsUser", ctx.has_run_as_user() ? absl::StrCat(ctx.run_as_user()) : "",
                 absl::StrCat(policy.non_root_uid()));

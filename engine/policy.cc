@@ -114,8 +114,6 @@ absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
   return absl::OkStatus();
 }
 
-bool InRange(const v1::UidRange& r, int64_t uid) { return uid >= r.min() && uid <= r.max(); }
-
 }  // namespace
 
 const std::vector<v1::Builder>& DefaultBuilderOrder() {
@@ -127,6 +125,10 @@ const std::vector<v1::Builder>& DefaultBuilderOrder() {
 bool AllowsBuilder(const v1::Policy& policy, v1::Builder builder) {
   const auto& list = policy.allowed_builders();
   return std::find(list.begin(), list.end(), builder) != list.end();
+}
+
+bool AllowsUid(const v1::Policy& policy, int64_t uid) {
+  return uid >= policy.allowed_uids().min() && uid <= policy.allowed_uids().max();
 }
 
 bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag) {
@@ -160,7 +162,7 @@ absl::StatusOr<v1::Policy> EffectiveOrgPolicy(const v1::Policy& org, absl::strin
     p.mutable_allowed_uids()->set_max(kMaxUid);
   }
   if (!p.has_non_root_uid()) p.set_non_root_uid(kDefaultNonRootUid);
-  if (!InRange(p.allowed_uids(), p.non_root_uid())) {
+  if (!AllowsUid(p, p.non_root_uid())) {
     return InvalidField(absl::StrCat(at, ".non_root_uid"),
                         absl::StrCat(p.non_root_uid(), " is outside allowed_uids [",
                                      p.allowed_uids().min(), ", ", p.allowed_uids().max(), "]"));
@@ -248,7 +250,7 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
     *p.mutable_allowed_uids() = r;
   }
   if (o.has_non_root_uid()) p.set_non_root_uid(o.non_root_uid());
-  if (!InRange(p.allowed_uids(), p.non_root_uid())) {
+  if (!AllowsUid(p, p.non_root_uid())) {
     return InvalidField(absl::StrCat(at, ".non_root_uid"),
                         absl::StrCat(p.non_root_uid(), " is outside allowed_uids [",
                                      p.allowed_uids().min(), ", ", p.allowed_uids().max(), "]"));

@@ -36,6 +36,11 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
 // True if `policy.allowed_builders` lists `builder`.
 bool AllowsBuilder(const v1::Policy& policy, v1::Builder builder);
 
+// True if `uid` is within the effective `policy`'s allowed_uids (min and
+// max included): the one test of the range, for builders, infrastructure
+// and remediations alike.
+bool AllowsUid(const v1::Policy& policy, int64_t uid);
+
 // True if `flag` is on in `policy`.
 bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag);
 

@@ -82,7 +82,7 @@ std::vector<Relaxation> CandidateRelaxations(const v1::BuilderSpec& spec, const 
   for (const v1::RunProfile& profile : spec.profiles()) {
     if (!profile.has_uid()) continue;
     const int64_t uid = profile.uid();
-    if (uid >= p.allowed_uids().min() && uid <= p.allowed_uids().max()) continue;
+    if (AllowsUid(p, uid)) continue;
     out.push_back(
         {{absl::StrCat("allowed_uids: include ", uid)}, [uid](v1::Policy* q, v1::Arch*) {
            auto* r = q->mutable_allowed_uids();

@@ -15,6 +15,7 @@
 #include "engine/reference.h"
 #include "engine/render.h"
 #include "engine/yaml_document.h"
+#include "engine/policy.h"
 
 namespace buildgate::pipeline {
 namespace {
@@ -169,9 +170,9 @@ class Reader {
       return std::optional<int64_t>();
     }
     int64_t uid = 0;
-    if (!absl::SimpleAtoi(text, &uid) || uid < 0 || uid > 2147483647) {
+    if (!absl::SimpleAtoi(text, &uid) || uid < 0 || uid > kMaxUid) {
       return Error(map[std::string(key)], Join(path, key),
-                   absl::StrCat("expected a user id from 0 to 2147483647, not ", QuoteInput(text)));
+                   absl::StrCat("expected a user id from 0 to ", kMaxUid, ", not ", QuoteInput(text)));
     }
     return std::optional<int64_t>(uid);
   }
