@@ -127,10 +127,6 @@ bool AllowsBuilder(const v1::Policy& policy, v1::Builder builder) {
   return std::find(list.begin(), list.end(), builder) != list.end();
 }
 
-bool AllowsUid(const v1::Policy& policy, int64_t uid) {
-  return uid >= policy.allowed_uids().min() && uid <= policy.allowed_uids().max();
-}
-
 bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag) {
   for (const auto& f : policy.feature_flags()) {
     if (f == flag) return true;

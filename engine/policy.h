@@ -39,7 +39,10 @@ bool AllowsBuilder(const v1::Policy& policy, v1::Builder builder);
 // True if `uid` is within the effective `policy`'s allowed_uids (min and
 // max included): the one test of the range, for builders, infrastructure
 // and remediations alike.
-bool AllowsUid(const v1::Policy& policy, int64_t uid);
+// Inline: the decision path asks it per call.
+inline bool AllowsUid(const v1::Policy& policy, int64_t uid) {
+  return uid >= policy.allowed_uids().min() && uid <= policy.allowed_uids().max();
+}
 
 // True if `flag` is on in `policy`.
 bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag);
