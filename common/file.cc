@@ -105,19 +105,6 @@ int ReadUpTo(int fd, std::size_t limit, std::string* out) {
   return 0;
 }
 
-// Writes all of `data` to `fd`; errno on error.
-int WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return 0;
-}
-
 // Copies every extended attribute of `from` to `to` (ACLs and security
 // labels included, as far as the caller may read and set them).
 absl::Status CopyExtendedAttributes(int from, int to, const std::string& path) {
@@ -338,6 +325,18 @@ absl::Status ReplaceFileContent(const std::string& path, const FileSnapshot& as_
     return ErrnoError(errno, path, "replaced, but its directory could not be synced");
   }
   return absl::OkStatus();
+}
+
+int WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return 0;
 }
 
 }  // namespace buildgate

@@ -56,6 +56,10 @@ struct FileSnapshot {
 absl::StatusOr<FileSnapshot> ReadFileSnapshot(const std::string& path,
                                               std::size_t max_bytes = kDefaultMaxFileBytes);
 
+// Writes all of `data` to the open file `fd`, again after a partial write
+// or EINTR; 0, or the errno of the write that failed.
+int WriteAll(int fd, absl::string_view data);
+
 // ReadFileSnapshot's content alone.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
                                              std::size_t max_bytes = kDefaultMaxFileBytes);

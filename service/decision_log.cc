@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
+#include "common/file.h"
 #include "engine/enum_names.h"
 
 namespace buildgate {
@@ -161,15 +162,7 @@ struct DecisionLog::Writer {
 
   // Writes all of `text`; false on an error that will not pass.
   bool WriteAll(absl::string_view text) {
-    while (!text.empty()) {
-      const ssize_t n = ::write(fd, text.data(), text.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return false;
-      }
-      text.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
+    return buildgate::WriteAll(fd, text) == 0;
   }
 
   void Run() {
