@@ -24,11 +24,11 @@
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
 #include "buildgate/v1/service.pb.h"
-#include "engine/limits.h"
-#include "engine/proto_text.h"
-#include "engine/shape_memo.h"
+#include "input/limits.h"
+#include "input/proto_text.h"
+#include "engine/shape_memo_bypass.h"
 #include "service/decision_log.h"
-#include "service/policy_cache.h"
+#include "store/policy_cache.h"
 
 // Counts heap allocations per thread.
 namespace {
@@ -112,7 +112,7 @@ repo: acme/payments
 )";
 
 // Decides `step_yaml` over and over: after the first call its shape is
-// memoized (engine/shape_memo.h) unless `fresh`, which decides every call
+// memoized (engine/internal/shape_memo.h) unless `fresh`, which decides every call
 // from scratch as before the memo.
 void RunDecide(benchmark::State& state, const char* step_yaml,
                v1::DecisionView view = v1::DECISION_VIEW_FULL, bool fresh = false) {
@@ -131,7 +131,7 @@ void RunDecide(benchmark::State& state, const char* step_yaml,
 }
 
 // The request-limit check every Decide request passes on the server
-// (engine/limits.h), on a request of an inline policy and a typical step.
+// (input/limits.h), on a request of an inline policy and a typical step.
 void BM_CheckRequestLimits(benchmark::State& state) {
   v1::DecideRequest request;
   *request.mutable_policy()->mutable_inline_policy() = Policy(kPolicy);

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "engine/compiled_policy.h"
-#include "engine/yaml_document.h"
+#include "input/yaml_document.h"
 #include "lint/lint.h"
 
 namespace buildgate {

@@ -32,7 +32,7 @@
 #include "buildgate/v1/service.pb.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "tests/testing/corpus_files.h"
 
 ABSL_FLAG(std::string, target, "", "Server address");

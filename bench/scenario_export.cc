@@ -17,8 +17,8 @@
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
 #include "engine/proposal.h"
-#include "engine/proto_text.h"
-#include "engine/shape_memo.h"
+#include "input/proto_text.h"
+#include "engine/shape_memo_bypass.h"
 #include "tests/testing/corpus_files.h"
 
 ABSL_FLAG(std::string, corpus, "tests/cases", "Scenario corpus directory");

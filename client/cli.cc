@@ -27,7 +27,7 @@
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
 #include "engine/enum_names.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 
 namespace buildgate {
 namespace {

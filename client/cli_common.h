@@ -21,8 +21,8 @@
 #include "common/file.h"
 #include "common/status.h"
 #include "engine/compiled_policy.h"
-#include "engine/limits.h"
-#include "engine/proto_text.h"
+#include "input/limits.h"
+#include "input/proto_text.h"
 #include "google/protobuf/message.h"
 
 namespace buildgate {
@@ -44,7 +44,7 @@ absl::StatusOr<std::string> ReadInput(const std::string& path, std::istream& in,
                                       std::size_t max_bytes = kDefaultMaxFileBytes);
 
 // --max_document_bytes and --max_yaml_nodes into `limits` (pipeline
-// documents can be large; the defaults are engine/limits.h's).
+// documents can be large; the defaults are input/limits.h's).
 void AddDocumentLimitOptions(CLI::App* cmd, InputLimits* limits);
 
 // `path` as messages name it ("<stdin>" for `-`).

@@ -21,7 +21,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/buildgate_client.h"
-#include "engine/limits.h"
+#include "input/limits.h"
 
 namespace buildgate {
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "engine/limits.h"
+#include "input/limits.h"
 
 namespace buildgate {
 

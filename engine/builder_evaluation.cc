@@ -1,4 +1,4 @@
-#include "engine/builder_evaluation.h"
+#include "engine/internal/builder_evaluation.h"
 
 #include <algorithm>
 #include <string>

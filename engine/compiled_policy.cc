@@ -15,11 +15,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "engine/catalog.h"
-#include "engine/compiled_tables.h"
-#include "engine/intern_pool.h"
+#include "catalog/catalog.h"
+#include "engine/internal/compiled_tables.h"
+#include "engine/internal/intern_pool.h"
 #include "engine/policy.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "engine/step_validation.h"
 
 namespace buildgate {

@@ -19,7 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "buildgate/v1/catalog.pb.h"
 #include "buildgate/v1/policy.pb.h"
-#include "engine/limits.h"
+#include "input/limits.h"
 
 namespace buildgate {
 
@@ -33,7 +33,7 @@ class CompiledPolicySet {
   // As above with another base catalog (tests).
   static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> Compile(
       const v1::PolicySet& set, const v1::BuilderCatalog& base_catalog);
-  // Parses policy-set text (YAML or JSON, engine/proto_text.h) within
+  // Parses policy-set text (YAML or JSON, input/proto_text.h) within
   // `limits` and compiles it: the one way the CLI and the policy store load
   // a policy file. Errors start with `source` ("acme.yaml:7:5: policy.root:
   // ..." or "acme.yaml: overrides[0]...").

@@ -1,4 +1,4 @@
-#include "engine/compiled_tables.h"
+#include "engine/internal/compiled_tables.h"
 
 #include <algorithm>
 #include <string>
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "engine/catalog.h"
+#include "catalog/catalog.h"
 #include "engine/enum_names.h"
 #include "engine/policy.h"
 

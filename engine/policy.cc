@@ -9,11 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status.h"
-#include "engine/allowlist.h"
+#include "grammar/allowlist.h"
 #include "engine/enum_names.h"
-#include "engine/limits.h"
-#include "engine/reference.h"
-#include "engine/registry.h"
+#include "input/limits.h"
+#include "grammar/reference.h"
+#include "grammar/registry.h"
 
 namespace buildgate {
 namespace {

@@ -5,7 +5,7 @@
 // host, the push target or the ECR region again.
 //
 // Every derived value says whether it is known at decision time. A Harness
-// expression (engine/expression.h) is carried verbatim: a host that holds
+// expression (grammar/expression.h) is carried verbatim: a host that holds
 // one is not lower-cased or split, an ECR region that is one stays the whole
 // expression, and a check that depends on an unknown value says so instead
 // of guessing.

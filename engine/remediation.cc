@@ -1,4 +1,4 @@
-#include "engine/remediation.h"
+#include "engine/internal/remediation.h"
 
 #include <algorithm>
 #include <functional>
@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/builder_evaluation.h"
+#include "engine/internal/builder_evaluation.h"
 #include "engine/enum_names.h"
 #include "engine/policy.h"
 

@@ -8,7 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/expression.h"
+#include "grammar/expression.h"
 
 namespace buildgate {
 namespace {

@@ -1,6 +1,7 @@
-#include "engine/shape_memo.h"
+#include "engine/internal/shape_memo.h"
+#include "engine/shape_memo_bypass.h"
 
-#include "engine/compiled_tables.h"
+#include "engine/internal/compiled_tables.h"
 
 namespace buildgate {
 namespace {

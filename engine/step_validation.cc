@@ -10,10 +10,10 @@
 #include "common/bytes.h"
 #include "common/status.h"
 #include "engine/enum_names.h"
-#include "engine/limits.h"
+#include "input/limits.h"
 #include "engine/policy.h"
-#include "engine/reference.h"
-#include "engine/registry.h"
+#include "grammar/reference.h"
+#include "grammar/registry.h"
 
 namespace buildgate {
 namespace {

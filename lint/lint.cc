@@ -12,8 +12,8 @@
 #include "common/status.h"
 #include "engine/decide.h"
 #include "engine/enum_names.h"
-#include "engine/expression.h"
-#include "engine/reference.h"
+#include "grammar/expression.h"
+#include "grammar/reference.h"
 
 namespace buildgate::lint {
 namespace {

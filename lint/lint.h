@@ -27,7 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "buildgate/v1/lint.pb.h"
 #include "engine/compiled_policy.h"
-#include "engine/limits.h"
+#include "input/limits.h"
 #include "pipeline/harness_pipeline.h"
 
 namespace buildgate::lint {

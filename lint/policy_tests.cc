@@ -9,7 +9,7 @@
 #include "common/status.h"
 #include "engine/decide.h"
 #include "engine/enum_names.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "lint/lint.h"
 #include "lint/message_subset.h"
 

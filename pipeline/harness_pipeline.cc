@@ -11,10 +11,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/status.h"
-#include "engine/expression.h"
-#include "engine/reference.h"
+#include "grammar/expression.h"
+#include "grammar/reference.h"
 #include "engine/render.h"
-#include "engine/yaml_document.h"
+#include "input/yaml_document.h"
 #include "engine/policy.h"
 
 namespace buildgate::pipeline {

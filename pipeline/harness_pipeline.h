@@ -21,7 +21,7 @@
 // Fail closed: a document that is not a Harness pipeline, stage or step (an
 // empty list, a list item or a stages[]/steps[] item that is none of
 // Harness's) is an error, and so is a mapping that holds a key twice
-// (engine/yaml_document.h).
+// (input/yaml_document.h).
 //
 // Thread-safe: ReadHarnessPipeline is pure.
 #ifndef BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
@@ -33,7 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "buildgate/v1/step.pb.h"
-#include "engine/limits.h"
+#include "input/limits.h"
 #include "yaml-cpp/yaml.h"
 
 namespace buildgate::pipeline {

@@ -22,7 +22,7 @@ case "$flavour" in
     build_dir="${BUILD_DIR:-build-tsan}"
     config=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
             -DBUILDGATE_SANITIZE=thread -DBUILDGATE_BUILD_BENCH=OFF)
-    targets=(--target engine_tests service_tests pipeline_tests lint_tests)
+    targets=(--target grammar_tests input_tests engine_tests store_tests service_tests pipeline_tests lint_tests)
     ;;
   *)
     build_dir="${BUILD_DIR:-build}"

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/decide.h"
-#include "engine/limits.h"
+#include "input/limits.h"
 #include "lint/lint.h"
 #include "service/grpc_status.h"
 

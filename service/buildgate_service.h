@@ -22,14 +22,14 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "engine/limits.h"
+#include "input/limits.h"
 #include "service/grpc_status.h"
 #include "buildgate/v1/service.grpc.pb.h"
 #include "service/decision_log.h"
 #include "service/raw_message.h"
 #include "service/metrics.h"
-#include "service/policy_cache.h"
-#include "service/policy_store.h"
+#include "store/policy_cache.h"
+#include "store/policy_store.h"
 
 namespace buildgate {
 
@@ -100,7 +100,7 @@ class BuildGateService final : public RawBuildGateService {
                          v1::DecisionView view, v1::DecideResponse* response);
 
   // One handler per RPC. `parsed` is the decoding's result, limits
-  // (engine/limits.h) included: on error the handler refuses (Decide,
+  // (input/limits.h) included: on error the handler refuses (Decide,
   // DecideBatch and LintPipeline log the refusal). The response is only sent when
   // OK.
   template <typename Request, typename Response>

@@ -24,8 +24,8 @@
 #include "service/buildgate_service.h"
 #include "service/decision_log.h"
 #include "service/metrics.h"
-#include "service/policy_cache.h"
-#include "service/policy_store.h"
+#include "store/policy_cache.h"
+#include "store/policy_store.h"
 
 namespace buildgate {
 
@@ -61,7 +61,7 @@ struct ServerOptions {
   // `limits` are taken from `limits` below (one set of limits for files and
   // requests), whatever is set here.
   PolicyStoreOptions store;
-  // Limits on every request and policy file (engine/limits.h); also the
+  // Limits on every request and policy file (input/limits.h); also the
   // store's per-file limits.
   InputLimits limits;
   // Largest request gRPC accepts (RESOURCE_EXHAUSTED beyond).

@@ -1,8 +1,8 @@
-#include "engine/builder_evaluation.h"
+#include "engine/internal/builder_evaluation.h"
 
 #include <algorithm>
 
-#include "engine/catalog.h"
+#include "catalog/catalog.h"
 #include "engine/policy.h"
 #include "gtest/gtest.h"
 

@@ -11,9 +11,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "engine/compiled_tables.h"
-#include "engine/intern_pool.h"
-#include "engine/proto_text.h"
+#include "engine/internal/compiled_tables.h"
+#include "engine/internal/intern_pool.h"
+#include "input/proto_text.h"
 #include "gtest/gtest.h"
 
 namespace buildgate {

@@ -3,7 +3,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "gtest/gtest.h"
 #include "tests/testing/yaml_messages.h"
 

@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/admission.h"
-#include "engine/catalog.h"
+#include "catalog/catalog.h"
 #include "engine/decide.h"
 #include "engine/enum_names.h"
 #include "gtest/gtest.h"

@@ -1,4 +1,4 @@
-#include "engine/remediation.h"
+#include "engine/internal/remediation.h"
 
 #include <algorithm>
 

@@ -1,7 +1,8 @@
-// The shape memo (engine/shape_memo.h): a repeated step shape is a lookup,
+// The shape memo (engine/internal/shape_memo.h): a repeated step shape is a lookup,
 // and a memoized decision is the fresh one byte for byte, whatever strings
 // the step carries.
-#include "engine/shape_memo.h"
+#include "engine/internal/shape_memo.h"
+#include "engine/shape_memo_bypass.h"
 
 #include <memory>
 #include <set>
@@ -10,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/compiled_policy.h"
-#include "engine/compiled_tables.h"
+#include "engine/internal/compiled_tables.h"
 #include "engine/decide.h"
 #include "gtest/gtest.h"
 #include "tests/testing/corpus.h"

@@ -7,7 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "buildgate/v1/policy.pb.h"
 #include "engine/compiled_policy.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "tests/fuzz/fuzz_policy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

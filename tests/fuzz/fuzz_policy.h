@@ -10,7 +10,7 @@
 #include "buildgate/v1/step.pb.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 
 namespace buildgate::fuzz {
 

@@ -8,7 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "buildgate/v1/policy.pb.h"
 #include "engine/compiled_policy.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view text(reinterpret_cast<const char*>(data), size);

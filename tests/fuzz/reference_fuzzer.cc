@@ -1,6 +1,6 @@
-// Fuzz target: the Harness expression scanner (engine/expression.h), the
-// registry helpers (engine/registry.h), the reference grammar
-// (engine/reference.h) and the allowlist matcher (engine/allowlist.h) on
+// Fuzz target: the Harness expression scanner (grammar/expression.h), the
+// registry helpers (grammar/registry.h), the reference grammar
+// (grammar/reference.h) and the allowlist matcher (grammar/allowlist.h) on
 // arbitrary text, with the properties they promise: an expression's end lies
 // inside the text and right after a '>', a whole expression is also
 // "contained", masking keeps offsets, a parsed reference reassembles into its
@@ -11,10 +11,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
-#include "engine/allowlist.h"
-#include "engine/expression.h"
-#include "engine/reference.h"
-#include "engine/registry.h"
+#include "grammar/allowlist.h"
+#include "grammar/expression.h"
+#include "grammar/reference.h"
+#include "grammar/registry.h"
 
 namespace {
 using buildgate::v1::Destination;

@@ -8,7 +8,7 @@
 #include "buildgate/v1/decision.pb.h"
 #include "buildgate/v1/step.pb.h"
 #include "engine/decide.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "tests/fuzz/fuzz_policy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -34,7 +34,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "client/buildgate_client.h"
-#include "engine/limits.h"
+#include "input/limits.h"
 #include "gtest/gtest.h"
 #include "tests/testing/subprocess.h"
 

@@ -17,7 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "client/buildgate_client.h"
 #include "engine/decide.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"

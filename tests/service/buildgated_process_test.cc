@@ -33,7 +33,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include "client/buildgate_client.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "gtest/gtest.h"
 #include "tests/testing/json.h"
 #include "tests/testing/subprocess.h"

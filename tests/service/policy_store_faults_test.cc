@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/buildgate_client.h"
 #include "engine/enum_names.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "gtest/gtest.h"
 #include "service/server.h"
 #include "tests/testing/subprocess.h"

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/decide.h"
-#include "engine/shape_memo.h"
+#include "engine/shape_memo_bypass.h"
 
 #include "gtest/gtest.h"
 #include "lint/policy_tests.h"

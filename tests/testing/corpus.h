@@ -33,7 +33,7 @@ std::vector<std::string> CheckOutcome(const v1::DecisionCase& c, const absl::Sta
 std::string BasicViewMismatch(const CompiledPolicySet& set, const v1::BuildStep& step,
                               const v1::Decision& full);
 
-// Checks the shape memo (engine/shape_memo.h): for each view, Decide on
+// Checks the shape memo (engine/internal/shape_memo.h): for each view, Decide on
 // `step` computed fresh (under a ShapeMemoBypass), through the memo, and
 // through the memo again (a hit, whatever filled it) must agree byte for
 // byte. Returns what differs; empty if they agree.

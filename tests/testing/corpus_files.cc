@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "common/file.h"
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 
 namespace buildgate::testing {
 

@@ -1,6 +1,6 @@
 #include "tests/testing/yaml_messages.h"
 
-#include "engine/proto_text.h"
+#include "input/proto_text.h"
 #include "gtest/gtest.h"
 
 namespace buildgate::testing {
