@@ -214,7 +214,7 @@ CompiledPolicyCache& SharedCache(int entries) {
     v1::PolicySet set = Policy(kPolicy);
     for (int i = 0; i < entries; ++i) {
       set.mutable_policy()->set_revision(absl::StrCat("r", i));
-      (void)c->GetOrCompile(set);
+      (void)c->LookupOrCompile(set);
     }
     return c;
   }();
@@ -241,8 +241,8 @@ void BM_CacheLookup(benchmark::State& state) {
   for (int k = 0; k < 16; ++k) (void)cache.Lookup(fingerprints[base + k]);
   AllocationCounter allocations(state);
   for (auto _ : state) {
-    const CompiledPolicySet* hit = cache.Lookup(fingerprints[base + (i++ & 15)]);
-    benchmark::DoNotOptimize(hit);
+    const PolicyHandle hit = cache.Lookup(fingerprints[base + (i++ & 15)]);
+    benchmark::DoNotOptimize(hit.get());
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -27,6 +27,7 @@
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
 #include "engine/enum_names.h"
+#include "engine/render.h"
 #include "input/proto_text.h"
 
 namespace buildgate {
@@ -465,8 +466,7 @@ std::string DecisionToText(const v1::Decision& d) {
   if (!d.changes().empty()) {
     out += "changes:\n";
     for (const auto& c : d.changes()) {
-      absl::StrAppend(&out, "  ", c.field(), ": ", c.proposed().empty() ? "(unset)" : c.proposed(),
-                      " -> ", c.required(), "\n");
+      absl::StrAppend(&out, "  ", ChangeText(c), "\n");
     }
   }
   out += "reasons:\n";

@@ -94,13 +94,23 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Comp
 
 absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Compile(
     const v1::PolicySet& set, const v1::BuilderCatalog& base_catalog) {
+  return Build(set, base_catalog, PolicySetFingerprint(set));
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::CompileFingerprinted(
+    const v1::PolicySet& set, std::string fingerprint) {
+  return Build(set, DefaultCatalog(), std::move(fingerprint));
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Build(
+    const v1::PolicySet& set, const v1::BuilderCatalog& base_catalog, std::string fingerprint) {
   std::shared_ptr<CompiledPolicySet> compiled(new CompiledPolicySet());
   if (set.org_id().empty()) return InvalidField("org_id", "required");
   BG_RETURN_IF_ERROR(CheckIdentifier("org_id", set.org_id()));
   if (!set.has_policy()) return InvalidField("policy", "required");
   compiled->org_id_ = set.org_id();
   compiled->source_ = set;
-  compiled->fingerprint_ = PolicySetFingerprint(set);
+  compiled->fingerprint_ = std::move(fingerprint);
 
   if (set.policy().catalog_overrides().empty() && &base_catalog == &DefaultCatalog()) {
     static const auto* shipped =

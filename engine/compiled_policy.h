@@ -4,7 +4,15 @@
 // effective policy, and builds (or reuses, when another set has the same
 // effective policy) the scope's decision tables (compiled_tables.h, internal).
 //
-// Thread-safe: a CompiledPolicySet is immutable after Compile(); share it as
+// What a set owns besides its policy: each scope's decision tables hold a
+// memo of the decisions Decide() has worked out per step shape (builder
+// choice, rejected builders, remediations; engine/internal/shape_memo.h).
+// It is filled by Decide(), bounded (ShapeMemo::kMaxBytes per table, counted
+// in approximate_bytes()), and lives and dies with the tables; sets with the
+// same effective policy share tables, and so share the memo.
+//
+// Thread-safe: a CompiledPolicySet's policy is immutable after Compile() and
+// its memos are lock-free and publish-once; share it as
 // std::shared_ptr<const CompiledPolicySet> across any number of threads.
 // Compile() may run on several threads at once.
 #ifndef BUILDGATE_ENGINE_COMPILED_POLICY_H_
@@ -33,6 +41,11 @@ class CompiledPolicySet {
   // As above with another base catalog (tests).
   static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> Compile(
       const v1::PolicySet& set, const v1::BuilderCatalog& base_catalog);
+  // Compile() for a caller that has computed PolicySetFingerprint(set)
+  // already, to look the set up (the compiled-set cache): the fingerprint is
+  // not computed twice. `fingerprint` must be PolicySetFingerprint(set).
+  static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompileFingerprinted(
+      const v1::PolicySet& set, std::string fingerprint);
   // Parses policy-set text (YAML or JSON, input/proto_text.h) within
   // `limits` and compiles it: the one way the CLI and the policy store load
   // a policy file. Errors start with `source` ("acme.yaml:7:5: policy.root:
@@ -67,6 +80,8 @@ class CompiledPolicySet {
 
  private:
   CompiledPolicySet() = default;
+  static absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> Build(
+      const v1::PolicySet& set, const v1::BuilderCatalog& base_catalog, std::string fingerprint);
 
   std::string org_id_;
   std::string fingerprint_;

@@ -1,8 +1,12 @@
 // Decide: the one function that turns a compiled policy set and a proposed
 // build step into a Decision. The server and the CLI both call it.
 //
-// Decide is pure: no I/O, no clock, no logging. The same inputs give the
-// same Decision, byte for byte. A deny is a Decision (VERDICT_DENY with
+// Decide is deterministic: no I/O, no clock, no logging, and the same inputs
+// give the same Decision, byte for byte. It is not pure: what it learns from
+// a step's shape it memoizes in the policy set's own tables (owned by the
+// CompiledPolicySet, bounded, see compiled_policy.h), so a repeated shape
+// costs a lookup. A memoized decision equals the fresh one byte for byte
+// (tests/engine/shape_memo_test.cc; ShapeMemoBypass turns the memo off). A deny is a Decision (VERDICT_DENY with
 // reasons and remediations); an error (kInvalidArgument naming the field,
 // e.g. "step.kind: required") means the input was bad and no decision exists.
 //

@@ -246,4 +246,9 @@ void RedactPlaintextSecrets(v1::BuildStep* step) {
   if (IsPlaintextCredential(cred->password())) cred->set_password(std::string(kRedacted));
 }
 
+std::string ChangeText(const v1::Change& change) {
+  return absl::StrCat(change.field(), ": ", change.proposed().empty() ? "(unset)" : change.proposed(),
+                      " -> ", change.required());
+}
+
 }  // namespace buildgate

@@ -1,5 +1,6 @@
-// Renders the Harness pipeline YAML for a decision: the step, shaped like
-// the brief's examples, and the stage variables it needs (PLUGIN_DRY_RUN).
+// Renders a decision for people: the Harness pipeline YAML of the step,
+// shaped like the brief's examples, the stage variables it needs
+// (PLUGIN_DRY_RUN), and the text of each change it requires.
 // Credentials that are not expressions are rendered as "[REDACTED]".
 //
 // Thread-safe: pure.
@@ -40,6 +41,11 @@ void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& decision,
 // `value` as a YAML scalar: plain when YAML reads it back as the same
 // string, else double-quoted (booleans, numbers, ": ", " #", control bytes).
 std::string YamlScalar(absl::string_view value);
+
+// One change a decision requires, as people read it in every text output
+// (the CLI's decide, lint's text and SARIF messages):
+// "spec.runAsUser: (unset) -> 1000" ("(unset)" when the proposal left it).
+std::string ChangeText(const v1::Change& change);
 
 // Writes a stage "variables:" block for settings scoped
 // ENV_SCOPE_STAGE_VARIABLE into `out`; empty if there are none.

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/enum_names.h"
+#include "engine/render.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "lint/lint.h"
@@ -125,8 +126,7 @@ std::string FindingMessage(const v1::Finding& f) {
                         f.stage_id(), ": ", text);
   }
   for (const v1::Change& c : f.changes()) {
-    absl::StrAppend(&text, "\n", c.field(), ": ", c.proposed().empty() ? "(unset)" : c.proposed(),
-                    " -> ", c.required());
+    absl::StrAppend(&text, "\n", ChangeText(c));
   }
   for (const v1::Reason& n : f.notes()) absl::StrAppend(&text, "\n", n.message());
   return text;
@@ -183,9 +183,7 @@ std::string LintRunToText(const v1::LintRun& run, bool color) {
                       f.step_id().empty() ? "" : absl::StrCat(" ", f.step_id()), "\n");
       absl::StrAppend(&out, "      ", f.message(), "\n");
       for (const v1::Change& c : f.changes()) {
-        absl::StrAppend(&out, "      ", c.field(), ": ",
-                        c.proposed().empty() ? "(unset)" : c.proposed(), " -> ", c.required(),
-                        "\n");
+        absl::StrAppend(&out, "      ", ChangeText(c), "\n");
       }
       for (const v1::Reason& n : f.notes()) {
         absl::StrAppend(&out, "      note [", EnumName(n.code()), "] ", n.message(), "\n");

@@ -47,7 +47,9 @@ BuildGateService::BuildGateService(Options options, PolicyStore* store, Compiled
       cache_(cache),
       log_(log),
       metrics_(metrics),
-      id_prefix_(RandomPrefix()) {}
+      id_prefix_(RandomPrefix()) {
+  InstallProtobufLogCapture();  // Before the first request, not by it.
+}
 
 std::string BuildGateService::NextDecisionId() {
   return absl::StrCat(id_prefix_, "-", absl::Hex(next_id_.fetch_add(1) + 1, absl::kZeroPad8));
@@ -78,19 +80,17 @@ std::string BuildGateService::Caller(const grpc::CallbackServerContext& ctx) {
   return name.empty() ? ctx.peer() : absl::StrCat(name, " (", ctx.peer(), ")");
 }
 
-absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
-    const v1::PolicySource& source) {
+absl::StatusOr<PolicyHandle> BuildGateService::ResolvePolicy(const v1::PolicySource& source) {
   switch (source.source_case()) {
     case v1::PolicySource::kOrgId: {
       if (source.org_id().empty()) return InvalidField("policy.org_id", "empty");
-      const PolicySnapshot* snapshot = store_->LocalSnapshot();
-      if (snapshot == nullptr) return absl::UnavailableError("the policy store is still loading");
-      const StoredPolicySet* stored = snapshot->Find(source.org_id());
-      if (stored == nullptr) {
+      if (!store_->loaded()) return absl::UnavailableError("the policy store is still loading");
+      PolicyHandle stored = store_->Lookup(source.org_id());
+      if (!stored) {
         return absl::NotFoundError(
             absl::StrCat("policy.org_id: no stored policy set for org ", QuoteInput(source.org_id())));
       }
-      return stored->compiled.get();
+      return stored;
     }
     case v1::PolicySource::kInlinePolicy: {
       if (!options_.allow_inline_policies) {
@@ -111,8 +111,8 @@ absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
         return absl::PermissionDeniedError(
             "policy.policy_fingerprint: inline policies are switched off on this server");
       }
-      const CompiledPolicySet* compiled = cache_->Lookup(source.policy_fingerprint());
-      if (compiled == nullptr) {
+      PolicyHandle compiled = cache_->Lookup(source.policy_fingerprint());
+      if (!compiled) {
         return absl::FailedPreconditionError(
             absl::StrCat("policy.policy_fingerprint: ", QuoteInput(source.policy_fingerprint()),
                          " is not cached on this server; resend the policy inline"));
@@ -122,29 +122,6 @@ absl::StatusOr<const CompiledPolicySet*> BuildGateService::ResolvePolicy(
     default:
       return InvalidField("policy", "required (org_id, inline_policy or policy_fingerprint)");
   }
-}
-
-absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> BuildGateService::ResolveOwnedPolicy(
-    const v1::PolicySource& source) {
-  BG_RETURN_IF_ERROR(ResolvePolicy(source).status());
-  std::shared_ptr<const CompiledPolicySet> set;
-  switch (source.source_case()) {
-    case v1::PolicySource::kOrgId: {
-      const std::shared_ptr<const PolicySnapshot> snapshot = store_->Snapshot();
-      const StoredPolicySet* stored = snapshot ? snapshot->Find(source.org_id()) : nullptr;
-      if (stored != nullptr) set = stored->compiled;
-      break;
-    }
-    case v1::PolicySource::kInlinePolicy: {
-      BG_ASSIGN_OR_RETURN(set, cache_->GetOrCompile(source.inline_policy()));
-      break;
-    }
-    default:
-      set = cache_->Find(source.policy_fingerprint());
-  }
-  // Found a moment ago; gone only if a reload or an eviction came between.
-  if (set == nullptr) return absl::UnavailableError("the policy set changed during the call; retry");
-  return set;
 }
 
 absl::Status BuildGateService::DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
@@ -195,7 +172,7 @@ absl::Status BuildGateService::HandleDecideBatch(grpc::CallbackServerContext& ct
                                                 v1::DecideBatchResponse* response) {
   const auto start = std::chrono::steady_clock::now();
   absl::Status status;
-  const CompiledPolicySet* compiled = nullptr;
+  PolicyHandle compiled;
   if (!serving_.load()) {
     status = absl::UnavailableError("buildgated is not serving (starting or shutting down)");
   } else if (!parsed.ok()) {
@@ -208,7 +185,7 @@ absl::Status BuildGateService::HandleDecideBatch(grpc::CallbackServerContext& ct
   } else {
     auto resolved = ResolvePolicy(request->policy());
     if (resolved.ok()) {
-      compiled = *resolved;
+      compiled = *std::move(resolved);
     } else {
       status = resolved.status();
     }
@@ -312,8 +289,9 @@ absl::Status BuildGateService::HandleGetServerStatus(grpc::CallbackServerContext
         absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", snapshot->loaded_at, absl::UTCTimeZone()));
   }
   response->set_decision_log_dropped_lines(log_->dropped_lines());
-  response->set_reloads_ok(reloads_ok_.load());
-  response->set_reloads_failed(reloads_failed_.load());
+  const ServiceMetrics::ReloadCounts reloads = metrics_->reloads();
+  response->set_reloads_ok(reloads.ok);
+  response->set_reloads_failed(reloads.failed);
   const auto stats = cache_->stats();
   response->set_cache_entries(stats.entries);
   response->set_cache_bytes(stats.bytes);
@@ -404,7 +382,7 @@ absl::Status BuildGateService::LintInto(const absl::Status& parsed,
   if (request.document().empty()) return InvalidField("document", "required");
   BG_ASSIGN_OR_RETURN(const std::string name,
                       DocumentName(request.file_name(), "file_name", "pipeline.yaml"));
-  BG_ASSIGN_OR_RETURN(const CompiledPolicySet* compiled, ResolvePolicy(request.policy()));
+  BG_ASSIGN_OR_RETURN(const PolicyHandle compiled, ResolvePolicy(request.policy()));
   auto result = lint::LintDocument(*compiled, request.document(), name, options_.limits);
   if (!result.ok()) {
     return absl::Status(result.status().code(),
@@ -457,9 +435,9 @@ absl::Status BuildGateService::HandleDiffPolicies(grpc::CallbackServerContext&,
     absl::ConsumePrefix(&message, "policy");
     return absl::Status(s.code(), absl::StrCat(field, message));
   };
-  auto from = ResolveOwnedPolicy(request->from());
+  auto from = ResolvePolicy(request->from());
   if (!from.ok()) return nested("from", from.status());
-  auto to = ResolveOwnedPolicy(request->to());
+  auto to = ResolvePolicy(request->to());
   if (!to.ok()) return nested("to", to.status());
   v1::PolicyDiff& diff = *response->mutable_diff();
   for (int i = 0; i < request->documents_size(); ++i) {

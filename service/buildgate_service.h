@@ -85,17 +85,11 @@ class BuildGateService final : public RawBuildGateService {
 
   // Marks the service as draining: new calls get UNAVAILABLE.
   void SetServing(bool serving) { serving_.store(serving); }
-  void CountReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1); }
 
  private:
-  // The compiled set a request names; valid until this thread's next call
-  // into the store or the cache (the rest of the request).
-  absl::StatusOr<const CompiledPolicySet*> ResolvePolicy(const v1::PolicySource& source);
-  // As ResolvePolicy (same checks and errors), as an owning pointer: for a
-  // call that holds two sets at once (DiffPolicies), where the second lookup
-  // may end the first pointer's validity.
-  absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> ResolveOwnedPolicy(
-      const v1::PolicySource& source);
+  // The compiled set a request names, held for the rest of the call (a call
+  // may hold two: DiffPolicies).
+  absl::StatusOr<PolicyHandle> ResolvePolicy(const v1::PolicySource& source);
   absl::Status DecideOne(const CompiledPolicySet& set, const v1::BuildStep& step,
                          v1::DecisionView view, v1::DecideResponse* response);
 
@@ -201,8 +195,6 @@ class BuildGateService final : public RawBuildGateService {
   ServiceMetrics* const metrics_;
   std::atomic<bool> serving_{false};
   std::atomic<uint64_t> next_id_{0};
-  std::atomic<uint64_t> reloads_ok_{0};
-  std::atomic<uint64_t> reloads_failed_{0};
   const std::string id_prefix_;
 };
 

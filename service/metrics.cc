@@ -265,6 +265,10 @@ void ServiceMetrics::RecordDecision(v1::Verdict verdict, v1::Builder builder, do
 
 void ServiceMetrics::RecordReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_)->Increment(); }
 
+ServiceMetrics::ReloadCounts ServiceMetrics::reloads() const {
+  return {static_cast<uint64_t>(reloads_ok_->Value()), static_cast<uint64_t>(reloads_failed_->Value())};
+}
+
 std::string ServiceMetrics::Scrape() const {
   auto families = registry_->Collect();
   auto pulled = pulled_->Collect();

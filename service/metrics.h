@@ -80,6 +80,12 @@ class ServiceMetrics {
   void RpcFinished(int method, int code, double seconds);
   void RecordDecision(v1::Verdict verdict, v1::Builder builder, double seconds);
   void RecordReload(bool ok);
+  // The reloads recorded so far: the one count /metrics and GetStatus show.
+  struct ReloadCounts {
+    uint64_t ok = 0;
+    uint64_t failed = 0;
+  };
+  ReloadCounts reloads() const;
 
   // Text exposition of everything (for tests and debugging).
   std::string Scrape() const;

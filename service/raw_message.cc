@@ -42,9 +42,12 @@ std::string Explain(const std::string& protobuf_error) {
 
 }  // namespace
 
-absl::Status ParseRawMessage(const grpc::ByteBuffer& bytes, google::protobuf::Message* out) {
+void InstallProtobufLogCapture() {
   static std::once_flag install;
   std::call_once(install, [] { google::protobuf::SetLogHandler(&CapturingLogHandler); });
+}
+
+absl::Status ParseRawMessage(const grpc::ByteBuffer& bytes, google::protobuf::Message* out) {
   grpc::ByteBuffer copy(bytes);  // Shares the slices; the reader needs a mutable buffer.
   grpc::ProtoBufferReader reader(&copy);
   std::string error;

@@ -3,7 +3,9 @@
 // INVALID_ARGUMENT naming the field protobuf complained about (a string
 // that is not UTF-8, say), never gRPC's bare UNIMPLEMENTED.
 //
-// Thread-safe: protobuf's parse errors are captured per thread.
+// Thread-safe: protobuf's parse errors are captured per thread, through a
+// process-wide protobuf log handler installed once, when the service is
+// constructed (InstallProtobufLogCapture), never by a request.
 #ifndef BUILDGATE_SERVICE_RAW_MESSAGE_H_
 #define BUILDGATE_SERVICE_RAW_MESSAGE_H_
 
@@ -18,7 +20,14 @@
 
 namespace buildgate {
 
-// Parses `bytes` into `out`. kInvalidArgument: "request: not a valid
+// Routes protobuf's log messages through buildgate's handler: a message
+// logged while this thread runs ParseRawMessage becomes that call's error,
+// every other one is printed as protobuf prints it. Idempotent;
+// BuildGateService's constructor calls it.
+void InstallProtobufLogCapture();
+
+// Parses `bytes` into `out` (after InstallProtobufLogCapture; without it the
+// error says only "malformed protobuf"). kInvalidArgument: "request: not a valid
 // buildgate.v1.DecideRequest: invalid UTF-8 in string field
 // buildgate.v1.BuildStep.repo" (or "malformed protobuf").
 absl::Status ParseRawMessage(const grpc::ByteBuffer& bytes, google::protobuf::Message* out);

@@ -238,8 +238,7 @@ void BuildGateServer::OnReload(const ReloadReport& report) {
   // Only files settling, or a fault clearing: nothing was read.
   if (report.files_read == 0 && report.sets_removed == 0 && report.new_errors.empty()) return;
   const bool ok = report.files_failed == 0;
-  metrics_->RecordReload(ok);
-  service_->CountReload(ok);
+  metrics_->RecordReload(ok);  // GetStatus reads the same counters.
   for (const auto& e : report.new_errors) {
     LogEvent(spdlog::level::err, "policy reload refused a file; the last good sets keep serving",
              {{"file", e.file()}, {"error", e.error()}});

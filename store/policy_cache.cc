@@ -26,6 +26,7 @@ CompiledPolicyCache::CompiledPolicyCache(Options options)
 CompiledPolicyCache::ThreadCache& CompiledPolicyCache::Local() {
   thread_local ThreadCache local;
   if (local.owner != id_) {
+    for (auto& [fingerprint, set] : local.sets) KeepWhileHandlesLive(std::move(set));
     local = ThreadCache();
     local.owner = id_;
     local.hits = std::make_shared<std::atomic<uint64_t>>(0);
@@ -35,30 +36,37 @@ CompiledPolicyCache::ThreadCache& CompiledPolicyCache::Local() {
   return local;
 }
 
-const CompiledPolicySet* CompiledPolicyCache::Remember(ThreadCache& local,
-                                                       std::shared_ptr<const CompiledPolicySet> set) {
-  if (local.sets.size() >= kThreadCacheEntries) local.sets.clear();  // Bounded, and cheap.
+PolicyHandle CompiledPolicyCache::Remember(ThreadCache& local,
+                                           std::shared_ptr<const CompiledPolicySet> set) {
+  if (local.sets.size() >= kThreadCacheEntries) {  // Bounded, and cheap.
+    for (auto& [fingerprint, kept] : local.sets) KeepWhileHandlesLive(std::move(kept));
+    local.sets.clear();
+  }
   const CompiledPolicySet* raw = set.get();
   local.sets.emplace(set->fingerprint(), std::move(set));
-  return raw;
+  return PolicyHandle(raw);
 }
 
-const CompiledPolicySet* CompiledPolicyCache::Lookup(absl::string_view fingerprint) {
-  ThreadCache& local = Local();
+PolicyHandle CompiledPolicyCache::FrontCacheHit(ThreadCache& local, absl::string_view fingerprint) {
   auto it = local.sets.find(fingerprint);
-  if (it != local.sets.end()) {
-    local.hits->store(local.hits->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    return it->second.get();
-  }
-  auto found = Find(fingerprint);
-  return found ? Remember(local, std::move(found)) : nullptr;
+  if (it == local.sets.end()) return PolicyHandle();
+  local.hits->store(local.hits->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return PolicyHandle(it->second.get());
 }
 
-absl::StatusOr<const CompiledPolicySet*> CompiledPolicyCache::LookupOrCompile(const v1::PolicySet& set) {
-  const std::string fingerprint = PolicySetFingerprint(set);
-  if (const CompiledPolicySet* hit = Lookup(fingerprint)) return hit;
+PolicyHandle CompiledPolicyCache::Lookup(absl::string_view fingerprint) {
+  ThreadCache& local = Local();
+  if (PolicyHandle hit = FrontCacheHit(local, fingerprint)) return hit;
+  auto found = Find(fingerprint);
+  return found ? Remember(local, std::move(found)) : PolicyHandle();
+}
+
+absl::StatusOr<PolicyHandle> CompiledPolicyCache::LookupOrCompile(const v1::PolicySet& set) {
+  const std::string fingerprint = PolicySetFingerprint(set);  // Computed once per call.
+  ThreadCache& local = Local();
+  if (PolicyHandle hit = FrontCacheHit(local, fingerprint)) return hit;
   BG_ASSIGN_OR_RETURN(auto compiled, GetOrCompile(set, fingerprint));
-  return Remember(Local(), std::move(compiled));
+  return Remember(local, std::move(compiled));
 }
 
 CompiledPolicyCache::Shard& CompiledPolicyCache::ShardFor(absl::string_view fingerprint) {
@@ -84,16 +92,11 @@ std::shared_ptr<const CompiledPolicySet> CompiledPolicyCache::Find(absl::string_
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicyCache::GetOrCompile(
-    const v1::PolicySet& set) {
-  return GetOrCompile(set, PolicySetFingerprint(set));
-}
-
-absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicyCache::GetOrCompile(
     const v1::PolicySet& set, const std::string& fingerprint) {
   if (auto hit = Find(fingerprint)) return hit;
   // Compile outside any lock; a concurrent miss on the same set may compile
   // it too, and the first insert wins.
-  BG_ASSIGN_OR_RETURN(auto compiled, CompiledPolicySet::Compile(set));
+  BG_ASSIGN_OR_RETURN(auto compiled, CompiledPolicySet::CompileFingerprinted(set, fingerprint));
   Shard& shard = ShardFor(fingerprint);
   std::lock_guard<std::shared_mutex> lock(shard.mu);
   auto it = shard.map.find(fingerprint);

@@ -9,7 +9,8 @@
 // In front of the shards each thread keeps a small map of the sets it used
 // last (kThreadCacheEntries). Entries are content-addressed and immutable,
 // so they never go stale: a hot-path hit (Lookup) writes no memory any other
-// thread reads, which is what lets lookups scale with cores. A set evicted
+// thread reads, which is what lets lookups scale with cores. Sets are handed
+// out as PolicyHandles (store/policy_handle.h), valid while they live. A set evicted
 // from the shards lives on until the threads that used it move on, so the
 // bound is max_entries plus kThreadCacheEntries per thread.
 //
@@ -28,6 +29,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/compiled_policy.h"
+#include "store/policy_handle.h"
 
 namespace buildgate {
 
@@ -49,19 +51,18 @@ class CompiledPolicyCache {
 
   static constexpr std::size_t kThreadCacheEntries = 64;
 
-  // The compiled set for `fingerprint`, or null (counted as a miss).
-  std::shared_ptr<const CompiledPolicySet> Find(absl::string_view fingerprint);
-
-  // Like Find, through the calling thread's front cache. The pointer stays
-  // valid until this thread's next call into this cache.
-  const CompiledPolicySet* Lookup(absl::string_view fingerprint);
+  // The compiled set for `fingerprint`, empty when it is not cached
+  // (counted as a miss). Through the calling thread's front cache.
+  PolicyHandle Lookup(absl::string_view fingerprint);
 
   // Finds `set` by its fingerprint, or compiles and inserts it. Compile
   // errors are returned as is (kInvalidArgument naming the field).
-  absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> GetOrCompile(const v1::PolicySet& set);
-  // GetOrCompile through the calling thread's front cache (same validity
-  // as Lookup).
-  absl::StatusOr<const CompiledPolicySet*> LookupOrCompile(const v1::PolicySet& set);
+  absl::StatusOr<PolicyHandle> LookupOrCompile(const v1::PolicySet& set);
+
+  // The shards alone, without the thread's front cache: a shared owner, for
+  // what runs off the request path (tests of eviction, benchmarks of the
+  // shards). Null when not cached (counted as a miss).
+  std::shared_ptr<const CompiledPolicySet> Find(absl::string_view fingerprint);
 
   Stats stats() const;
 
@@ -89,7 +90,8 @@ class CompiledPolicyCache {
   Shard& ShardFor(absl::string_view fingerprint);
   struct ThreadCache;
   ThreadCache& Local();
-  const CompiledPolicySet* Remember(ThreadCache& local, std::shared_ptr<const CompiledPolicySet> set);
+  PolicyHandle FrontCacheHit(ThreadCache& local, absl::string_view fingerprint);
+  PolicyHandle Remember(ThreadCache& local, std::shared_ptr<const CompiledPolicySet> set);
   absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> GetOrCompile(const v1::PolicySet& set,
                                                                        const std::string& fingerprint);
   // Requires shard.mu held exclusively.

@@ -58,9 +58,16 @@ const PolicySnapshot* PolicyStore::LocalSnapshot() const {
   if (local.store != id_ || local.version != version || local.snapshot == nullptr) {
     local.store = id_;
     local.version = version;
+    KeepWhileHandlesLive(std::move(local.snapshot));
     local.snapshot = Snapshot();
   }
   return local.snapshot.get();
+}
+
+PolicyHandle PolicyStore::Lookup(absl::string_view org_id) const {
+  const PolicySnapshot* snapshot = LocalSnapshot();
+  const StoredPolicySet* stored = snapshot == nullptr ? nullptr : snapshot->Find(org_id);
+  return stored == nullptr ? PolicyHandle() : PolicyHandle(stored->compiled.get());
 }
 
 PolicyStore::~PolicyStore() { StopWatching(); }

@@ -61,6 +61,7 @@
 #include "engine/compiled_policy.h"
 #include "input/limits.h"
 #include "store/file_write_tracker.h"
+#include "store/policy_handle.h"
 
 namespace buildgate {
 
@@ -124,11 +125,11 @@ class PolicyStore {
   // The current snapshot; never null after the first Reload().
   std::shared_ptr<const PolicySnapshot> Snapshot() const { return std::atomic_load(&snapshot_); }
 
-  // The current snapshot through a per-thread copy refreshed only when a
-  // reload publishes a new one: the request path reads one shared counter
-  // and writes nothing shared. Null before the first Reload(). Valid until
-  // this thread's next call.
-  const PolicySnapshot* LocalSnapshot() const;
+  // The compiled set stored for `org_id`, empty when there is none (or
+  // before the first Reload(): see loaded()). Found through a per-thread
+  // copy of the snapshot refreshed only when a reload publishes a new one:
+  // the request path reads one shared counter and writes nothing shared.
+  PolicyHandle Lookup(absl::string_view org_id) const;
   bool loaded() const { return Snapshot() != nullptr; }
   const std::string& dir() const { return dir_; }
 
@@ -138,6 +139,8 @@ class PolicyStore {
   void StopWatching();
 
  private:
+  // The per-thread snapshot copy behind Lookup. Null before the first Reload().
+  const PolicySnapshot* LocalSnapshot() const;
   struct FileState {
     std::string signature;  // Size + mtime + inode of the content read last.
     std::string content;

@@ -22,8 +22,8 @@ v1::PolicySet Set(int i) {
 // returning the same compiled object.
 TEST(CompiledPolicyCache, CompilesOnce) {
   CompiledPolicyCache cache({100, 1 << 30});
-  auto a = cache.GetOrCompile(Set(1));
-  auto b = cache.GetOrCompile(Set(1));
+  auto a = cache.LookupOrCompile(Set(1));
+  auto b = cache.LookupOrCompile(Set(1));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->get(), b->get());
   EXPECT_EQ(cache.Find((*a)->fingerprint()).get(), a->get());
@@ -39,7 +39,7 @@ TEST(CompiledPolicyCache, InvalidPolicyNotCached) {
   CompiledPolicyCache cache({100, 1 << 30});
   v1::PolicySet bad = Set(1);
   bad.mutable_policy()->clear_root();
-  auto r = cache.GetOrCompile(bad);
+  auto r = cache.LookupOrCompile(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(), "policy.root"));
   EXPECT_EQ(cache.stats().entries, 0u);
@@ -48,7 +48,7 @@ TEST(CompiledPolicyCache, InvalidPolicyNotCached) {
 // Proves the entry bound holds and evictions are counted.
 TEST(CompiledPolicyCache, BoundedByEntries) {
   CompiledPolicyCache cache({32, std::size_t{1} << 40});
-  for (int i = 0; i < 500; ++i) ASSERT_TRUE(cache.GetOrCompile(Set(i)).ok());
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(cache.LookupOrCompile(Set(i)).ok());
   const auto s = cache.stats();
   EXPECT_LE(s.entries, 32u);
   EXPECT_GE(s.evictions, 500u - 32u);
@@ -68,7 +68,7 @@ TEST(CompiledPolicyCache, BoundedByBytes) {
   const std::size_t per_set = (*one)->approximate_bytes();
   ASSERT_GT(per_set, 1000u);
   CompiledPolicyCache cache({1000000, per_set * 16 * 2});  // About 2 per shard.
-  for (int i = 0; i < 200; ++i) ASSERT_TRUE(cache.GetOrCompile(DistinctSet(i)).ok());
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(cache.LookupOrCompile(DistinctSet(i)).ok());
   EXPECT_LE(cache.stats().bytes, per_set * 16 * 2);
   EXPECT_GT(cache.stats().evictions, 0u);
 }
@@ -76,13 +76,32 @@ TEST(CompiledPolicyCache, BoundedByBytes) {
 // Proves a recently used entry survives eviction pressure (second chance).
 TEST(CompiledPolicyCache, ReferencedEntriesSurvive) {
   CompiledPolicyCache cache({16 * 4, std::size_t{1} << 40});
-  auto hot = cache.GetOrCompile(Set(-1));
+  auto hot = cache.LookupOrCompile(Set(-1));
   ASSERT_TRUE(hot.ok());
   const std::string fp = (*hot)->fingerprint();
   for (int i = 0; i < 400; ++i) {
-    ASSERT_TRUE(cache.GetOrCompile(Set(i)).ok());
+    ASSERT_TRUE(cache.LookupOrCompile(Set(i)).ok());
     ASSERT_NE(cache.Find(fp), nullptr) << "hot entry evicted after " << i << " inserts";
   }
+}
+
+// Proves a handle stays valid while the thread's front cache is emptied and
+// the shards evict its set (ASan would see a use after free), and that what
+// was kept for it goes with the last handle.
+TEST(CompiledPolicyCache, HandleOutlivesFrontCacheAndEviction) {
+  CompiledPolicyCache cache({16, std::size_t{1} << 40});  // One entry per shard.
+  auto held = cache.LookupOrCompile(Set(-1));
+  ASSERT_TRUE(held.ok());
+  const std::string fingerprint = (*held)->fingerprint();
+  for (int i = 0; i < 3 * static_cast<int>(CompiledPolicyCache::kThreadCacheEntries); ++i) {
+    ASSERT_TRUE(cache.LookupOrCompile(Set(i)).ok());
+  }
+  EXPECT_EQ(cache.Find(fingerprint), nullptr) << "the set should have been evicted from the shards";
+  EXPECT_EQ((*held)->revision(), "r-1");
+  EXPECT_GT(OwnersKeptForHandles(), 0u);
+  *held = PolicyHandle();
+  EXPECT_EQ(OwnersKeptForHandles(), 0u);
+  EXPECT_FALSE(cache.Lookup(fingerprint));
 }
 
 // Proves concurrent readers and writers see consistent results.
@@ -93,7 +112,7 @@ TEST(CompiledPolicyCache, Concurrent) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
-        auto r = cache.GetOrCompile(Set((i * 7 + t) % 100));
+        auto r = cache.LookupOrCompile(Set((i * 7 + t) % 100));
         if (!r.ok() || (*r)->revision() != absl::StrCat("r", (i * 7 + t) % 100)) {
           ++failures;
         }

@@ -82,6 +82,28 @@ TEST_F(PolicyStoreTest, BrokenFileKeepsLastGoodVersion) {
   EXPECT_TRUE(snap->file_errors.empty());
 }
 
+// Proves a handle keeps its set alive across a reload that replaces it: the
+// thread's snapshot copy moves on, the set the handle holds does not go
+// (ASan would see a use after free), and nothing is kept once the handle goes.
+TEST_F(PolicyStoreTest, HandleOutlivesTheReloadThatReplacesItsSet) {
+  Write("a.yaml", Policy("acme", "1"));
+  PolicyStore store = Store();
+  store.Reload();
+  EXPECT_FALSE(store.Lookup("nobody"));
+  {
+    PolicyHandle first = store.Lookup("acme");
+    ASSERT_TRUE(first);
+    Write("a.yaml", Policy("acme", "2"));
+    store.Reload();
+    PolicyHandle second = store.Lookup("acme");  // Refreshes this thread's snapshot copy.
+    ASSERT_TRUE(second);
+    EXPECT_EQ(first->revision(), "1");
+    EXPECT_EQ(second->revision(), "2");
+    EXPECT_GT(OwnersKeptForHandles(), 0u);
+  }
+  EXPECT_EQ(OwnersKeptForHandles(), 0u);
+}
+
 // Proves a file that never loaded is reported and serves nothing.
 TEST_F(PolicyStoreTest, InvalidNewFileIsAnError) {
   Write("bad.yaml", "org_id: acme\npolicy: {privileged: PRIVILEGED_ALLOWED}\n");
