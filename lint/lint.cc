@@ -134,7 +134,7 @@ std::vector<Alternative> Alternatives(const FoundBuild& b) {
     Alternative alt{u.field, u.value, {}};
     if (u.kind == pipeline::UnknownValue::kDryRun || u.kind == pipeline::UnknownValue::kCaching) {
       for (bool value : {false, true}) {
-        v1::BuildStep step = b.proposal;
+        v1::BuildStep step = b.build_step;
         if (u.kind == pipeline::UnknownValue::kCaching) {
           step.set_caching(value);
         } else {
@@ -144,7 +144,7 @@ std::vector<Alternative> Alternatives(const FoundBuild& b) {
       }
     } else if (u.kind == pipeline::UnknownValue::kArch) {
       for (v1::Arch arch : {v1::ARCH_AMD64, v1::ARCH_ARM64}) {
-        v1::BuildStep step = b.proposal;
+        v1::BuildStep step = b.build_step;
         step.set_arch(arch);
         alt.steps.emplace_back(arch == v1::ARCH_AMD64 ? "amd64" : "arm64", std::move(step));
       }
@@ -160,7 +160,7 @@ std::vector<Alternative> Alternatives(const FoundBuild& b) {
 // infrastructure fields likewise where the policy constrains them.
 void RequireLiterals(const CompiledPolicySet& set, const FoundBuild& b, v1::Finding* f) {
   const v1::Decision& d = f->decision();
-  const v1::Policy& policy = set.EffectivePolicy(b.proposal.project_id(), b.proposal.pipeline_id());
+  const v1::Policy& policy = set.EffectivePolicy(b.build_step.project_id(), b.build_step.pipeline_id());
   for (const pipeline::Unresolved& u : b.unresolved) {
     std::string required;
     if (u.field == "spec.privileged" && d.step_type() == v1::STEP_TYPE_PLUGIN) {
@@ -217,11 +217,11 @@ void AddPipelineNotes(const FoundBuild& b, v1::Finding* f) {
   }
 }
 
-// A build that cannot be decided from the document: the proposal read, the
+// A build that cannot be decided from the document: the build step read, the
 // rule and why, and the pipeline notes.
 void UndecidableBuild(const FoundBuild& b, v1::ReasonCode rule, std::string message,
                       v1::Finding* f) {
-  *f->mutable_step() = b.proposal;
+  *f->mutable_step() = b.build_step;
   Undecidable(f, rule, std::move(message));
   AddPipelineNotes(b, f);
 }
@@ -229,9 +229,9 @@ void UndecidableBuild(const FoundBuild& b, v1::ReasonCode rule, std::string mess
 // A decided build (Build and Push, or a builder Plugin step).
 absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, absl::string_view file,
                          v1::Finding* f) {
-  *f->mutable_step() = b.proposal;
+  *f->mutable_step() = b.build_step;
   v1::Decision* d = f->mutable_decision();
-  if (absl::Status s = Decide(set, b.proposal, d); !s.ok()) return Located(file, b.location, s);
+  if (absl::Status s = Decide(set, b.build_step, d); !s.ok()) return Located(file, b.location, s);
   for (const Alternative& alt : Alternatives(b)) {
     std::vector<std::string> outcomes;
     bool differ = false;
@@ -291,16 +291,16 @@ absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, absl
 // should replace it.
 absl::Status LintUnmanaged(const CompiledPolicySet& set, const FoundBuild& b,
                            absl::string_view file, v1::Finding* f) {
-  *f->mutable_step() = b.proposal;
+  *f->mutable_step() = b.build_step;
   v1::Decision* d = f->mutable_decision();
-  if (absl::Status s = Decide(set, b.proposal, d); !s.ok()) return Located(file, b.location, s);
+  if (absl::Status s = Decide(set, b.build_step, d); !s.ok()) return Located(file, b.location, s);
   f->set_rule(v1::UNMANAGED_BUILD);
   std::string how = absl::StrCat("runs `", b.build_command, "`");
   if (!b.dind_step_id.empty()) {
     absl::StrAppend(&how, " against the docker:dind Background step ", b.dind_step_id,
                     b.dind_privileged ? " (privileged)" : "");
     const v1::Policy& policy =
-        set.EffectivePolicy(b.proposal.project_id(), b.proposal.pipeline_id());
+        set.EffectivePolicy(b.build_step.project_id(), b.build_step.pipeline_id());
     if (b.dind_privileged && policy.privileged() == v1::PRIVILEGED_FORBIDDEN) {
       AddNote(f, v1::PRIVILEGED_NOT_ALLOWED,
               absl::StrCat("the Background step ", b.dind_step_id,
@@ -400,11 +400,11 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
     case BuildKind::kRunCommand:
       return LintUnmanaged(set, b, file, f);
     case BuildKind::kPlugin:
-      if (!IsBuilderPluginStep(set, b.proposal)) {
+      if (!IsBuilderPluginStep(set, b.build_step)) {
         // An image whose repository holds an expression (all of it, as
         // <+input>, or part, as plugins/buildah-<+matrix.dest>) may be a
         // builder plugin or not.
-        const absl::string_view name = ImageNameOf(b.proposal.image());
+        const absl::string_view name = ImageNameOf(b.build_step.image());
         if (ContainsHarnessExpression(name)) {
           UndecidableBuild(b, v1::RUNTIME_INPUT,
                            absl::StrCat("the Plugin step's image ", QuoteInput(name),
@@ -418,15 +418,15 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
         // image builder the catalog does not hold: a finding, never silence.
         if (LooksLikeBuilderPlugin(set, name)) {
           v1::Decision unused;
-          const absl::Status refused = Decide(set, b.proposal, &unused);
+          const absl::Status refused = Decide(set, b.build_step, &unused);
           UnrecognisedBuild(b, absl::StrCat("the Plugin step runs a builder image buildgate cannot "
                                             "place: ", refused.message()),
                             f);
           return absl::OkStatus();
         }
-        if (const absl::string_view word = ImageBuilderWord(set, b.proposal.image());
+        if (const absl::string_view word = ImageBuilderWord(set, b.build_step.image());
             !word.empty()) {
-          UnrecognisedBuild(b, absl::StrCat("the Plugin step runs ", QuoteInput(b.proposal.image()),
+          UnrecognisedBuild(b, absl::StrCat("the Plugin step runs ", QuoteInput(b.build_step.image()),
                                             ", an image builder (", word,
                                             ") that is not in the builder catalog: buildgate "
                                             "cannot decide it"),

@@ -575,8 +575,8 @@ class Reader {
         build.dind_privileged = dind_privileged_;
       }
       // What a governed replacement would push: the command's image, else unknown.
-      build.proposal.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
-      build.proposal.set_repo(repo.empty() ? "<+input>" : repo);
+      build.build_step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
+      build.build_step.set_repo(repo.empty() ? "<+input>" : repo);
     } else if (build.kind == BuildKind::kPlugin) {
       BG_RETURN_IF_ERROR(PluginSpec(spec, spec_at, &build));
     } else if (build.kind == BuildKind::kUnknownType) {
@@ -584,7 +584,7 @@ class Reader {
     } else {
       BG_RETURN_IF_ERROR(BuildAndPushSpec(type, step, spec, spec_at, &build));
     }
-    v1::BuildStep& p = build.proposal;
+    v1::BuildStep& p = build.build_step;
     // The org is the policy's to name (the caller picks the policy set);
     // project and pipeline pick the scope within it.
     p.set_project_id(project_id_);
@@ -607,10 +607,10 @@ class Reader {
     const Infrastructure& infra = *scope.infrastructure;
     for (const Unresolved& u : infra.unresolved) build->unresolved.push_back(u);
     if (infra.context) {
-      *build->proposal.mutable_infrastructure()->mutable_container_security_context() =
+      *build->build_step.mutable_infrastructure()->mutable_container_security_context() =
           *infra.context;
     }
-    if (infra.arch != v1::ARCH_UNSPECIFIED) build->proposal.set_arch(infra.arch);
+    if (infra.arch != v1::ARCH_UNSPECIFIED) build->build_step.set_arch(infra.arch);
     build->os = infra.os;
     Bind(&build->nodes.security_context, infra.context_node);
   }
@@ -622,7 +622,7 @@ class Reader {
     for (const Unresolved& u : build->unresolved) {
       if (u.kind == UnknownValue::kDryRun) return;
     }
-    if (build->proposal.dry_run()) return;
+    if (build->build_step.dry_run()) return;
     const auto it = variables.find("PLUGIN_DRY_RUN");
     if (it == variables.end()) return;
     SetDryRun(it->second.value, it->second.field, build);
@@ -632,7 +632,7 @@ class Reader {
     if (ContainsHarnessExpression(value)) {
       build->unresolved.push_back({field, value, UnknownValue::kDryRun});
     } else {
-      build->proposal.set_dry_run(absl::AsciiStrToLower(value) == "true");
+      build->build_step.set_dry_run(absl::AsciiStrToLower(value) == "true");
       build->dry_run_source = field;
     }
   }
@@ -660,7 +660,7 @@ class Reader {
   }
 
   absl::Status CommonStepFields(const YAML::Node& spec, const std::string& at, FoundBuild* b) {
-    v1::BuildStep& p = b->proposal;
+    v1::BuildStep& p = b->build_step;
     BG_ASSIGN_OR_RETURN(const std::string connector, Text(spec, "connectorRef", at));
     p.set_connector_ref(connector);
     BG_ASSIGN_OR_RETURN(auto uid, Uid(spec, "runAsUser", at, "spec.runAsUser", &b->unresolved));
@@ -675,7 +675,7 @@ class Reader {
   }
 
   absl::Status PluginSpec(const YAML::Node& spec, const std::string& at, FoundBuild* b) {
-    v1::BuildStep& p = b->proposal;
+    v1::BuildStep& p = b->build_step;
     p.set_kind(v1::STEP_KIND_PLUGIN);
     BG_ASSIGN_OR_RETURN(const std::string image, Text(spec, "image", at));
     if (image.empty()) return Error(spec, at, "a Plugin step needs an `image`");
@@ -700,7 +700,7 @@ class Reader {
           {"password", p.mutable_credentials()->mutable_password()}}) {
       BG_ASSIGN_OR_RETURN(*field, Text(settings, key, settings_at));
     }
-    // The secret is never kept: what is printed from the proposal cannot show it.
+    // The secret is never kept: what is printed from the build step cannot show it.
     RedactPlaintextSecrets(&p);
     BG_RETURN_IF_ERROR(Tags(settings["tags"], Join(settings_at, "tags"), &p));
     if (settings["tag"] && p.tags().empty()) {
@@ -713,7 +713,7 @@ class Reader {
 
   absl::Status BuildAndPushSpec(const std::string& type, const YAML::Node& step,
                                 const YAML::Node& spec, const std::string& at, FoundBuild* b) {
-    v1::BuildStep& p = b->proposal;
+    v1::BuildStep& p = b->build_step;
     auto required = [&](const char* key) -> absl::StatusOr<std::string> {
       BG_ASSIGN_OR_RETURN(std::string value, Text(spec, key, at));
       if (value.empty()) {

@@ -1,6 +1,6 @@
 // Reads a Harness CI pipeline document (v0 grammar; YAML or JSON) and finds
 // every step that builds an image, located in the file and turned into the
-// buildgate proposal (v1::BuildStep) the engine decides. Knows the pipeline,
+// build step (v1::BuildStep) the engine decides. Knows the pipeline,
 // not the policy: it never decides anything and never talks gRPC.
 //
 // Accepted roots: `pipeline:` (also as the governance hook's JSON
@@ -64,7 +64,7 @@ struct Unresolved {
 
 enum class BuildKind {
   kBuildAndPush,  // BuildAndPushDockerRegistry, ECR, GCR, GAR, ACR.
-  kPlugin,        // A Plugin step (image in proposal.image()).
+  kPlugin,        // A Plugin step (image in build_step.image()).
   kRunCommand,    // A Run step that builds with a command of its own.
   kUnknownType,   // `type` holds an expression: it may or may not build.
 };
@@ -85,10 +85,11 @@ struct FoundBuild {
   std::string stage_id;      // As written ("" for a step fragment).
   std::string step_id;       // As written (may be an invalid Harness identifier).
   std::string step_name;
-  // The proposal: ids as the engine accepts them (an identifier Harness would
-  // refuse is sanitized, see invalid_identifiers), fields read from the step,
-  // its stage's infrastructure and variables.
-  v1::BuildStep proposal;
+  // The step as the engine decides it (what lint passes to Decide): ids as
+  // the engine accepts them (an identifier Harness would refuse is sanitized,
+  // see invalid_identifiers), fields read from the step, its stage's
+  // infrastructure and variables.
+  v1::BuildStep build_step;
   std::vector<Unresolved> unresolved;
   // Fields that are identifiers Harness refuses: {"identifier", "buildah plugin"}.
   std::vector<Unresolved> invalid_identifiers;
