@@ -23,6 +23,11 @@
 // Harness's) is an error, and so is a mapping that holds a key twice
 // (engine/yaml_document.h).
 //
+// The reader's parts, internal to pipeline/ (pipeline/internal/): the
+// document walker (roots, stages, step groups), the infrastructure resolver
+// (what a step runs on, its variables), build recognition (which steps
+// build), the step readers (each step kind) and located field reading.
+//
 // Thread-safe: ReadHarnessPipeline is pure.
 #ifndef BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
 #define BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
