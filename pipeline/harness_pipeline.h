@@ -39,7 +39,7 @@
 #include "absl/strings/string_view.h"
 #include "buildgate/v1/step.pb.h"
 #include "engine/limits.h"
-#include "yaml-cpp/yaml.h"
+#include "pipeline/edit_points.h"
 
 namespace buildgate::pipeline {
 
@@ -72,15 +72,6 @@ enum class BuildKind {
   kPlugin,        // A Plugin step (image in build_step.image()).
   kRunCommand,    // A Run step that builds with a command of its own.
   kUnknownType,   // `type` holds an expression: it may or may not build.
-};
-
-// A field of a step (or its stage) that a fix may rewrite: the node holding
-// its value, or the mapping it would be added to.
-struct StepNodes {
-  YAML::Node step;            // The step's mapping (`type`, `spec`, ...).
-  YAML::Node stage_variables;  // The stage's `variables` list, if any.
-  YAML::Node stage;            // The stage's mapping (a step fragment: null).
-  YAML::Node security_context;  // The infrastructure's containerSecurityContext, if any.
 };
 
 struct FoundBuild {
@@ -117,7 +108,8 @@ struct FoundBuild {
   std::string run_image;
   std::string dind_step_id;
   bool dind_privileged = false;
-  StepNodes nodes;
+  // Where a fix may edit the step, its stage and its security context.
+  StepEditPoints edit_points;
 };
 
 // A template reference: the document does not hold what it expands to.

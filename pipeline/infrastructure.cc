@@ -7,6 +7,7 @@
 #include "common/status.h"
 #include "engine/expression.h"
 #include "engine/limits.h"
+#include "pipeline/internal/edit_point_reader.h"
 
 namespace buildgate::pipeline::internal {
 
@@ -38,7 +39,7 @@ void ApplyInfrastructure(const Infrastructure& infra, FoundBuild* build) {
   }
   if (infra.arch != v1::ARCH_UNSPECIFIED) build->build_step.set_arch(infra.arch);
   build->os = infra.os;
-  BindNode(&build->nodes.security_context, infra.context_node);
+  build->edit_points.security_context = infra.context_points;
 }
 
 Infrastructure* InfrastructureResolver::New() {
@@ -81,7 +82,7 @@ absl::StatusOr<const Infrastructure*> InfrastructureResolver::ReadStage(
     infra->arch_unknown = source.arch_unknown;
     infra->os = source.os;
     infra->unresolved = source.unresolved;
-    BindNode(&infra->context_node, source.context_node);
+    infra->context_points = source.context_points;
     return infra;
   }
   BG_RETURN_IF_ERROR(ReadOfType(node, at, infra));
@@ -148,7 +149,7 @@ absl::Status InfrastructureResolver::ReadSecurityContext(const YAML::Node& ctx,
     return absl::OkStatus();
   }
   if (!ctx.IsMap()) return fields_.Error(ctx, ctx_at, "expected a mapping");
-  BindNode(&infra->context_node, ctx);
+  infra->context_points = MappingPointsOf(ctx);
   v1::ContainerSecurityContext& out = infra->context.emplace();
   std::vector<Unresolved>* unresolved = &infra->unresolved;
   BG_ASSIGN_OR_RETURN(auto non_root, fields_.Bool(ctx, "runAsNonRoot", ctx_at,

@@ -11,6 +11,7 @@
 #include "engine/limits.h"
 #include "engine/render.h"
 #include "pipeline/internal/build_recognition.h"
+#include "pipeline/internal/edit_point_reader.h"
 
 namespace buildgate::pipeline::internal {
 namespace {
@@ -83,9 +84,10 @@ absl::StatusOr<std::optional<FoundBuild>> StepReader::Read(const StepVisit& visi
   BG_ASSIGN_OR_RETURN(build.step_name, fields_.Text(step, "name", visit.path));
   build.matrix_scopes = context.matrix_scopes;
   if (HasMatrix(step)) build.matrix_scopes.push_back("step");
-  BindNode(&build.nodes.step, step);
-  BindNode(&build.nodes.stage_variables, context.stage_variables);
-  BindNode(&build.nodes.stage, context.stage);
+  build.edit_points.step = MappingPointsOf(step);
+  build.edit_points.spec = MappingPointsOf(spec);
+  build.edit_points.stage = MappingPointsOf(context.stage);
+  build.edit_points.stage_variables = VariableListPointsOf(context.stage_variables);
 
   switch (build.kind) {
     case BuildKind::kRunCommand: {

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "buildgate/v1/step.pb.h"
+#include "pipeline/edit_points.h"
 #include "pipeline/harness_pipeline.h"
 #include "pipeline/internal/yaml_fields.h"
 #include "yaml-cpp/yaml.h"
@@ -40,7 +41,7 @@ struct Infrastructure {
   bool arch_unknown = false;  // The architecture is an expression.
   std::string os;             // Not Linux, as written; "" for Linux or not said.
   std::vector<Unresolved> unresolved;
-  YAML::Node context_node;  // The containerSecurityContext mapping, if any.
+  MappingPoints context_points;  // Of the containerSecurityContext mapping, if any.
 };
 
 // A variable a step sees, and where it was set
