@@ -38,10 +38,10 @@ std::string BuildInWords(const std::vector<absl::string_view>& words, std::strin
     while (j < words.size() && absl::StartsWith(words[j], "-")) {  // Global flags.
       const bool takes_value =
           !absl::StrContains(words[j], '=') &&
-          (words[j] == "-H" || words[j] == "--host" || words[j] == "--config" ||
-           words[j] == "-c" || words[j] == "--context" || words[j] == "-l" ||
-           words[j] == "--log-level" || words[j] == "--tlscacert" || words[j] == "--tlscert" ||
-           words[j] == "--tlskey" || words[j] == "--storage-driver" || words[j] == "--root");
+          (words[j] == "-H" || words[j] == "--host" || words[j] == "--config" || words[j] == "-c" ||
+           words[j] == "--context" || words[j] == "-l" || words[j] == "--log-level" ||
+           words[j] == "--tlscacert" || words[j] == "--tlscert" || words[j] == "--tlskey" ||
+           words[j] == "--storage-driver" || words[j] == "--root");
       j += takes_value ? 2 : 1;
     }
     const absl::string_view verb = j < words.size() ? words[j] : absl::string_view();
@@ -63,7 +63,8 @@ std::string BuildInWords(const std::vector<absl::string_view>& words, std::strin
         break;
       }
       for (absl::string_view flag : {"--tag=", "--destination="}) {
-        if (absl::StartsWith(words[k], flag)) *image = CommandImageName(words[k].substr(flag.size()));
+        if (absl::StartsWith(words[k], flag))
+          *image = CommandImageName(words[k].substr(flag.size()));
       }
       if (!image->empty()) break;
     }

@@ -61,7 +61,8 @@ absl::Status DocumentWalker::Pipeline(const YAML::Node& pipeline, const std::str
   if (pipeline["template"]) return Template(pipeline, path, "pipeline", id, "");
   const YAML::Node stages = pipeline["stages"];
   if (!stages) return fields_.Error(pipeline, path, "`stages` is missing");
-  if (!stages.IsSequence()) return fields_.Error(stages, JoinPath(path, "stages"), "expected a list");
+  if (!stages.IsSequence())
+    return fields_.Error(stages, JoinPath(path, "stages"), "expected a list");
   for (std::size_t i = 0; i < stages.size(); ++i) {
     BG_RETURN_IF_ERROR(StageItem(stages[i], absl::StrCat(path, ".stages[", i, "]")));
   }
@@ -92,7 +93,8 @@ absl::Status DocumentWalker::Stage(const YAML::Node& item, const YAML::Node& sta
   BG_ASSIGN_OR_RETURN(const std::string type, fields_.Text(stage, "type", path));
   if (type != "CI") return absl::OkStatus();  // Only CI stages build images.
   const YAML::Node spec = stage["spec"];
-  if (!spec || !spec.IsMap()) return fields_.Error(stage, path, "a CI stage needs a `spec` mapping");
+  if (!spec || !spec.IsMap())
+    return fields_.Error(stage, path, "a CI stage needs a `spec` mapping");
   const std::string spec_path = JoinPath(path, "spec");
 
   BG_ASSIGN_OR_RETURN(const Infrastructure* infrastructure,
@@ -116,14 +118,12 @@ absl::Status DocumentWalker::Stage(const YAML::Node& item, const YAML::Node& sta
     return fields_.Error(execution, JoinPath(spec_path, "execution"), "`steps` is missing");
   }
   std::vector<StepVisit> visits;
-  BG_RETURN_IF_ERROR(
-      StepList(steps, JoinPath(spec_path, "execution.steps"), context, &visits));
+  BG_RETURN_IF_ERROR(StepList(steps, JoinPath(spec_path, "execution.steps"), context, &visits));
   return ReadSteps(visits, spec["serviceDependencies"]);
 }
 
 absl::Status DocumentWalker::StepList(const YAML::Node& steps, const std::string& path,
-                                      const StepContext& context,
-                                      std::vector<StepVisit>* visits) {
+                                      const StepContext& context, std::vector<StepVisit>* visits) {
   if (steps.IsScalar() && ContainsHarnessExpression(steps.Scalar())) {
     return fields_.Error(steps, path, "the steps are a runtime input; nothing can be decided");
   }
@@ -135,8 +135,7 @@ absl::Status DocumentWalker::StepList(const YAML::Node& steps, const std::string
 }
 
 absl::Status DocumentWalker::StepItem(const YAML::Node& item, const std::string& path,
-                                      const StepContext& context,
-                                      std::vector<StepVisit>* visits) {
+                                      const StepContext& context, std::vector<StepVisit>* visits) {
   if (!item.IsMap()) {
     return fields_.Error(item, path, "expected `step:`, `stepGroup:` or `parallel:`");
   }

@@ -46,23 +46,23 @@ struct MappingPoints {
 
 // One item of a `variables` list.
 struct VariablePoints {
-  std::string name;  // "" when the item is no mapping or its `name` no scalar.
+  std::string name;        // "" when the item is no mapping or its `name` no scalar.
   bool has_value = false;  // The item has a `value` key.
   ValuePoint value;
 };
 
 // A stage's `variables` list.
 struct VariableListPoints {
-  bool present = false;     // The stage has a `variables` value (not null).
-  bool block_list = false;  // A block-style list (`- name: ...`): editable in place.
-  TextPoint first_item;     // Its first item's '-' (block lists).
+  bool present = false;               // The stage has a `variables` value (not null).
+  bool block_list = false;            // A block-style list (`- name: ...`): editable in place.
+  TextPoint first_item;               // Its first item's '-' (block lists).
   std::vector<VariablePoints> items;  // Block lists, in order.
 };
 
 // Everything a fix of one found build may edit.
 struct StepEditPoints {
-  MappingPoints step;  // The step's mapping (`type`, `identifier`, `spec`, ...).
-  MappingPoints spec;  // Its `spec` mapping.
+  MappingPoints step;   // The step's mapping (`type`, `identifier`, `spec`, ...).
+  MappingPoints spec;   // Its `spec` mapping.
   MappingPoints stage;  // Its stage's mapping (a step fragment has none).
   VariableListPoints stage_variables;
   // The containerSecurityContext of the infrastructure the step runs on,

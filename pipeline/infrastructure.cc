@@ -12,8 +12,7 @@
 namespace buildgate::pipeline::internal {
 
 absl::Status ReadVariables(const FieldReader& fields, const YAML::Node& owner,
-                           const std::string& path, absl::string_view level,
-                           Variables* variables) {
+                           const std::string& path, absl::string_view level, Variables* variables) {
   const YAML::Node vars = owner["variables"];
   if (!vars || vars.IsNull()) return absl::OkStatus();
   const std::string at = JoinPath(path, "variables");
@@ -52,8 +51,8 @@ void InfrastructureResolver::RememberStage(const std::string& stage_id,
   if (!stage_id.empty()) by_stage_[stage_id] = infrastructure;
 }
 
-absl::StatusOr<const Infrastructure*> InfrastructureResolver::ReadStage(
-    const YAML::Node& spec, const std::string& path) {
+absl::StatusOr<const Infrastructure*> InfrastructureResolver::ReadStage(const YAML::Node& spec,
+                                                                        const std::string& path) {
   Infrastructure* infra = New();
   if (const YAML::Node platform = spec["platform"]; platform && platform.IsMap()) {
     const std::string platform_at = JoinPath(path, "platform");
@@ -125,9 +124,9 @@ absl::Status InfrastructureResolver::ReadKubernetes(const YAML::Node& spec,
       }
     }
   }
-  BG_ASSIGN_OR_RETURN(const std::optional<int64_t> spec_uid,
-                      fields_.Uid(spec, "runAsUser", spec_at, "infrastructure.spec.runAsUser",
-                                  &infra->unresolved));
+  BG_ASSIGN_OR_RETURN(
+      const std::optional<int64_t> spec_uid,
+      fields_.Uid(spec, "runAsUser", spec_at, "infrastructure.spec.runAsUser", &infra->unresolved));
   const YAML::Node context = spec["containerSecurityContext"];
   if (!context || context.IsNull()) {
     if (spec_uid) infra->context.emplace().set_run_as_user(*spec_uid);
@@ -175,7 +174,7 @@ absl::Status InfrastructureResolver::ReadSecurityContext(const YAML::Node& ctx,
       for (const YAML::Node& name : names) {
         if (!name.IsScalar()) return fields_.Error(name, list_at, "expected capability names");
         auto* target = std::string(list) == "add" ? out.mutable_capabilities()->mutable_add()
-                                                 : out.mutable_capabilities()->mutable_drop();
+                                                  : out.mutable_capabilities()->mutable_drop();
         target->Add(std::string(name.Scalar()));
       }
     }
@@ -199,8 +198,9 @@ absl::Status InfrastructureResolver::ReadArch(const YAML::Node& map, const std::
   } else if (lower == "arm64" || lower == "aarch64") {
     infra->arch = v1::ARCH_ARM64;
   } else {
-    return fields_.Error(map[key], JoinPath(path, key),
-                         absl::StrCat("unknown architecture ", QuoteInput(text), " (Amd64 or Arm64)"));
+    return fields_.Error(
+        map[key], JoinPath(path, key),
+        absl::StrCat("unknown architecture ", QuoteInput(text), " (Amd64 or Arm64)"));
   }
   return absl::OkStatus();
 }

@@ -55,8 +55,8 @@ std::optional<DockerDaemon> ReadDockerDaemon(const YAML::Node& step, bool backgr
   const YAML::Node id = step["identifier"];
   daemon.step_id = id && id.IsScalar() ? id.Scalar() : "dind";
   const YAML::Node privileged = spec["privileged"];
-  daemon.privileged = privileged && privileged.IsScalar() &&
-                      absl::AsciiStrToLower(privileged.Scalar()) == "true";
+  daemon.privileged =
+      privileged && privileged.IsScalar() && absl::AsciiStrToLower(privileged.Scalar()) == "true";
   return daemon;
 }
 
@@ -123,8 +123,7 @@ absl::StatusOr<std::optional<FoundBuild>> StepReader::Read(const StepVisit& visi
 }
 
 absl::StatusOr<bool> StepReader::ReadRunSpec(const YAML::Node& spec, const std::string& spec_path,
-                                             const DockerDaemon& daemon,
-                                             FoundBuild* build) const {
+                                             const DockerDaemon& daemon, FoundBuild* build) const {
   BG_ASSIGN_OR_RETURN(const std::string script, fields_.Text(spec, "command", spec_path));
   BG_ASSIGN_OR_RETURN(build->run_image, fields_.Text(spec, "image", spec_path));
   const ScriptBuild found = FindScriptBuild(script);
@@ -187,21 +186,20 @@ absl::Status StepReader::ReadPluginSpec(const YAML::Node& spec, const std::strin
   if (image.empty()) return fields_.Error(spec, at, "a Plugin step needs an `image`");
   if (IsHarnessExpression(image)) build->unresolved.push_back({"spec.image", image});
   b.set_image(image);
-  BG_ASSIGN_OR_RETURN(auto privileged, fields_.Bool(spec, "privileged", at, "spec.privileged",
-                                                    &build->unresolved));
+  BG_ASSIGN_OR_RETURN(auto privileged,
+                      fields_.Bool(spec, "privileged", at, "spec.privileged", &build->unresolved));
   if (privileged) b.set_privileged(*privileged);
   BG_RETURN_IF_ERROR(ReadCommonSpecFields(spec, at, build));
   const YAML::Node settings = spec["settings"];
   if (!settings || settings.IsNull()) return absl::OkStatus();
   const std::string settings_at = JoinPath(at, "settings");
   if (!settings.IsMap()) return fields_.Error(settings, settings_at, "expected a mapping");
-  for (const auto& [key, field] :
-       {std::pair<const char*, std::string*>{"repo", b.mutable_repo()},
-        {"registry", b.mutable_registry()},
-        {"dockerfile", b.mutable_dockerfile()},
-        {"context", b.mutable_context()},
-        {"username", b.mutable_credentials()->mutable_username()},
-        {"password", b.mutable_credentials()->mutable_password()}}) {
+  for (const auto& [key, field] : {std::pair<const char*, std::string*>{"repo", b.mutable_repo()},
+                                   {"registry", b.mutable_registry()},
+                                   {"dockerfile", b.mutable_dockerfile()},
+                                   {"context", b.mutable_context()},
+                                   {"username", b.mutable_credentials()->mutable_username()},
+                                   {"password", b.mutable_credentials()->mutable_password()}}) {
     BG_ASSIGN_OR_RETURN(*field, fields_.Text(settings, key, settings_at));
   }
   // The secret is never kept: what is printed from the build step cannot show it.
@@ -252,9 +250,9 @@ absl::Status StepReader::ReadBuildAndPushSpec(const std::string& type, const YAM
     const std::size_t slash = masked.find('/');
     if (slash == std::string::npos) {
       if (!ContainsHarnessExpression(repository)) {
-        return fields_.Error(spec["repository"], JoinPath(at, "repository"),
-                             absl::StrCat(QuoteInput(repository),
-                                          ": expected <registry>.azurecr.io/<image>"));
+        return fields_.Error(
+            spec["repository"], JoinPath(at, "repository"),
+            absl::StrCat(QuoteInput(repository), ": expected <registry>.azurecr.io/<image>"));
       }
       b.set_registry(repository);
       b.set_repo(repository);
@@ -269,9 +267,9 @@ absl::Status StepReader::ReadBuildAndPushSpec(const std::string& type, const YAM
                                       "BuildAndPushGCR, BuildAndPushGAR or BuildAndPushACR)"));
   }
   BG_RETURN_IF_ERROR(ReadTags(spec["tags"], JoinPath(at, "tags"), &b));
-  for (const auto& [key, field] : {std::pair<const char*, std::string*>{"dockerfile",
-                                                                        b.mutable_dockerfile()},
-                                   {"context", b.mutable_context()}}) {
+  for (const auto& [key, field] :
+       {std::pair<const char*, std::string*>{"dockerfile", b.mutable_dockerfile()},
+        {"context", b.mutable_context()}}) {
     BG_ASSIGN_OR_RETURN(*field, fields_.Text(spec, key, at));
   }
   BG_ASSIGN_OR_RETURN(auto caching, fields_.Bool(spec, "caching", at, "spec.caching",

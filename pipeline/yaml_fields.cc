@@ -5,8 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/expression.h"
-#include "engine/policy.h"
 #include "engine/limits.h"
+#include "engine/policy.h"
 
 namespace buildgate::pipeline::internal {
 
@@ -56,8 +56,7 @@ absl::StatusOr<std::string> FieldReader::Text(const YAML::Node& map, absl::strin
   return node.Scalar();
 }
 
-absl::StatusOr<std::optional<bool>> FieldReader::Bool(const YAML::Node& map,
-                                                      absl::string_view key,
+absl::StatusOr<std::optional<bool>> FieldReader::Bool(const YAML::Node& map, absl::string_view key,
                                                       absl::string_view path,
                                                       absl::string_view field,
                                                       std::vector<Unresolved>* unresolved,
@@ -88,8 +87,9 @@ absl::StatusOr<std::optional<int64_t>> FieldReader::Uid(const YAML::Node& map,
   }
   int64_t uid = 0;
   if (!absl::SimpleAtoi(text, &uid) || uid < 0 || uid > kMaxUid) {
-    return Error(map[std::string(key)], JoinPath(path, key),
-                 absl::StrCat("expected a user id from 0 to ", kMaxUid, ", not ", QuoteInput(text)));
+    return Error(
+        map[std::string(key)], JoinPath(path, key),
+        absl::StrCat("expected a user id from 0 to ", kMaxUid, ", not ", QuoteInput(text)));
   }
   return std::optional<int64_t>(uid);
 }

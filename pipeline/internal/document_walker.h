@@ -49,8 +49,8 @@ class DocumentWalker {
   absl::Status StepList(const YAML::Node& steps, const std::string& path,
                         const StepContext& context, std::vector<StepVisit>* visits);
   // A `steps[]` item: `step:`, `stepGroup:` or `parallel:`.
-  absl::Status StepItem(const YAML::Node& item, const std::string& path,
-                        const StepContext& context, std::vector<StepVisit>* visits);
+  absl::Status StepItem(const YAML::Node& item, const std::string& path, const StepContext& context,
+                        std::vector<StepVisit>* visits);
   absl::Status StepGroup(const YAML::Node& item, const YAML::Node& group, const std::string& path,
                          const StepContext& context, std::vector<StepVisit>* visits);
   // Every step of one stage (or fragment) once it is walked; `services` are

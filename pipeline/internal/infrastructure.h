@@ -56,8 +56,7 @@ using Variables = std::map<std::string, Variable, std::less<>>;
 // `*variables`, overriding what an outer `level` ("pipeline", "stage",
 // "stepGroup") set. Secret variables are never read.
 absl::Status ReadVariables(const FieldReader& fields, const YAML::Node& owner,
-                           const std::string& path, absl::string_view level,
-                           Variables* variables);
+                           const std::string& path, absl::string_view level, Variables* variables);
 
 // Puts what `infrastructure` says into a Plugin or Build and Push `build`:
 // its security context, architecture, operating system and unresolved
@@ -92,8 +91,7 @@ class InfrastructureResolver {
   absl::Status ReadKubernetes(const YAML::Node& spec, const std::string& spec_path,
                               Infrastructure* infrastructure);
   absl::Status ReadSecurityContext(const YAML::Node& context, const std::string& path,
-                                   std::optional<int64_t> spec_uid,
-                                   Infrastructure* infrastructure);
+                                   std::optional<int64_t> spec_uid, Infrastructure* infrastructure);
   absl::Status ReadArch(const YAML::Node& map, const std::string& path, const char* key,
                         const std::string& field, Infrastructure* infrastructure);
   absl::Status ReadOs(const YAML::Node& map, const std::string& path, const std::string& field,

@@ -28,14 +28,18 @@ namespace buildgate::pipeline::internal {
 // What a step inherits from where it sits. Copied, never assigned: a
 // YAML::Node's operator= writes into the document (see BindNode).
 struct StepContext {
-  std::string project_id;   // As the engine takes it (EngineIdentifier).
-  std::string pipeline_id;  // Likewise.
-  std::string stage_id;     // As written ("" for a step fragment).
+  StepContext() = default;
+  StepContext(const StepContext&) = default;
+  StepContext& operator=(const StepContext&) = delete;
+
+  std::string project_id;                          // As the engine takes it (EngineIdentifier).
+  std::string pipeline_id;                         // Likewise.
+  std::string stage_id;                            // As written ("" for a step fragment).
   const Infrastructure* infrastructure = nullptr;  // None for a step fragment.
-  Variables variables;      // Pipeline, stage and step group variables.
-  std::vector<std::string> matrix_scopes;  // "stage S", "stepGroup G".
-  YAML::Node stage;            // The stage's mapping (a step fragment: null).
-  YAML::Node stage_variables;  // The stage's `variables` list, if any.
+  Variables variables;                             // Pipeline, stage and step group variables.
+  std::vector<std::string> matrix_scopes;          // "stage S", "stepGroup G".
+  YAML::Node stage;                                // The stage's mapping (a step fragment: null).
+  YAML::Node stage_variables;                      // The stage's `variables` list, if any.
 };
 
 // A `- step:` item found while walking a stage, read once the whole stage

@@ -161,7 +161,8 @@ TEST(DocumentWalker, RefusedShapes) {
       {"version: 1\n", "p.yaml:1:10: version: the Harness v1 pipeline grammar is not supported"},
       {"42\n", "p.yaml:1:1: expected a Harness `pipeline:`, `stage:` or `step:` document"},
       {"pipeline: {identifier: p}\n", "p.yaml:1:11: pipeline: `stages` is missing"},
-      {"stage: {identifier: s, type: CI}\n", "p.yaml:1:8: stage: a CI stage needs a `spec` mapping"},
+      {"stage: {identifier: s, type: CI}\n",
+       "p.yaml:1:8: stage: a CI stage needs a `spec` mapping"},
       {"stage: {type: CI, spec: {execution: {steps: <+input>}}}\n",
        "stage.spec.execution.steps: the steps are a runtime input; nothing can be decided"},
       {"stepGroup: {identifier: g}\n", "p.yaml:1:12: stepGroup: `steps` is missing"},
@@ -179,16 +180,16 @@ TEST(DocumentWalker, RefusedShapes) {
 TEST(DocumentWalker, InternalHeadersStayInPipeline) {
   namespace fs = std::filesystem;
   const fs::path root = BUILDGATE_SOURCE_DIR;
-  for (const char* dir : {"bench", "client", "common", "engine", "lint", "pipeline", "service",
-                          "tests"}) {
+  for (const char* dir :
+       {"bench", "client", "common", "engine", "lint", "pipeline", "service", "tests"}) {
     if (!fs::exists(root / dir)) continue;
     for (const auto& entry : fs::recursive_directory_iterator(root / dir)) {
       const fs::path& path = entry.path();
       if (path.extension() != ".cc" && path.extension() != ".h") continue;
       const fs::path relative = fs::relative(path, root);
       const std::string parent = relative.parent_path().generic_string();
-      const bool allowed = parent == "pipeline" || parent == "pipeline/internal" ||
-                           parent == "tests/pipeline";
+      const bool allowed =
+          parent == "pipeline" || parent == "pipeline/internal" || parent == "tests/pipeline";
       if (allowed) continue;
       std::ifstream in(path);
       std::stringstream text;

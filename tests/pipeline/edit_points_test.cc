@@ -1,10 +1,9 @@
 // Where a fix may edit a found build (pipeline/edit_points.h, read by
 // pipeline/internal/edit_point_reader.h): offsets, lines and columns of
 // keys and values, block or flow style, the stage's variables.
-#include "pipeline/internal/edit_point_reader.h"
-
 #include "gtest/gtest.h"
 #include "pipeline/harness_pipeline.h"
+#include "pipeline/internal/edit_point_reader.h"
 
 namespace buildgate::pipeline::internal {
 namespace {

@@ -70,10 +70,10 @@ TEST(Infrastructure, UseFromStage) {
 TEST(Infrastructure, OtherTypesAndExpressions) {
   const FieldReader fields("p.yaml");
   InfrastructureResolver resolver(fields);
-  auto cloud = resolver.ReadStage(
-      YAML::Load("platform: {os: Windows}\nruntime: {type: Cloud, spec: {}}\n"
-                 "infrastructure: {type: VM, spec: {type: Pool}}"),
-      "s.spec");
+  auto cloud =
+      resolver.ReadStage(YAML::Load("platform: {os: Windows}\nruntime: {type: Cloud, spec: {}}\n"
+                                    "infrastructure: {type: VM, spec: {type: Pool}}"),
+                         "s.spec");
   ASSERT_TRUE(cloud.ok());
   EXPECT_FALSE((*cloud)->described);
   EXPECT_FALSE((*cloud)->context.has_value());
@@ -113,11 +113,12 @@ TEST(Infrastructure, StepGroupInfrastructure) {
 TEST(Infrastructure, Variables) {
   const FieldReader fields("p.yaml");
   Variables variables;
-  ASSERT_TRUE(ReadVariables(fields,
-                            YAML::Load("variables:\n  - {name: PLUGIN_DRY_RUN, type: String, value: "
-                                       "\"false\"}\n  - {name: TOKEN, type: Secret, value: x}\n"),
-                            "pipeline", "pipeline", &variables)
-                  .ok());
+  ASSERT_TRUE(
+      ReadVariables(fields,
+                    YAML::Load("variables:\n  - {name: PLUGIN_DRY_RUN, type: String, value: "
+                               "\"false\"}\n  - {name: TOKEN, type: Secret, value: x}\n"),
+                    "pipeline", "pipeline", &variables)
+          .ok());
   ASSERT_TRUE(ReadVariables(fields,
                             YAML::Load("variables: [{name: PLUGIN_DRY_RUN, type: String, value: "
                                        "\"true\"}]"),
@@ -126,9 +127,9 @@ TEST(Infrastructure, Variables) {
   EXPECT_EQ(variables.count("TOKEN"), 0u);
   EXPECT_EQ(variables["PLUGIN_DRY_RUN"].value, "true");
   EXPECT_EQ(variables["PLUGIN_DRY_RUN"].field, "stage.variables.PLUGIN_DRY_RUN");
-  EXPECT_EQ(ReadVariables(fields, YAML::Load("variables: {a: b}"), "s", "stage", &variables)
-                .message(),
-            "p.yaml:1:12: s.variables: expected a list of {name, type, value}");
+  EXPECT_EQ(
+      ReadVariables(fields, YAML::Load("variables: {a: b}"), "s", "stage", &variables).message(),
+      "p.yaml:1:12: s.variables: expected a list of {name, type, value}");
 }
 
 // Proves what a build takes from its infrastructure.

@@ -87,7 +87,8 @@ TEST(StepReaders, BuildAndPushTypes) {
       {"{repository: <+input>}", "BuildAndPushACR", "<+input>", "<+input>"},
   };
   for (const Case& c : cases) {
-    const auto build = Read(Visit(absl::StrCat("- step: {type: ", c.type, ", identifier: b, spec: ", c.spec, "}")));
+    const auto build = Read(
+        Visit(absl::StrCat("- step: {type: ", c.type, ", identifier: b, spec: ", c.spec, "}")));
     ASSERT_TRUE(build.has_value()) << c.type;
     EXPECT_EQ(build->build_step.registry(), c.registry) << c.spec;
     EXPECT_EQ(build->build_step.repo(), c.repo) << c.spec;
@@ -109,10 +110,9 @@ TEST(StepReaders, BuildAndPushErrors) {
             "p.yaml:1:16: [0].step.type: unknown Build and Push type \"BuildAndPushQuay\" "
             "(BuildAndPushDockerRegistry, BuildAndPushECR, BuildAndPushGCR, BuildAndPushGAR or "
             "BuildAndPushACR)");
-  EXPECT_EQ(reader.Read(Visit("- step: {type: Plugin, spec: {privileged: true}}"), {})
-                .status()
-                .message(),
-            "p.yaml:1:30: [0].step.spec: a Plugin step needs an `image`");
+  EXPECT_EQ(
+      reader.Read(Visit("- step: {type: Plugin, spec: {privileged: true}}"), {}).status().message(),
+      "p.yaml:1:30: [0].step.spec: a Plugin step needs an `image`");
   EXPECT_EQ(reader.Read(Visit("- step: {type: Run}"), {}).status().message(),
             "p.yaml:1:9: [0].step: `spec` is missing");
 }
@@ -132,12 +132,13 @@ TEST(StepReaders, RunStepsAndOtherSteps) {
   EXPECT_EQ(docker->dind_step_id, "dind");
   EXPECT_TRUE(docker->dind_privileged);
   // Only docker talks to the daemon.
-  const auto buildah = Read(
-      Visit("- step: {type: Run, spec: {command: buildah bud .}}"), DockerDaemon{"dind", true});
+  const auto buildah = Read(Visit("- step: {type: Run, spec: {command: buildah bud .}}"),
+                            DockerDaemon{"dind", true});
   ASSERT_TRUE(buildah.has_value());
   EXPECT_EQ(buildah->build_step.repo(), "<+input>");
   EXPECT_EQ(buildah->dind_step_id, "");
-  const auto image = Read(Visit("- step: {type: Run, spec: {image: \"gcr.io/kaniko-project/executor\", command: ./x}}"));
+  const auto image = Read(Visit(
+      "- step: {type: Run, spec: {image: \"gcr.io/kaniko-project/executor\", command: ./x}}"));
   ASSERT_TRUE(image.has_value());
   EXPECT_EQ(image->build_command, "");
   EXPECT_EQ(image->run_image, "gcr.io/kaniko-project/executor");
@@ -155,9 +156,10 @@ TEST(StepReaders, RunStepsAndOtherSteps) {
 TEST(StepReaders, DryRun) {
   StepContext context;
   context.variables["PLUGIN_DRY_RUN"] = {"true", "stage.variables.PLUGIN_DRY_RUN"};
-  const auto own = Read(Visit("- step: {type: Plugin, spec: {image: plugins/docker, envVariables: "
-                              "{PLUGIN_DRY_RUN: <+input>}}}",
-                              context));
+  const auto own =
+      Read(Visit("- step: {type: Plugin, spec: {image: plugins/docker, envVariables: "
+                 "{PLUGIN_DRY_RUN: <+input>}}}",
+                 context));
   ASSERT_TRUE(own.has_value());
   EXPECT_FALSE(own->build_step.dry_run());
   ASSERT_EQ(own->unresolved.size(), 1u);
@@ -174,7 +176,8 @@ TEST(StepReaders, DryRun) {
 // service dependency; other steps run none.
 TEST(StepReaders, DockerDaemons) {
   const auto background = ReadDockerDaemon(
-      YAML::Load("{type: Background, identifier: d, spec: {image: \"docker:27-dind\", privileged: TRUE}}"),
+      YAML::Load(
+          "{type: Background, identifier: d, spec: {image: \"docker:27-dind\", privileged: TRUE}}"),
       /*background=*/true);
   ASSERT_TRUE(background.has_value());
   EXPECT_EQ(background->step_id, "d");
@@ -187,8 +190,8 @@ TEST(StepReaders, DockerDaemons) {
   ASSERT_TRUE(service.has_value());
   EXPECT_EQ(service->step_id, "dind");
   EXPECT_FALSE(service->privileged);
-  EXPECT_FALSE(ReadDockerDaemon(YAML::Load("{type: Background, spec: {image: redis}}"), true)
-                   .has_value());
+  EXPECT_FALSE(
+      ReadDockerDaemon(YAML::Load("{type: Background, spec: {image: redis}}"), true).has_value());
 }
 
 }  // namespace

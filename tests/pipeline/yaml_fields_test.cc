@@ -31,8 +31,8 @@ TEST(YamlFields, BoolNeverReadsAnExpressionAsFalse) {
   EXPECT_EQ(*fields.Bool(map, "no", "s", "spec.no", &unresolved), false);
   EXPECT_FALSE(fields.Bool(map, "missing", "s", "spec.missing", &unresolved)->has_value());
   EXPECT_TRUE(unresolved.empty());
-  EXPECT_FALSE(
-      fields.Bool(map, "later", "s", "spec.later", &unresolved, UnknownValue::kCaching)->has_value());
+  EXPECT_FALSE(fields.Bool(map, "later", "s", "spec.later", &unresolved, UnknownValue::kCaching)
+                   ->has_value());
   ASSERT_EQ(unresolved.size(), 1u);
   EXPECT_EQ(unresolved[0].field, "spec.later");
   EXPECT_EQ(unresolved[0].value, "<+input>");
