@@ -168,7 +168,8 @@ std::vector<Alternative> Alternatives(const FoundBuild& b) {
 // infrastructure fields likewise where the policy constrains them.
 void RequireLiterals(const CompiledPolicySet& set, const FoundBuild& b, v1::Finding* f) {
   const v1::Decision& d = f->decision();
-  const v1::Policy& policy = set.EffectivePolicy(b.build_step.project_id(), b.build_step.pipeline_id());
+  const v1::Policy& policy =
+      set.EffectivePolicy(b.build_step.project_id(), b.build_step.pipeline_id());
   for (const pipeline::Unresolved& u : b.unresolved) {
     std::string required;
     if (u.field == "spec.privileged" && d.step_type() == v1::STEP_TYPE_PLUGIN) {
