@@ -26,7 +26,8 @@
 // The reader's parts, internal to pipeline/ (pipeline/internal/): the
 // document walker (roots, stages, step groups), the infrastructure resolver
 // (what a step runs on, its variables), build recognition (which steps
-// build), the step readers (each step kind) and located field reading.
+// build), the step readers (each step kind), the edit point reader (where
+// a fix may edit, pipeline/edit_points.h) and located field reading.
 //
 // Thread-safe: ReadHarnessPipeline is pure.
 #ifndef BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
