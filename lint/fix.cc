@@ -51,30 +51,33 @@ int Indent(absl::string_view line) {
   return static_cast<int>(i);
 }
 
+// Plans the edits of each finding from the edit points the pipeline reader
+// recorded for its build (pipeline/edit_points.h).
 class Planner {
  public:
   Planner(absl::string_view text) : text_(text), lines_(text) {}
 
   void Finding(int index, const v1::Finding& f, const pipeline::FoundBuild& b, FileFix* out) {
+    const pipeline::StepEditPoints& points = b.edit_points;
     FindingFix fix;
     fix.finding = index;
     const v1::Decision& d = f.decision();
     if (absl::StrContains(d.step_yaml(), kRedacted)) {
       fix.skipped = "the step has plaintext credentials; fix them by hand";
-    } else if (b.nodes.step.Style() == YAML::EmitterStyle::Flow) {
+    } else if (points.step.flow_style) {
       fix.skipped = "flow-style (JSON) documents are not edited in place";
     } else {
       bool spec_replaced = false;
       for (const v1::Change& c : f.changes()) {
         if (c.field() == "type") {
-          spec_replaced = ReplaceSpec(b, d, &fix);
+          spec_replaced = ReplaceSpec(points.step, d, &fix);
           if (!spec_replaced) break;
-          Scalar(b.nodes.step, "type", c.required(), &fix);
+          SetScalar(points.step, "type", c.required(), &fix);
         }
       }
       for (const v1::Change& c : f.changes()) {
         if (!fix.skipped.empty()) break;
-        FixChange(c, b, spec_replaced, &fix);
+        FixChange(c, points, spec_replaced, &fix);
       }
       if (fix.skipped.empty() && fix.edits.empty()) fix.skipped = "nothing buildgate can edit";
     }
@@ -83,48 +86,46 @@ class Planner {
   }
 
  private:
-  void FixChange(const v1::Change& c, const pipeline::FoundBuild& b, bool spec_replaced,
+  void FixChange(const v1::Change& c, const pipeline::StepEditPoints& points, bool spec_replaced,
                  FindingFix* fix) {
     const std::string& field = c.field();
     if (field == "builder" || field == "type") return;  // Follows from type and image.
     if (absl::StartsWith(field, "spec.")) {
       if (spec_replaced) return;
-      const YAML::Node spec = b.nodes.step["spec"];
       const std::string key = field.substr(5);
       if (key.find('.') != std::string::npos) {
         fix->skipped = absl::StrCat(field, " cannot be edited in place");
         return;
       }
-      SetKey(spec, key, c.required(), fix);
+      SetKey(points.spec, key, c.required(), fix);
       return;
     }
     if (field == "identifier") {
-      Scalar(b.nodes.step, "identifier", c.required(), fix);
+      SetScalar(points.step, "identifier", c.required(), fix);
       return;
     }
     constexpr absl::string_view kStageVariable = "stage.variables.";
     if (absl::StartsWith(field, kStageVariable)) {
-      StageVariable(b, field.substr(kStageVariable.size()), c.required(), fix);
+      StageVariable(points, field.substr(kStageVariable.size()), c.required(), fix);
       return;
     }
     constexpr absl::string_view kContext = "infrastructure.containerSecurityContext.";
     if (absl::StartsWith(field, kContext)) {
       const std::string key = field.substr(kContext.size());
-      if (!b.nodes.security_context.IsMap() || key.find('.') != std::string::npos) {
+      if (!points.security_context.is_mapping || key.find('.') != std::string::npos) {
         fix->skipped = absl::StrCat(field, " must be changed by hand (", c.proposed(), " -> ",
                                     c.required(), ")");
         return;
       }
-      SetKey(b.nodes.security_context, key, c.required(), fix);
+      SetKey(points.security_context, key, c.required(), fix);
       return;
     }
     fix->skipped = absl::StrCat(field, " must be changed by hand");
   }
 
-  // The span of a scalar node's text: quoted as written, or plain up to a
-  // comment or the end of its line.
-  std::pair<std::size_t, std::size_t> ScalarSpan(const YAML::Node& node) const {
-    const std::size_t begin = static_cast<std::size_t>(node.Mark().pos);
+  // The span of a scalar's text starting at `begin`: quoted as written, or
+  // plain up to a comment or the end of its line.
+  std::pair<std::size_t, std::size_t> ScalarSpan(std::size_t begin) const {
     std::size_t end = begin;
     if (begin < text_.size() && (text_[begin] == '"' || text_[begin] == '\'')) {
       const char quote = text_[begin];
@@ -154,9 +155,8 @@ class Planner {
     return {begin, end};
   }
 
-  // `value` written as the scalar at `node` was (quoted stays quoted).
-  std::string Written(const YAML::Node& node, absl::string_view value) const {
-    const std::size_t pos = static_cast<std::size_t>(node.Mark().pos);
+  // `value` written as the scalar starting at `pos` was (quoted stays quoted).
+  std::string Written(std::size_t pos, absl::string_view value) const {
     if (pos < text_.size() && text_[pos] == '"') return absl::StrCat("\"", value, "\"");
     if (pos < text_.size() && text_[pos] == '\'') return absl::StrCat("'", value, "'");
     // A plain boolean or number stays plain.
@@ -169,98 +169,95 @@ class Planner {
     return YamlScalar(value);
   }
 
-  // Replaces the scalar value of `map[key]`.
-  void Scalar(const YAML::Node& map, const std::string& key, absl::string_view value,
-              FindingFix* fix) {
-    const YAML::Node node = map[key];
-    if (!node || !node.IsScalar()) {
+  // Replaces the scalar `key` holds (`current`) by `value`.
+  void ReplaceScalar(const pipeline::ValuePoint& current, absl::string_view key,
+                     absl::string_view value, FindingFix* fix) {
+    if (!current.is_scalar) {
       fix->skipped = absl::StrCat(key, " is not a plain value");
       return;
     }
-    const auto [begin, end] = ScalarSpan(node);
-    Edit(begin, end, Written(node, value), fix);
+    const auto [begin, end] = ScalarSpan(current.start.offset);
+    Edit(begin, end, Written(current.start.offset, value), fix);
+  }
+
+  // Replaces the scalar value of `map[key]`.
+  void SetScalar(const pipeline::MappingPoints& map, const std::string& key,
+                 absl::string_view value, FindingFix* fix) {
+    const auto it = map.values.find(key);
+    if (it == map.values.end()) {
+      fix->skipped = absl::StrCat(key, " is not a plain value");
+      return;
+    }
+    ReplaceScalar(it->second, key, value, fix);
   }
 
   // Sets `map[key]` to `value`: in place, or as a new first key.
-  void SetKey(const YAML::Node& map, const std::string& key, absl::string_view value,
+  void SetKey(const pipeline::MappingPoints& map, const std::string& key, absl::string_view value,
               FindingFix* fix) {
-    if (!map || !map.IsMap() || map.Style() == YAML::EmitterStyle::Flow) {
+    if (!map.is_mapping || map.flow_style) {
       fix->skipped = absl::StrCat(key, ": its mapping cannot be edited in place");
       return;
     }
-    if (map[key]) {
-      Scalar(map, key, value, fix);
+    if (const auto it = map.values.find(key); it != map.values.end()) {
+      ReplaceScalar(it->second, key, value, fix);
       return;
     }
     // A new key before the first one, at the same indentation. UIDs are
     // quoted, as Harness writes them.
-    const YAML::Mark mark = map.Mark();
     const std::string written = key == "runAsUser"                       ? absl::StrCat("\"", value, "\"")
                                 : value == "true" || value == "false" ? std::string(value)
                                                                       : YamlScalar(value);
-    Edit(static_cast<std::size_t>(mark.pos), static_cast<std::size_t>(mark.pos),
-         absl::StrCat(key, ": ", written, "\n", std::string(mark.column, ' ')), fix);
+    Edit(map.start.offset, map.start.offset,
+         absl::StrCat(key, ": ", written, "\n", std::string(map.start.column, ' ')), fix);
   }
 
   // Sets a String variable of the step's stage: its value replaced, or a new
   // first item of `variables`, or a new `variables:` before the stage's `spec:`.
-  void StageVariable(const pipeline::FoundBuild& b, const std::string& name,
+  void StageVariable(const pipeline::StepEditPoints& points, const std::string& name,
                      absl::string_view value, FindingFix* fix) {
-    const YAML::Node& vars = b.nodes.stage_variables;
-    if (vars.IsSequence() && vars.Style() != YAML::EmitterStyle::Flow) {
-      for (const YAML::Node& var : vars) {
-        if (var.IsMap() && var["name"] && var["name"].IsScalar() && var["name"].Scalar() == name) {
-          if (var["value"]) {
-            Scalar(var, "value", value, fix);
-          } else {
-            fix->skipped = absl::StrCat("stage variable ", name, " has no value to edit");
-          }
-          return;
+    const pipeline::VariableListPoints& vars = points.stage_variables;
+    if (vars.block_list) {
+      for (const pipeline::VariablePoints& var : vars.items) {
+        if (var.name != name) continue;
+        if (var.has_value) {
+          ReplaceScalar(var.value, "value", value, fix);
+        } else {
+          fix->skipped = absl::StrCat("stage variable ", name, " has no value to edit");
         }
+        return;
       }
-      const YAML::Mark mark = vars.Mark();  // At the first item's '-'.
-      const std::string pad(mark.column, ' ');
-      Edit(mark.pos, mark.pos,
+      const pipeline::TextPoint& dash = vars.first_item;  // The first item's '-'.
+      const std::string pad(dash.column, ' ');
+      Edit(dash.offset, dash.offset,
            absl::StrCat("- name: ", name, "\n", pad, "  type: String\n", pad, "  value: \"", value,
                         "\"\n", pad),
            fix);
       return;
     }
-    if (!b.nodes.stage.IsMap() || b.nodes.stage.Style() == YAML::EmitterStyle::Flow ||
-        (vars.IsDefined() && !vars.IsNull())) {
+    const pipeline::MappingPoints& stage = points.stage;
+    const auto spec_key = stage.keys.find("spec");
+    if (!stage.is_mapping || stage.flow_style || vars.present || spec_key == stage.keys.end()) {
       fix->skipped = absl::StrCat("add the stage variable ", name, ": \"", value, "\" by hand");
       return;
     }
-    for (auto it = b.nodes.stage.begin(); it != b.nodes.stage.end(); ++it) {
-      if (!it->first.IsScalar() || it->first.Scalar() != "spec") continue;
-      const YAML::Mark mark = it->first.Mark();
-      const std::string pad(mark.column, ' ');
-      Edit(mark.pos, mark.pos,
-           absl::StrCat("variables:\n", pad, "  - name: ", name, "\n", pad, "    type: String\n",
-                        pad, "    value: \"", value, "\"\n", pad),
-           fix);
-      return;
-    }
-    fix->skipped = absl::StrCat("add the stage variable ", name, ": \"", value, "\" by hand");
+    const pipeline::TextPoint& at = spec_key->second;
+    const std::string pad(at.column, ' ');
+    Edit(at.offset, at.offset,
+         absl::StrCat("variables:\n", pad, "  - name: ", name, "\n", pad, "    type: String\n",
+                      pad, "    value: \"", value, "\"\n", pad),
+         fix);
   }
 
   // Replaces the step's `spec:` block by the decided step's (a change of
   // step type). False (with `skipped`) when it cannot.
-  bool ReplaceSpec(const pipeline::FoundBuild& b, const v1::Decision& d, FindingFix* fix) {
-    YAML::Node key_node;  // Rebound with reset(): operator= would write into the document.
-    bool found = false;
-    for (auto it = b.nodes.step.begin(); it != b.nodes.step.end(); ++it) {
-      if (it->first.IsScalar() && it->first.Scalar() == "spec") {
-        key_node.reset(it->first);
-        found = true;
-      }
-    }
+  bool ReplaceSpec(const pipeline::MappingPoints& step, const v1::Decision& d, FindingFix* fix) {
+    const auto spec_key = step.keys.find("spec");
     const std::size_t spec_in_yaml = d.step_yaml().find("\n    spec:\n");
-    if (!found || spec_in_yaml == std::string::npos) {
+    if (spec_key == step.keys.end() || spec_in_yaml == std::string::npos) {
       fix->skipped = "the step's spec cannot be replaced";
       return false;
     }
-    const YAML::Mark mark = key_node.Mark();
+    const pipeline::TextPoint& mark = spec_key->second;
     const int first = mark.line;
     // The block: the key's line and every following line indented deeper
     // (blank and comment lines inside it included, trailing ones not).

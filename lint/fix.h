@@ -12,6 +12,8 @@
 //  - stage variables the builder needs (PLUGIN_DRY_RUN) are added.
 // Denies, undecidable findings, unmanaged builds, flow-style (JSON) nodes
 // and plaintext credentials are not fixed; `skipped` says why.
+// Where to edit comes from the edit points the pipeline reader records for
+// each build (pipeline/edit_points.h); the fixer never reads YAML.
 //
 // Thread-safe: pure functions.
 #ifndef BUILDGATE_LINT_FIX_H_

@@ -120,6 +120,14 @@ void Undecidable(v1::Finding* f, v1::ReasonCode rule, std::string message) {
   f->set_message(std::move(message));
 }
 
+// Lint's one way to decide: the engine's decision on `step`, or its refusal
+// (the step is no input the engine can decide; the message says why).
+absl::StatusOr<v1::Decision> DecideStep(const CompiledPolicySet& set, const v1::BuildStep& step) {
+  v1::Decision decision;
+  BG_RETURN_IF_ERROR(Decide(set, step, &decision));
+  return decision;
+}
+
 // A value the decision may depend on that is unknown: the step with each
 // value it can take.
 struct Alternative {
@@ -134,7 +142,7 @@ std::vector<Alternative> Alternatives(const FoundBuild& b) {
     Alternative alt{u.field, u.value, {}};
     if (u.kind == pipeline::UnknownValue::kDryRun || u.kind == pipeline::UnknownValue::kCaching) {
       for (bool value : {false, true}) {
-        v1::BuildStep step = b.proposal;
+        v1::BuildStep step = b.build_step;
         if (u.kind == pipeline::UnknownValue::kCaching) {
           step.set_caching(value);
         } else {
@@ -144,7 +152,7 @@ std::vector<Alternative> Alternatives(const FoundBuild& b) {
       }
     } else if (u.kind == pipeline::UnknownValue::kArch) {
       for (v1::Arch arch : {v1::ARCH_AMD64, v1::ARCH_ARM64}) {
-        v1::BuildStep step = b.proposal;
+        v1::BuildStep step = b.build_step;
         step.set_arch(arch);
         alt.steps.emplace_back(arch == v1::ARCH_AMD64 ? "amd64" : "arm64", std::move(step));
       }
@@ -160,7 +168,8 @@ std::vector<Alternative> Alternatives(const FoundBuild& b) {
 // infrastructure fields likewise where the policy constrains them.
 void RequireLiterals(const CompiledPolicySet& set, const FoundBuild& b, v1::Finding* f) {
   const v1::Decision& d = f->decision();
-  const v1::Policy& policy = set.EffectivePolicy(b.proposal.project_id(), b.proposal.pipeline_id());
+  const v1::Policy& policy =
+      set.EffectivePolicy(b.build_step.project_id(), b.build_step.pipeline_id());
   for (const pipeline::Unresolved& u : b.unresolved) {
     std::string required;
     if (u.field == "spec.privileged" && d.step_type() == v1::STEP_TYPE_PLUGIN) {
@@ -217,29 +226,30 @@ void AddPipelineNotes(const FoundBuild& b, v1::Finding* f) {
   }
 }
 
-// A build that cannot be decided from the document: the proposal read, the
+// A build that cannot be decided from the document: the build step read, the
 // rule and why, and the pipeline notes.
 void UndecidableBuild(const FoundBuild& b, v1::ReasonCode rule, std::string message,
                       v1::Finding* f) {
-  *f->mutable_step() = b.proposal;
+  *f->mutable_step() = b.build_step;
   Undecidable(f, rule, std::move(message));
   AddPipelineNotes(b, f);
 }
 
-// A decided build (Build and Push, or a builder Plugin step).
-absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, absl::string_view file,
-                         v1::Finding* f) {
-  *f->mutable_step() = b.proposal;
+// A decided build (Build and Push, or a builder Plugin step), from the
+// engine's `decision` on it.
+absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, v1::Decision decision,
+                         absl::string_view file, v1::Finding* f) {
+  *f->mutable_step() = b.build_step;
   v1::Decision* d = f->mutable_decision();
-  if (absl::Status s = Decide(set, b.proposal, d); !s.ok()) return Located(file, b.location, s);
+  *d = std::move(decision);
   for (const Alternative& alt : Alternatives(b)) {
     std::vector<std::string> outcomes;
     bool differ = false;
     for (const auto& [value, step] : alt.steps) {
-      v1::Decision other;
-      if (absl::Status s = Decide(set, step, &other); !s.ok()) return Located(file, b.location, s);
-      outcomes.push_back(absl::StrCat(value, ": ", Outcome(other)));
-      differ = differ || Outcome(other) != Outcome(*d);
+      absl::StatusOr<v1::Decision> other = DecideStep(set, step);
+      if (!other.ok()) return Located(file, b.location, other.status());
+      outcomes.push_back(absl::StrCat(value, ": ", Outcome(*other)));
+      differ = differ || Outcome(*other) != Outcome(*d);
     }
     if (differ) {
       UndecidableBuild(b, v1::RUNTIME_INPUT,
@@ -287,20 +297,20 @@ absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, absl
   return absl::OkStatus();
 }
 
-// A Run step building an image itself: decided as the governed step that
-// should replace it.
-absl::Status LintUnmanaged(const CompiledPolicySet& set, const FoundBuild& b,
-                           absl::string_view file, v1::Finding* f) {
-  *f->mutable_step() = b.proposal;
+// A Run step building an image itself: decided (`decision`) as the governed
+// step that should replace it.
+void LintUnmanaged(const CompiledPolicySet& set, const FoundBuild& b, v1::Decision decision,
+                   v1::Finding* f) {
+  *f->mutable_step() = b.build_step;
   v1::Decision* d = f->mutable_decision();
-  if (absl::Status s = Decide(set, b.proposal, d); !s.ok()) return Located(file, b.location, s);
+  *d = std::move(decision);
   f->set_rule(v1::UNMANAGED_BUILD);
   std::string how = absl::StrCat("runs `", b.build_command, "`");
   if (!b.dind_step_id.empty()) {
     absl::StrAppend(&how, " against the docker:dind Background step ", b.dind_step_id,
                     b.dind_privileged ? " (privileged)" : "");
     const v1::Policy& policy =
-        set.EffectivePolicy(b.proposal.project_id(), b.proposal.pipeline_id());
+        set.EffectivePolicy(b.build_step.project_id(), b.build_step.pipeline_id());
     if (b.dind_privileged && policy.privileged() == v1::PRIVILEGED_FORBIDDEN) {
       AddNote(f, v1::PRIVILEGED_NOT_ALLOWED,
               absl::StrCat("the Background step ", b.dind_step_id,
@@ -313,14 +323,13 @@ absl::Status LintUnmanaged(const CompiledPolicySet& set, const FoundBuild& b,
     f->set_message(absl::StrCat(
         "Run step ", how, ": an image build no policy governs, and the policy allows no "
         "builder for it"));
-    return absl::OkStatus();
+    return;
   }
   f->set_verdict(v1::VERDICT_ALLOW_WITH_CHANGES);
   AddChange(f, "type", "Run", d->harness_step_type());
   f->set_message(absl::StrCat("Run step ", how,
                               ": an image build no policy governs; replace it with ",
                               Describe(*d)));
-  return absl::OkStatus();
 }
 
 // True when an image name (no tag or digest) ends with a catalog image
@@ -349,6 +358,47 @@ absl::string_view ImageBuilderWord(const CompiledPolicySet& set, absl::string_vi
 // A step that looks like an image build but is none buildgate can decide.
 void UnrecognisedBuild(const FoundBuild& b, std::string message, v1::Finding* f) {
   UndecidableBuild(b, v1::UNRECOGNISED_BUILD, std::move(message), f);
+}
+
+// A Plugin step the engine refused to decide (`refusal`). When its image is
+// a builder plugin the refusal is the lint error; else it may be an image
+// builder buildgate cannot place (a finding), or no build at all
+// (`*is_build` false: Slack, S3 upload, ...).
+absl::Status LintRefusedPlugin(const CompiledPolicySet& set, const FoundBuild& b,
+                               const absl::Status& refusal, absl::string_view file,
+                               v1::Finding* f, bool* is_build) {
+  if (IsBuilderPluginStep(set, b.build_step)) return Located(file, b.location, refusal);
+  // An image whose repository holds an expression (all of it, as <+input>,
+  // or part, as plugins/buildah-<+matrix.dest>) may be a builder plugin or
+  // not.
+  const absl::string_view name = ImageNameOf(b.build_step.image());
+  if (ContainsHarnessExpression(name)) {
+    UndecidableBuild(b, v1::RUNTIME_INPUT,
+                     absl::StrCat("the Plugin step's image ", QuoteInput(name),
+                                  " holds an expression, known only when the pipeline "
+                                  "runs: buildgate cannot tell whether it builds an image"),
+                     f);
+    return absl::OkStatus();
+  }
+  // A builder plugin from a registry the policy does not list as a mirror
+  // (the engine's refusal says which mirror to list), or an image builder
+  // the catalog does not hold: a finding, never silence.
+  if (LooksLikeBuilderPlugin(set, name)) {
+    UnrecognisedBuild(b, absl::StrCat("the Plugin step runs a builder image buildgate cannot "
+                                      "place: ", refusal.message()),
+                      f);
+    return absl::OkStatus();
+  }
+  if (const absl::string_view word = ImageBuilderWord(set, b.build_step.image()); !word.empty()) {
+    UnrecognisedBuild(b, absl::StrCat("the Plugin step runs ", QuoteInput(b.build_step.image()),
+                                      ", an image builder (", word,
+                                      ") that is not in the builder catalog: buildgate "
+                                      "cannot decide it"),
+                      f);
+    return absl::OkStatus();
+  }
+  *is_build = false;
+  return absl::OkStatus();
 }
 
 // One build; `*is_build` false when it builds nothing (a Plugin step whose
@@ -389,58 +439,28 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
                      f);
     return absl::OkStatus();
   }
-  switch (b.kind) {
-    case BuildKind::kUnknownType:
-      UndecidableBuild(b, v1::RUNTIME_INPUT,
-                       absl::StrCat("the step's type is ", b.harness_type,
-                                    ", known only when the pipeline runs: buildgate cannot tell "
-                                    "whether it builds an image"),
-                       f);
-      return absl::OkStatus();
-    case BuildKind::kRunCommand:
-      return LintUnmanaged(set, b, file, f);
-    case BuildKind::kPlugin:
-      if (!IsBuilderPluginStep(set, b.proposal)) {
-        // An image whose repository holds an expression (all of it, as
-        // <+input>, or part, as plugins/buildah-<+matrix.dest>) may be a
-        // builder plugin or not.
-        const absl::string_view name = ImageNameOf(b.proposal.image());
-        if (ContainsHarnessExpression(name)) {
-          UndecidableBuild(b, v1::RUNTIME_INPUT,
-                           absl::StrCat("the Plugin step's image ", QuoteInput(name),
-                                        " holds an expression, known only when the pipeline "
-                                        "runs: buildgate cannot tell whether it builds an image"),
-                           f);
-          return absl::OkStatus();
-        }
-        // A builder plugin from a registry the policy does not list as a
-        // mirror (the engine's error says which mirror to list), or an
-        // image builder the catalog does not hold: a finding, never silence.
-        if (LooksLikeBuilderPlugin(set, name)) {
-          v1::Decision unused;
-          const absl::Status refused = Decide(set, b.proposal, &unused);
-          UnrecognisedBuild(b, absl::StrCat("the Plugin step runs a builder image buildgate cannot "
-                                            "place: ", refused.message()),
-                            f);
-          return absl::OkStatus();
-        }
-        if (const absl::string_view word = ImageBuilderWord(set, b.proposal.image());
-            !word.empty()) {
-          UnrecognisedBuild(b, absl::StrCat("the Plugin step runs ", QuoteInput(b.proposal.image()),
-                                            ", an image builder (", word,
-                                            ") that is not in the builder catalog: buildgate "
-                                            "cannot decide it"),
-                            f);
-          return absl::OkStatus();
-        }
-        *is_build = false;
-        return absl::OkStatus();
-      }
-      return LintDecided(set, b, file, f);
-    case BuildKind::kBuildAndPush:
-      return LintDecided(set, b, file, f);
+  if (b.kind == BuildKind::kUnknownType) {
+    UndecidableBuild(b, v1::RUNTIME_INPUT,
+                     absl::StrCat("the step's type is ", b.harness_type,
+                                  ", known only when the pipeline runs: buildgate cannot tell "
+                                  "whether it builds an image"),
+                     f);
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+  // Decided once. A Plugin step's image is matched to the builder catalog
+  // by Decide: a decision means it is a builder plugin.
+  absl::StatusOr<v1::Decision> decided = DecideStep(set, b.build_step);
+  if (!decided.ok()) {
+    if (b.kind == BuildKind::kPlugin) {
+      return LintRefusedPlugin(set, b, decided.status(), file, f, is_build);
+    }
+    return Located(file, b.location, decided.status());
+  }
+  if (b.kind == BuildKind::kRunCommand) {
+    LintUnmanaged(set, b, *std::move(decided), f);
+    return absl::OkStatus();
+  }
+  return LintDecided(set, b, *std::move(decided), file, f);  // Build and Push, builder Plugin.
 }
 
 void LintTemplate(const pipeline::TemplateReference& t, absl::string_view file, v1::Finding* f) {

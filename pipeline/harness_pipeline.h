@@ -1,6 +1,6 @@
 // Reads a Harness CI pipeline document (v0 grammar; YAML or JSON) and finds
 // every step that builds an image, located in the file and turned into the
-// buildgate proposal (v1::BuildStep) the engine decides. Knows the pipeline,
+// build step (v1::BuildStep) the engine decides. Knows the pipeline,
 // not the policy: it never decides anything and never talks gRPC.
 //
 // Accepted roots: `pipeline:` (also as the governance hook's JSON
@@ -23,6 +23,12 @@
 // Harness's) is an error, and so is a mapping that holds a key twice
 // (input/yaml_document.h).
 //
+// The reader's parts, internal to pipeline/ (pipeline/internal/): the
+// document walker (roots, stages, step groups), the infrastructure resolver
+// (what a step runs on, its variables), build recognition (which steps
+// build), the step readers (each step kind), the edit point reader (where
+// a fix may edit, pipeline/edit_points.h) and located field reading.
+//
 // Thread-safe: ReadHarnessPipeline is pure.
 #ifndef BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
 #define BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
@@ -34,7 +40,7 @@
 #include "absl/strings/string_view.h"
 #include "buildgate/v1/step.pb.h"
 #include "input/limits.h"
-#include "yaml-cpp/yaml.h"
+#include "pipeline/edit_points.h"
 
 namespace buildgate::pipeline {
 
@@ -64,18 +70,9 @@ struct Unresolved {
 
 enum class BuildKind {
   kBuildAndPush,  // BuildAndPushDockerRegistry, ECR, GCR, GAR, ACR.
-  kPlugin,        // A Plugin step (image in proposal.image()).
+  kPlugin,        // A Plugin step (image in build_step.image()).
   kRunCommand,    // A Run step that builds with a command of its own.
   kUnknownType,   // `type` holds an expression: it may or may not build.
-};
-
-// A field of a step (or its stage) that a fix may rewrite: the node holding
-// its value, or the mapping it would be added to.
-struct StepNodes {
-  YAML::Node step;            // The step's mapping (`type`, `spec`, ...).
-  YAML::Node stage_variables;  // The stage's `variables` list, if any.
-  YAML::Node stage;            // The stage's mapping (a step fragment: null).
-  YAML::Node security_context;  // The infrastructure's containerSecurityContext, if any.
 };
 
 struct FoundBuild {
@@ -85,10 +82,11 @@ struct FoundBuild {
   std::string stage_id;      // As written ("" for a step fragment).
   std::string step_id;       // As written (may be an invalid Harness identifier).
   std::string step_name;
-  // The proposal: ids as the engine accepts them (an identifier Harness would
-  // refuse is sanitized, see invalid_identifiers), fields read from the step,
-  // its stage's infrastructure and variables.
-  v1::BuildStep proposal;
+  // The step as the engine decides it (what lint passes to Decide): ids as
+  // the engine accepts them (an identifier Harness would refuse is sanitized,
+  // see invalid_identifiers), fields read from the step, its stage's
+  // infrastructure and variables.
+  v1::BuildStep build_step;
   std::vector<Unresolved> unresolved;
   // Fields that are identifiers Harness refuses: {"identifier", "buildah plugin"}.
   std::vector<Unresolved> invalid_identifiers;
@@ -111,7 +109,8 @@ struct FoundBuild {
   std::string run_image;
   std::string dind_step_id;
   bool dind_privileged = false;
-  StepNodes nodes;
+  // Where a fix may edit the step, its stage and its security context.
+  StepEditPoints edit_points;
 };
 
 // A template reference: the document does not hold what it expands to.

@@ -86,26 +86,26 @@ TEST(HarnessPipeline, WalksEveryLevelWithLocations) {
   EXPECT_EQ(ecr.location.line, 41);  // The `step:` key of its `- step:` item.
   EXPECT_EQ(ecr.location.column, 31);
   EXPECT_EQ(ecr.stage_id, "second");
-  EXPECT_EQ(ecr.proposal.kind(), v1::STEP_KIND_BUILD_AND_PUSH_ECR);
-  EXPECT_EQ(ecr.proposal.registry(), "123456789012.dkr.ecr.<+pipeline.variables.REGION>.amazonaws.com");
-  EXPECT_EQ(ecr.proposal.project_id(), "payments");
-  EXPECT_EQ(ecr.proposal.pipeline_id(), "long_pipeline_identifier_for_the_platform_team_release");
+  EXPECT_EQ(ecr.build_step.kind(), v1::STEP_KIND_BUILD_AND_PUSH_ECR);
+  EXPECT_EQ(ecr.build_step.registry(), "123456789012.dkr.ecr.<+pipeline.variables.REGION>.amazonaws.com");
+  EXPECT_EQ(ecr.build_step.project_id(), "payments");
+  EXPECT_EQ(ecr.build_step.pipeline_id(), "long_pipeline_identifier_for_the_platform_team_release");
   // The step group's own infrastructure, not the stage's.
-  EXPECT_EQ(ecr.proposal.infrastructure().container_security_context().run_as_user(), 2000);
-  EXPECT_FALSE(ecr.proposal.infrastructure().container_security_context().has_run_as_non_root());
+  EXPECT_EQ(ecr.build_step.infrastructure().container_security_context().run_as_user(), 2000);
+  EXPECT_FALSE(ecr.build_step.infrastructure().container_security_context().has_run_as_non_root());
   // Stage variables override pipeline variables.
-  EXPECT_TRUE(ecr.proposal.dry_run());
+  EXPECT_TRUE(ecr.build_step.dry_run());
 
   const FoundBuild& buildah = doc.builds[1];
-  EXPECT_EQ(buildah.proposal.kind(), v1::STEP_KIND_PLUGIN);
+  EXPECT_EQ(buildah.build_step.kind(), v1::STEP_KIND_PLUGIN);
   // useFromStage: the first stage's context and architecture.
-  const auto& ctx = buildah.proposal.infrastructure().container_security_context();
+  const auto& ctx = buildah.build_step.infrastructure().container_security_context();
   EXPECT_TRUE(ctx.run_as_non_root());
   EXPECT_EQ(ctx.run_as_user(), 1000);
-  EXPECT_EQ(buildah.proposal.arch(), v1::ARCH_ARM64);
-  EXPECT_TRUE(buildah.proposal.privileged());
-  EXPECT_EQ(buildah.proposal.tags_size(), 2);
-  EXPECT_EQ(buildah.proposal.registry(), "https://index.docker.io/v2/");
+  EXPECT_EQ(buildah.build_step.arch(), v1::ARCH_ARM64);
+  EXPECT_TRUE(buildah.build_step.privileged());
+  EXPECT_EQ(buildah.build_step.tags_size(), 2);
+  EXPECT_EQ(buildah.build_step.registry(), "https://index.docker.io/v2/");
   EXPECT_EQ(buildah.matrix_scopes, std::vector<std::string>{"step"});
 }
 
@@ -114,12 +114,12 @@ TEST(HarnessPipeline, WalksEveryLevelWithLocations) {
 TEST(HarnessPipeline, ExpressionsAreUnresolvedNotFalse) {
   const PipelineDocument doc = Read(kStages);
   const FoundBuild& ecr = doc.builds[0];
-  EXPECT_FALSE(ecr.proposal.has_run_as_user());
+  EXPECT_FALSE(ecr.build_step.has_run_as_user());
   bool found = false;
   for (const Unresolved& u : ecr.unresolved) found |= u.field == "spec.runAsUser" && u.value == "<+input>";
   EXPECT_TRUE(found);
   const FoundBuild& buildah = doc.builds[1];
-  EXPECT_FALSE(buildah.proposal.infrastructure().container_security_context().has_privileged());
+  EXPECT_FALSE(buildah.build_step.infrastructure().container_security_context().has_privileged());
   found = false;
   for (const Unresolved& u : buildah.unresolved) {
     found |= u.field == "infrastructure.containerSecurityContext.privileged";
@@ -135,7 +135,7 @@ TEST(HarnessPipeline, ReadsGovernanceHookJson) {
         "identifier": "gar", "spec": {"host": "us-docker.pkg.dev", "projectID": "acme-prod",
         "imageName": "repo/app", "tags": ["1"]}}}]}}]}}}}]}, "metadata": {"action": "onsave"}})");
   ASSERT_EQ(doc.builds.size(), 1u);
-  EXPECT_EQ(doc.builds[0].proposal.repo(), "acme-prod/repo/app");
+  EXPECT_EQ(doc.builds[0].build_step.repo(), "acme-prod/repo/app");
   EXPECT_EQ(doc.builds[0].location.yaml_path,
             "pipeline.stages[0].stage.spec.execution.steps[0].stepGroup.steps[0].step");
 }
@@ -154,19 +154,19 @@ TEST(HarnessPipeline, FindsRunStepBuilds) {
 )");
   ASSERT_EQ(doc.builds.size(), 5u);
   EXPECT_EQ(doc.builds[0].build_command, "docker build");
-  EXPECT_EQ(doc.builds[0].proposal.repo(), "registry.acme.io/team/a");
+  EXPECT_EQ(doc.builds[0].build_step.repo(), "registry.acme.io/team/a");
   EXPECT_EQ(doc.builds[0].dind_step_id, "dind");
   EXPECT_TRUE(doc.builds[0].dind_privileged);
   EXPECT_EQ(doc.builds[1].build_command, "podman build");
-  EXPECT_EQ(doc.builds[1].proposal.repo(), "quay.io/acme/b");
+  EXPECT_EQ(doc.builds[1].build_step.repo(), "quay.io/acme/b");
   EXPECT_EQ(doc.builds[2].build_command, "kaniko executor");
-  EXPECT_EQ(doc.builds[2].proposal.repo(), "quay.io/acme/c");
+  EXPECT_EQ(doc.builds[2].build_step.repo(), "quay.io/acme/c");
   // A shell variable in the image: unknown.
-  EXPECT_EQ(doc.builds[3].proposal.repo(), "<+input>");
+  EXPECT_EQ(doc.builds[3].build_step.repo(), "<+input>");
   // Printing or commenting a build command is no build; sudo is.
   EXPECT_EQ(doc.builds[4].step_id, "g");
   EXPECT_EQ(doc.builds[4].build_command, "buildah bud");
-  EXPECT_EQ(doc.builds[4].proposal.repo(), "quay.io/acme/g");
+  EXPECT_EQ(doc.builds[4].build_step.repo(), "quay.io/acme/g");
 }
 
 // Proves errors name file, line, column and the YAML path, and nothing
@@ -244,9 +244,9 @@ TEST(HarnessPipeline, RunStepImagesAndRedactedPasswords) {
   EXPECT_EQ(doc.builds[0].step_id, "a");
   EXPECT_EQ(doc.builds[0].build_command, "");
   EXPECT_EQ(doc.builds[0].run_image, "quay.io/buildah/stable:v1.37");
-  EXPECT_EQ(doc.builds[1].proposal.credentials().password(), "[REDACTED]");
-  EXPECT_EQ(doc.builds[1].proposal.credentials().username(), "bot");
-  EXPECT_EQ(doc.builds[2].proposal.credentials().password(), "<+secrets.getValue(\"hub\")>");
+  EXPECT_EQ(doc.builds[1].build_step.credentials().password(), "[REDACTED]");
+  EXPECT_EQ(doc.builds[1].build_step.credentials().username(), "bot");
+  EXPECT_EQ(doc.builds[2].build_step.credentials().password(), "<+secrets.getValue(\"hub\")>");
 }
 
 // Proves Harness's identifier rule and its sanitizer.

@@ -1,0 +1,75 @@
+// Internal to pipeline/ (only pipeline/*.cc and tests/pipeline/* include
+// it): walking a Harness document down to its steps.
+//
+// Roots: `pipeline:` (also the governance hook's {"pipeline": ...}), a
+// `stage:` or `step:` fragment, and a list of such items. Stages are walked
+// in `parallel` blocks; a CI stage's steps in `stepGroup`s (with their own
+// variables and `stepGroupInfra`), `parallel` blocks and nested groups.
+// Template references are listed, not walked. Each level passes down what
+// its steps inherit (StepContext); the infrastructure is the
+// InfrastructureResolver's to read, each step the StepReader's, once its
+// whole stage is walked.
+//
+// Fail closed: a root, stages[] item or steps[] item that is none of
+// Harness's is an error, never skipped.
+//
+// Thread-safe: no. A DocumentWalker reads one document, once.
+#ifndef BUILDGATE_PIPELINE_INTERNAL_DOCUMENT_WALKER_H_
+#define BUILDGATE_PIPELINE_INTERNAL_DOCUMENT_WALKER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "pipeline/harness_pipeline.h"
+#include "pipeline/internal/infrastructure.h"
+#include "pipeline/internal/step_readers.h"
+#include "pipeline/internal/yaml_fields.h"
+#include "yaml-cpp/yaml.h"
+
+namespace buildgate::pipeline::internal {
+
+class DocumentWalker {
+ public:
+  // Builds, template references and steps seen go to `*out`; `file` names
+  // the document in errors and locations.
+  DocumentWalker(absl::string_view file, PipelineDocument* out);
+  DocumentWalker(const DocumentWalker&) = delete;
+  DocumentWalker& operator=(const DocumentWalker&) = delete;
+
+  // Walks the document `root`. On error `*out` holds what was read before it.
+  absl::Status Walk(const YAML::Node& root);
+
+ private:
+  absl::Status Pipeline(const YAML::Node& pipeline, const std::string& path);
+  // A `stages[]` item: `stage:` or `parallel:` (a list of items).
+  absl::Status StageItem(const YAML::Node& item, const std::string& path);
+  absl::Status Stage(const YAML::Node& item, const YAML::Node& stage, const std::string& path);
+  absl::Status StepList(const YAML::Node& steps, const std::string& path,
+                        const StepContext& context, std::vector<StepVisit>* visits);
+  // A `steps[]` item: `step:`, `stepGroup:` or `parallel:`.
+  absl::Status StepItem(const YAML::Node& item, const std::string& path, const StepContext& context,
+                        std::vector<StepVisit>* visits);
+  absl::Status StepGroup(const YAML::Node& item, const YAML::Node& group, const std::string& path,
+                         const StepContext& context, std::vector<StepVisit>* visits);
+  // Every step of one stage (or fragment) once it is walked; `services` are
+  // the stage's serviceDependencies.
+  absl::Status ReadSteps(const std::vector<StepVisit>& visits,
+                         const YAML::Node& services = YAML::Node());
+  // A template reference at `level` ("pipeline", "stage", "stepGroup", "step").
+  absl::Status Template(const YAML::Node& item, const std::string& path, absl::string_view level,
+                        const std::string& id, const std::string& stage_id);
+
+  FieldReader fields_;
+  PipelineDocument* out_;
+  InfrastructureResolver infrastructures_;
+  StepReader step_reader_;
+  // Set by `pipeline:`: every step inherits them.
+  std::string project_id_, pipeline_id_;
+  Variables pipeline_variables_;
+};
+
+}  // namespace buildgate::pipeline::internal
+
+#endif  // BUILDGATE_PIPELINE_INTERNAL_DOCUMENT_WALKER_H_
