@@ -574,13 +574,11 @@ absl::StatusOr<const CompiledScope*> ResolveStep(const CompiledPolicySet& set,
   return &scope;
 }
 
-}  // namespace
-
-absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1::Decision* out,
-                    v1::DecisionView view) {
+// Decide, leaving the resolved proposal in `p` (for DecidePluginStep).
+absl::Status DecideResolving(const CompiledPolicySet& set, const v1::BuildStep& step,
+                             v1::Decision* out, v1::DecisionView view, Proposal& p) {
   const bool full = view != v1::DECISION_VIEW_BASIC;
   out->Clear();  // Keeps allocated sub-messages and string capacity for reuse.
-  Proposal p;
   BG_ASSIGN_OR_RETURN(const CompiledScope* resolved, ResolveStep(set, step, &p));
   const CompiledScope& scope = *resolved;
   const StepShape shape = ShapeOf(step, p);
@@ -607,6 +605,29 @@ absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1:
   }
   ApplyView(view, out);  // The reasons' messages.
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Decide(const CompiledPolicySet& set, const v1::BuildStep& step, v1::Decision* out,
+                    v1::DecisionView view) {
+  Proposal p;
+  return DecideResolving(set, step, out, view, p);
+}
+
+absl::Status DecidePluginStep(const CompiledPolicySet& set, const v1::BuildStep& step,
+                              v1::Decision* out, bool* builder_plugin) {
+  Proposal p;
+  const absl::Status status = DecideResolving(set, step, out, v1::DECISION_VIEW_FULL, p);
+  if (p.is_plugin) {
+    // The image was matched to the catalog (matched or not, it was once).
+    *builder_plugin = !p.image.catalog_repository.empty();
+  } else {
+    // Refused before the image was looked at (a step that does not validate).
+    *builder_plugin = IsBuilderPluginStep(set, step);
+  }
+  if (!status.ok()) out->Clear();
+  return status;
 }
 
 absl::StatusOr<bool> BuilderAdmissible(const CompiledPolicySet& set, const v1::BuildStep& step,

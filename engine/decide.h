@@ -30,6 +30,14 @@ namespace buildgate {
 absl::Status Decide(const CompiledPolicySet& policy_set, const v1::BuildStep& step,
                     v1::Decision* out, v1::DecisionView view = v1::DECISION_VIEW_FULL);
 
+// Decide (FULL view) for a Plugin step read from a pipeline, where most
+// Plugin steps build nothing (Slack, S3 upload): the step's image is matched
+// to the builder catalog once, and `*builder_plugin` says whether it is a
+// builder plugin (as IsBuilderPluginStep). When it is not, the error is
+// Decide's refusal of the image; when it is, the result is Decide's.
+absl::Status DecidePluginStep(const CompiledPolicySet& policy_set, const v1::BuildStep& step,
+                              v1::Decision* out, bool* builder_plugin);
+
 // The allow/deny question alone: can `builder` run `step` in its scope,
 // judged on the step's shape (destination, architecture, Dockerfile,
 // caching, dry run) as Decide() judges every candidate, without the checks

@@ -128,6 +128,15 @@ absl::StatusOr<v1::Decision> DecideStep(const CompiledPolicySet& set, const v1::
   return decision;
 }
 
+// DecideStep for a found Plugin step: the image is matched to the catalog
+// once, and `*builder_plugin` says whether it is a builder plugin.
+absl::StatusOr<v1::Decision> DecidePlugin(const CompiledPolicySet& set, const v1::BuildStep& step,
+                                          bool* builder_plugin) {
+  v1::Decision decision;
+  BG_RETURN_IF_ERROR(DecidePluginStep(set, step, &decision, builder_plugin));
+  return decision;
+}
+
 // A value the decision may depend on that is unknown: the step with each
 // value it can take.
 struct Alternative {
@@ -365,9 +374,9 @@ void UnrecognisedBuild(const FoundBuild& b, std::string message, v1::Finding* f)
 // builder buildgate cannot place (a finding), or no build at all
 // (`*is_build` false: Slack, S3 upload, ...).
 absl::Status LintRefusedPlugin(const CompiledPolicySet& set, const FoundBuild& b,
-                               const absl::Status& refusal, absl::string_view file,
-                               v1::Finding* f, bool* is_build) {
-  if (IsBuilderPluginStep(set, b.build_step)) return Located(file, b.location, refusal);
+                               const absl::Status& refusal, bool builder_plugin,
+                               absl::string_view file, v1::Finding* f, bool* is_build) {
+  if (builder_plugin) return Located(file, b.location, refusal);
   // An image whose repository holds an expression (all of it, as <+input>,
   // or part, as plugins/buildah-<+matrix.dest>) may be a builder plugin or
   // not.
@@ -447,12 +456,15 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
                      f);
     return absl::OkStatus();
   }
-  // Decided once. A Plugin step's image is matched to the builder catalog
-  // by Decide: a decision means it is a builder plugin.
-  absl::StatusOr<v1::Decision> decided = DecideStep(set, b.build_step);
+  // Decided once; a Plugin step's image is matched to the builder catalog
+  // once, by the engine (DecidePluginStep).
+  bool builder_plugin = false;
+  absl::StatusOr<v1::Decision> decided = b.kind == BuildKind::kPlugin
+                                             ? DecidePlugin(set, b.build_step, &builder_plugin)
+                                             : DecideStep(set, b.build_step);
   if (!decided.ok()) {
     if (b.kind == BuildKind::kPlugin) {
-      return LintRefusedPlugin(set, b, decided.status(), file, f, is_build);
+      return LintRefusedPlugin(set, b, decided.status(), builder_plugin, file, f, is_build);
     }
     return Located(file, b.location, decided.status());
   }

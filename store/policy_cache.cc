@@ -47,16 +47,17 @@ PolicyHandle CompiledPolicyCache::Remember(ThreadCache& local,
   return PolicyHandle(raw);
 }
 
-PolicyHandle CompiledPolicyCache::FrontCacheHit(ThreadCache& local, absl::string_view fingerprint) {
+inline const CompiledPolicySet* CompiledPolicyCache::FrontCacheHit(ThreadCache& local,
+                                                                   absl::string_view fingerprint) {
   auto it = local.sets.find(fingerprint);
-  if (it == local.sets.end()) return PolicyHandle();
+  if (it == local.sets.end()) return nullptr;
   local.hits->store(local.hits->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  return PolicyHandle(it->second.get());
+  return it->second.get();
 }
 
 PolicyHandle CompiledPolicyCache::Lookup(absl::string_view fingerprint) {
   ThreadCache& local = Local();
-  if (PolicyHandle hit = FrontCacheHit(local, fingerprint)) return hit;
+  if (const CompiledPolicySet* hit = FrontCacheHit(local, fingerprint)) return PolicyHandle(hit);
   auto found = Find(fingerprint);
   return found ? Remember(local, std::move(found)) : PolicyHandle();
 }
@@ -64,7 +65,7 @@ PolicyHandle CompiledPolicyCache::Lookup(absl::string_view fingerprint) {
 absl::StatusOr<PolicyHandle> CompiledPolicyCache::LookupOrCompile(const v1::PolicySet& set) {
   const std::string fingerprint = PolicySetFingerprint(set);  // Computed once per call.
   ThreadCache& local = Local();
-  if (PolicyHandle hit = FrontCacheHit(local, fingerprint)) return hit;
+  if (const CompiledPolicySet* hit = FrontCacheHit(local, fingerprint)) return PolicyHandle(hit);
   BG_ASSIGN_OR_RETURN(auto compiled, GetOrCompile(set, fingerprint));
   return Remember(local, std::move(compiled));
 }

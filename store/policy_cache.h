@@ -26,6 +26,7 @@
 #include <shared_mutex>
 #include <string>
 
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/compiled_policy.h"
@@ -90,7 +91,9 @@ class CompiledPolicyCache {
   Shard& ShardFor(absl::string_view fingerprint);
   struct ThreadCache;
   ThreadCache& Local();
-  PolicyHandle FrontCacheHit(ThreadCache& local, absl::string_view fingerprint);
+  // The set in this thread's front cache (a hit counted), or null.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE const CompiledPolicySet* FrontCacheHit(ThreadCache& local,
+                                                                   absl::string_view fingerprint);
   PolicyHandle Remember(ThreadCache& local, std::shared_ptr<const CompiledPolicySet> set);
   absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> GetOrCompile(const v1::PolicySet& set,
                                                                        const std::string& fingerprint);

@@ -5,22 +5,21 @@
 namespace buildgate {
 namespace {
 
-// This thread's live handles and what their sets' per-thread owners dropped
-// while they lived.
-struct ThreadHandles {
-  int live = 0;
-  std::vector<std::shared_ptr<const void>> kept;
-};
+// This thread's live handles (a trivial thread_local: no initialisation
+// guard on the request path) and what their sets' per-thread owners dropped
+// while they lived (touched only when something is dropped).
+thread_local int t_live_handles = 0;
+thread_local bool t_kept_any = false;
 
-ThreadHandles& Local() {
-  thread_local ThreadHandles handles;
-  return handles;
+std::vector<std::shared_ptr<const void>>& Kept() {
+  thread_local std::vector<std::shared_ptr<const void>> kept;
+  return kept;
 }
 
 }  // namespace
 
 PolicyHandle::PolicyHandle(const CompiledPolicySet* set) : set_(set) {
-  if (set_ != nullptr) ++Local().live;
+  if (set_ != nullptr) ++t_live_handles;
 }
 
 PolicyHandle& PolicyHandle::operator=(PolicyHandle&& other) noexcept {
@@ -35,15 +34,19 @@ PolicyHandle& PolicyHandle::operator=(PolicyHandle&& other) noexcept {
 void PolicyHandle::Release() {
   if (set_ == nullptr) return;
   set_ = nullptr;
-  ThreadHandles& handles = Local();
-  if (--handles.live == 0) handles.kept.clear();
+  if (--t_live_handles == 0 && t_kept_any) {
+    Kept().clear();
+    t_kept_any = false;
+  }
 }
 
 void KeepWhileHandlesLive(std::shared_ptr<const void> owner) {
-  ThreadHandles& handles = Local();
-  if (handles.live > 0 && owner != nullptr) handles.kept.push_back(std::move(owner));
+  if (t_live_handles > 0 && owner != nullptr) {
+    Kept().push_back(std::move(owner));
+    t_kept_any = true;
+  }
 }
 
-std::size_t OwnersKeptForHandles() { return Local().kept.size(); }
+std::size_t OwnersKeptForHandles() { return t_kept_any ? Kept().size() : 0; }
 
 }  // namespace buildgate

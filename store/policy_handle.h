@@ -30,7 +30,9 @@ class PolicyHandle {
   PolicyHandle& operator=(PolicyHandle&& other) noexcept;
   PolicyHandle(const PolicyHandle&) = delete;
   PolicyHandle& operator=(const PolicyHandle&) = delete;
-  ~PolicyHandle() { Release(); }
+  ~PolicyHandle() {
+    if (set_ != nullptr) Release();
+  }
 
   explicit operator bool() const { return set_ != nullptr; }
   const CompiledPolicySet& operator*() const { return *set_; }

@@ -60,6 +60,36 @@ TEST(Decide, InvalidStepsNameTheField) {
   }
 }
 
+// Proves DecidePluginStep says whether the image is a builder plugin exactly
+// as IsBuilderPluginStep does, and otherwise answers as Decide: a builder
+// plugin decided, a builder plugin refused for another field, a plugin that
+// builds nothing, an image that does not parse, a step refused before its
+// image is looked at.
+TEST(Decide, DecidePluginStepMatchesTheCatalogAsIsBuilderPluginStep) {
+  auto set = Compile(kStrict);
+  const char* const cases[] = {
+      "kind: STEP_KIND_PLUGIN\nimage: plugins/buildah-docker\nrepo: acme/web\n",
+      "kind: STEP_KIND_PLUGIN\nimage: plugins/buildah-docker:1.2\nrepo: acme/web\n"
+      "requested_builder: BUILDER_KANIKO\n",
+      "kind: STEP_KIND_PLUGIN\nimage: plugins/slack\nrepo: acme/web\n",
+      "kind: STEP_KIND_PLUGIN\nimage: \"Not An Image\"\nrepo: acme/web\n",
+      "kind: STEP_KIND_PLUGIN\nimage: plugins/buildah-docker\nrepo: acme/web\nproject_id: \"a/b\"\n",
+      "kind: STEP_KIND_PLUGIN\nimage: plugins/slack\nrepo: acme/web\nproject_id: \"a/b\"\n",
+  };
+  const bool expected_builder[] = {true, true, false, false, true, false};
+  for (std::size_t i = 0; i < std::size(cases); ++i) {
+    const v1::BuildStep step = Step(cases[i]);
+    v1::Decision plugin_decision, decision;
+    bool builder_plugin = !expected_builder[i];
+    const absl::Status plugin_status = DecidePluginStep(*set, step, &plugin_decision, &builder_plugin);
+    const absl::Status status = Decide(*set, step, &decision);
+    EXPECT_EQ(builder_plugin, expected_builder[i]) << cases[i];
+    EXPECT_EQ(builder_plugin, IsBuilderPluginStep(*set, step)) << cases[i];
+    EXPECT_EQ(plugin_status, status) << cases[i];
+    EXPECT_EQ(Deterministic(plugin_decision), Deterministic(decision)) << cases[i];
+  }
+}
+
 // Proves unknown enum numbers arriving in binary protos are rejected.
 TEST(Decide, UnknownEnumNumbers) {
   auto set = Compile(kStrict);
