@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "grammar/expression.h"
 #include "grammar/reference.h"
@@ -118,9 +119,7 @@ class Reader {
 
   absl::Status Error(const YAML::Node& node, absl::string_view path, absl::string_view what) const {
     const YAML::Mark mark = node.Mark();
-    return absl::InvalidArgumentError(absl::StrCat(file_, ":", mark.line + 1, ":", mark.column + 1,
-                                                   ": ", path.empty() ? "" : path,
-                                                   path.empty() ? "" : ": ", what));
+    return LocatedError(file_, mark.line + 1, mark.column + 1, path, what);
   }
 
   Location At(const YAML::Node& node, std::string path) const {
@@ -893,8 +892,7 @@ absl::StatusOr<PipelineDocument> ReadHarnessPipeline(absl::string_view text,
     BG_RETURN_IF_ERROR(reader.Root(root));
   } catch (const YAML::Exception& e) {
     // Node access on a malformed shape; never a partial document.
-    return absl::InvalidArgumentError(
-        absl::StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+    return LocatedError(file, e.mark.line + 1, e.mark.column + 1, "", e.msg);
   }
   return doc;
 }
