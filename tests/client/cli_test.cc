@@ -336,6 +336,36 @@ TEST(Cli, Completion) {
   EXPECT_EQ(Cli({"completion", "fish"}).code, kExitBadInput);
 }
 
+// The "error" object of JSON output, parsed: its message, file, line,
+// column and field (numbers as JSON numbers), or a failure saying why not.
+::testing::AssertionResult ErrorObject(const google::protobuf::Struct& holder,
+                                       google::protobuf::Struct* error) {
+  const auto it = holder.fields().find("error");
+  if (it == holder.fields().end()) return ::testing::AssertionFailure() << "no \"error\" key";
+  if (!it->second.has_struct_value()) {
+    return ::testing::AssertionFailure() << "\"error\" is not an object: " << it->second.DebugString();
+  }
+  *error = it->second.struct_value();
+  for (const char* number : {"line", "column"}) {
+    const auto n = error->fields().find(number);
+    if (n != error->fields().end() &&
+        n->second.kind_case() != google::protobuf::Value::kNumberValue) {
+      return ::testing::AssertionFailure() << number << " is not a number";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::string Text(const google::protobuf::Struct& s, const std::string& key) {
+  const auto it = s.fields().find(key);
+  return it == s.fields().end() ? "(absent)" : it->second.string_value();
+}
+
+double Number(const google::protobuf::Struct& s, const std::string& key) {
+  const auto it = s.fields().find(key);
+  return it == s.fields().end() ? -1 : it->second.number_value();
+}
+
 // The remote commands against a real buildgated serving the embedded
 // example policies.
 class CliRemoteTest : public ::testing::Test {
@@ -573,6 +603,40 @@ TEST_F(CliRemoteTest, LintLongPathThroughServer) {
   EXPECT_TRUE(absl::StrContains(remote.out, doc)) << remote.out;
 }
 
+// Proves the JSON error object is the same through a server: the file,
+// line and column come back in the call's error details (the field is the
+// request's, `document`), and an invalid inline policy names its field.
+TEST_F(CliRemoteTest, JsonErrorObjectThroughServer) {
+  const std::string doc = BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/malformed-stages-not-a-list.yaml";
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  CliRun run = Cli({"lint", "-o", "json", "--policy", policy, "--server", address_, doc});
+  EXPECT_EQ(run.code, kExitBadInput) << run.err;
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &parsed).ok()) << run.out;
+  google::protobuf::Struct error;
+  ASSERT_TRUE(ErrorObject(parsed.fields().at("files").list_value().values(0).struct_value(), &error))
+      << run.out;
+  EXPECT_EQ(Text(error, "message"), "document: " + doc + ":7:5: pipeline.stages: expected a list");
+  EXPECT_EQ(Text(error, "file"), doc);
+  EXPECT_EQ(Number(error, "line"), 7);
+  EXPECT_EQ(Number(error, "column"), 5);
+  EXPECT_EQ(Text(error, "field"), "document");
+
+  const std::string loose = TempFile(
+      "remote-validate-loose.yaml",
+      "org_id: acme\npolicy:\n  root: ROOT_FORBIDDEN\n  privileged: PRIVILEGED_ALLOWED\n"
+      "overrides:\n  - project_id: p\n    policy:\n      root: ROOT_ALLOWED\n");
+  CliRun v = Cli({"validate", "-o", "json", "--server", address_, "--policy", loose});
+  EXPECT_EQ(v.code, kExitBadInput) << v.out << v.err;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(v.out, &parsed).ok()) << v.out << v.err;
+  ASSERT_TRUE(ErrorObject(parsed, &error)) << v.out;
+  EXPECT_TRUE(absl::StartsWith(Text(error, "message"), loose + ": policy_set.overrides[0].policy.root"))
+      << v.out;
+  EXPECT_EQ(Text(error, "file"), loose);
+  EXPECT_EQ(Text(error, "field"), "policy_set.overrides[0].policy.root");
+  EXPECT_EQ(error.fields().count("line"), 0u) << v.out;
+}
+
 // Proves `lint DIR` reports every file, a malformed one as an error naming
 // file and line while the others are still reported, and exits 2.
 TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
@@ -586,36 +650,6 @@ TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
       << run.out;
   EXPECT_TRUE(absl::StrContains(run.out, "33 files:")) << run.out;
   EXPECT_FALSE(absl::StrContains(run.out, "\033[")) << "colours without a TTY";
-}
-
-// The "error" object of JSON output, parsed: its message, file, line,
-// column and field (numbers as JSON numbers), or a failure saying why not.
-::testing::AssertionResult ErrorObject(const google::protobuf::Struct& holder,
-                                       google::protobuf::Struct* error) {
-  const auto it = holder.fields().find("error");
-  if (it == holder.fields().end()) return ::testing::AssertionFailure() << "no \"error\" key";
-  if (!it->second.has_struct_value()) {
-    return ::testing::AssertionFailure() << "\"error\" is not an object: " << it->second.DebugString();
-  }
-  *error = it->second.struct_value();
-  for (const char* number : {"line", "column"}) {
-    const auto n = error->fields().find(number);
-    if (n != error->fields().end() &&
-        n->second.kind_case() != google::protobuf::Value::kNumberValue) {
-      return ::testing::AssertionFailure() << number << " is not a number";
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
-
-std::string Text(const google::protobuf::Struct& s, const std::string& key) {
-  const auto it = s.fields().find(key);
-  return it == s.fields().end() ? "(absent)" : it->second.string_value();
-}
-
-double Number(const google::protobuf::Struct& s, const std::string& key) {
-  const auto it = s.fields().find(key);
-  return it == s.fields().end() ? -1 : it->second.number_value();
 }
 
 // Proves `lint -o json` gives a malformed document's error as an object with
