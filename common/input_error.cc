@@ -82,7 +82,7 @@ bool IsCredentialField(absl::string_view field) {
 absl::Status LocatedError(absl::string_view file, int line, int column, absl::string_view field,
                           absl::string_view what, absl::StatusCode code) {
   std::string message(file);
-  if (line > 0) absl::StrAppend(&message, ":", line, ":", column);
+  if (line != kNoPosition) absl::StrAppend(&message, ":", line, ":", column);
   absl::StrAppend(&message, ": ", field, field.empty() ? "" : ": ", what);
   InputLocation location;
   location.file = std::string(file);

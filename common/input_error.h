@@ -58,9 +58,14 @@ std::string QuoteValue(absl::string_view text);
 // credential, auth): its value is never carried.
 bool IsCredentialField(absl::string_view field);
 
+// `line` for an error about the whole file: no ":LINE:COLUMN" in the message.
+inline constexpr int kNoPosition = -1;
+
 // kInvalidArgument (or `code`) "FILE:LINE:COLUMN: FIELD: what", with
-// ":LINE:COLUMN" left out when `line` is 0 and "FIELD: " when `field` is
-// empty, and the payload saying the same.
+// ":LINE:COLUMN" left out when `line` is kNoPosition and "FIELD: " when
+// `field` is empty, and the payload saying the same. A line or column below
+// 1 (yaml-cpp's mark of a node it has no position for, plus one) is printed
+// as it was ("FILE:0:0: ...") and carried as 0, unknown.
 absl::Status LocatedError(absl::string_view file, int line, int column, absl::string_view field,
                           absl::string_view what,
                           absl::StatusCode code = absl::StatusCode::kInvalidArgument);

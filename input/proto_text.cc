@@ -90,7 +90,8 @@ class YamlToMessage {
                      absl::string_view what) const {
     const YAML::Mark mark = node.Mark();
     const bool known = mark.line >= 0;
-    return LocatedError(source_, known ? mark.line + 1 : 0, known ? mark.column + 1 : 0, path, what);
+    return LocatedError(source_, known ? mark.line + 1 : kNoPosition, known ? mark.column + 1 : 0,
+                        path, what);
   }
 
   absl::Status SetField(const YAML::Node& node, const std::string& path,

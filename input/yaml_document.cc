@@ -207,7 +207,7 @@ std::pair<int, int> Position(absl::string_view text, std::size_t offset) {
 absl::Status CheckText(absl::string_view text, absl::string_view source,
                        const InputLimits& limits) {
   if (text.size() > limits.max_document_bytes) {
-    return LocatedError(source, 0, 0, "",
+    return LocatedError(source, kNoPosition, 0, "",
                         absl::StrCat(text.size(), " bytes is too large (limit ",
                                      kMaxDocumentBytesFlag, " = ", limits.max_document_bytes, ")"));
   }
@@ -255,7 +255,7 @@ absl::StatusOr<YAML::Node> LoadBoundedYaml(absl::string_view text, absl::string_
     return LocatedError(source, e.mark.line + 1, e.mark.column + 1, "", e.msg);
   }
   if (!root.IsDefined() || root.IsNull()) {
-    return LocatedError(source, 0, 0, "", "empty document");
+    return LocatedError(source, kNoPosition, 0, "", "empty document");
   }
   return root;
 }

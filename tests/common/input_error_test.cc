@@ -34,10 +34,16 @@ TEST(InputErrorTest, LocatedErrorWritesTheMessageAndThePayload) {
   EXPECT_EQ(s.message(), "a.yaml:2:16: policy.root: unknown value");
   EXPECT_EQ(GetInputLocation(s), Loc("a.yaml", 2, 16, "policy.root"));
 
-  // No line: the file alone, as "a.yaml: empty document" always read.
-  s = LocatedError("a.yaml", 0, 0, "", "empty document");
+  // No position: the file alone, as "a.yaml: empty document" always read.
+  s = LocatedError("a.yaml", kNoPosition, 0, "", "empty document");
   EXPECT_EQ(s.message(), "a.yaml: empty document");
   EXPECT_EQ(GetInputLocation(s), Loc("a.yaml", 0, 0, ""));
+
+  // A mark yaml-cpp has no position for (-1, plus one): printed as the
+  // hand-written messages printed it, carried as unknown.
+  s = LocatedError("p.yaml", 0, 0, "pipeline", "what");
+  EXPECT_EQ(s.message(), "p.yaml:0:0: pipeline: what");
+  EXPECT_EQ(GetInputLocation(s), Loc("p.yaml", 0, 0, "pipeline"));
 
   s = LocatedError("x", 1, 1, "", "gone", absl::StatusCode::kNotFound);
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
