@@ -5,15 +5,39 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "buildgate/v1/common.pb.h"
 #include "common/file.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "common/tls_library.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace buildgate {
+// The call's status, with the field, file, line and column of its rich-error
+// details (service/grpc_status.h) as the payload of common/input_error.h.
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  absl::Status out(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  google::rpc::Status details;
+  if (status.error_details().empty() || !details.ParseFromString(status.error_details())) return out;
+  InputLocation location;
+  for (const google::protobuf::Any& any : details.details()) {
+    google::rpc::BadRequest bad;
+    v1::InputError where;
+    if (any.Is<google::rpc::BadRequest>() && any.UnpackTo(&bad) && bad.field_violations_size() > 0 &&
+        location.field.empty()) {
+      location.field = bad.field_violations(0).field();
+    } else if (any.Is<v1::InputError>() && any.UnpackTo(&where)) {
+      location.file = where.file();
+      location.line = where.line() > 0 ? where.line() : 0;
+      location.column = where.column() > 0 ? where.column() : 0;
+      if (!where.field().empty()) location.field = where.field();
+      location.value = IsCredentialField(location.field) ? "" : where.value();
+    }
+  }
+  return SetInputLocation(std::move(out), location);
 }
 
 absl::StatusOr<std::unique_ptr<BuildGateClient>> BuildGateClient::Create(const ClientOptions& options) {

@@ -23,12 +23,14 @@
 #include "client/policy_commands.h"
 #include "common/command_line.h"
 #include "common/file.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "engine/compiled_policy.h"
 #include "engine/decide.h"
 #include "engine/enum_names.h"
 #include "engine/render.h"
 #include "input/proto_text.h"
+#include "lint/report.h"
 
 namespace buildgate {
 namespace {
@@ -238,7 +240,56 @@ int RunDecide(const DecideFlags& f, std::istream& in, std::ostream& out, std::os
 
 struct ValidateFlags {
   std::vector<std::string> policies;
+  std::string output = "text";
   ClientOptions client;
+};
+
+// Prints `buildgate validate`'s results: text lines (errors to `err`), or for
+// JSON and YAML one v1::ValidatedPolicy per file (a JSON array, or YAML
+// documents, when there are several), its `error` an object with the
+// message, file, line, column and field where known.
+class ValidatePrinter {
+ public:
+  ValidatePrinter(std::string output, std::size_t count, std::ostream& out, std::ostream& err)
+      : output_(std::move(output)), many_(count > 1), out_(out), err_(err) {}
+  ~ValidatePrinter() {
+    if (many_ && output_ == "json") out_ << (printed_ == 0 ? "[" : "\n") << "]\n";
+  }
+  void Valid(v1::ValidatedPolicy v, const std::string& text) {
+    v.set_valid(true);
+    if (output_ == "text") {
+      out_ << text << "\n";
+    } else {
+      Print(v);
+    }
+  }
+  void Invalid(const std::string& name, const absl::Status& status) {
+    err_ << "buildgate: " << status.message() << "\n";
+    if (output_ == "text") return;
+    v1::ValidatedPolicy v;
+    v.set_file(name);
+    *v.mutable_error() = lint::InputErrorOf(status);
+    Print(v);
+  }
+
+ private:
+  void Print(const v1::ValidatedPolicy& v) {
+    if (output_ == "json") {
+      if (many_) out_ << (printed_ == 0 ? "[\n" : ",\n");
+      std::string json = MessageToJson(v);
+      while (!json.empty() && json.back() == '\n') json.pop_back();
+      out_ << json << (many_ ? "" : "\n");
+    } else {
+      if (many_) out_ << "---\n";
+      out_ << MessageToYaml(v);
+    }
+    ++printed_;
+  }
+  const std::string output_;
+  const bool many_;
+  std::ostream& out_;
+  std::ostream& err_;
+  int printed_ = 0;
 };
 
 int RunValidate(const ValidateFlags& f, std::istream& in, std::ostream& out, std::ostream& err) {
@@ -253,25 +304,34 @@ int RunValidate(const ValidateFlags& f, std::istream& in, std::ostream& out, std
     if (client == nullptr) return kExitBadInput;
   }
   int code = kExitAllow;
+  ValidatePrinter printer(f.output, paths->size(), out, err);
   for (const std::string& path : *paths) {
     const std::string name = SourceName(path);
+    v1::ValidatedPolicy valid;
+    valid.set_file(name);
     if (client == nullptr) {
       auto policy = LoadPolicy(path, in);
       if (!policy.ok()) {
-        err << "buildgate: " << policy.status().message() << "\n";
+        printer.Invalid(name, policy.status());
         code = Worse(code, kExitBadInput);
         continue;
       }
       const CompiledPolicySet& set = **policy;
-      const std::size_t scopes = set.ScopeNames().size();
-      out << name << ": valid policy set for org " << set.org_id() << " (" << scopes << " scope"
-          << (scopes == 1 ? "" : "s") << ", revision \"" << set.revision() << "\", fingerprint "
-          << set.fingerprint().substr(0, 16) << ")\n";
+      std::vector<std::string> scope_names = set.ScopeNames();
+      const std::size_t scopes = scope_names.size();
+      valid.set_org_id(set.org_id());
+      valid.set_revision(set.revision());
+      valid.set_fingerprint(set.fingerprint());
+      for (std::string& scope : scope_names) valid.add_scopes(std::move(scope));
+      printer.Valid(std::move(valid),
+                    absl::StrCat(name, ": valid policy set for org ", set.org_id(), " (", scopes,
+                                 " scope", scopes == 1 ? "" : "s", ", revision \"", set.revision(),
+                                 "\", fingerprint ", set.fingerprint().substr(0, 16), ")"));
       continue;
     }
     auto set = LoadMessage<v1::PolicySet>(path, in);
     if (!set.ok()) {
-      err << "buildgate: " << set.status().message() << "\n";
+      printer.Invalid(name, set.status());
       code = Worse(code, kExitBadInput);
       continue;
     }
@@ -282,12 +342,23 @@ int RunValidate(const ValidateFlags& f, std::istream& in, std::ostream& out, std
       continue;
     }
     if (!result->valid()) {
-      err << "buildgate: " << name << ": " << result->error() << "\n";
+      // The server names the field; the file is this one.
+      InputLocation location;
+      location.field = result->error_detail().field();
+      location.value = IsCredentialField(location.field) ? "" : result->error_detail().value();
+      printer.Invalid(
+          name, WithFile(SetInputLocation(absl::InvalidArgumentError(result->error()), location),
+                         name));
       code = Worse(code, kExitBadInput);
       continue;
     }
-    out << name << ": valid policy set (server " << f.client.target << ", " << result->scopes_size()
-        << " scopes, fingerprint " << result->fingerprint().substr(0, 16) << ")\n";
+    valid.set_org_id(set->org_id());
+    valid.set_fingerprint(result->fingerprint());
+    *valid.mutable_scopes() = result->scopes();
+    printer.Valid(std::move(valid),
+                  absl::StrCat(name, ": valid policy set (server ", f.client.target, ", ",
+                               result->scopes_size(), " scopes, fingerprint ",
+                               result->fingerprint().substr(0, 16), ")"));
   }
   return code;
 }
@@ -536,6 +607,9 @@ int RunCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                    "Policy set file(s), directories, or - for stdin; every one is checked")
       ->required()
       ->type_name("FILE");
+  validate_cmd->add_option("-o,--output", validate.output, "Output format")
+      ->check(CLI::IsMember({"text", "json", "yaml"}))
+      ->capture_default_str();
   AddRemoteOptions(validate_cmd, &validate.client, /*server_required=*/false);
 
   RemoteFlags health, status, list, get;

@@ -200,7 +200,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     fixes.emplace_back();
     auto read = ReadDocument(path, in, f.limits.max_document_bytes);
     if (!read.ok()) {
-      file->set_error(std::string(read.status().message()));
+      *file->mutable_error() = lint::InputErrorOf(read.status());
       code = Worse(code, kExitBadInput);
       continue;
     }
@@ -208,7 +208,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     int rpc_code = 0;
     auto result = linter->Lint(text, name, &rpc_code);
     if (!result.ok()) {
-      file->set_error(std::string(result.status().message()));
+      *file->mutable_error() = lint::InputErrorOf(result.status());
       code = Worse(code, rpc_code != 0 ? rpc_code : kExitBadInput);
       continue;
     }
@@ -220,7 +220,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
       if (f.write && fixed != text) {
         // Written only if the file is still what was linted (see common/file.h).
         if (absl::Status s = ReplaceFileContent(path, *read, fixed); !s.ok()) {
-          file->set_error(std::string(s.message()));
+          *file->mutable_error() = lint::InputErrorOf(s);
           code = Worse(code, kExitBadInput);
           continue;
         }
@@ -258,7 +258,9 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     }
   }
   for (const v1::LintedFile& file : run.files()) {
-    if (!file.error().empty() && f.output != "text") err << "buildgate: " << file.error() << "\n";
+    if (file.has_error() && f.output != "text") {
+      err << "buildgate: " << file.error().message() << "\n";
+    }
   }
   return code;
 }

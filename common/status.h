@@ -1,6 +1,6 @@
 // absl::Status helpers shared by every layer: the one way to say "this field
 // is invalid" and the propagation macros (Abseil 20220623 on Debian 12 has no
-// RETURN_IF_ERROR / ASSIGN_OR_RETURN). Header-only; no state; thread-safe.
+// RETURN_IF_ERROR / ASSIGN_OR_RETURN). No state; thread-safe.
 #ifndef BUILDGATE_COMMON_STATUS_H_
 #define BUILDGATE_COMMON_STATUS_H_
 
@@ -10,14 +10,18 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/input_error.h"
 
 namespace buildgate {
 
 // kInvalidArgument "FIELD: WHAT", e.g. InvalidField("step.repo", "required").
 // Every hand-written input check reports through this, so every error names
-// the field first and reads the same way.
+// the field first and reads the same way; the field is also carried as data
+// (common/input_error.h).
 inline absl::Status InvalidField(absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+  InputLocation location;
+  location.field = std::string(field);
+  return SetInputLocation(absl::InvalidArgumentError(absl::StrCat(field, ": ", what)), location);
 }
 
 }  // namespace buildgate

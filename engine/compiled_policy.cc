@@ -82,7 +82,11 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicySet>> CompiledPolicySet::Pars
     return parsed;
   auto compiled = Compile(set);
   if (!compiled.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": ", compiled.status().message()));
+    absl::Status status = compiled.status();
+    if (status.code() != absl::StatusCode::kInvalidArgument) {
+      status = SetInputLocation(absl::InvalidArgumentError(status.message()), GetInputLocation(status));
+    }
+    return WithFile(status, source);
   }
   return compiled;
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "grammar/allowlist.h"
 #include "engine/enum_names.h"
@@ -105,7 +106,9 @@ absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
   for (int i = 0; i < p.plugin_mirrors_size(); ++i) {
     const std::string field = absl::StrCat(at, ".plugin_mirrors[", i, "]");
     if (const std::string problem = PluginMirrorProblem(p.plugin_mirrors(i)); !problem.empty()) {
-      return InvalidField(field, absl::StrCat(QuoteInput(p.plugin_mirrors(i)), ": ", problem));
+      return WithValue(
+          InvalidField(field, absl::StrCat(QuoteInput(p.plugin_mirrors(i)), ": ", problem)),
+          p.plugin_mirrors(i));
     }
     for (int j = 0; j < i; ++j) {
       if (p.plugin_mirrors(j) == p.plugin_mirrors(i)) return InvalidField(field, "listed twice");

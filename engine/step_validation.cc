@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "engine/enum_names.h"
 #include "input/limits.h"
@@ -156,7 +157,8 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
     return InvalidField("step.repo", "required: the repository to build for");
   if (classes[kRepo] & kSpace) return InvalidField("step.repo", "a repository has no spaces");
   if (const std::string problem = RepositoryProblem(step.repo()); !problem.empty()) {
-    return InvalidField("step.repo", absl::StrCat(QuoteInput(step.repo()), ": ", problem));
+    return WithValue(
+        InvalidField("step.repo", absl::StrCat(QuoteInput(step.repo()), ": ", problem)), step.repo());
   }
   if (classes[kRegistry] & kSpace) return InvalidField("step.registry", "a registry has no spaces");
   const v1::Destination dest = DestinationOfKind(step.kind());
@@ -168,8 +170,9 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
     const std::string& tag = step.tags(i);
     if (ContainsHarnessExpression(tag)) continue;  // Known only when the pipeline runs.
     if (const std::string problem = TagProblem(tag); !problem.empty()) {
-      return InvalidField(absl::StrCat("step.tags[", i, "]"),
-                          absl::StrCat(QuoteInput(tag), ": ", problem));
+      return WithValue(InvalidField(absl::StrCat("step.tags[", i, "]"),
+                                    absl::StrCat(QuoteInput(tag), ": ", problem)),
+                       tag);
     }
   }
   if (!step.credentials().password().empty() && step.credentials().username().empty()) {

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "input/yaml_document.h"
 #include "google/protobuf/descriptor.h"
@@ -88,10 +89,9 @@ class YamlToMessage {
   absl::Status Error(const YAML::Node& node, const std::string& path,
                      absl::string_view what) const {
     const YAML::Mark mark = node.Mark();
-    std::string where(source_);
-    if (mark.line >= 0) absl::StrAppend(&where, ":", mark.line + 1, ":", mark.column + 1);
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": ", path.empty() ? "" : absl::StrCat(path, ": "), what));
+    const bool known = mark.line >= 0;
+    return LocatedError(source_, known ? mark.line + 1 : kNoPosition, known ? mark.column + 1 : 0,
+                        path, what);
   }
 
   absl::Status SetField(const YAML::Node& node, const std::string& path,
@@ -293,7 +293,7 @@ absl::Status ParseYamlToMessage(absl::string_view text, absl::string_view source
   absl::Status status = YamlToMessage(source, limits).Fill(root, "", out);
   if (status.ok()) {
     status = CheckMessageLimits(*out, "", limits);
-    if (!status.ok()) status = absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message()));
+    if (!status.ok()) status = WithFile(status, source);  // InvalidField: kInvalidArgument.
   }
   if (!status.ok()) out->Clear();
   return status;

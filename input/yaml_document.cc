@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "input/limits.h"
 #include "yaml-cpp/eventhandler.h"
@@ -188,7 +189,7 @@ class ShapeCheck : public YAML::EventHandler {
 };
 
 // The position (1-based line and column) of byte `offset` in `text`.
-std::string Position(absl::string_view text, std::size_t offset) {
+std::pair<int, int> Position(absl::string_view text, std::size_t offset) {
   int line = 1;
   int column = 1;
   for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -199,27 +200,28 @@ std::string Position(absl::string_view text, std::size_t offset) {
       ++column;
     }
   }
-  return absl::StrCat(line, ":", column);
+  return {line, column};
 }
 
 // Bytes, encoding and document count, before yaml-cpp builds anything.
 absl::Status CheckText(absl::string_view text, absl::string_view source,
                        const InputLimits& limits) {
   if (text.size() > limits.max_document_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": ", text.size(), " bytes is too large (limit ",
-                     kMaxDocumentBytesFlag, " = ", limits.max_document_bytes, ")"));
+    return LocatedError(source, kNoPosition, 0, "",
+                        absl::StrCat(text.size(), " bytes is too large (limit ",
+                                     kMaxDocumentBytesFlag, " = ", limits.max_document_bytes, ")"));
   }
   if (std::size_t bad = FindInvalidUtf8(text); bad != absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", Position(text, bad), ": invalid UTF-8"));
+    const auto [line, column] = Position(text, bad);
+    return LocatedError(source, line, column, "", "invalid UTF-8");
   }
   for (std::size_t i = 0; i < text.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ":", Position(text, i), ": control character ",
-                       absl::Hex(c, absl::kZeroPad2), " is not allowed"));
+      const auto [line, column] = Position(text, i);
+      return LocatedError(source, line, column, "",
+                          absl::StrCat("control character ", absl::Hex(c, absl::kZeroPad2),
+                                       " is not allowed"));
     }
   }
   std::istringstream in{std::string(text)};
@@ -229,17 +231,14 @@ absl::Status CheckText(absl::string_view text, absl::string_view source,
     while (parser.HandleNextDocument(check)) {
     }
   } catch (const ShapeCheck::Refused& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.what));
+    return LocatedError(source, e.mark.line + 1, e.mark.column + 1, "", e.what);
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+    return LocatedError(source, e.mark.line + 1, e.mark.column + 1, "", e.msg);
   }
   if (check.documents() > 1) {
     const YAML::Mark& m = check.second_document();
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", m.line + 1, ":", m.column + 1,
-                     ": a second document (or text after the first); one document per file"));
+    return LocatedError(source, m.line + 1, m.column + 1, "",
+                        "a second document (or text after the first); one document per file");
   }
   return absl::OkStatus();
 }
@@ -253,11 +252,10 @@ absl::StatusOr<YAML::Node> LoadBoundedYaml(absl::string_view text, absl::string_
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+    return LocatedError(source, e.mark.line + 1, e.mark.column + 1, "", e.msg);
   }
   if (!root.IsDefined() || root.IsNull()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": empty document"));
+    return LocatedError(source, kNoPosition, 0, "", "empty document");
   }
   return root;
 }

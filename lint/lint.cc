@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "engine/decide.h"
 #include "engine/enum_names.h"
@@ -32,8 +33,7 @@ v1::SourceLocation LocationOf(absl::string_view file, const pipeline::Location& 
 
 absl::Status Located(absl::string_view file, const pipeline::Location& at,
                      const absl::Status& status) {
-  return absl::InvalidArgumentError(absl::StrCat(file, ":", at.line, ":", at.column, ": ",
-                                                 at.yaml_path, ": ", status.message()));
+  return LocatedError(file, at.line, at.column, at.yaml_path, status.message());
 }
 
 void AddNote(v1::Finding* f, v1::ReasonCode code, std::string message) {

@@ -2,8 +2,9 @@
 
 #include <map>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "common/input_error.h"
 #include "engine/enum_names.h"
 #include "engine/render.h"
 #include "google/protobuf/struct.pb.h"
@@ -134,6 +135,19 @@ std::string FindingMessage(const v1::Finding& f) {
 
 }  // namespace
 
+v1::InputError InputErrorOf(const absl::Status& status) {
+  v1::InputError error;
+  if (status.ok()) return error;
+  const InputLocation location = GetInputLocation(status);
+  error.set_message(std::string(status.message()));
+  error.set_file(location.file);
+  error.set_line(location.line);
+  error.set_column(location.column);
+  error.set_field(location.field);
+  error.set_value(location.value);
+  return error;
+}
+
 void Summarize(v1::LintRun* run) {
   run->set_compliant(0);
   run->set_changes_needed(0);
@@ -141,7 +155,7 @@ void Summarize(v1::LintRun* run) {
   run->set_undecidable(0);
   run->set_errors(0);
   for (const v1::LintedFile& file : run->files()) {
-    if (!file.error().empty()) run->set_errors(run->errors() + 1);
+    if (file.has_error()) run->set_errors(run->errors() + 1);
     for (const v1::Finding& f : file.report().findings()) {
       switch (f.verdict()) {
         case v1::VERDICT_ALLOW:
@@ -166,9 +180,9 @@ std::string LintRunToText(const v1::LintRun& run, bool color) {
   std::string out;
   for (const v1::LintedFile& file : run.files()) {
     absl::StrAppend(&out, color ? "\033[1m" : "", file.file(), reset, "\n");
-    if (!file.error().empty()) {
-      absl::StrAppend(&out, "  ", color ? "\033[31m" : "", "error", reset, "  ", file.error(),
-                      "\n");
+    if (file.has_error()) {
+      absl::StrAppend(&out, "  ", color ? "\033[31m" : "", "error", reset, "  ",
+                      file.error().message(), "\n");
       continue;
     }
     if (file.report().findings().empty()) {
@@ -223,16 +237,14 @@ std::string LintRunToSarif(const v1::LintRun& run, const std::vector<FileFix>& f
   std::vector<Value> results, notifications;
   for (int i = 0; i < run.files_size(); ++i) {
     const v1::LintedFile& file = run.files(i);
-    if (!file.error().empty()) {
-      // "FILE:LINE:COLUMN: what": a tool notification at that place.
-      int line = 1, column = 1;
-      const std::vector<absl::string_view> parts = absl::StrSplit(file.error(), ':');
-      if (parts.size() > 3 && parts[0] == file.file()) {
-        (void)absl::SimpleAtoi(parts[1], &line);
-        (void)absl::SimpleAtoi(parts[2], &column);
-      }
+    if (file.has_error()) {
+      // A tool notification at the error's place, when it is in this file.
+      const v1::InputError& error = file.error();
+      const bool here = error.file() == file.file() && error.line() > 0;
+      const int line = here ? error.line() : 1;
+      const int column = here && error.column() > 0 ? error.column() : 1;
       notifications.push_back(Obj({{"level", Str("error")},
-                                   {"message", Text(file.error())},
+                                   {"message", Text(error.message())},
                                    {"locations", List({Obj({{"physicalLocation",
                                                              PhysicalLocation(file.file(), line,
                                                                               column)}})})}}));

@@ -10,11 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "buildgate/v1/common.pb.h"
 #include "buildgate/v1/lint.pb.h"
 #include "lint/fix.h"
 
 namespace buildgate::lint {
+
+// A failed status as the error object of JSON output and of LintedFile:
+// its message, and the file, line, column, field and value its payload
+// carries (common/input_error.h); unknown ones are left unset.
+v1::InputError InputErrorOf(const absl::Status& status);
 
 // Counts the run's findings into its summary fields.
 void Summarize(v1::LintRun* run);

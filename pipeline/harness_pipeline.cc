@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "input/yaml_document.h"
 #include "pipeline/internal/document_walker.h"
@@ -43,8 +44,7 @@ absl::StatusOr<PipelineDocument> ReadHarnessPipeline(absl::string_view text,
     BG_RETURN_IF_ERROR(walker.Walk(root));
   } catch (const YAML::Exception& e) {
     // Node access on a malformed shape; never a partial document.
-    return absl::InvalidArgumentError(
-        absl::StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+    return LocatedError(file, e.mark.line + 1, e.mark.column + 1, "", e.msg);
   }
   return doc;
 }

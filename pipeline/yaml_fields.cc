@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "grammar/expression.h"
 #include "input/limits.h"
@@ -38,9 +39,7 @@ std::string EngineIdentifier(const std::string& id, absl::string_view field,
 absl::Status FieldReader::Error(const YAML::Node& node, absl::string_view path,
                                 absl::string_view what) const {
   const YAML::Mark mark = node.Mark();
-  return absl::InvalidArgumentError(absl::StrCat(file_, ":", mark.line + 1, ":", mark.column + 1,
-                                                 ": ", path.empty() ? "" : path,
-                                                 path.empty() ? "" : ": ", what));
+  return LocatedError(file_, mark.line + 1, mark.column + 1, path, what);
 }
 
 Location FieldReader::At(const YAML::Node& node, std::string path) const {

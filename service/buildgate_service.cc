@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "common/input_error.h"
 #include "common/status.h"
 #include "engine/decide.h"
 #include "input/limits.h"
@@ -27,11 +28,20 @@ std::string RandomPrefix() {
 
 // "step.kind: required" -> "steps[3].kind: required".
 absl::Status ForBatchItem(const absl::Status& status, int index) {
-  absl::string_view message = status.message();
-  if (absl::ConsumePrefix(&message, "step.")) {
-    return absl::Status(status.code(), absl::StrCat("steps[", index, "].", message));
+  if (absl::StartsWith(status.message(), "step.")) {
+    return ReplaceFieldPrefix(status, "step.", absl::StrCat("steps[", index, "]."));
   }
-  return absl::Status(status.code(), absl::StrCat("steps[", index, "]: ", message));
+  return WithField(status, absl::StrCat("steps[", index, "]"));
+}
+
+// A document's lint error under `policy` ("from", "to") as an error of the
+// request field `at`: "documents[0]: from: x.yaml:3:46: ...", keeping the
+// file, line and column.
+absl::Status ForDocument(const absl::Status& status, const std::string& at,
+                         absl::string_view policy) {
+  InputLocation location = GetInputLocation(status);
+  location.field = at;
+  return SetInputLocation(InvalidField(at, absl::StrCat(policy, ": ", status.message())), location);
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
@@ -101,8 +111,10 @@ absl::StatusOr<PolicyHandle> BuildGateService::ResolvePolicy(const v1::PolicySou
       auto compiled = cache_->LookupOrCompile(source.inline_policy());
       if (!compiled.ok()) {
         // The compile error names its field; nest it under policy.inline_policy.
-        return absl::InvalidArgumentError(
-            absl::StrCat("policy.inline_policy.", compiled.status().message()));
+        return WithFieldPrefix(
+            SetInputLocation(absl::InvalidArgumentError(compiled.status().message()),
+                             GetInputLocation(compiled.status())),
+            "policy.inline_policy.");
       }
       return compiled;
     }
@@ -227,7 +239,13 @@ absl::Status BuildGateService::HandleValidatePolicy(grpc::CallbackServerContext&
   auto compiled = CompiledPolicySet::Compile(request->policy_set());
   if (!compiled.ok()) {
     response->set_valid(false);
-    response->set_error(absl::StrCat("policy_set.", compiled.status().message()));
+    const absl::Status error = WithFieldPrefix(compiled.status(), "policy_set.");
+    response->set_error(std::string(error.message()));
+    const InputLocation location = GetInputLocation(error);
+    v1::InputError* detail = response->mutable_error_detail();
+    detail->set_message(std::string(error.message()));
+    detail->set_field(location.field);
+    detail->set_value(location.value);
   } else {
     response->set_valid(true);
     response->set_fingerprint((*compiled)->fingerprint());
@@ -385,8 +403,7 @@ absl::Status BuildGateService::LintInto(const absl::Status& parsed,
   BG_ASSIGN_OR_RETURN(const PolicyHandle compiled, ResolvePolicy(request.policy()));
   auto result = lint::LintDocument(*compiled, request.document(), name, options_.limits);
   if (!result.ok()) {
-    return absl::Status(result.status().code(),
-                        absl::StrCat("document: ", result.status().message()));
+    return WithField(result.status(), "document");
   }
   *response->mutable_report() = std::move(result->report);
   // Lint decides in FULL (its findings' text comes from the reasons); the
@@ -431,9 +448,7 @@ absl::Status BuildGateService::HandleDiffPolicies(grpc::CallbackServerContext&,
   }
   // ResolvePolicy names the field "policy"; here it is `from` or `to`.
   auto nested = [](absl::string_view field, const absl::Status& s) {
-    absl::string_view message = s.message();
-    absl::ConsumePrefix(&message, "policy");
-    return absl::Status(s.code(), absl::StrCat(field, message));
+    return ReplaceFieldPrefix(s, "policy", field);
   };
   auto from = ResolvePolicy(request->from());
   if (!from.ok()) return nested("from", from.status());
@@ -448,9 +463,9 @@ absl::Status BuildGateService::HandleDiffPolicies(grpc::CallbackServerContext&,
                         DocumentName(doc.file_name(), at + ".file_name",
                                      absl::StrCat("document-", i, ".yaml")));
     auto before = lint::LintDocument(**from, doc.document(), name, options_.limits);
-    if (!before.ok()) return InvalidField(at, absl::StrCat("from: ", before.status().message()));
+    if (!before.ok()) return ForDocument(before.status(), at, "from");
     auto after = lint::LintDocument(**to, doc.document(), name, options_.limits);
-    if (!after.ok()) return InvalidField(at, absl::StrCat("to: ", after.status().message()));
+    if (!after.ok()) return ForDocument(after.status(), at, "to");
     diff.set_files(diff.files() + 1);
     lint::AddDocumentDiff(before->report, after->report, &diff);
   }

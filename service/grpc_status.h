@@ -1,8 +1,11 @@
-// The one place absl::Status becomes grpc::Status. An INVALID_ARGUMENT whose
-// message names a field ("step.repo: required") also carries the standard
-// rich-error details: a google.rpc.Status holding a google.rpc.BadRequest
-// with that field and the rest of the message as its description, which
-// gRPC clients in any language read from the grpc-status-details-bin trailer.
+// The one place absl::Status becomes grpc::Status. An INVALID_ARGUMENT that
+// carries a field (common/input_error.h's payload: InvalidField and the
+// nesting helpers set it) also carries the standard rich-error details: a
+// google.rpc.Status holding a google.rpc.BadRequest with that field and the
+// rest of the message as its description, and, when the error has a file,
+// line, column or value too, a buildgate.v1.InputError with all of them,
+// which gRPC clients in any language read from the grpc-status-details-bin
+// trailer. Nothing here parses the message.
 //
 // Thread-safe: pure.
 #ifndef BUILDGATE_SERVICE_GRPC_STATUS_H_
@@ -11,7 +14,10 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "buildgate/v1/common.pb.h"
+#include "common/input_error.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -34,22 +40,29 @@ inline grpc::Status ToGrpcStatus(const absl::Status& status) {
   }
   const auto code = static_cast<grpc::StatusCode>(status.code());
   if (status.code() != absl::StatusCode::kInvalidArgument) return grpc::Status(code, std::move(text));
-  // "FIELD: what" -> BadRequest{field: FIELD, description: what}. A field
-  // path has no spaces ("policy.inline_policy.overrides[0].policy.root").
-  const std::size_t colon = message.find(": ");
-  const absl::string_view field = message.substr(0, colon);
-  if (colon == absl::string_view::npos || field.empty() ||
-      field.find_first_of(" \t\n") != absl::string_view::npos) {
-    return grpc::Status(code, std::move(text));
-  }
+  const InputLocation location = GetInputLocation(status);
+  if (location.field.empty()) return grpc::Status(code, std::move(text));
+  // The message begins with its field (the payload's contract); the
+  // description is the rest.
+  const std::string head = absl::StrCat(location.field, ": ");
   google::rpc::BadRequest bad;
   google::rpc::BadRequest::FieldViolation* v = bad.add_field_violations();
-  v->set_field(std::string(field));
-  v->set_description(text.size() > colon + 2 ? text.substr(colon + 2) : std::string());
+  v->set_field(location.field);
+  v->set_description(absl::StartsWith(text, head) ? text.substr(head.size()) : text);
   google::rpc::Status details;
   details.set_code(static_cast<int>(code));
   details.set_message(text);
   details.add_details()->PackFrom(bad);
+  if (!location.file.empty() || location.line > 0 || !location.value.empty()) {
+    v1::InputError where;
+    where.set_message(text);
+    where.set_file(location.file);
+    where.set_line(location.line);
+    where.set_column(location.column);
+    where.set_field(location.field);
+    where.set_value(location.value);
+    details.add_details()->PackFrom(where);
+  }
   return grpc::Status(code, std::move(text), details.SerializeAsString());
 }
 

@@ -336,6 +336,36 @@ TEST(Cli, Completion) {
   EXPECT_EQ(Cli({"completion", "fish"}).code, kExitBadInput);
 }
 
+// The "error" object of JSON output, parsed: its message, file, line,
+// column and field (numbers as JSON numbers), or a failure saying why not.
+::testing::AssertionResult ErrorObject(const google::protobuf::Struct& holder,
+                                       google::protobuf::Struct* error) {
+  const auto it = holder.fields().find("error");
+  if (it == holder.fields().end()) return ::testing::AssertionFailure() << "no \"error\" key";
+  if (!it->second.has_struct_value()) {
+    return ::testing::AssertionFailure() << "\"error\" is not an object: " << it->second.DebugString();
+  }
+  *error = it->second.struct_value();
+  for (const char* number : {"line", "column"}) {
+    const auto n = error->fields().find(number);
+    if (n != error->fields().end() &&
+        n->second.kind_case() != google::protobuf::Value::kNumberValue) {
+      return ::testing::AssertionFailure() << number << " is not a number";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::string Text(const google::protobuf::Struct& s, const std::string& key) {
+  const auto it = s.fields().find(key);
+  return it == s.fields().end() ? "(absent)" : it->second.string_value();
+}
+
+double Number(const google::protobuf::Struct& s, const std::string& key) {
+  const auto it = s.fields().find(key);
+  return it == s.fields().end() ? -1 : it->second.number_value();
+}
+
 // The remote commands against a real buildgated serving the embedded
 // example policies.
 class CliRemoteTest : public ::testing::Test {
@@ -420,7 +450,9 @@ absl::Status LintThroughCli(const lint::LoadedPolicyTests& c, std::vector<std::s
     return absl::InternalError(absl::StrCat("not a LintRun: ", run.out, run.err));
   }
   *report = parsed.files(0).report();
-  if (!parsed.files(0).error().empty()) return absl::InvalidArgumentError(parsed.files(0).error());
+  if (parsed.files(0).has_error()) {
+    return absl::InvalidArgumentError(parsed.files(0).error().message());
+  }
   return absl::OkStatus();
 }
 
@@ -571,6 +603,40 @@ TEST_F(CliRemoteTest, LintLongPathThroughServer) {
   EXPECT_TRUE(absl::StrContains(remote.out, doc)) << remote.out;
 }
 
+// Proves the JSON error object is the same through a server: the file,
+// line and column come back in the call's error details (the field is the
+// request's, `document`), and an invalid inline policy names its field.
+TEST_F(CliRemoteTest, JsonErrorObjectThroughServer) {
+  const std::string doc = BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/malformed-stages-not-a-list.yaml";
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  CliRun run = Cli({"lint", "-o", "json", "--policy", policy, "--server", address_, doc});
+  EXPECT_EQ(run.code, kExitBadInput) << run.err;
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &parsed).ok()) << run.out;
+  google::protobuf::Struct error;
+  ASSERT_TRUE(ErrorObject(parsed.fields().at("files").list_value().values(0).struct_value(), &error))
+      << run.out;
+  EXPECT_EQ(Text(error, "message"), "document: " + doc + ":7:5: pipeline.stages: expected a list");
+  EXPECT_EQ(Text(error, "file"), doc);
+  EXPECT_EQ(Number(error, "line"), 7);
+  EXPECT_EQ(Number(error, "column"), 5);
+  EXPECT_EQ(Text(error, "field"), "document");
+
+  const std::string loose = TempFile(
+      "remote-validate-loose.yaml",
+      "org_id: acme\npolicy:\n  root: ROOT_FORBIDDEN\n  privileged: PRIVILEGED_ALLOWED\n"
+      "overrides:\n  - project_id: p\n    policy:\n      root: ROOT_ALLOWED\n");
+  CliRun v = Cli({"validate", "-o", "json", "--server", address_, "--policy", loose});
+  EXPECT_EQ(v.code, kExitBadInput) << v.out << v.err;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(v.out, &parsed).ok()) << v.out << v.err;
+  ASSERT_TRUE(ErrorObject(parsed, &error)) << v.out;
+  EXPECT_TRUE(absl::StartsWith(Text(error, "message"), loose + ": policy_set.overrides[0].policy.root"))
+      << v.out;
+  EXPECT_EQ(Text(error, "file"), loose);
+  EXPECT_EQ(Text(error, "field"), "policy_set.overrides[0].policy.root");
+  EXPECT_EQ(error.fields().count("line"), 0u) << v.out;
+}
+
 // Proves `lint DIR` reports every file, a malformed one as an error naming
 // file and line while the others are still reported, and exits 2.
 TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
@@ -584,6 +650,90 @@ TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
       << run.out;
   EXPECT_TRUE(absl::StrContains(run.out, "33 files:")) << run.out;
   EXPECT_FALSE(absl::StrContains(run.out, "\033[")) << "colours without a TTY";
+}
+
+// Proves `lint -o json` gives a malformed document's error as an object with
+// its message, file, line, column (numbers) and field, not a string to
+// parse; the message is the one people read.
+TEST(CliLint, JsonErrorIsAnObjectWithFileLineColumnAndField) {
+  const std::string doc = BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/malformed-stages-not-a-list.yaml";
+  CliRun run = Cli({"lint", "-o", "json", "--policy",
+                    BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml", doc});
+  EXPECT_EQ(run.code, kExitBadInput) << run.err;
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &parsed).ok()) << run.out;
+  const google::protobuf::Value& files = parsed.fields().at("files");
+  ASSERT_EQ(files.list_value().values_size(), 1) << run.out;
+  google::protobuf::Struct error;
+  ASSERT_TRUE(ErrorObject(files.list_value().values(0).struct_value(), &error)) << run.out;
+  EXPECT_EQ(Text(error, "message"), doc + ":7:5: pipeline.stages: expected a list");
+  EXPECT_EQ(Text(error, "file"), doc);
+  EXPECT_EQ(Number(error, "line"), 7);
+  EXPECT_EQ(Number(error, "column"), 5);
+  EXPECT_EQ(Text(error, "field"), "pipeline.stages");
+  // The same message on stderr, as before.
+  EXPECT_TRUE(absl::StrContains(run.err, "buildgate: " + doc + ":7:5: pipeline.stages: expected a list"))
+      << run.err;
+
+  // A YAML syntax error: file, line and column; no field, so no key.
+  const std::string bad = TempFile("badpipe.yaml", "pipeline:\n  stages: [ {a: 1}\n");
+  run = Cli({"lint", "-o", "json", "--policy", BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml",
+             bad});
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &parsed).ok()) << run.out;
+  ASSERT_TRUE(ErrorObject(parsed.fields().at("files").list_value().values(0).struct_value(), &error))
+      << run.out;
+  EXPECT_EQ(Text(error, "file"), bad);
+  EXPECT_EQ(Number(error, "line"), 3);
+  EXPECT_EQ(Number(error, "column"), 1);
+  EXPECT_EQ(error.fields().count("field"), 0u) << run.out;
+  EXPECT_TRUE(absl::StartsWith(Text(error, "message"), bad + ":3:1: ")) << run.out;
+}
+
+// Proves `validate -o json` prints the policy's error as the same object,
+// and a valid policy as data; text output is as before.
+TEST(Cli, ValidateJsonErrorIsAnObject) {
+  const std::string path = TempFile(
+      "validate-json-bad.yaml", "org_id: acme\npolicy:\n  root: ROOT_FORBIDDEN\n  privileged: MAYBE\n");
+  CliRun r = Cli({"validate", "-o", "json", "--policy", path});
+  EXPECT_EQ(r.code, kExitBadInput) << r.err;
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok()) << r.out << r.err;
+  google::protobuf::Struct error;
+  ASSERT_TRUE(ErrorObject(parsed, &error)) << r.out;
+  EXPECT_TRUE(absl::StartsWith(Text(error, "message"),
+                               path + ":4:15: policy.privileged: unknown value \"MAYBE\""))
+      << r.out;
+  EXPECT_EQ(Text(error, "file"), path);
+  EXPECT_EQ(Number(error, "line"), 4);
+  EXPECT_EQ(Number(error, "column"), 15);
+  EXPECT_EQ(Text(error, "field"), "policy.privileged");
+  EXPECT_TRUE(absl::StrContains(r.err, path + ":4:15: policy.privileged")) << r.err;
+
+  // A compile error (no line): file and field, no line or column keys.
+  const std::string uncompiled = TempFile("validate-json-uncompiled.yaml", "org_id: acme\n");
+  r = Cli({"validate", "-o", "json", "--policy", uncompiled});
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok()) << r.out << r.err;
+  ASSERT_TRUE(ErrorObject(parsed, &error)) << r.out;
+  EXPECT_EQ(Text(error, "message"), uncompiled + ": policy: required") << r.out;
+  EXPECT_EQ(Text(error, "file"), uncompiled);
+  EXPECT_EQ(Text(error, "field"), "policy");
+  EXPECT_EQ(error.fields().count("line"), 0u) << r.out;
+  EXPECT_EQ(error.fields().count("column"), 0u) << r.out;
+
+  // Valid: data, no error; several files: an array.
+  const std::string good = Example("examples/policies/acme.yaml");
+  r = Cli({"validate", "-o", "json", "--policy", good});
+  EXPECT_EQ(r.code, kExitAllow) << r.err;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok()) << r.out;
+  EXPECT_TRUE(parsed.fields().at("valid").bool_value()) << r.out;
+  EXPECT_EQ(Text(parsed, "orgId"), "acme");
+  EXPECT_EQ(parsed.fields().count("error"), 0u);
+  r = Cli({"validate", "-o", "json", "--policy", good, "--policy", path});
+  google::protobuf::ListValue list;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &list).ok()) << r.out;
+  ASSERT_EQ(list.values_size(), 2) << r.out;
+  ASSERT_TRUE(ErrorObject(list.values(1).struct_value(), &error)) << r.out;
+  EXPECT_EQ(Number(error, "line"), 4);
 }
 
 // Proves a dangling *.yaml symbolic link in a directory given to `lint` is
