@@ -29,6 +29,7 @@
 #include "engine/decide.h"
 #include "engine/enum_names.h"
 #include "engine/render.h"
+#include "input/input_error_message.h"
 #include "input/proto_text.h"
 #include "lint/report.h"
 
@@ -268,7 +269,7 @@ class ValidatePrinter {
     if (output_ == "text") return;
     v1::ValidatedPolicy v;
     v.set_file(name);
-    *v.mutable_error() = lint::InputErrorOf(status);
+    *v.mutable_error() = InputErrorMessage(status);
     Print(v);
   }
 
@@ -399,8 +400,8 @@ int RunStatus(const RemoteFlags& f, std::ostream& out, std::ostream& err) {
         << "decision log lines dropped: " << s.decision_log_dropped_lines() << "\n";
     for (const auto& e : s.file_errors()) {
       // An error about the file's content names the file (with line and
-      // column) already; say it once.
-      const bool named = absl::StartsWith(e.error(), absl::StrCat(e.file(), ":"));
+      // column) already (its detail says which); say it once.
+      const bool named = !e.detail().file().empty();
       out << "file error: " << (named ? "" : absl::StrCat(e.file(), ": ")) << e.error() << "\n";
     }
     for (const auto& p : s.pending_files()) out << "settling: " << p << "\n";

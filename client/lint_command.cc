@@ -10,6 +10,7 @@
 #include "common/command_line.h"
 #include "common/file.h"
 #include "lint/fix.h"
+#include "input/input_error_message.h"
 #include "lint/lint.h"
 #include "lint/report.h"
 
@@ -200,7 +201,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     fixes.emplace_back();
     auto read = ReadDocument(path, in, f.limits.max_document_bytes);
     if (!read.ok()) {
-      *file->mutable_error() = lint::InputErrorOf(read.status());
+      *file->mutable_error() = InputErrorMessage(read.status());
       code = Worse(code, kExitBadInput);
       continue;
     }
@@ -208,7 +209,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     int rpc_code = 0;
     auto result = linter->Lint(text, name, &rpc_code);
     if (!result.ok()) {
-      *file->mutable_error() = lint::InputErrorOf(result.status());
+      *file->mutable_error() = InputErrorMessage(result.status());
       code = Worse(code, rpc_code != 0 ? rpc_code : kExitBadInput);
       continue;
     }
@@ -220,7 +221,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
       if (f.write && fixed != text) {
         // Written only if the file is still what was linted (see common/file.h).
         if (absl::Status s = ReplaceFileContent(path, *read, fixed); !s.ok()) {
-          *file->mutable_error() = lint::InputErrorOf(s);
+          *file->mutable_error() = InputErrorMessage(s);
           code = Worse(code, kExitBadInput);
           continue;
         }

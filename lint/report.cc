@@ -135,18 +135,6 @@ std::string FindingMessage(const v1::Finding& f) {
 
 }  // namespace
 
-v1::InputError InputErrorOf(const absl::Status& status) {
-  v1::InputError error;
-  if (status.ok()) return error;
-  const InputLocation location = GetInputLocation(status);
-  error.set_message(std::string(status.message()));
-  error.set_file(location.file);
-  error.set_line(location.line);
-  error.set_column(location.column);
-  error.set_field(location.field);
-  error.set_value(location.value);
-  return error;
-}
 
 void Summarize(v1::LintRun* run) {
   run->set_compliant(0);

@@ -18,11 +18,6 @@
 
 namespace buildgate::lint {
 
-// A failed status as the error object of JSON output and of LintedFile:
-// its message, and the file, line, column, field and value its payload
-// carries (common/input_error.h); unknown ones are left unset.
-v1::InputError InputErrorOf(const absl::Status& status);
-
 // Counts the run's findings into its summary fields.
 void Summarize(v1::LintRun* run);
 

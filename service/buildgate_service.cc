@@ -14,6 +14,7 @@
 #include "common/input_error.h"
 #include "common/status.h"
 #include "engine/decide.h"
+#include "input/input_error_message.h"
 #include "input/limits.h"
 #include "lint/lint.h"
 #include "service/grpc_status.h"
@@ -241,11 +242,7 @@ absl::Status BuildGateService::HandleValidatePolicy(grpc::CallbackServerContext&
     response->set_valid(false);
     const absl::Status error = WithFieldPrefix(compiled.status(), "policy_set.");
     response->set_error(std::string(error.message()));
-    const InputLocation location = GetInputLocation(error);
-    v1::InputError* detail = response->mutable_error_detail();
-    detail->set_message(std::string(error.message()));
-    detail->set_field(location.field);
-    detail->set_value(location.value);
+    *response->mutable_error_detail() = InputErrorMessage(error);
   } else {
     response->set_valid(true);
     response->set_fingerprint((*compiled)->fingerprint());

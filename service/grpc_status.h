@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "buildgate/v1/common.pb.h"
 #include "common/input_error.h"
+#include "input/input_error_message.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -54,13 +55,8 @@ inline grpc::Status ToGrpcStatus(const absl::Status& status) {
   details.set_message(text);
   details.add_details()->PackFrom(bad);
   if (!location.file.empty() || location.line > 0 || !location.value.empty()) {
-    v1::InputError where;
-    where.set_message(text);
-    where.set_file(location.file);
-    where.set_line(location.line);
-    where.set_column(location.column);
-    where.set_field(location.field);
-    where.set_value(location.value);
+    v1::InputError where = InputErrorMessage(status);
+    where.set_message(text);  // Bounded as the status message is.
     details.add_details()->PackFrom(where);
   }
   return grpc::Status(code, std::move(text), details.SerializeAsString());

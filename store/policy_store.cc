@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/file.h"
+#include "input/input_error_message.h"
 
 namespace buildgate_examples {
 const std::map<std::string, std::string>& EmbeddedFiles();
@@ -87,9 +88,11 @@ void PolicyStore::LoadFile(const std::string& name, std::string content, FileSta
   if (!status.ok()) {
     ++report->files_failed;
     state->error = std::string(status.message());
+    state->error_detail = InputErrorMessage(status);
     v1::FileError e;
     e.set_file(source);
     e.set_error(state->error);
+    *e.mutable_detail() = state->error_detail;
     report->new_errors.push_back(std::move(e));
     return;  // The last good version (if any) stays.
   }
@@ -103,12 +106,14 @@ void PolicyStore::LoadFile(const std::string& name, std::string content, FileSta
   for (std::string& s : compiled->ScopeNames()) stored.info.add_scopes(std::move(s));
   state->good = std::move(stored);
   state->error.clear();
+  state->error_detail.Clear();
 }
 
 void PolicyStore::FileFault(const std::string& name, std::string error, FileState* state,
                             ReloadReport* report) {
   const bool is_new = state->error != error;
   state->error = std::move(error);
+  state->error_detail.Clear();  // The file itself, not its content.
   state->content.clear();
   state->signature.clear();  // Read it again once the fault is gone.
   if (is_new) {  // A fault that persists is reported once.
@@ -440,6 +445,7 @@ void PolicyStore::Publish(ReloadReport* report) {
       v1::FileError e;
       e.set_file(source);
       e.set_error(state.error);
+      if (!state.error_detail.message().empty()) *e.mutable_detail() = state.error_detail;
       snap->file_errors.push_back(std::move(e));
     }
     if (state.good) definers[state.good->info.org_id()].push_back(name);

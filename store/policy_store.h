@@ -146,6 +146,7 @@ class PolicyStore {
     std::string content;
     std::optional<StoredPolicySet> good;  // Last version that loaded.
     std::string error;                    // Set while the current content (or the file) fails.
+    v1::InputError error_detail;          // Where in the content, when it is the content that fails.
     std::string settling;                 // Signature seen changed, not loaded yet.
     absl::Time settling_since;
     bool atomic = false;                                // Read from a ConfigMap "..data" directory.

@@ -74,6 +74,14 @@ TEST_F(PolicyStoreTest, BrokenFileKeepsLastGoodVersion) {
   EXPECT_EQ(snap->Find("acme")->info.revision(), "1");
   EXPECT_FALSE(snap->Find("acme")->info.last_error().empty());
   ASSERT_EQ(snap->file_errors.size(), 1u);
+  // Where in the file, as data (the same as the report's).
+  const v1::InputError& detail = snap->file_errors[0].detail();
+  EXPECT_TRUE(absl::EndsWith(detail.file(), "/a.yaml")) << detail.file();
+  EXPECT_EQ(detail.line(), 2);
+  EXPECT_EQ(detail.column(), 16);
+  EXPECT_EQ(detail.field(), "policy.root");
+  EXPECT_EQ(detail.message(), snap->file_errors[0].error());
+  EXPECT_EQ(r.new_errors[0].detail().line(), 2);
   Write("a.yaml", Policy("acme", "2"));
   store.Reload();
   snap = store.Snapshot();
