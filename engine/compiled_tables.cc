@@ -124,7 +124,15 @@ std::shared_ptr<const ScopeTables> BuildScopeTables(
         cb.runs_as_message.push_back(absl::StrCat(
             name, " runs as UID ", profile.has_uid() ? profile.uid() : p.non_root_uid()));
       }
-      cb.privileged_message.push_back(absl::StrCat(profile.name(), ": ", profile.source()));
+      // What the profile needs, for people; where the fact comes from
+      // (profile.source()) stays in the catalog and the docs.
+      std::string privilege = absl::StrCat(
+          name, " (", profile.name(), ") runs ", profile.privileged() ? "privileged" : "unprivileged");
+      if (!profile.privileged() && !profile.capabilities().empty()) {
+        absl::StrAppend(&privilege, ", keeping the capabilities ",
+                        absl::StrJoin(profile.capabilities(), ", "));
+      }
+      cb.privileged_message.push_back(std::move(privilege));
     }
     scope->builders.push_back(std::move(cb));
   }

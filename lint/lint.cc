@@ -329,9 +329,13 @@ void LintUnmanaged(const CompiledPolicySet& set, const FoundBuild& b, v1::Decisi
   AddPipelineNotes(b, f);
   if (d->verdict() == v1::VERDICT_DENY) {
     f->set_verdict(v1::VERDICT_DENY);
-    f->set_message(absl::StrCat(
-        "Run step ", how, ": an image build no policy governs, and the policy allows no "
-        "builder for it"));
+    // The real reason the governed step would be denied (the registry, the
+    // credentials, the platform, or no admissible builder).
+    f->set_message(absl::StrCat("Run step ", how,
+                                ": an image build no policy governs, and the step that would "
+                                "govern it is denied: ",
+                                d->reasons_size() > 0 ? d->reasons(0).message()
+                                                      : "the policy allows no builder for it"));
     return;
   }
   f->set_verdict(v1::VERDICT_ALLOW_WITH_CHANGES);

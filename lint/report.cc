@@ -76,6 +76,7 @@ Value Obj(std::initializer_list<std::pair<const char*, Value>> fields) {
 Value Text(absl::string_view s) { return Obj({{"text", Str(s)}}); }
 Value List(std::vector<Value> items) {
   Value v;
+  v.mutable_list_value();  // An empty list is `[]`, not left out (SARIF reads no results as "did not run").
   for (Value& item : items) *v.mutable_list_value()->add_values() = std::move(item);
   return v;
 }

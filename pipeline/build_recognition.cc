@@ -28,48 +28,115 @@ std::string CommandImageName(absl::string_view word) {
   return std::string(ImageNameOf(word));
 }
 
+// The image-building commands, as a tool (the first word's base name) and
+// the subcommand words that follow it, global flags skipped before each
+// (`docker --host H buildx --builder B build`). Only the subcommands that
+// build: `docker buildx create|use|imagetools|version`, `docker image ls`
+// and the like are no builds.
+struct BuildCommandForm {
+  absl::string_view tool;
+  std::vector<absl::string_view> subcommand;
+  absl::string_view name;  // How findings say it.
+};
+
+const std::vector<BuildCommandForm>& BuildCommandForms() {
+  static const auto* forms = new std::vector<BuildCommandForm>{
+      {"docker", {"build"}, "docker build"},
+      {"docker", {"image", "build"}, "docker image build"},
+      {"docker", {"builder", "build"}, "docker builder build"},
+      {"docker", {"buildx", "build"}, "docker buildx build"},
+      {"docker", {"buildx", "bake"}, "docker buildx bake"},
+      {"podman", {"build"}, "podman build"},
+      {"podman", {"image", "build"}, "podman image build"},
+      {"podman", {"buildx", "build"}, "podman buildx build"},
+      {"buildah", {"bud"}, "buildah bud"},
+      {"buildah", {"build"}, "buildah build"},
+      {"nerdctl", {"build"}, "nerdctl build"},
+      {"nerdctl", {"image", "build"}, "nerdctl image build"},
+      {"buildctl", {"build"}, "buildctl build"},
+  };
+  return *forms;
+}
+
+// Global flags that take a value as the next word (`--host H`), of the
+// tools above and of `docker buildx` (`--builder B`).
+bool FlagTakesValue(absl::string_view flag) {
+  if (absl::StrContains(flag, '=')) return false;
+  for (absl::string_view f : {"-H", "--host", "--config", "-c", "--context", "-l", "--log-level",
+                              "--tlscacert", "--tlscert", "--tlskey", "--storage-driver", "--root",
+                              "--builder", "--addr", "--namespace", "-n", "--address", "-a"}) {
+    if (flag == f) return true;
+  }
+  return false;
+}
+
+// The index of the first word at or after `j` that is not a global flag.
+std::size_t SkipFlags(const std::vector<absl::string_view>& words, std::size_t j) {
+  while (j < words.size() && absl::StartsWith(words[j], "-")) {
+    j += FlagTakesValue(words[j]) ? 2 : 1;
+  }
+  return j;
+}
+
+// The name of the build command that starts at words[i] ("" for none).
+absl::string_view BuildCommandAt(const std::vector<absl::string_view>& words, std::size_t i) {
+  const absl::string_view tool = BaseName(words[i]);
+  // Kaniko's executor as its image installs it (/kaniko/executor), not an
+  // image name that ends in it (gcr.io/kaniko-project/executor).
+  if (absl::EndsWith(words[i], "kaniko/executor")) return "kaniko executor";
+  for (const BuildCommandForm& form : BuildCommandForms()) {
+    if (tool != form.tool) continue;
+    std::size_t j = i + 1;
+    bool matches = true;
+    for (absl::string_view verb : form.subcommand) {
+      j = SkipFlags(words, j);
+      if (j >= words.size() || words[j] != verb) {
+        matches = false;
+        break;
+      }
+      ++j;
+    }
+    if (matches) return form.name;
+  }
+  return absl::string_view();
+}
+
+// The image a build command tags: `-t`, `--tag`, `--destination`, `-d`, or
+// buildctl's `--output type=image,name=IMAGE,...`.
+std::string TaggedImage(const std::vector<absl::string_view>& words, std::size_t i) {
+  for (std::size_t k = i + 1; k < words.size(); ++k) {
+    absl::string_view value;
+    const bool has_next = k + 1 < words.size();
+    if ((words[k] == "-t" || words[k] == "--tag" || words[k] == "--destination" ||
+         words[k] == "-d" || words[k] == "--output" || words[k] == "-o") && has_next) {
+      value = words[k + 1];
+    }
+    for (absl::string_view flag : {"--tag=", "--destination=", "--output="}) {
+      if (absl::StartsWith(words[k], flag)) value = words[k].substr(flag.size());
+    }
+    if (value.empty()) continue;
+    if (absl::StrContains(value, "name=")) {  // buildctl's --output.
+      value = value.substr(value.find("name=") + 5);
+      value = value.substr(0, value.find(','));
+    } else if (words[k] == "--output" || words[k] == "-o" || absl::StartsWith(words[k], "--output=")) {
+      continue;  // An output without an image name (type=local, a directory).
+    }
+    std::string image = CommandImageName(value);
+    if (!image.empty()) return image;
+  }
+  return std::string();
+}
+
 // The build command among one shell command's words, e.g. "docker build",
 // and the image it tags into `*image`.
 std::string BuildInWords(const std::vector<absl::string_view>& words, std::string* image) {
-  std::string found;
-  for (std::size_t i = 0; i < words.size() && found.empty(); ++i) {
-    const absl::string_view tool = BaseName(words[i]);
-    std::size_t j = i + 1;
-    while (j < words.size() && absl::StartsWith(words[j], "-")) {  // Global flags.
-      const bool takes_value =
-          !absl::StrContains(words[j], '=') &&
-          (words[j] == "-H" || words[j] == "--host" || words[j] == "--config" || words[j] == "-c" ||
-           words[j] == "--context" || words[j] == "-l" || words[j] == "--log-level" ||
-           words[j] == "--tlscacert" || words[j] == "--tlscert" || words[j] == "--tlskey" ||
-           words[j] == "--storage-driver" || words[j] == "--root");
-      j += takes_value ? 2 : 1;
-    }
-    const absl::string_view verb = j < words.size() ? words[j] : absl::string_view();
-    if ((tool == "docker" || tool == "podman") && (verb == "build" || verb == "buildx")) {
-      found = absl::StrCat(tool, verb == "buildx" ? " buildx build" : " build");
-    } else if (tool == "docker" && verb == "image" && j + 1 < words.size() &&
-               words[j + 1] == "build") {
-      found = "docker image build";
-    } else if (tool == "buildah" && (verb == "bud" || verb == "build")) {
-      found = absl::StrCat("buildah ", verb);
-    } else if (tool == "executor" && absl::StrContains(words[i], "kaniko")) {
-      found = "kaniko executor";
-    }
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const absl::string_view found = BuildCommandAt(words, i);
     if (found.empty()) continue;
-    for (std::size_t k = i + 1; k + 1 < words.size(); ++k) {
-      if (words[k] == "-t" || words[k] == "--tag" || words[k] == "--destination" ||
-          words[k] == "-d") {
-        *image = CommandImageName(words[k + 1]);
-        break;
-      }
-      for (absl::string_view flag : {"--tag=", "--destination="}) {
-        if (absl::StartsWith(words[k], flag))
-          *image = CommandImageName(words[k].substr(flag.size()));
-      }
-      if (!image->empty()) break;
-    }
+    *image = TaggedImage(words, i);
+    return std::string(found);
   }
-  return found;
+  return std::string();
 }
 
 }  // namespace

@@ -4,9 +4,12 @@
 //  - the five BuildAndPush* types;
 //  - every Plugin step (whether its image is a builder plugin is the
 //    policy's business: lint asks the engine);
-//  - Run steps whose script runs `docker build`, `buildah bud`, kaniko's
-//    executor or `podman build`, and Run steps that name an image (lint
-//    decides whether that image is an image builder);
+//  - Run steps whose script runs a build subcommand (`docker build`,
+//    `docker image|builder build`, `docker buildx build|bake`, `podman
+//    build`, `buildah bud|build`, `nerdctl build`, `buildctl build`, kaniko's
+//    executor; never `docker buildx create|use|imagetools` and the like),
+//    and Run steps that name an image (lint decides whether that image is
+//    an image builder);
 //  - steps whose type is an expression (they may build).
 // Also the docker:dind images a Run step's `docker build` talks to.
 // Knows step types and shell words, never the policy.
@@ -30,8 +33,9 @@ std::optional<BuildKind> BuildKindOfStepType(absl::string_view type);
 // An image build found in a Run step's script.
 struct ScriptBuild {
   std::string command;  // "docker build", "buildah bud", "kaniko executor"; "" for none.
-  // The image it tags (`-t`, `--tag`, `--destination`, `-d`), without its tag;
-  // "" when it tags none or names it with a shell variable.
+  // The image it tags (`-t`, `--tag`, `--destination`, `-d`, buildctl's
+  // `--output ...,name=IMAGE`), without its tag; "" when it tags none or
+  // names it with a shell variable.
   std::string image;
 };
 

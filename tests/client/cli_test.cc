@@ -648,7 +648,12 @@ TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
       << run.out;
   EXPECT_TRUE(absl::StrContains(run.out, "acme-ecr-build-and-push.yaml\n  24:17  changes"))
       << run.out;
-  EXPECT_TRUE(absl::StrContains(run.out, "33 files:")) << run.out;
+  std::size_t documents = 0;  // Every file of the folder is reported.
+  for (const auto& entry :
+       std::filesystem::directory_iterator(BUILDGATE_SOURCE_DIR "/tests/pipelines/documents")) {
+    documents += entry.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_TRUE(absl::StrContains(run.out, absl::StrCat(documents, " files:"))) << run.out;
   EXPECT_FALSE(absl::StrContains(run.out, "\033[")) << "colours without a TTY";
 }
 

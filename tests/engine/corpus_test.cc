@@ -49,6 +49,33 @@ TEST_P(EngineCorpus, MemoizedDecisionIsTheFreshOne) {
   EXPECT_EQ(testing::MemoMismatch(**compiled, c.step()), "") << GetParam().name;
 }
 
+// Proves no reason a person reads shows the catalog's internal source notes
+// ("brief; kaniko issues #105, ..."): where a fact comes from stays in the
+// catalog and the docs.
+TEST_P(EngineCorpus, ReasonsShowNoCatalogSourceNotes) {
+  const v1::DecisionCase& c = GetParam().data;
+  auto compiled = CompiledPolicySet::Compile(c.policy_set());
+  v1::Decision decision;
+  if (!compiled.ok() || !Decide(**compiled, c.step(), &decision).ok()) GTEST_SKIP() << "no decision";
+  std::vector<std::string> sources;
+  for (const v1::BuilderSpec& spec : (*compiled)->catalog().builders()) {
+    if (!spec.source().empty()) sources.push_back(spec.source());
+    for (const v1::RunProfile& profile : spec.profiles()) {
+      if (!profile.source().empty()) sources.push_back(profile.source());
+    }
+  }
+  auto check = [&](const v1::Reason& r) {
+    for (const std::string& source : sources) {
+      EXPECT_EQ(r.message().find(source), std::string::npos)
+          << GetParam().name << ": " << r.message() << " shows the source note " << source;
+    }
+  };
+  for (const v1::Reason& r : decision.reasons()) check(r);
+  for (const v1::RejectedBuilder& rb : decision.rejected_builders()) {
+    for (const v1::Reason& r : rb.reasons()) check(r);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Cases, EngineCorpus,
                          ::testing::ValuesIn(testing::LoadCorpus(BUILDGATE_SOURCE_DIR "/tests/cases")),
                          [](const auto& info) {

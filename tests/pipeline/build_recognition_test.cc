@@ -40,6 +40,18 @@ TEST(BuildRecognition, FindsBuildCommandsAndTheirImages) {
       {"buildah build -t 'q.io/a/b:1' .", "buildah build", "q.io/a/b"},
       {"/kaniko/executor --destination quay.io/acme/c", "kaniko executor", "quay.io/acme/c"},
       {"docker build -t acme/e:$TAG .", "docker build", ""},  // A shell variable: unknown.
+      {"docker buildx --builder ci build -t a/x:1 --push .", "docker buildx build", "a/x"},
+      {"docker buildx bake --push", "docker buildx bake", ""},
+      {"docker builder build -t a/y .", "docker builder build", "a/y"},
+      {"podman buildx build -t q.io/a/p .", "podman buildx build", "q.io/a/p"},
+      {"podman image build -t q.io/a/i .", "podman image build", "q.io/a/i"},
+      {"nerdctl build -t reg.io/a/n:1 .", "nerdctl build", "reg.io/a/n"},
+      {"nerdctl --namespace k8s.io image build -t reg.io/a/m .", "nerdctl image build", "reg.io/a/m"},
+      {"buildctl --addr tcp://buildkitd:1234 build --frontend dockerfile.v0 --local context=. "
+       "--output type=image,name=reg.io/a/k:2,push=true",
+       "buildctl build", "reg.io/a/k"},
+      {"buildctl build --frontend dockerfile.v0 --output type=local,dest=out", "buildctl build", ""},
+      {"docker buildx create --use && docker buildx build -t a/z .", "docker buildx build", "a/z"},
   };
   for (const Case& c : cases) {
     const ScriptBuild found = FindScriptBuild(c.script);
@@ -51,7 +63,15 @@ TEST(BuildRecognition, FindsBuildCommandsAndTheirImages) {
 // Proves printing, commenting or running containers builds nothing.
 TEST(BuildRecognition, PrintingOrRunningIsNoBuild) {
   for (const char* script : {"echo docker build .", "printf 'podman build'", "# buildah bud .",
-                             "docker run --rm alpine echo hi", "make test", ""}) {
+                             "docker run --rm alpine echo hi", "make test", "",
+                             // Look-alikes: buildx and image subcommands that build nothing.
+                             "docker buildx create --name ci --use", "docker buildx use ci",
+                             "docker buildx imagetools create -t a/b:1 a/b:0", "docker buildx version",
+                             "docker buildx inspect --bootstrap", "docker buildx ls",
+                             "docker image ls", "docker image push a/b:1", "podman buildx version",
+                             "buildah push quay.io/a/b", "buildah images", "nerdctl images",
+                             "buildctl debug workers", "docker builder prune -af",
+                             "docker pull gcr.io/kaniko-project/executor"}) {
     EXPECT_EQ(FindScriptBuild(script).command, "") << script;
   }
 }
