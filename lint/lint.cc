@@ -512,6 +512,7 @@ absl::StatusOr<LintResult> LintDocument(const CompiledPolicySet& set, absl::stri
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   v1::LintReport& report = result.report;
   report.set_steps_seen(doc.steps_seen);
+  report.set_skipped(doc.skipped);
   for (const auto& [pos, index] : order) {
     v1::Finding finding;
     if (index < 0) {

@@ -174,7 +174,9 @@ std::string LintRunToText(const v1::LintRun& run, bool color) {
                       file.error().message(), "\n");
       continue;
     }
-    if (file.report().findings().empty()) {
+    if (!file.report().skipped().empty()) {
+      absl::StrAppend(&out, "  skipped: ", file.report().skipped(), ", not a pipeline\n");
+    } else if (file.report().findings().empty()) {
       absl::StrAppend(&out, "  no image builds (", file.report().steps_seen(), " steps)\n");
     }
     for (const v1::Finding& f : file.report().findings()) {
@@ -237,6 +239,15 @@ std::string LintRunToSarif(const v1::LintRun& run, const std::vector<FileFix>& f
                                    {"locations", List({Obj({{"physicalLocation",
                                                              PhysicalLocation(file.file(), line,
                                                                               column)}})})}}));
+      continue;
+    }
+    if (!file.report().skipped().empty()) {
+      notifications.push_back(
+          Obj({{"level", Str("note")},
+               {"message", Text(absl::StrCat("skipped: ", file.report().skipped(),
+                                             ", not a pipeline"))},
+               {"locations", List({Obj({{"physicalLocation",
+                                         PhysicalLocation(file.file(), 1, 1)}})})}}));
       continue;
     }
     const FileFix* fix = i < static_cast<int>(fixes.size()) ? &fixes[i] : nullptr;

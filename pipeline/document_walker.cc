@@ -40,6 +40,32 @@ absl::Status DocumentWalker::Walk(const YAML::Node& root) {
                          "(`pipeline:` with `stages:`)");
   }
   if (const YAML::Node pipeline = root["pipeline"]) return Pipeline(pipeline, "pipeline");
+  // Other Harness entities: no pipeline to lint (what they are is reported).
+  static const std::pair<const char*, const char*> kEntities[] = {
+      {"inputSet", "input set"},
+      {"overlayInputSet", "overlay input set"},
+      {"trigger", "trigger"},
+      {"service", "service"},
+      {"environment", "environment"},
+      {"infrastructureDefinition", "infrastructure definition"},
+      {"connector", "connector"},
+      {"secret", "secret"},
+      {"monitoredService", "monitored service"},
+      {"overrides", "overrides"},
+  };
+  for (const auto& [key, kind] : kEntities) {
+    if (root[key]) {
+      out_->skipped = kind;
+      return absl::OkStatus();
+    }
+  }
+  if (const YAML::Node tmpl = root["template"]) {
+    // A template entity (its uses in pipelines are reported where they are).
+    const YAML::Node type = tmpl.IsMap() ? tmpl["type"] : YAML::Node();
+    out_->skipped = absl::StrCat(
+        "template", type && type.IsScalar() ? absl::StrCat(" (", type.Scalar(), ")") : "");
+    return absl::OkStatus();
+  }
   if (root["stage"]) return StageItem(root, "");
   if (root["step"] || root["stepGroup"] || root["parallel"]) {
     std::vector<StepVisit> visits;
@@ -202,6 +228,16 @@ absl::Status DocumentWalker::Template(const YAML::Node& item, const std::string&
                                       const std::string& stage_id) {
   const YAML::Node body = level == "pipeline" ? item : item[std::string(level)];
   const YAML::Node tmpl = body["template"];
+  // A stage template whose inputs say it is no CI stage (Deployment,
+  // Approval, Custom, ...) builds nothing buildgate governs.
+  const YAML::Node inputs = tmpl.IsMap() ? tmpl["templateInputs"] : YAML::Node();
+  if (level == "stage" && inputs && inputs.IsMap()) {
+    const YAML::Node type = inputs["type"];
+    if (type && type.IsScalar() && !ContainsHarnessExpression(type.Scalar()) &&
+        type.Scalar() != "CI") {
+      return absl::OkStatus();
+    }
+  }
   std::string ref;
   if (tmpl.IsMap()) {
     BG_ASSIGN_OR_RETURN(ref, fields_.Text(tmpl, "templateRef", JoinPath(path, "template")));
@@ -209,8 +245,17 @@ absl::Status DocumentWalker::Template(const YAML::Node& item, const std::string&
                         fields_.Text(tmpl, "versionLabel", JoinPath(path, "template")));
     if (!version.empty()) absl::StrAppend(&ref, "@", version);
   }
-  out_->templates.push_back(
-      TemplateReference{fields_.At(item, path), std::string(level), id, ref, stage_id});
+  // Located at the `template:` key, where the reference is written.
+  Location at = fields_.At(item, path);
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == "template") {
+      const YAML::Mark mark = it->first.Mark();
+      at.line = mark.line + 1;
+      at.column = mark.column + 1;
+      break;
+    }
+  }
+  out_->templates.push_back(TemplateReference{std::move(at), std::string(level), id, ref, stage_id});
   return absl::OkStatus();
 }
 

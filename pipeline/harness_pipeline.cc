@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/input_error.h"
 #include "common/status.h"
 #include "input/yaml_document.h"
@@ -34,11 +35,29 @@ std::string SanitizeHarnessIdentifier(absl::string_view id) {
   return out;
 }
 
+namespace {
+
+// True for text of blank lines, comments and document markers only: a file
+// Harness's UI or a repository keeps empty.
+bool HoldsNothing(absl::string_view text) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!line.empty() && line[0] != '#' && line != "---" && line != "...") return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<PipelineDocument> ReadHarnessPipeline(absl::string_view text,
                                                      absl::string_view file,
                                                      const InputLimits& limits) {
-  BG_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(text, file, limits));
   PipelineDocument doc;
+  if (HoldsNothing(text)) {
+    doc.skipped = "empty document";
+    return doc;
+  }
+  BG_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(text, file, limits));
   internal::DocumentWalker walker(file, &doc);
   try {
     BG_RETURN_IF_ERROR(walker.Walk(root));

@@ -18,7 +18,10 @@
 // image (lint decides whether it is an image builder). Template references
 // are listed separately: their steps are not in the document.
 //
-// Fail closed: a document that is not a Harness pipeline, stage or step (an
+// Other Harness entities (input sets, overlay input sets, triggers,
+// services, environments, infrastructure definitions, connectors, secrets,
+// templates) and files of comments only are skipped: `skipped` says what
+// they are. Fail closed otherwise: a document that is none of these (an
 // empty list, a list item or a stages[]/steps[] item that is none of
 // Harness's) is an error, and so is a mapping that holds a key twice
 // (input/yaml_document.h).
@@ -126,6 +129,11 @@ struct PipelineDocument {
   std::vector<FoundBuild> builds;  // Document order.
   std::vector<TemplateReference> templates;
   int steps_seen = 0;  // Every `step:` item, builds or not.
+  // Set when the document is no pipeline, stage or step but another Harness
+  // entity (an input set, trigger, service, environment, template, ...) or
+  // holds nothing (comments only): what it is, e.g. "input set". Then there
+  // are no builds; it is not an error.
+  std::string skipped;
 };
 
 // Reads `text` (named `file` in errors and locations) within `limits`.

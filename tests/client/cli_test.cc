@@ -657,6 +657,52 @@ TEST(CliLint, DirectoryWithMalformedFileReportsTheRest) {
   EXPECT_FALSE(absl::StrContains(run.out, "\033[")) << "colours without a TTY";
 }
 
+// Proves `lint DIR` over a .harness-like folder skips what is no pipeline
+// (an input set, a trigger, a template, an empty file), says so in text and
+// as a SARIF note, and exits by the pipelines' findings (here 10), not 2.
+TEST(CliLint, FolderWithOtherHarnessEntitiesSkipsThem) {
+  const std::string dir = testing::ScratchPath("harness-folder");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/inputset.yaml") << "inputSet:\n  identifier: dev\n  pipeline:\n    identifier: p\n";
+  std::ofstream(dir + "/trigger.yaml") << "trigger:\n  identifier: pr\n";
+  std::ofstream(dir + "/stage-template.yaml") << "template:\n  identifier: t\n  type: Stage\n";
+  std::ofstream(dir + "/empty.yaml") << "# placeholder\n";
+  std::filesystem::copy_file(Example("tests/pipelines/documents/acme-ecr-build-and-push.yaml"),
+                             dir + "/build.yaml", std::filesystem::copy_options::overwrite_existing);
+  CliRun text = Cli({"lint", "--color", "never", "--policy", Example("examples/policies/acme.yaml"), dir});
+  EXPECT_EQ(text.code, kExitAllowWithChanges) << text.out << text.err;
+  EXPECT_TRUE(absl::StrContains(text.out, "skipped: input set, not a pipeline")) << text.out;
+  EXPECT_TRUE(absl::StrContains(text.out, "skipped: trigger, not a pipeline")) << text.out;
+  EXPECT_TRUE(absl::StrContains(text.out, "skipped: template (Stage), not a pipeline")) << text.out;
+  EXPECT_TRUE(absl::StrContains(text.out, "skipped: empty document, not a pipeline")) << text.out;
+  EXPECT_TRUE(absl::StrContains(text.out, "5 files:")) << text.out;
+  CliRun sarif = Cli({"lint", "-o", "sarif", "--policy", Example("examples/policies/acme.yaml"), dir});
+  EXPECT_EQ(sarif.code, kExitAllowWithChanges) << sarif.err;
+  EXPECT_TRUE(absl::StrContains(sarif.out, "\"skipped: trigger, not a pipeline\"")) << sarif.out;
+  EXPECT_TRUE(absl::StrContains(sarif.out, "\"level\": \"note\"")) << sarif.out;
+}
+
+// Proves `lint` of each real, public .harness/ folder (tests/pipelines/real,
+// stored verbatim with their sources) under each example policy exits 0, 10
+// or 20: input sets, templates, triggers, services, connectors, empty files
+// and the like are skipped, never an error.
+TEST(CliLint, RealHarnessFoldersLintWithoutErrors) {
+  const std::string root = BUILDGATE_SOURCE_DIR "/tests/pipelines/real/harness-folders";
+  int folders = 0;
+  for (const auto& folder : std::filesystem::directory_iterator(root)) {
+    ++folders;
+    for (const char* policy : {"examples/policies/acme.yaml", "examples/policies/globex-openshift.yaml",
+                               "examples/policies/initech-step-root.yaml",
+                               "examples/policies/hooli-kaniko-nonroot.yaml"}) {
+      CliRun run = Cli({"lint", "--color", "never", "--policy", Example(policy), folder.path().string()});
+      EXPECT_TRUE(run.code == kExitAllow || run.code == kExitAllowWithChanges || run.code == kExitDeny)
+          << folder.path() << " under " << policy << ": exit " << run.code << "\n" << run.out << run.err;
+      EXPECT_FALSE(absl::StrContains(run.out, "  error  ")) << folder.path() << "\n" << run.out;
+    }
+  }
+  EXPECT_GE(folders, 10);
+}
+
 // Proves `lint -o json` gives a malformed document's error as an object with
 // its message, file, line, column (numbers) and field, not a string to
 // parse; the message is the one people read.

@@ -41,6 +41,45 @@ TEST(DocumentWalker, AcceptedRoots) {
   }
 }
 
+// Proves other Harness entities are skipped and say what they are, with no
+// builds and no error: the kinds a real .harness/ folder holds besides
+// pipelines (an input set carries a pipeline's inputs, not a pipeline).
+TEST(DocumentWalker, OtherEntitiesAreSkippedAndNamed) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"inputSet: {identifier: dev, pipeline: {identifier: p, stages: [{stage: {identifier: s, "
+       "type: CI, spec: {execution: {steps: [{step: {type: Plugin, identifier: b, spec: "
+       "{privileged: true}}}]}}}}]}}",
+       "input set"},
+      {"overlayInputSet: {identifier: o, inputSetReferences: [dev]}", "overlay input set"},
+      {"trigger: {identifier: pr, type: Webhook}", "trigger"},
+      {"service: {identifier: api}", "service"},
+      {"environment: {identifier: prod, type: Production}", "environment"},
+      {"infrastructureDefinition: {identifier: k8s}", "infrastructure definition"},
+      {"connector: {identifier: hub, type: DockerRegistry}", "connector"},
+      {"template: {identifier: t, type: Stage, spec: {type: CI}}", "template (Stage)"},
+      {"template: {identifier: t}", "template"},
+  };
+  for (const auto& [text, kind] : cases) {
+    PipelineDocument doc;
+    ASSERT_TRUE(Walk(text, &doc).ok()) << text;
+    EXPECT_EQ(doc.skipped, kind) << text;
+    EXPECT_TRUE(doc.builds.empty()) << text;
+  }
+  // A mapping that is no Harness document at all is still an error.
+  PipelineDocument doc;
+  EXPECT_FALSE(Walk("kind: Deployment\napiVersion: apps/v1\n", &doc).ok());
+}
+
+// Proves a file of comments only is an empty document, skipped, not an error.
+TEST(DocumentWalker, CommentsOnlyFileIsSkipped) {
+  for (const char* text : {"", "\n\n", "# nothing here yet\n", "---\n# later\n...\n"}) {
+    auto doc = ReadHarnessPipeline(text, "empty.yaml");
+    ASSERT_TRUE(doc.ok()) << doc.status();
+    EXPECT_EQ(doc->skipped, "empty document");
+  }
+  EXPECT_FALSE(ReadHarnessPipeline("~\n", "null.yaml").ok()) << "a null document is no comment";
+}
+
 // Proves what levels pass down: pipeline ids, stage id and variables, the
 // step group's variables, matrix scopes and infrastructure.
 TEST(DocumentWalker, LevelsPassDownWhatStepsInherit) {
