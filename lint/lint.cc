@@ -244,6 +244,13 @@ void UndecidableBuild(const FoundBuild& b, v1::ReasonCode rule, std::string mess
   AddPipelineNotes(b, f);
 }
 
+// A build the engine refused to decide (`refusal`: a value of the step it
+// cannot use): a finding on the step, so the rest of the file is decided.
+void InvalidStepValue(const FoundBuild& b, const absl::Status& refusal, v1::Finding* f) {
+  UndecidableBuild(b, v1::INVALID_STEP_VALUE,
+                   absl::StrCat("the step cannot be decided: ", refusal.message()), f);
+}
+
 // A decided build (Build and Push, or a builder Plugin step), from the
 // engine's `decision` on it.
 absl::Status LintDecided(const CompiledPolicySet& set, const FoundBuild& b, v1::Decision decision,
@@ -380,7 +387,10 @@ void UnrecognisedBuild(const FoundBuild& b, std::string message, v1::Finding* f)
 absl::Status LintRefusedPlugin(const CompiledPolicySet& set, const FoundBuild& b,
                                const absl::Status& refusal, bool builder_plugin,
                                absl::string_view file, v1::Finding* f, bool* is_build) {
-  if (builder_plugin) return Located(file, b.location, refusal);
+  if (builder_plugin) {
+    InvalidStepValue(b, refusal, f);
+    return absl::OkStatus();
+  }
   // An image whose repository holds an expression (all of it, as <+input>,
   // or part, as plugins/buildah-<+matrix.dest>) may be a builder plugin or
   // not.
@@ -470,7 +480,8 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
     if (b.kind == BuildKind::kPlugin) {
       return LintRefusedPlugin(set, b, decided.status(), builder_plugin, file, f, is_build);
     }
-    return Located(file, b.location, decided.status());
+    InvalidStepValue(b, decided.status(), f);
+    return absl::OkStatus();
   }
   if (b.kind == BuildKind::kRunCommand) {
     LintUnmanaged(set, b, *std::move(decided), f);

@@ -131,6 +131,11 @@ absl::string_view ReasonHelp(v1::ReasonCode code) {
              "plugin_mirrors (list it), or an image builder that is not in the builder catalog "
              "(use a Build and Push step or a catalog builder plugin instead, or describe it in "
              "the policy's catalog_overrides). Nothing is decided for it until then.";
+    case v1::INVALID_STEP_VALUE:
+      return "The step holds a value buildgate cannot decide with (the message names the field, "
+             "says what is wrong and what the value should look like, e.g. an ECR registry "
+             "<aws_account_id>.dkr.ecr.<region>.amazonaws.com, or a repository without its tag). "
+             "Correct it; nothing is decided for this step until then, the rest of the file is.";
     case v1::HARNESS_IDENTIFIER_INVALID:
       return "Harness identifiers are letters, digits, _ and $, not starting with a digit; "
              "Harness refuses the pipeline otherwise.";
