@@ -179,6 +179,10 @@ absl::Status InfrastructureResolver::ReadSecurityContext(const YAML::Node& ctx,
       }
     }
   }
+  // Blank fields are unset (Harness's UI writes `runAsUser: ""` for a field
+  // left empty), so a context of blanks says nothing: the same as none. Its
+  // edit points stay, for a fix to add keys to it.
+  if (out.ByteSizeLong() == 0) infra->context.reset();
   return absl::OkStatus();
 }
 

@@ -20,6 +20,30 @@ infrastructure:
       capabilities: {add: [SETUID], drop: [ALL]}
 )";
 
+// Proves a security context of blank fields (as Harness's UI writes a field
+// left empty) is no context, the same as none; an explicit false is kept.
+TEST(Infrastructure, BlankSecurityContextIsNone) {
+  const FieldReader fields("p.yaml");
+  InfrastructureResolver resolver(fields);
+  auto blank = resolver.ReadStage(YAML::Load(R"(infrastructure:
+  type: KubernetesDirect
+  spec:
+    containerSecurityContext: {runAsUser: "", privileged: "", runAsNonRoot: ""}
+)"), "stage.spec");
+  ASSERT_TRUE(blank.ok()) << blank.status();
+  EXPECT_FALSE((*blank)->context.has_value());
+  EXPECT_TRUE((*blank)->context_points.is_mapping) << "a fix still adds keys to it";
+  auto explicit_false = resolver.ReadStage(YAML::Load(R"(infrastructure:
+  type: KubernetesDirect
+  spec:
+    containerSecurityContext: {runAsUser: "", allowPrivilegeEscalation: false}
+)"), "stage.spec");
+  ASSERT_TRUE(explicit_false.ok()) << explicit_false.status();
+  ASSERT_TRUE((*explicit_false)->context.has_value());
+  EXPECT_TRUE((*explicit_false)->context->has_allow_privilege_escalation());
+  EXPECT_FALSE((*explicit_false)->context->has_run_as_user());
+}
+
 // Proves a KubernetesDirect infrastructure is read: architecture, security
 // context (runAsUser from the pod spec), capabilities, and an expression
 // left unresolved.
