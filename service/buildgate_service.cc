@@ -95,9 +95,11 @@ absl::StatusOr<PolicyHandle> BuildGateService::ResolvePolicy(const v1::PolicySou
   switch (source.source_case()) {
     case v1::PolicySource::kOrgId: {
       if (source.org_id().empty()) return InvalidField("policy.org_id", "empty");
-      if (!store_->loaded()) return absl::UnavailableError("the policy store is still loading");
       PolicyHandle stored = store_->Lookup(source.org_id());
       if (!stored) {
+        // Asked only on a miss: loaded() reads the shared snapshot pointer,
+        // which the hit path (a per-thread copy) never touches.
+        if (!store_->loaded()) return absl::UnavailableError("the policy store is still loading");
         return absl::NotFoundError(
             absl::StrCat("policy.org_id: no stored policy set for org ", QuoteInput(source.org_id())));
       }
