@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -44,7 +46,97 @@ const v1::BuilderSpec* FindBuilder(const v1::BuilderCatalog& catalog, v1::Builde
   return nullptr;
 }
 
+const v1::InfrastructureSpec* FindInfrastructure(const v1::BuilderCatalog& catalog,
+                                                 v1::InfrastructureType type) {
+  if (type == v1::INFRASTRUCTURE_TYPE_UNSPECIFIED) type = v1::INFRASTRUCTURE_TYPE_KUBERNETES;
+  for (const v1::InfrastructureSpec& spec : catalog.infrastructures()) {
+    if (spec.type() == type) return &spec;
+  }
+  return nullptr;
+}
+
+const v1::OsSupport* FindOsSupport(const v1::InfrastructureSpec& infrastructure,
+                                   v1::OperatingSystem os) {
+  if (os == v1::OPERATING_SYSTEM_UNSPECIFIED) os = v1::OPERATING_SYSTEM_LINUX;
+  for (const v1::OsSupport& support : infrastructure.operating_systems()) {
+    if (support.os() == os) return &support;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// Every infrastructure type once, each with its operating systems once; the
+// builders they name are the catalog's.
+absl::Status ValidateInfrastructures(const v1::BuilderCatalog& catalog, absl::string_view prefix) {
+  std::set<int> types;
+  for (int i = 0; i < catalog.infrastructures_size(); ++i) {
+    const v1::InfrastructureSpec& infra = catalog.infrastructures(i);
+    const std::string at = absl::StrCat(prefix, ".infrastructures[", i, "]");
+    if (infra.type() == v1::INFRASTRUCTURE_TYPE_UNSPECIFIED ||
+        !v1::InfrastructureType_IsValid(infra.type())) {
+      return InvalidField(absl::StrCat(at, ".type"), "required");
+    }
+    if (!types.insert(infra.type()).second) {
+      return InvalidField(absl::StrCat(at, ".type"), "listed twice");
+    }
+    if (infra.display_name().empty()) {
+      return InvalidField(absl::StrCat(at, ".display_name"), "required");
+    }
+    std::set<int> systems;
+    for (int j = 0; j < infra.operating_systems_size(); ++j) {
+      const v1::OsSupport& os = infra.operating_systems(j);
+      const std::string oat = absl::StrCat(at, ".operating_systems[", j, "]");
+      if (os.os() == v1::OPERATING_SYSTEM_UNSPECIFIED || !v1::OperatingSystem_IsValid(os.os())) {
+        return InvalidField(absl::StrCat(oat, ".os"), "required");
+      }
+      if (!systems.insert(os.os()).second) {
+        return InvalidField(absl::StrCat(oat, ".os"), "listed twice");
+      }
+      if (os.architectures_size() == 0) {
+        return InvalidField(absl::StrCat(oat, ".architectures"), "at least one architecture");
+      }
+      for (const auto& [builder, name] :
+           {std::pair{os.build_and_push(), "build_and_push"},
+            std::pair{os.build_and_push_with_caching(), "build_and_push_with_caching"}}) {
+        if (builder != v1::BUILDER_UNSPECIFIED && FindBuilder(catalog, builder) == nullptr) {
+          return InvalidField(absl::StrCat(oat, ".", name), "not a builder of the catalog");
+        }
+      }
+      if (os.build_and_push() == v1::BUILDER_UNSPECIFIED &&
+          os.build_and_push_with_caching() != v1::BUILDER_UNSPECIFIED) {
+        return InvalidField(absl::StrCat(oat, ".build_and_push_with_caching"),
+                            "set without build_and_push");
+      }
+      for (int k = 0; k < os.plugin_builders_size(); ++k) {
+        if (FindBuilder(catalog, os.plugin_builders(k)) == nullptr) {
+          return InvalidField(absl::StrCat(oat, ".plugin_builders[", k, "]"),
+                              "not a builder of the catalog");
+        }
+      }
+      if (os.build_and_push_dry_run().destinations_size() > 0 &&
+          os.build_and_push_dry_run().knob().name().empty()) {
+        return InvalidField(absl::StrCat(oat, ".build_and_push_dry_run.knob.name"),
+                            "required when dry run is supported");
+      }
+    }
+  }
+  for (int type = v1::INFRASTRUCTURE_TYPE_UNSPECIFIED + 1; type <= v1::InfrastructureType_MAX;
+       ++type) {
+    if (v1::InfrastructureType_IsValid(type) && types.count(type) == 0) {
+      return InvalidField(absl::StrCat(prefix, ".infrastructures"),
+                          absl::StrCat("no entry for ",
+                                       v1::InfrastructureType_Name(
+                                           static_cast<v1::InfrastructureType>(type))));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateCatalog(const v1::BuilderCatalog& catalog, absl::string_view prefix) {
+  BG_RETURN_IF_ERROR(ValidateInfrastructures(catalog, prefix));
   for (int i = 0; i < catalog.build_image_words_size(); ++i) {
     const std::string& word = catalog.build_image_words(i);
     if (word.empty() || word != absl::AsciiStrToLower(word)) {

@@ -1,5 +1,7 @@
 // The builder catalog: loading the shipped default, validating a catalog, and
-// applying an org's overrides.
+// applying an org's overrides. It holds the builders (images, run profiles,
+// caching, dry run) and the infrastructures Harness builds on (what it runs
+// for a build there, on which operating systems).
 //
 // Thread-safe: all functions are pure; DefaultCatalog() returns an immutable
 // instance built once.
@@ -28,6 +30,15 @@ absl::StatusOr<v1::BuilderCatalog> ApplyCatalogOverrides(
 
 // The catalog entry for `builder`, or nullptr.
 const v1::BuilderSpec* FindBuilder(const v1::BuilderCatalog& catalog, v1::Builder builder);
+
+// The catalog entry for `type` (UNSPECIFIED is Kubernetes), or nullptr.
+const v1::InfrastructureSpec* FindInfrastructure(const v1::BuilderCatalog& catalog,
+                                                 v1::InfrastructureType type);
+
+// What `infrastructure` runs on `os` (UNSPECIFIED is Linux), or nullptr
+// when the catalog holds no facts for it.
+const v1::OsSupport* FindOsSupport(const v1::InfrastructureSpec& infrastructure,
+                                   v1::OperatingSystem os);
 
 }  // namespace buildgate
 

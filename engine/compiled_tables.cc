@@ -29,6 +29,20 @@ std::shared_ptr<const CatalogData> MakeCatalogData(v1::BuilderCatalog catalog) {
       }
     }
   }
+  // The catalog was validated: it describes every infrastructure type.
+  for (int type = 0; type < v1::InfrastructureType_ARRAYSIZE; ++type) {
+    for (int os = 0; os < v1::OperatingSystem_ARRAYSIZE; ++os) {
+      Placement& where = data->placements[type][os];
+      if (type != v1::INFRASTRUCTURE_TYPE_UNSPECIFIED) {
+        where.type = static_cast<v1::InfrastructureType>(type);
+      }
+      if (os != v1::OPERATING_SYSTEM_UNSPECIFIED) where.os = static_cast<v1::OperatingSystem>(os);
+      where.infrastructure = FindInfrastructure(data->catalog, where.type);
+      if (where.infrastructure != nullptr) {
+        where.support = FindOsSupport(*where.infrastructure, where.os);
+      }
+    }
+  }
   return data;
 }
 

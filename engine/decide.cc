@@ -248,13 +248,108 @@ bool CheckCredentials(const v1::Policy& policy, const Proposal& p, v1::Decision*
   return denies;
 }
 
-// Every check runs (a denied step reports all its problems at once).
-bool StepChecksDeny(const v1::Policy& policy, const v1::BuildStep& step, const Proposal& p,
+absl::string_view OsName(v1::OperatingSystem os) {
+  switch (os) {
+    case v1::OPERATING_SYSTEM_WINDOWS:
+      return "Windows";
+    case v1::OPERATING_SYSTEM_MACOS:
+      return "macOS";
+    default:
+      return "Linux";
+  }
+}
+
+// "Harness Cloud (Windows)".
+std::string PlacementName(const Placement& where) {
+  return absl::StrCat(where.infrastructure->display_name(), " (", OsName(where.os), ")");
+}
+
+// Whether Harness runs the step's kind (Build and Push, or a Plugin step
+// of its builder) where `os` describes.
+bool RunsThere(const v1::OsSupport& os, const Proposal& p) {
+  if (!p.is_plugin) return os.build_and_push() != v1::BUILDER_UNSPECIFIED;
+  return std::find(os.plugin_builders().begin(), os.plugin_builders().end(), p.builder) !=
+         os.plugin_builders().end();
+}
+
+// Where the catalog says Harness runs the step's kind: on `os` when it
+// runs anywhere on it, else anywhere ("Harness Cloud (Linux), ...").
+std::string PlacesItRuns(const v1::BuilderCatalog& catalog, const Proposal& p,
+                         v1::OperatingSystem os) {
+  std::vector<std::string> same_os, any_os;
+  for (const v1::InfrastructureSpec& infra : catalog.infrastructures()) {
+    for (const v1::OsSupport& support : infra.operating_systems()) {
+      if (!RunsThere(support, p)) continue;
+      const std::string place = absl::StrCat(infra.display_name(), " (", OsName(support.os()), ")");
+      (support.os() == os ? same_os : any_os).push_back(place);
+    }
+  }
+  return absl::StrJoin(same_os.empty() ? any_os : same_os, ", ");
+}
+
+// Whether builds may run where the step runs (the policy's
+// allowed_infrastructures), and whether Harness runs this kind of step
+// there on the step's OS and architecture (the catalog's facts).
+bool CheckInfrastructure(const v1::BuilderCatalog& catalog, const v1::Policy& policy,
+                         const v1::BuildStep& step, const Proposal& p, const Placement& where,
+                         v1::Decision* d) {
+  bool denies = false;
+  if (!AllowsInfrastructure(policy, where.type)) {
+    std::vector<absl::string_view> allowed;
+    for (int type : policy.allowed_infrastructures()) {
+      allowed.push_back(EnumName(static_cast<v1::InfrastructureType>(type)));
+    }
+    AddReason(d, v1::INFRASTRUCTURE_NOT_ALLOWED, v1::BUILDER_UNSPECIFIED,
+              absl::StrCat("the stage runs on ", where.infrastructure->display_name(),
+                           "; the policy allows builds on ", absl::StrJoin(allowed, ", "),
+                           " only"));
+    v1::Remediation* r = d->add_remediations();
+    r->add_policy_changes(absl::StrCat("allowed_infrastructures: + ", EnumName(where.type)));
+    r->set_message(absl::StrCat("run the stage on ", absl::StrJoin(allowed, " or "),
+                                ", or allow ", EnumName(where.type)));
+    denies = true;
+  }
+  const v1::OsSupport* os = where.support;
+  std::string why;
+  if (os == nullptr) {
+    why = absl::StrCat("buildgate's catalog holds no facts about builds on ",
+                       PlacementName(where), ", so it cannot decide this one");
+  } else if (!RunsThere(*os, p)) {
+    why = p.is_plugin ? absl::StrCat("no image of ", EnumName(p.builder), " runs on ",
+                                     PlacementName(where))
+                      : absl::StrCat("Harness does not run Build and Push steps on ",
+                                     PlacementName(where));
+  }
+  if (!why.empty()) {
+    AddReason(d, v1::OS_UNSUPPORTED, v1::BUILDER_UNSPECIFIED, why);
+    d->add_remediations()->set_message(
+        absl::StrCat("run the build where it runs: ", PlacesItRuns(catalog, p, where.os)));
+    return true;
+  }
+  const v1::Arch arch = step.arch() == v1::ARCH_UNSPECIFIED ? v1::ARCH_AMD64 : step.arch();
+  const auto& arches = os->architectures();
+  if (std::find(arches.begin(), arches.end(), arch) == arches.end()) {
+    AddReason(d, v1::ARCHITECTURE_UNSUPPORTED, v1::BUILDER_UNSPECIFIED,
+              absl::StrCat(PlacementName(where), " offers no ", ArchName(arch), " machines"));
+    std::vector<absl::string_view> offered;
+    for (int a : arches) offered.push_back(ArchName(static_cast<v1::Arch>(a)));
+    d->add_remediations()->set_message(
+        absl::StrCat("build on ", absl::StrJoin(offered, " or "), " machines there"));
+    denies = true;
+  }
+  return denies;
+}
+
+// Every check runs (a denied step reports all its problems at once). Off
+// Kubernetes the platform is not the policy's concern.
+bool StepChecksDeny(const v1::BuilderCatalog& catalog, const v1::Policy& policy,
+                    const v1::BuildStep& step, const Proposal& p, const Placement& where,
                     v1::Decision* d) {
-  const bool platform = CheckPlatform(policy, step, d);
+  const bool platform = where.infrastructure->kubernetes() && CheckPlatform(policy, step, d);
+  const bool infrastructure = CheckInfrastructure(catalog, policy, step, p, where, d);
   const bool registry = CheckRegistryAllowlist(policy, p, d);
   const bool credentials = CheckCredentials(policy, p, d);
-  return platform || registry || credentials;
+  return platform || infrastructure || registry || credentials;
 }
 
 // ---- Stage: choose the builder.
@@ -357,25 +452,35 @@ void Deny(const CompiledScope& scope, const Proposal& p, const ShapeOutcome& out
 // Sets d->image for a plugin builder: the proposal's own reference when the
 // policy accepts it, else the pinned catalog image, pulled from the
 // proposal's mirror when it came from one.
-void ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy, const Proposal& p,
-                       const StepShape& shape, v1::Decision* d) {
+//
+// Off Linux (`linux` false) the catalog's pinned images, Linux images, are
+// no remedy: an image the rules refuse denies the step (returns false).
+bool ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy, const Proposal& p,
+                       const StepShape& shape, bool linux, v1::Decision* d) {
   const int i = CompiledBuilder::ImageIndex(p.destination, shape.arch);
   const v1::Builder b = cb.spec->builder();
   auto pin = [&](v1::ReasonCode code, absl::string_view why) {
+    if (!linux) {
+      AddReason(d, code, b, why);
+      d->add_remediations()->set_message(
+          "name an image built for this operating system, with a tag the plugin_images rules "
+          "accept");
+      return false;
+    }
     const std::string pinned = ImageFromProposedSource(p, cb.pinned_image[i]);
     AddReason(d, code, b,
               why.empty() ? absl::StrCat("image pinned to ", pinned)
                           : absl::StrCat(why, "; pinned to ", pinned));
     SetText(d->mutable_image(), pinned);
+    return true;
   };
   if (!p.is_plugin || p.builder != b) {
     if (p.image.mirror_prefix.empty()) {
       AddReason(d, v1::PLUGIN_IMAGE_PINNED, b, cb.pinned_image_message[i]);
       SetText(d->mutable_image(), cb.pinned_image[i]);
-    } else {
-      pin(v1::PLUGIN_IMAGE_PINNED, "");
+      return true;
     }
-    return;
+    return pin(v1::PLUGIN_IMAGE_PINNED, "");
   }
   const ProposedImage& image = p.image;
   const auto& rules = policy.plugin_images();
@@ -384,13 +489,13 @@ void ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy, cons
     // The version is chosen when the pipeline runs: a rule about it cannot
     // be checked now, so the image is pinned to one that passes.
     if (!allowed.empty() || rules.forbid_latest()) {
-      pin(v1::PLUGIN_VERSION_UNVERIFIABLE,
-          absl::StrCat("the tag ", QuoteInput(image.tag),
-                       " is a runtime expression, so plugin_images rules cannot be checked"));
-      return;
+      return pin(v1::PLUGIN_VERSION_UNVERIFIABLE,
+                 absl::StrCat("the tag ", QuoteInput(image.tag),
+                              " is a runtime expression, so plugin_images rules cannot be "
+                              "checked"));
     }
     SetText(d->mutable_image(), image.reference);
-    return;
+    return true;
   }
   if (image.tag.empty() && image.digest.empty()) {
     if (rules.forbid_untagged())
@@ -422,6 +527,7 @@ void ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy, cons
     }
   }
   SetText(d->mutable_image(), image.reference);  // Accepted as written.
+  return true;
 }
 
 void AddPluginSettings(const v1::BuildStep& step, const Proposal& p, v1::Decision* d) {
@@ -539,7 +645,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FillDecision(const CompiledScope& scope
             message(cb.privileged_message[ev.profile]));
 
   if (spec.step_type() == v1::STEP_TYPE_PLUGIN) {
-    ChoosePluginImage(cb, policy, p, shape, d);
+    ChoosePluginImage(cb, policy, p, shape, /*linux=*/true, d);  // Pins on Linux.
     AddPluginSettings(step, p, d);
   } else {
     SetText(d->mutable_image(), cb.image_repository[p.destination]);
@@ -559,6 +665,103 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FillDecision(const CompiledScope& scope
   }
   AddChanges(policy, step, p, cb, ev, d);
   d->set_verdict(d->changes().empty() ? v1::VERDICT_ALLOW : v1::VERDICT_ALLOW_WITH_CHANGES);
+}
+
+// ---- Off Kubernetes: Harness runs the build on a machine it manages (a
+// Harness Cloud VM, a pool VM, a runner's Docker daemon). No Kubernetes rule
+// or change applies (builder choice, root, privileged, runAsUser, security
+// context, caching); the step checks that apply everywhere have run, and the
+// plugin image and dry-run rules apply here.
+
+// The builder Harness runs the step with: a Build and Push step's from the
+// catalog's facts about where it runs, a Plugin step's from its image.
+const CompiledBuilder* OffKubernetesBuilder(const CompiledScope& scope, const v1::BuildStep& step,
+                                            const Proposal& p, const Placement& where) {
+  const v1::OsSupport& os = *where.support;
+  const bool caching = step.caching() && os.build_and_push_with_caching() != v1::BUILDER_UNSPECIFIED;
+  const v1::Builder b = p.is_plugin ? p.builder
+                        : caching   ? os.build_and_push_with_caching()
+                                    : os.build_and_push();
+  for (const CompiledBuilder& cb : scope.builders) {
+    if (cb.spec->builder() == b) return &cb;
+  }
+  return nullptr;  // The catalog was validated: never.
+}
+
+// Fills `d` for a step off Kubernetes; false when it is denied.
+bool FillOffKubernetes(const CompiledScope& scope, const v1::BuildStep& step, const Proposal& p,
+                       const StepShape& shape, const Placement& where, bool full,
+                       v1::Decision* d) {
+  const CompiledBuilder* cb = OffKubernetesBuilder(scope, step, p, where);
+  if (cb == nullptr) return false;
+  const v1::BuilderSpec& spec = *cb->spec;
+  const v1::Builder b = spec.builder();
+  d->set_builder(b);
+  const bool plugin = p.is_plugin;  // A Plugin step stays one: no builder switch.
+  d->set_step_type(plugin ? v1::STEP_TYPE_PLUGIN : v1::STEP_TYPE_BUILD_AND_PUSH);
+  SetText(d->mutable_harness_step_type(), HarnessStepType(d->step_type(), p.destination));
+  if (full) {
+    AddReason(d, v1::RUNS_OFF_KUBERNETES, b,
+              absl::StrCat(
+                  "the stage runs on ", PlacementName(where), ": Harness runs this ",
+                  plugin ? absl::StrCat("Plugin step's ", spec.display_name(), " container")
+                         : absl::StrCat("Build and Push step with ", spec.display_name(),
+                                        b == where.support->build_and_push_with_caching() &&
+                                                step.caching()
+                                            ? " (Docker layer caching is on)"
+                                            : ""),
+                  " on the machine's own Docker daemon; Kubernetes rules (builders, root, "
+                  "privileged, runAsUser, security context) do not apply there"));
+  } else {
+    AddReason(d, v1::RUNS_OFF_KUBERNETES, b, "");
+  }
+  if (step.requested_builder() != v1::BUILDER_UNSPECIFIED && step.requested_builder() != b) {
+    AddReason(d, v1::REQUEST_OVERRIDDEN, step.requested_builder(),
+              full ? absl::StrCat("Harness runs ", spec.display_name(), " here, not ",
+                                  EnumName(step.requested_builder()))
+                   : std::string());
+  }
+  bool allowed = true;
+  if (plugin) {
+    const bool linux = where.os == v1::OPERATING_SYSTEM_LINUX;
+    if (spec.step_type() == v1::STEP_TYPE_PLUGIN) {
+      allowed = ChoosePluginImage(*cb, scope.policy, p, shape, linux, d);
+    } else {
+      SetText(d->mutable_image(), step.image());  // A Build and Push builder's image, as run.
+    }
+    AddPluginSettings(step, p, d);
+    if (d->image() != step.image()) AddChange(d, "spec.image", step.image(), d->image());
+  } else {
+    SetText(d->mutable_image(), cb->image_repository[p.destination]);
+    if (step.caching() && where.support->build_and_push_with_caching() == v1::BUILDER_UNSPECIFIED) {
+      AddReason(d, v1::CACHING_UNAVAILABLE, b,
+                absl::StrCat("Docker layer caching is not available on ", PlacementName(where)));
+      AddChange(d, "spec.caching", "true", "false");
+    }
+  }
+  if (step.dry_run()) {
+    // A Build and Push step builds without pushing as the infrastructure's
+    // facts say; a Plugin step as its builder does.
+    const v1::DryRunSupport& dry_run =
+        plugin ? spec.dry_run() : where.support->build_and_push_dry_run();
+    const auto& destinations = dry_run.destinations();
+    if (std::find(destinations.begin(), destinations.end(), p.destination) ==
+        destinations.end()) {
+      AddReason(d, v1::DRY_RUN_UNSUPPORTED, b,
+                absl::StrCat(plugin ? spec.display_name() : "a Build and Push step",
+                             " cannot build without pushing to ", EnumName(p.destination),
+                             " on ", PlacementName(where)));
+      allowed = false;
+    } else {
+      AddSetting(d, dry_run.knob().scope(), dry_run.knob().name(), dry_run.knob().value());
+      AddReason(d, v1::DRY_RUN_CONFIGURED, b,
+                absl::StrCat("builds without pushing: ", dry_run.knob().name(), "=",
+                             dry_run.knob().value()));
+    }
+  }
+  if (!allowed) return false;
+  d->set_verdict(d->changes().empty() ? v1::VERDICT_ALLOW : v1::VERDICT_ALLOW_WITH_CHANGES);
+  return true;
 }
 
 absl::Status CheckOrg(const CompiledPolicySet& set, const v1::BuildStep& step) {
@@ -590,8 +793,22 @@ absl::Status DecideResolving(const CompiledPolicySet& set, const v1::BuildStep& 
   SetText(out->mutable_policy_revision(), scope.revision);
   SetText(out->mutable_policy_fingerprint(), set.fingerprint());
   SetText(out->mutable_policy_scope(), scope.name);
+  const Placement& where = set.catalog_data().PlacementOf(step.infrastructure());
+  out->set_infrastructure(where.type);
+  out->set_os(where.os);
 
-  const bool step_denied = StepChecksDeny(scope.policy, step, p, out);
+  const bool step_denied =
+      StepChecksDeny(set.catalog_data().catalog, scope.policy, step, p, where, out);
+  if (!where.infrastructure->kubernetes()) {
+    if (step_denied || !FillOffKubernetes(scope, step, p, shape, where, full, out)) {
+      out->set_verdict(v1::VERDICT_DENY);
+    } else if (full) {
+      RenderStepYaml(step, *out, p, out->mutable_step_yaml());
+      RenderStageVariablesYaml(*out, out->mutable_stage_variables_yaml());
+    }
+    ApplyView(view, out);
+    return absl::OkStatus();
+  }
   std::unique_ptr<ShapeOutcome> fresh;  // When not memoized.
   const ShapeOutcome& outcome = ShapeOutcomeFor(scope, step, p, shape, &fresh);
   if (full) {

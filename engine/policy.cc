@@ -52,6 +52,15 @@ absl::Status ValidateShape(const v1::Policy& p, absl::string_view at) {
       return InvalidField(absl::StrCat(at, ".allowed_builders[", i, "]"), "listed twice");
     }
   }
+  std::set<int> infrastructures;
+  for (int i = 0; i < p.allowed_infrastructures_size(); ++i) {
+    const int type = p.allowed_infrastructures(i);
+    const std::string field = absl::StrCat(at, ".allowed_infrastructures[", i, "]");
+    if (type == v1::INFRASTRUCTURE_TYPE_UNSPECIFIED || !v1::InfrastructureType_IsValid(type)) {
+      return InvalidField(field, "unknown infrastructure type");
+    }
+    if (!infrastructures.insert(type).second) return InvalidField(field, "listed twice");
+  }
   for (int i = 0; i < p.feature_flags_size(); ++i) {
     const std::string& f = p.feature_flags(i);
     const bool ok = !f.empty() && std::all_of(f.begin(), f.end(), [](char c) {
@@ -128,6 +137,12 @@ const std::vector<v1::Builder>& DefaultBuilderOrder() {
 bool AllowsBuilder(const v1::Policy& policy, v1::Builder builder) {
   const auto& list = policy.allowed_builders();
   return std::find(list.begin(), list.end(), builder) != list.end();
+}
+
+bool AllowsInfrastructure(const v1::Policy& policy, v1::InfrastructureType type) {
+  if (type == v1::INFRASTRUCTURE_TYPE_UNSPECIFIED) type = v1::INFRASTRUCTURE_TYPE_KUBERNETES;
+  const auto& allowed = policy.allowed_infrastructures();
+  return allowed.empty() || std::find(allowed.begin(), allowed.end(), type) != allowed.end();
 }
 
 bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag) {
@@ -228,6 +243,16 @@ absl::StatusOr<v1::Policy> ApplyOverride(const v1::Policy& parent, const v1::Pol
       }
     }
     p.mutable_allowed_builders()->CopyFrom(o.allowed_builders());
+  }
+  for (int i = 0; i < o.allowed_infrastructures_size(); ++i) {
+    const auto type = static_cast<v1::InfrastructureType>(o.allowed_infrastructures(i));
+    if (!AllowsInfrastructure(parent, type)) {
+      return InvalidField(absl::StrCat(at, ".allowed_infrastructures[", i, "]"),
+                          absl::StrCat(EnumName(type), " is not allowed by the parent"));
+    }
+  }
+  if (o.allowed_infrastructures_size() > 0) {
+    p.mutable_allowed_infrastructures()->CopyFrom(o.allowed_infrastructures());
   }
   if (o.feature_flags_size() > 0) {
     for (int i = 0; i < o.feature_flags_size(); ++i) {

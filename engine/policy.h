@@ -2,7 +2,8 @@
 //
 // An org policy must state `root` and `privileged`; everything else has a
 // default (Kubernetes, builders Kaniko > Buildah > BuildX > drone-docker,
-// non-root UID 1000 in 1..2147483647, plaintext credentials allowed).
+// non-root UID 1000 in 1..2147483647, plaintext credentials allowed, builds
+// on every infrastructure).
 // A project or pipeline override may only tighten its parent: every field it
 // sets is checked against the parent's effective value, and a loosening is
 // an error naming the field, e.g.
@@ -43,6 +44,10 @@ bool AllowsBuilder(const v1::Policy& policy, v1::Builder builder);
 inline bool AllowsUid(const v1::Policy& policy, int64_t uid) {
   return uid >= policy.allowed_uids().min() && uid <= policy.allowed_uids().max();
 }
+
+// True if builds may run on `type` (UNSPECIFIED is Kubernetes): the
+// policy's allowed_infrastructures lists it, or is empty (every one).
+bool AllowsInfrastructure(const v1::Policy& policy, v1::InfrastructureType type);
 
 // True if `flag` is on in `policy`.
 bool FeatureFlagOn(const v1::Policy& policy, absl::string_view flag);

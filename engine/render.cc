@@ -188,8 +188,11 @@ void RenderStepYaml(const v1::BuildStep& step, const v1::Decision& d, const Prop
        step.connector_ref().empty() ? "YOUR_CONNECTOR" : step.connector_ref());
   if (d.step_type() == v1::STEP_TYPE_PLUGIN) {
     Line(&out, 6, "image", d.image());
-    // A plain YAML boolean, as Harness writes it.
-    absl::StrAppend(&out, "      privileged: ", d.privileged() ? "true" : "false", "\n");
+    // A plain YAML boolean, as Harness writes it; off Kubernetes the
+    // decision sets none.
+    if (d.has_privileged()) {
+      absl::StrAppend(&out, "      privileged: ", d.privileged() ? "true" : "false", "\n");
+    }
     bool any_setting = false;
     for (const v1::Setting& s : d.settings()) {
       if (s.scope() != v1::ENV_SCOPE_PLUGIN_SETTING) continue;

@@ -153,6 +153,12 @@ absl::Status ValidateStep(const v1::BuildStep& step) {
   if (!v1::Platform_IsValid(step.infrastructure().platform())) {
     return InvalidField("step.infrastructure.platform", "unknown platform");
   }
+  if (!v1::InfrastructureType_IsValid(step.infrastructure().type())) {
+    return InvalidField("step.infrastructure.type", "unknown infrastructure type");
+  }
+  if (!v1::OperatingSystem_IsValid(step.infrastructure().os())) {
+    return InvalidField("step.infrastructure.os", "unknown operating system");
+  }
   if (step.repo().empty())
     return InvalidField("step.repo", "required: the repository to build for");
   if (classes[kRepo] & kSpace) return InvalidField("step.repo", "a repository has no spaces");

@@ -87,8 +87,12 @@ v1::ReasonCode MainReason(const v1::Decision& d) {
     return false;
   };
   if (d.verdict() != v1::VERDICT_ALLOW) {
+    // A deny's own reasons start at the rejections (BUILDER_NOT_ALLOWED);
+    // where a build runs (RUNS_OFF_KUBERNETES) is no finding.
+    const v1::ReasonCode first_finding =
+        d.verdict() == v1::VERDICT_DENY ? v1::BUILDER_NOT_ALLOWED : v1::PLUGIN_IMAGE_UNTAGGED;
     for (const v1::Reason& r : d.reasons()) {
-      if (r.code() >= v1::PLUGIN_IMAGE_UNTAGGED) return r.code();
+      if (r.code() >= first_finding && r.code() != v1::RUNS_OFF_KUBERNETES) return r.code();
     }
     if (d.verdict() == v1::VERDICT_DENY) return v1::NO_ADMISSIBLE_BUILDER;
     for (const v1::Change& c : d.changes()) {
@@ -164,6 +168,22 @@ std::vector<Alternative> Alternatives(const FoundBuild& b) {
         v1::BuildStep step = b.build_step;
         step.set_arch(arch);
         alt.steps.emplace_back(arch == v1::ARCH_AMD64 ? "amd64" : "arm64", std::move(step));
+      }
+    } else if (u.kind == pipeline::UnknownValue::kInfrastructure) {
+      // Every infrastructure a stage can build on, each as it is described
+      // when it stands alone (a Kubernetes stage's context is not known).
+      for (int type = v1::INFRASTRUCTURE_TYPE_UNSPECIFIED + 1; type <= v1::InfrastructureType_MAX;
+           ++type) {
+        v1::BuildStep step = b.build_step;
+        step.mutable_infrastructure()->set_type(static_cast<v1::InfrastructureType>(type));
+        alt.steps.emplace_back(
+            EnumName(static_cast<v1::InfrastructureType>(type)), std::move(step));
+      }
+    } else if (u.kind == pipeline::UnknownValue::kOs) {
+      for (int os = v1::OPERATING_SYSTEM_UNSPECIFIED + 1; os <= v1::OperatingSystem_MAX; ++os) {
+        v1::BuildStep step = b.build_step;
+        step.mutable_infrastructure()->set_os(static_cast<v1::OperatingSystem>(os));
+        alt.steps.emplace_back(EnumName(static_cast<v1::OperatingSystem>(os)), std::move(step));
       }
     } else {
       continue;
@@ -452,14 +472,6 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
                                       "), with a command buildgate does not recognise as a "
                                       "build: it cannot decide it"),
                       f);
-    return absl::OkStatus();
-  }
-  if (!b.os.empty() && b.kind != BuildKind::kUnknownType) {
-    UndecidableBuild(b, v1::OS_UNSUPPORTED,
-                     absl::StrCat("the stage runs on ", b.os,
-                                  ": buildgate's builders are Linux images, so this build cannot "
-                                  "be decided"),
-                     f);
     return absl::OkStatus();
   }
   if (b.kind == BuildKind::kUnknownType) {

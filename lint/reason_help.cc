@@ -123,8 +123,20 @@ absl::string_view ReasonHelp(v1::ReasonCode code) {
              "kaniko's executor, podman): no policy governs it. Replace it with the Build and "
              "Push or builder Plugin step buildgate decides.";
     case v1::OS_UNSUPPORTED:
-      return "The stage runs on Windows or macOS; buildgate's builder catalog (Kaniko, Buildah, "
-             "BuildX, drone-docker) holds Linux builders only, so it cannot decide this build.";
+      return "Harness does not run this build where the stage runs (Build and Push steps on "
+             "Windows Kubernetes nodes or macOS, a builder plugin with no image for the OS), or "
+             "buildgate's catalog holds no facts about that infrastructure and OS. The "
+             "remediation lists where it runs; docs/domain.md has the facts and sources.";
+    case v1::INFRASTRUCTURE_NOT_ALLOWED:
+      return "The policy's allowed_infrastructures does not list where the stage runs (e.g. "
+             "\"only our clusters\" and a stage on Harness Cloud). Move the stage, or allow the "
+             "infrastructure in the policy.";
+    case v1::RUNS_OFF_KUBERNETES:
+      return "The stage runs on Harness Cloud, a VM pool or a local Docker runner: Harness runs "
+             "the build there itself with the machine's Docker daemon (drone-docker, BuildX "
+             "with caching), and Kubernetes rules (builders, root, privileged, runAsUser, "
+             "security context) do not apply. Registry, credential, plugin image and dry-run "
+             "rules still do; allowed_infrastructures can forbid building there.";
     case v1::UNRECOGNISED_BUILD:
       return "The step runs an image that builds images, but buildgate cannot tell which builder "
              "it is: a catalog builder pulled from a registry the policy does not list in "

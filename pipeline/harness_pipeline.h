@@ -62,6 +62,10 @@ enum class UnknownValue {
   kCaching,   // spec.caching.
   kArch,      // The node architecture.
   kStepType,  // The step's type.
+  // Where the stage runs: the infrastructure's type (an expression, or a
+  // step group infrastructure that is no build infrastructure), or its OS.
+  kInfrastructure,
+  kOs,
 };
 
 // A field whose value is a Harness expression, e.g. {"spec.privileged", "<+input>"}.
@@ -95,9 +99,6 @@ struct FoundBuild {
   std::vector<Unresolved> invalid_identifiers;
   // Where a `strategy.matrix` applies: "step", "stepGroup G", "stage S".
   std::vector<std::string> matrix_scopes;
-  // The operating system the step runs on when it is not Linux, as written
-  // ("Windows"); "" for Linux or not said.
-  std::string os;
   // Where a literal PLUGIN_DRY_RUN came from: "stage.variables.PLUGIN_DRY_RUN",
   // "pipeline.variables.…", "stepGroup.variables.…", "spec.envVariables.…",
   // "spec.settings.dry_run"; "" when not set.

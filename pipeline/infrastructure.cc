@@ -32,12 +32,15 @@ absl::Status ReadVariables(const FieldReader& fields, const YAML::Node& owner,
 
 void ApplyInfrastructure(const Infrastructure& infra, FoundBuild* build) {
   for (const Unresolved& u : infra.unresolved) build->unresolved.push_back(u);
+  v1::BuildStep& step = build->build_step;
+  if (infra.type != v1::INFRASTRUCTURE_TYPE_UNSPECIFIED) {
+    step.mutable_infrastructure()->set_type(infra.type);
+  }
+  if (infra.os != v1::OPERATING_SYSTEM_UNSPECIFIED) step.mutable_infrastructure()->set_os(infra.os);
   if (infra.context) {
-    *build->build_step.mutable_infrastructure()->mutable_container_security_context() =
-        *infra.context;
+    *step.mutable_infrastructure()->mutable_container_security_context() = *infra.context;
   }
   if (infra.arch != v1::ARCH_UNSPECIFIED) build->build_step.set_arch(infra.arch);
-  build->os = infra.os;
   build->edit_points.security_context = infra.context_points;
 }
 
@@ -59,11 +62,14 @@ absl::StatusOr<const Infrastructure*> InfrastructureResolver::ReadStage(const YA
     BG_RETURN_IF_ERROR(ReadArch(platform, platform_at, "arch", "platform.arch", infra));
     BG_RETURN_IF_ERROR(ReadOs(platform, platform_at, "platform.os", infra));
   }
+  if (const YAML::Node runtime = spec["runtime"]; runtime && !runtime.IsNull()) {
+    BG_RETURN_IF_ERROR(ReadRuntime(runtime, JoinPath(path, "runtime"), infra));
+  }
   const YAML::Node node = spec["infrastructure"];
-  if (!node) return infra;
+  if (!node || node.IsNull()) return infra;
   const std::string at = JoinPath(path, "infrastructure");
   if (node.IsScalar() && ContainsHarnessExpression(node.Scalar())) {
-    infra->unresolved.push_back({"infrastructure", node.Scalar()});
+    infra->unresolved.push_back({"infrastructure", node.Scalar(), UnknownValue::kInfrastructure});
     return infra;
   }
   if (!node.IsMap()) return fields_.Error(node, at, "expected a mapping");
@@ -74,14 +80,7 @@ absl::StatusOr<const Infrastructure*> InfrastructureResolver::ReadStage(const YA
       return fields_.Error(from, JoinPath(at, "useFromStage"),
                            absl::StrCat("no CI stage ", QuoteInput(stage), " before this one"));
     }
-    const Infrastructure& source = *it->second;
-    infra->described = source.described;
-    infra->context = source.context;
-    infra->arch = source.arch;
-    infra->arch_unknown = source.arch_unknown;
-    infra->os = source.os;
-    infra->unresolved = source.unresolved;
-    infra->context_points = source.context_points;
+    *infra = *it->second;
     return infra;
   }
   BG_RETURN_IF_ERROR(ReadOfType(node, at, infra));
@@ -99,21 +98,69 @@ absl::StatusOr<const Infrastructure*> InfrastructureResolver::ReadStepGroup(
 absl::Status InfrastructureResolver::ReadOfType(const YAML::Node& node, const std::string& path,
                                                 Infrastructure* infra) {
   BG_ASSIGN_OR_RETURN(const std::string type, fields_.Text(node, "type", path));
-  // One reader per infrastructure type; other types describe nothing (yet).
-  if (type == "KubernetesDirect" || type == "KubernetesHosted") {
-    const YAML::Node spec = node["spec"];
-    if (!spec) return absl::OkStatus();
-    const std::string spec_at = JoinPath(path, "spec");
-    if (!spec.IsMap()) return fields_.Error(spec, spec_at, "expected a mapping");
-    return ReadKubernetes(spec, spec_at, infra);
+  if (ContainsHarnessExpression(type)) {
+    infra->unresolved.push_back({"infrastructure.type", type, UnknownValue::kInfrastructure});
+    return absl::OkStatus();
+  }
+  // One reader per infrastructure type.
+  const YAML::Node spec = node["spec"];
+  const std::string spec_at = JoinPath(path, "spec");
+  if (spec && !spec.IsNull() && !spec.IsMap()) {
+    return fields_.Error(spec, spec_at, "expected a mapping");
+  }
+  const bool has_spec = spec && spec.IsMap();
+  if (type == "KubernetesDirect" || type == "KubernetesHosted") {  // Hosted: the legacy name.
+    infra->type = v1::INFRASTRUCTURE_TYPE_KUBERNETES;
+    return has_spec ? ReadKubernetes(spec, spec_at, infra) : absl::OkStatus();
+  }
+  if (type == "VM") {
+    infra->type = v1::INFRASTRUCTURE_TYPE_VM;
+    return has_spec ? ReadVmPool(spec, spec_at, infra) : absl::OkStatus();
+  }
+  // A step group's infrastructure that is no CI build infrastructure
+  // (Delegate, Noop, ECSDirect): where its builds run is not known here.
+  infra->unresolved.push_back({"infrastructure.type", type, UnknownValue::kInfrastructure});
+  return absl::OkStatus();
+}
+
+absl::Status InfrastructureResolver::ReadRuntime(const YAML::Node& node, const std::string& path,
+                                                 Infrastructure* infra) {
+  if (node.IsScalar() && ContainsHarnessExpression(node.Scalar())) {
+    infra->unresolved.push_back({"runtime", node.Scalar(), UnknownValue::kInfrastructure});
+    return absl::OkStatus();
+  }
+  if (!node.IsMap()) return fields_.Error(node, path, "expected a mapping");
+  BG_ASSIGN_OR_RETURN(const std::string type, fields_.Text(node, "type", path));
+  if (ContainsHarnessExpression(type)) {
+    infra->unresolved.push_back({"runtime.type", type, UnknownValue::kInfrastructure});
+  } else if (type == "Cloud") {
+    infra->type = v1::INFRASTRUCTURE_TYPE_HARNESS_CLOUD;
+  } else if (type == "Docker") {
+    infra->type = v1::INFRASTRUCTURE_TYPE_LOCAL_DOCKER;
+  } else {
+    return fields_.Error(node["type"], JoinPath(path, "type"),
+                         absl::StrCat("unknown runtime type ", QuoteInput(type),
+                                      " (Cloud or Docker)"));
   }
   return absl::OkStatus();
+}
+
+absl::Status InfrastructureResolver::ReadVmPool(const YAML::Node& spec, const std::string& spec_at,
+                                                Infrastructure* infra) {
+  const YAML::Node pool = spec["spec"];
+  if (!pool || pool.IsNull()) return absl::OkStatus();
+  const std::string pool_at = JoinPath(spec_at, "spec");
+  if (pool.IsScalar() && ContainsHarnessExpression(pool.Scalar())) {
+    infra->unresolved.push_back({"infrastructure.spec.spec", pool.Scalar(), UnknownValue::kOs});
+    return absl::OkStatus();
+  }
+  if (!pool.IsMap()) return fields_.Error(pool, pool_at, "expected a mapping");
+  return ReadOs(pool, pool_at, "infrastructure.spec.spec.os", infra);
 }
 
 absl::Status InfrastructureResolver::ReadKubernetes(const YAML::Node& spec,
                                                     const std::string& spec_at,
                                                     Infrastructure* infra) {
-  infra->described = true;
   BG_RETURN_IF_ERROR(ReadOs(spec, spec_at, "infrastructure.spec.os", infra));
   if (const YAML::Node selector = spec["nodeSelector"]; selector && selector.IsMap()) {
     for (const char* key : {"kubernetes.io/arch", "beta.kubernetes.io/arch"}) {
@@ -193,7 +240,6 @@ absl::Status InfrastructureResolver::ReadArch(const YAML::Node& map, const std::
   if (text.empty()) return absl::OkStatus();
   if (ContainsHarnessExpression(text)) {
     infra->unresolved.push_back({field, text, UnknownValue::kArch});
-    infra->arch_unknown = true;
     return absl::OkStatus();
   }
   const std::string lower = absl::AsciiStrToLower(text);
@@ -209,15 +255,26 @@ absl::Status InfrastructureResolver::ReadArch(const YAML::Node& map, const std::
   return absl::OkStatus();
 }
 
-// `os` (Linux, Windows, MacOS): anything but Linux is kept as written.
+// `os`: Linux, Windows or MacOS (Harness's spelling; any case).
 absl::Status InfrastructureResolver::ReadOs(const YAML::Node& map, const std::string& path,
                                             const std::string& field, Infrastructure* infra) {
   BG_ASSIGN_OR_RETURN(const std::string text, fields_.Text(map, "os", path));
-  if (text.empty() || absl::AsciiStrToLower(text) == "linux") return absl::OkStatus();
+  if (text.empty()) return absl::OkStatus();
   if (ContainsHarnessExpression(text)) {
-    infra->unresolved.push_back({field, text});
+    infra->unresolved.push_back({field, text, UnknownValue::kOs});
+    return absl::OkStatus();
+  }
+  const std::string lower = absl::AsciiStrToLower(text);
+  if (lower == "linux") {
+    infra->os = v1::OPERATING_SYSTEM_LINUX;
+  } else if (lower == "windows") {
+    infra->os = v1::OPERATING_SYSTEM_WINDOWS;
+  } else if (lower == "macos") {
+    infra->os = v1::OPERATING_SYSTEM_MACOS;
   } else {
-    infra->os = text;
+    return fields_.Error(map["os"], JoinPath(path, "os"),
+                         absl::StrCat("unknown operating system ", QuoteInput(text),
+                                      " (Linux, Windows or MacOS)"));
   }
   return absl::OkStatus();
 }

@@ -76,13 +76,36 @@ struct PluginImageInfo {
   std::vector<v1::Destination> also_serves;
 };
 
+// Where a step runs, as the catalog describes it: its infrastructure's entry
+// and what Harness runs on the step's operating system there (nullptr when
+// the catalog holds no facts for that OS).
+struct Placement {
+  v1::InfrastructureType type = v1::INFRASTRUCTURE_TYPE_KUBERNETES;  // Never UNSPECIFIED.
+  v1::OperatingSystem os = v1::OPERATING_SYSTEM_LINUX;              // Never UNSPECIFIED.
+  const v1::InfrastructureSpec* infrastructure = nullptr;           // Never nullptr.
+  const v1::OsSupport* support = nullptr;
+};
+
 // A builder catalog (the shipped one, or one with an org's overrides) with
 // its plugin image index. Shared by every set that uses the same catalog.
 struct CatalogData {
+  CatalogData() = default;
+  CatalogData(const CatalogData&) = delete;  // `placements` points into `catalog`.
+  CatalogData& operator=(const CatalogData&) = delete;
+
+  // Where `infrastructure` (a step's) places it; UNSPECIFIED type and OS
+  // are Kubernetes and Linux. The step was validated: both enums are known.
+  const Placement& PlacementOf(const v1::Infrastructure& infrastructure) const {
+    return placements[infrastructure.type()][infrastructure.os()];
+  }
+
   v1::BuilderCatalog catalog;
   // Every image of every builder, Plugin and Build and Push builders alike:
   // the images a Plugin step may run that build an image.
   absl::flat_hash_map<std::string, PluginImageInfo> plugin_images;
+  // By infrastructure type, then operating system (UNSPECIFIED included).
+  std::array<std::array<Placement, v1::OperatingSystem_ARRAYSIZE>, v1::InfrastructureType_ARRAYSIZE>
+      placements;
 };
 
 // Everything a scope's decisions need that depends only on its effective

@@ -1,15 +1,23 @@
 // Internal to pipeline/ (only pipeline/*.cc and tests/pipeline/* include
 // it): what a build inherits from where it runs.
 //
-//  - The infrastructure of its stage (`spec.platform`, `spec.infrastructure`,
-//    `useFromStage`) or step group (`stepGroupInfra`): the operating system,
-//    the node architecture and the container security context.
+//  - The infrastructure of its stage or step group: where it runs (a
+//    Kubernetes pod: `infrastructure: {type: KubernetesDirect}`; a Harness
+//    Cloud VM: `runtime: {type: Cloud}`; a self-managed VM pool:
+//    `infrastructure: {type: VM}`; a local Docker runner:
+//    `runtime: {type: Docker}`; an earlier stage's: `useFromStage`; a step
+//    group's own: `stepGroupInfra`), the operating system (`platform.os`,
+//    a Kubernetes spec's `os`, a VM pool's `os`), the node architecture
+//    (`platform.arch`, a Kubernetes node selector) and, on Kubernetes, the
+//    container security context.
 //  - The variables of its pipeline, stage and step groups (PLUGIN_DRY_RUN).
 //
-// Infrastructure types: KubernetesDirect (and the legacy KubernetesHosted)
-// are read; any other type describes nothing yet. The next types (Harness
-// Cloud, VM pools, local/docker runners) are each one more reader, chosen by
-// `type` in InfrastructureResolver::ReadOfType (infrastructure.cc).
+// Each infrastructure type has one reader, chosen by `type` in
+// InfrastructureResolver::ReadOfType (infrastructure.cc). A stage that says
+// none is decided as Kubernetes (the engine's default); a type that is an
+// expression, or a step group infrastructure that builds nowhere buildgate
+// knows (Delegate, ECSDirect, ...), is an unknown value of kind
+// kInfrastructure.
 //
 // Thread-safe: no. An InfrastructureResolver belongs to one document's
 // read; an Infrastructure it made is immutable and lives as long as it.
@@ -35,11 +43,10 @@ namespace buildgate::pipeline::internal {
 
 // The infrastructure steps run on, as far as a build decision needs it.
 struct Infrastructure {
-  bool described = false;  // A KubernetesDirect (or legacy hosted) spec was read.
-  std::optional<v1::ContainerSecurityContext> context;
+  v1::InfrastructureType type = v1::INFRASTRUCTURE_TYPE_UNSPECIFIED;  // Not said.
+  v1::OperatingSystem os = v1::OPERATING_SYSTEM_UNSPECIFIED;          // Not said: Linux.
+  std::optional<v1::ContainerSecurityContext> context;  // Kubernetes only.
   v1::Arch arch = v1::ARCH_UNSPECIFIED;
-  bool arch_unknown = false;  // The architecture is an expression.
-  std::string os;             // Not Linux, as written; "" for Linux or not said.
   std::vector<Unresolved> unresolved;
   MappingPoints context_points;  // Of the containerSecurityContext mapping, if any.
 };
@@ -59,8 +66,8 @@ absl::Status ReadVariables(const FieldReader& fields, const YAML::Node& owner,
                            const std::string& path, absl::string_view level, Variables* variables);
 
 // Puts what `infrastructure` says into a Plugin or Build and Push `build`:
-// its security context, architecture, operating system and unresolved
-// fields.
+// its type, operating system, security context, architecture and
+// unresolved fields.
 void ApplyInfrastructure(const Infrastructure& infrastructure, FoundBuild* build);
 
 // Reads infrastructures and keeps them, and each CI stage's by identifier
@@ -87,6 +94,12 @@ class InfrastructureResolver {
   Infrastructure* New();
   // `infrastructure` or `stepGroupInfra`: {type, spec}, read by its type.
   absl::Status ReadOfType(const YAML::Node& node, const std::string& path,
+                          Infrastructure* infrastructure);
+  // A CI stage's `runtime`: {type: Cloud|Docker, spec}.
+  absl::Status ReadRuntime(const YAML::Node& node, const std::string& path,
+                           Infrastructure* infrastructure);
+  // A VM infrastructure's spec: {type: Pool, spec: {poolName, os}}.
+  absl::Status ReadVmPool(const YAML::Node& spec, const std::string& spec_path,
                           Infrastructure* infrastructure);
   absl::Status ReadKubernetes(const YAML::Node& spec, const std::string& spec_path,
                               Infrastructure* infrastructure);

@@ -54,9 +54,9 @@ TEST(Infrastructure, ReadsKubernetesDirect) {
   auto infra = resolver.ReadStage(spec, "stage.spec");
   ASSERT_TRUE(infra.ok()) << infra.status();
   const Infrastructure& i = **infra;
-  EXPECT_TRUE(i.described);
+  EXPECT_EQ(i.type, v1::INFRASTRUCTURE_TYPE_KUBERNETES);
   EXPECT_EQ(i.arch, v1::ARCH_ARM64);
-  EXPECT_EQ(i.os, "");
+  EXPECT_EQ(i.os, v1::OPERATING_SYSTEM_LINUX);
   ASSERT_TRUE(i.context.has_value());
   EXPECT_TRUE(i.context->run_as_non_root());
   EXPECT_EQ(i.context->run_as_user(), 3000);
@@ -88,31 +88,109 @@ TEST(Infrastructure, UseFromStage) {
             "p.yaml:1:32: c.spec.infrastructure.useFromStage: no CI stage \"c\" before this one");
 }
 
-// Proves an infrastructure type buildgate does not read yet describes
-// nothing (it is no error), and an expression as the whole infrastructure
-// is unresolved.
-TEST(Infrastructure, OtherTypesAndExpressions) {
+// Proves each place a CI stage can run is read as its type with its OS
+// and architecture: Harness Cloud and a local Docker runner from `runtime`
+// and `platform`, a VM pool from the pool's `os`; none of them has a
+// security context.
+TEST(Infrastructure, ReadsEveryInfrastructureType) {
   const FieldReader fields("p.yaml");
   InfrastructureResolver resolver(fields);
-  auto cloud =
-      resolver.ReadStage(YAML::Load("platform: {os: Windows}\nruntime: {type: Cloud, spec: {}}\n"
-                                    "infrastructure: {type: VM, spec: {type: Pool}}"),
-                         "s.spec");
+  struct Case {
+    const char* yaml;
+    v1::InfrastructureType type;
+    v1::OperatingSystem os;
+    v1::Arch arch;
+  };
+  const Case cases[] = {
+      {"platform: {os: Linux, arch: Arm64}\nruntime: {type: Cloud, spec: {}}",
+       v1::INFRASTRUCTURE_TYPE_HARNESS_CLOUD, v1::OPERATING_SYSTEM_LINUX, v1::ARCH_ARM64},
+      {"platform: {os: Windows, arch: Amd64}\nruntime: {type: Cloud, spec: {}}",
+       v1::INFRASTRUCTURE_TYPE_HARNESS_CLOUD, v1::OPERATING_SYSTEM_WINDOWS, v1::ARCH_AMD64},
+      {"platform: {os: MacOS, arch: Arm64}\nruntime: {type: Cloud, spec: {}}",
+       v1::INFRASTRUCTURE_TYPE_HARNESS_CLOUD, v1::OPERATING_SYSTEM_MACOS, v1::ARCH_ARM64},
+      {"platform: {os: Linux, arch: Amd64}\nruntime: {type: Docker, spec: {}}",
+       v1::INFRASTRUCTURE_TYPE_LOCAL_DOCKER, v1::OPERATING_SYSTEM_LINUX, v1::ARCH_AMD64},
+      // The pool's os, as the real drone-plugins pipelines write it.
+      {"infrastructure:\n  type: VM\n  spec:\n    type: Pool\n    spec: {poolName: windows-2019, "
+       "os: Windows}",
+       v1::INFRASTRUCTURE_TYPE_VM, v1::OPERATING_SYSTEM_WINDOWS, v1::ARCH_UNSPECIFIED},
+      {"infrastructure: {type: VM, spec: {type: Pool, spec: {poolName: p, os: Linux}}}",
+       v1::INFRASTRUCTURE_TYPE_VM, v1::OPERATING_SYSTEM_LINUX, v1::ARCH_UNSPECIFIED},
+      {"infrastructure: {type: KubernetesDirect, spec: {os: Windows}}",
+       v1::INFRASTRUCTURE_TYPE_KUBERNETES, v1::OPERATING_SYSTEM_WINDOWS, v1::ARCH_UNSPECIFIED},
+      // No infrastructure said: the engine's default (Kubernetes).
+      {"execution: {steps: []}", v1::INFRASTRUCTURE_TYPE_UNSPECIFIED,
+       v1::OPERATING_SYSTEM_UNSPECIFIED, v1::ARCH_UNSPECIFIED},
+  };
+  for (const Case& c : cases) {
+    auto infra = resolver.ReadStage(YAML::Load(c.yaml), "s.spec");
+    ASSERT_TRUE(infra.ok()) << c.yaml << ": " << infra.status();
+    EXPECT_EQ((*infra)->type, c.type) << c.yaml;
+    EXPECT_EQ((*infra)->os, c.os) << c.yaml;
+    EXPECT_EQ((*infra)->arch, c.arch) << c.yaml;
+    EXPECT_FALSE((*infra)->context.has_value()) << c.yaml;
+    EXPECT_TRUE((*infra)->unresolved.empty()) << c.yaml;
+  }
+}
+
+// Proves useFromStage copies a Harness Cloud stage's type and platform too.
+TEST(Infrastructure, UseFromStageCopiesCloud) {
+  const FieldReader fields("p.yaml");
+  InfrastructureResolver resolver(fields);
+  auto cloud = resolver.ReadStage(
+      YAML::Load("platform: {os: Windows, arch: Amd64}\nruntime: {type: Cloud, spec: {}}"), "a");
   ASSERT_TRUE(cloud.ok());
-  EXPECT_FALSE((*cloud)->described);
-  EXPECT_FALSE((*cloud)->context.has_value());
-  EXPECT_EQ((*cloud)->os, "Windows");
-  auto input = resolver.ReadStage(YAML::Load("infrastructure: <+input>"), "s.spec");
-  ASSERT_TRUE(input.ok());
-  ASSERT_EQ((*input)->unresolved.size(), 1u);
-  EXPECT_EQ((*input)->unresolved[0].field, "infrastructure");
-  auto arch = resolver.ReadStage(YAML::Load("platform: {arch: <+input>}"), "s.spec");
-  ASSERT_TRUE(arch.ok());
-  EXPECT_TRUE((*arch)->arch_unknown);
-  EXPECT_EQ((*arch)->unresolved[0].kind, UnknownValue::kArch);
-  auto bad = resolver.ReadStage(YAML::Load("platform: {arch: s390x}"), "s.spec");
-  EXPECT_EQ(bad.status().message(),
+  resolver.RememberStage("a", *cloud);
+  auto second = resolver.ReadStage(YAML::Load("infrastructure: {useFromStage: a}"), "b.spec");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)->type, v1::INFRASTRUCTURE_TYPE_HARNESS_CLOUD);
+  EXPECT_EQ((*second)->os, v1::OPERATING_SYSTEM_WINDOWS);
+}
+
+// Proves where a stage runs is never guessed: an expression as the
+// infrastructure, its type, the runtime or the OS, and a step group
+// infrastructure that is no build infrastructure, are unknown values of
+// their kind; a type or OS Harness does not have is an error at the value.
+TEST(Infrastructure, UnknownPlacesAndExpressions) {
+  const FieldReader fields("p.yaml");
+  InfrastructureResolver resolver(fields);
+  struct Unknown {
+    const char* yaml;
+    const char* field;
+    UnknownValue kind;
+  };
+  const Unknown unknowns[] = {
+      {"infrastructure: <+input>", "infrastructure", UnknownValue::kInfrastructure},
+      {"infrastructure: {type: <+input>}", "infrastructure.type", UnknownValue::kInfrastructure},
+      {"runtime: {type: <+stage.variables.where>}", "runtime.type", UnknownValue::kInfrastructure},
+      {"platform: {os: <+input>}\nruntime: {type: Cloud}", "platform.os", UnknownValue::kOs},
+      {"infrastructure: {type: VM, spec: {type: Pool, spec: {os: <+input>}}}",
+       "infrastructure.spec.spec.os", UnknownValue::kOs},
+      {"platform: {arch: <+input>}", "platform.arch", UnknownValue::kArch},
+  };
+  for (const Unknown& u : unknowns) {
+    auto infra = resolver.ReadStage(YAML::Load(u.yaml), "s.spec");
+    ASSERT_TRUE(infra.ok()) << u.yaml << ": " << infra.status();
+    ASSERT_EQ((*infra)->unresolved.size(), 1u) << u.yaml;
+    EXPECT_EQ((*infra)->unresolved[0].field, u.field) << u.yaml;
+    EXPECT_EQ((*infra)->unresolved[0].kind, u.kind) << u.yaml;
+  }
+  auto delegate = resolver.ReadStepGroup(YAML::Load("type: Delegate"), "g.stepGroupInfra");
+  ASSERT_TRUE(delegate.ok());
+  ASSERT_EQ((*delegate)->unresolved.size(), 1u);
+  EXPECT_EQ((*delegate)->unresolved[0].kind, UnknownValue::kInfrastructure);
+  EXPECT_EQ((*delegate)->unresolved[0].value, "Delegate");
+
+  auto bad_arch = resolver.ReadStage(YAML::Load("platform: {arch: s390x}"), "s.spec");
+  EXPECT_EQ(bad_arch.status().message(),
             "p.yaml:1:18: s.spec.platform.arch: unknown architecture \"s390x\" (Amd64 or Arm64)");
+  auto bad_os = resolver.ReadStage(YAML::Load("platform: {os: Plan9}"), "s.spec");
+  EXPECT_EQ(bad_os.status().message(),
+            "p.yaml:1:16: s.spec.platform.os: unknown operating system \"Plan9\" (Linux, Windows "
+            "or MacOS)");
+  auto bad_runtime = resolver.ReadStage(YAML::Load("runtime: {type: Lambda}"), "s.spec");
+  EXPECT_EQ(bad_runtime.status().message(),
+            "p.yaml:1:17: s.spec.runtime.type: unknown runtime type \"Lambda\" (Cloud or Docker)");
 }
 
 // Proves a step group's stepGroupInfra is read like a stage's, and must be
