@@ -6,7 +6,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "engine/render.h"
 
 namespace buildgate::lint {
@@ -51,6 +54,231 @@ int Indent(absl::string_view line) {
   return static_cast<int>(i);
 }
 
+// ---------------------------------------------------------------------------
+// Carrying a step's settings across a change of step type.
+//
+// A Build and Push step and a builder Plugin step say the same things under
+// different keys. kCarryTable is the one place that says which key of one is
+// which key of the other, and what cannot be said in the other at all.
+// Sources: Build and Push keys, harness/harness-schema
+// v0/pipeline/steps/ci/*stepinfo.yaml; Plugin keys,
+// v0/pipeline/steps/common/plugin-step-info.yaml (envVariables: harness-core
+// PluginStepInfo.java); plugin settings, drone-plugins/drone-buildah
+// cmd/drone-docker/main.go @576fa63 and drone-plugins/drone-docker
+// cmd/drone-docker/main.go (the Buildah plugin is drone-docker's flag set on
+// buildah); credentials, drone-buildah's ECR (`access_key`, `secret_key`)
+// and GCR (`json_key`) commands (/work/shared/domain/builders.md section 2).
+
+enum class Carry {
+  kDecided,      // Read by the decision and written by the engine (engine/render.cc).
+  kSame,         // The same key and value in both types: copied as written, comments too.
+  kScalar,       // A scalar under another name.
+  kMapToPairs,   // Build and Push `{K: V}` <-> a plugin setting list `[K=V]`.
+  kCredentials,  // A plugin's registry login; a Build and Push step logs in through a connector.
+  kNone,         // No counterpart.
+};
+
+struct CarryRow {
+  absl::string_view build_and_push;  // A Build and Push spec key; "" when it has none.
+  absl::string_view plugin;          // A Plugin spec key, `settings.X` for a setting; "" none.
+  Carry carry;
+  absl::string_view why;  // kNone, kCredentials: why it is not carried and what to do.
+};
+
+constexpr CarryRow kCarryTable[] = {
+    // The build itself: read into the BuildStep, decided, rendered.
+    {"connectorRef", "connectorRef", Carry::kDecided, ""},
+    {"repo", "settings.repo", Carry::kDecided, ""},
+    {"imageName", "", Carry::kDecided, ""},
+    {"account", "", Carry::kDecided, ""},
+    {"region", "settings.region", Carry::kDecided, ""},
+    {"host", "", Carry::kDecided, ""},
+    {"projectID", "", Carry::kDecided, ""},
+    {"repository", "", Carry::kDecided, ""},
+    {"", "settings.registry", Carry::kDecided, ""},
+    {"tags", "settings.tags", Carry::kDecided, ""},
+    {"", "settings.tag", Carry::kDecided, ""},
+    {"dockerfile", "settings.dockerfile", Carry::kDecided, ""},
+    {"context", "settings.context", Carry::kDecided, ""},
+    {"caching", "", Carry::kDecided, ""},  // A builder that has no cache says so in the finding.
+    {"", "settings.dry_run", Carry::kDecided, ""},
+    {"", "image", Carry::kDecided, ""},
+    {"", "privileged", Carry::kDecided, ""},
+    // Carried.
+    {"runAsUser", "runAsUser", Carry::kSame, ""},  // The decision's, when it sets one.
+    {"resources", "resources", Carry::kSame, ""},
+    {"envVariables", "envVariables", Carry::kSame, ""},
+    {"buildArgs", "settings.build_args", Carry::kMapToPairs, ""},
+    {"labels", "settings.custom_labels", Carry::kMapToPairs, ""},
+    {"target", "settings.target", Carry::kScalar, ""},
+    // Registry logins.
+    {"", "settings.username", Carry::kCredentials, ""},
+    {"", "settings.password", Carry::kCredentials, ""},
+    {"", "settings.access_key", Carry::kCredentials, ""},
+    {"", "settings.secret_key", Carry::kCredentials, ""},
+    {"", "settings.json_key", Carry::kCredentials, ""},
+    // No counterpart.
+    {"", "settings.auto_tag", Carry::kNone,
+     "Build and Push has no auto-tagging (tags from the git ref); list the tags"},
+    {"", "settings.auto_tag_suffix", Carry::kNone, "goes with auto_tag; list the tags"},
+    {"", "settings.daemon_off", Carry::kNone, "Build and Push runs its own builder"},
+    {"", "settings.purge", Carry::kNone, "Build and Push has no purge setting"},
+    {"", "settings.build_args_from_env", Carry::kNone,
+     "Build and Push takes build args as values (buildArgs)"},
+    {"cacheFrom", "", Carry::kNone, "a builder plugin has no remote cache setting"},
+    {"cacheTo", "", Carry::kNone, "a builder plugin has no remote cache setting"},
+    {"remoteCacheRepo", "", Carry::kNone, "a builder plugin has no remote cache setting"},
+    {"remoteCacheImage", "", Carry::kNone, "a builder plugin has no remote cache setting"},
+    {"optimize", "", Carry::kNone, "a Kaniko snapshot option; a builder plugin has none"},
+    {"baseImageConnectorRefs", "", Carry::kNone,
+     "a Plugin step cannot log in to base-image registries through connectors"},
+    {"envDockerSecrets", "", Carry::kNone, "a builder plugin takes no build secrets"},
+    {"fileDockerSecrets", "", Carry::kNone, "a builder plugin takes no build secrets"},
+    {"subscriptionId", "", Carry::kNone, "the ACR plugins have no subscription setting"},
+    {"registryRef", "", Carry::kNone, "a Harness artifact registry; a Plugin step pushes to settings.registry"},
+};
+
+// The row of `key` (a Build and Push key, or a Plugin key / `settings.X`).
+const CarryRow* RowOf(absl::string_view key, bool plugin) {
+  for (const CarryRow& row : kCarryTable) {
+    if ((plugin ? row.plugin : row.build_and_push) == key) return &row;
+  }
+  return nullptr;
+}
+
+// The settings a Buildah plugin image needs to log in, by the image's
+// destination (drone-buildah's docker, ECR, GCR and ACR commands).
+absl::string_view LoginSettingsOf(absl::string_view image) {
+  if (absl::StrContains(image, "-ecr")) return "access_key and secret_key";
+  if (absl::StrContains(image, "-gcr") || absl::StrContains(image, "-gar")) return "json_key";
+  return "username and password";
+}
+
+// One line of a spec body: its indentation relative to the spec's keys.
+struct BodyLine {
+  int indent = 0;
+  std::string text;               // Without indentation; with its comment when `verbatim`.
+  bool verbatim = false;          // Copied from the user's text as written.
+  std::vector<std::string> above;  // Comment lines kept above it.
+  std::string trailing;           // A comment kept after it (with its spacing).
+};
+
+// A key of a spec body and its lines (the key's line first).
+struct BodyEntry {
+  std::string key;
+  std::vector<BodyLine> lines;
+};
+
+// The decided step's spec body (engine/render.cc writes its keys at column
+// 6), as entries with indentation relative to column 6.
+std::vector<BodyEntry> RenderedBody(absl::string_view step_yaml) {
+  std::vector<BodyEntry> body;
+  const std::size_t at = step_yaml.find("\n    spec:\n");
+  if (at == absl::string_view::npos) return body;
+  for (absl::string_view line : absl::StrSplit(step_yaml.substr(at + 11), '\n')) {
+    if (line.empty()) continue;
+    int indent = 0;
+    while (indent < static_cast<int>(line.size()) && line[indent] == ' ') ++indent;
+    if (indent < 6) break;  // Past the spec.
+    BodyLine out;
+    out.indent = indent - 6;
+    out.text = std::string(line.substr(indent));
+    if (out.indent == 0) {
+      body.push_back({std::string(out.text.substr(0, out.text.find(':'))), {}});
+    }
+    if (!body.empty()) body.back().lines.push_back(std::move(out));
+  }
+  return body;
+}
+
+BodyEntry* FindEntry(std::vector<BodyEntry>& body, absl::string_view key) {
+  for (BodyEntry& e : body) {
+    if (e.key == key) return &e;
+  }
+  return nullptr;
+}
+
+// A line split into its content and its comment (" # ..." with the spaces
+// before it), outside quoted scalars.
+struct SplitLine {
+  int indent = -1;  // -1: blank.
+  std::string content;
+  std::string comment;  // For a comment-only line, the whole comment.
+};
+
+SplitLine SplitComment(absl::string_view line) {
+  SplitLine out;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::size_t i = 0;
+  while (i < line.size() && line[i] == ' ') ++i;
+  if (i == line.size()) return out;
+  out.indent = static_cast<int>(i);
+  if (line[i] == '#') {
+    out.comment = std::string(line.substr(i));
+    return out;
+  }
+  std::size_t hash = absl::string_view::npos;
+  for (std::size_t j = i; j < line.size(); ++j) {
+    const char c = line[j];
+    const bool scalar_start =
+        j == i || line[j - 1] == ' ' || line[j - 1] == '[' || line[j - 1] == '{' ||
+        line[j - 1] == ',';
+    if ((c == '"' || c == '\'') && scalar_start) {
+      for (++j; j < line.size(); ++j) {
+        if (c == '"' && line[j] == '\\') {
+          ++j;
+        } else if (line[j] == c) {
+          break;
+        }
+      }
+      continue;
+    }
+    if (c == '#' && line[j - 1] == ' ') {
+      hash = j;
+      break;
+    }
+  }
+  std::size_t end = hash == absl::string_view::npos ? line.size() : hash;
+  std::size_t content_end = end;
+  while (content_end > i && line[content_end - 1] == ' ') --content_end;
+  out.content = std::string(line.substr(i, content_end - i));
+  if (hash != absl::string_view::npos) out.comment = std::string(line.substr(content_end));
+  return out;
+}
+
+// "K=V" items of a Build and Push map, or the map of a plugin's K=V list (or
+// comma list, as drone's list flags read one); false when a value is not
+// plain text or an item has no '='.
+bool PairsOf(const pipeline::PlainValue& value, std::vector<std::pair<std::string, std::string>>* out) {
+  using Kind = pipeline::PlainValue::Kind;
+  if (value.kind == Kind::kMapping) {
+    for (const auto& [k, v] : value.entries) {
+      if (v.kind != Kind::kScalar) return false;
+      out->emplace_back(k, v.scalar);
+    }
+    return true;
+  }
+  std::vector<std::string> items;
+  if (value.kind == Kind::kScalar) {
+    for (absl::string_view item : absl::StrSplit(value.scalar, ',', absl::SkipWhitespace())) {
+      items.emplace_back(absl::StripAsciiWhitespace(item));
+    }
+  } else if (value.kind == Kind::kList) {
+    for (const pipeline::PlainValue& item : value.items) {
+      if (item.kind != Kind::kScalar) return false;
+      items.push_back(item.scalar);
+    }
+  } else {
+    return false;
+  }
+  for (const std::string& item : items) {
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return false;
+    out->emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
+  return true;
+}
+
 // Plans the edits of each finding from the edit points the pipeline reader
 // recorded for its build (pipeline/edit_points.h).
 class Planner {
@@ -68,11 +296,14 @@ class Planner {
       fix.skipped = "flow-style (JSON) documents are not edited in place";
     } else {
       bool spec_replaced = false;
+      std::string rejected;  // What Harness would reject in the fixed step.
+      std::string type_change;
       for (const v1::Change& c : f.changes()) {
         if (c.field() == "type") {
-          spec_replaced = ReplaceSpec(points.step, d, &fix);
+          spec_replaced = ChangeType(points, d, &rejected, &fix);
           if (!spec_replaced) break;
           SetScalar(points.step, "type", c.required(), &fix);
+          type_change = absl::StrCat(c.proposed(), " -> ", c.required());
         }
       }
       for (const v1::Change& c : f.changes()) {
@@ -80,6 +311,17 @@ class Planner {
         FixChange(c, points, spec_replaced, &fix);
       }
       if (fix.skipped.empty() && fix.edits.empty()) fix.skipped = "nothing buildgate can edit";
+      if (fix.skipped.empty() && (!rejected.empty() || !fix.not_carried.empty())) {
+        // Incomplete: shown, never applied.
+        std::vector<std::string> problems;
+        if (!rejected.empty()) problems.push_back(absl::StrCat("give ", rejected));
+        if (!fix.not_carried.empty()) {
+          problems.push_back(absl::StrCat("lose ", absl::StrJoin(fix.not_carried, "; ")));
+        }
+        fix.skipped = absl::StrCat("the step type change (", type_change, ") would ",
+                                   absl::StrJoin(problems, ", and "), "; change it by hand");
+        fix.incomplete_edits = std::move(fix.edits);
+      }
     }
     if (!fix.skipped.empty()) fix.edits.clear();
     out->findings.push_back(std::move(fix));
@@ -248,41 +490,224 @@ class Planner {
          fix);
   }
 
-  // Replaces the step's `spec:` block by the decided step's (a change of
-  // step type). False (with `skipped`) when it cannot.
-  bool ReplaceSpec(const pipeline::MappingPoints& step, const v1::Decision& d, FindingFix* fix) {
-    const auto spec_key = step.keys.find("spec");
-    const std::size_t spec_in_yaml = d.step_yaml().find("\n    spec:\n");
-    if (spec_key == step.keys.end() || spec_in_yaml == std::string::npos) {
+  // The last line of the block that starts on `line` with a key at
+  // `column`: every following line indented deeper (comment lines inside it
+  // included, trailing ones not).
+  int BlockEnd(int line, int column) const {
+    int last = line;
+    for (int l = line + 1; l < lines_.count(); ++l) {
+      const int indent = Indent(lines_.Line(l));
+      if (indent < 0) continue;
+      if (indent <= column) break;
+      last = l;
+    }
+    return last;
+  }
+
+  // A change of step type: replaces the body of the step's `spec:` by the
+  // decided step's, carrying what the user wrote (kCarryTable) and the
+  // comments on lines written again unchanged. What cannot be carried goes
+  // to fix->not_carried; a step Harness would reject, to `rejected`. False
+  // (with `skipped`) when the spec cannot be replaced at all.
+  bool ChangeType(const pipeline::StepEditPoints& points, const v1::Decision& d,
+                  std::string* rejected, FindingFix* fix) {
+    const pipeline::MappingPoints& spec = points.spec;
+    const auto spec_key = points.step.keys.find("spec");
+    std::vector<BodyEntry> body = RenderedBody(d.step_yaml());
+    if (spec_key == points.step.keys.end() || body.empty() || !spec.is_mapping) {
       fix->skipped = "the step's spec cannot be replaced";
       return false;
     }
     const pipeline::TextPoint& mark = spec_key->second;
-    const int first = mark.line;
-    // The block: the key's line and every following line indented deeper
-    // (blank and comment lines inside it included, trailing ones not).
-    int last = first;
-    for (int line = first + 1; line < lines_.count(); ++line) {
-      const int indent = Indent(lines_.Line(line));
-      if (indent < 0) continue;
-      if (indent <= mark.column) break;
-      last = line;
+    if (spec.flow_style || spec.start.line <= mark.line) {
+      fix->skipped = "the step's spec is not a block mapping";
+      return false;
     }
-    for (int i = 0; i < mark.column; ++i) {
-      if (lines_.Line(first)[i] != ' ') {
-        fix->skipped = "the step's spec does not start its line";
-        return false;
+    const int col = spec.start.column;  // The user's spec keys' indentation.
+    const bool to_plugin = d.step_type() == v1::STEP_TYPE_PLUGIN;
+    const absl::string_view new_type = d.harness_step_type();
+    std::vector<bool> copied(lines_.count(), false);
+
+    // Adds `lines` (relative to their key) under `target`: a spec key, or
+    // `settings.X` under the plugin's settings.
+    auto add = [&](absl::string_view target, std::vector<BodyLine> lines) {
+      if (absl::ConsumePrefix(&target, "settings.")) {
+        BodyEntry* settings = FindEntry(body, "settings");
+        if (settings == nullptr) {
+          body.push_back({"settings", {BodyLine{0, "settings:"}}});
+          settings = &body.back();
+        }
+        for (BodyLine& l : lines) l.indent += 2;
+        for (BodyLine& l : lines) settings->lines.push_back(std::move(l));
+        return;
       }
+      body.push_back({std::string(target), std::move(lines)});
+    };
+    auto lose = [&](absl::string_view what, absl::string_view why) {
+      fix->not_carried.push_back(absl::StrCat(what, ": ", why));
+    };
+    // Copies the user's block of spec key `key` as written.
+    auto copy = [&](const std::string& key) {
+      const pipeline::TextPoint& at = spec.keys.at(key);
+      std::vector<BodyLine> lines;
+      for (int l = at.line, end = BlockEnd(at.line, at.column); l <= end; ++l) {
+        absl::string_view raw = lines_.Line(l);
+        if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+        std::size_t spaces = 0;
+        while (spaces < raw.size() && raw[spaces] == ' ') ++spaces;
+        copied[l] = true;
+        if (spaces == raw.size()) continue;  // Blank.
+        BodyLine line;
+        line.indent = std::max(0, static_cast<int>(spaces) - col);
+        line.text = std::string(raw.substr(spaces));
+        line.verbatim = true;
+        lines.push_back(std::move(line));
+      }
+      body.push_back({key, std::move(lines)});
+    };
+    // Carries one key the user wrote (`name`: a spec key, or `settings.X` of
+    // a Plugin step).
+    auto carry = [&](const std::string& name, const pipeline::PlainValue& value) {
+      using Kind = pipeline::PlainValue::Kind;
+      const std::string where = absl::StrCat("spec.", name);
+      const CarryRow* row = RowOf(name, /*plugin=*/!to_plugin);
+      if (row == nullptr) {
+        lose(where, absl::StrCat("no counterpart in a ", new_type, " step"));
+        return;
+      }
+      const absl::string_view target = to_plugin ? row->plugin : row->build_and_push;
+      switch (row->carry) {
+        case Carry::kDecided:
+          return;
+        case Carry::kCredentials:
+          lose(where, absl::StrCat("a ", new_type,
+                                   " step logs in through its connectorRef; put this login in "
+                                   "that connector"));
+          return;
+        case Carry::kNone:
+          lose(where, row->why);
+          return;
+        case Carry::kSame:
+          if (BodyEntry* decided = FindEntry(body, target)) {
+            if (value.kind != Kind::kMapping) return;  // The decision's value.
+            for (const auto& [k, v] : value.entries) {  // Merged: the decision's entries win.
+              bool present = false;
+              for (const BodyLine& l : decided->lines) {
+                present |= l.indent == 2 && absl::StartsWith(l.text, absl::StrCat(k, ":"));
+              }
+              if (present) continue;
+              if (v.kind != Kind::kScalar) {
+                lose(absl::StrCat(where, ".", k), "not a plain value");
+                continue;
+              }
+              decided->lines.push_back(
+                  BodyLine{2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))});
+            }
+            return;
+          }
+          copy(name);
+          return;
+        case Carry::kScalar:
+          if (value.kind != Kind::kScalar) {
+            lose(where, "not a plain value");
+            return;
+          }
+          add(target, {BodyLine{0, absl::StrCat(target.substr(target.rfind('.') + 1), ": ",
+                                                YamlScalar(value.scalar))}});
+          return;
+        case Carry::kMapToPairs: {
+          std::vector<std::pair<std::string, std::string>> pairs;
+          if (!PairsOf(value, &pairs)) {
+            lose(where, "not a mapping of values nor a list of K=V");
+            return;
+          }
+          std::vector<BodyLine> lines = {
+              BodyLine{0, absl::StrCat(target.substr(target.rfind('.') + 1), ":")}};
+          for (const auto& [k, v] : pairs) {
+            lines.push_back(BodyLine{2, to_plugin ? absl::StrCat("- ", YamlScalar(absl::StrCat(k, "=", v)))
+                                                  : absl::StrCat(YamlScalar(k), ": ", YamlScalar(v))});
+          }
+          add(target, std::move(lines));
+          return;
+        }
+      }
+    };
+
+    // The user's keys, in the order written.
+    std::vector<std::pair<std::size_t, std::string>> keys;
+    for (const auto& [key, at] : spec.keys) keys.emplace_back(at.offset, key);
+    std::sort(keys.begin(), keys.end());
+    for (const auto& [offset, key] : keys) {
+      const pipeline::PlainValue& value = spec.values.at(key).content;
+      if (!to_plugin && key == "settings") {
+        if (value.kind == pipeline::PlainValue::Kind::kMapping) {
+          for (const auto& [name, v] : value.entries) carry(absl::StrCat("settings.", name), v);
+        } else if (value.kind != pipeline::PlainValue::Kind::kNull) {
+          lose("spec.settings", "not a mapping");
+        }
+        continue;
+      }
+      carry(key, value);
     }
-    // The rendered spec sits at column 4; shift it to the key's column.
+    // A Build and Push step's registry login is in its connector, which a
+    // Plugin step's settings cannot use; without a push it needs none.
+    bool dry_run = false;
+    for (const v1::Setting& s : d.settings()) dry_run |= s.name() == "dry_run";
+    if (to_plugin && !dry_run) {
+      const auto connector = spec.values.find("connectorRef");
+      const std::string name = connector == spec.values.end() ? "" : connector->second.content.scalar;
+      lose(absl::StrCat("spec.connectorRef", name.empty() ? "" : absl::StrCat(" (", name, ")")),
+           absl::StrCat("holds the registry login, which a Plugin step's settings cannot "
+                        "use; add settings ",
+                        LoginSettingsOf(d.image()), " from secrets (<+secrets.getValue(...)>)"));
+    }
+    if (!to_plugin && FindEntry(body, "tags") == nullptr) {
+      *rejected = absl::StrCat(new_type, " without tags (Harness requires them)");
+    }
+
+    // Comments: kept on (or above) a line written again unchanged.
+    std::vector<BodyLine*> written;
+    for (BodyEntry& e : body) {
+      for (BodyLine& l : e.lines) written.push_back(&l);
+    }
+    std::vector<bool> taken(written.size(), false);
+    const int first = mark.line + 1, last = BlockEnd(mark.line, mark.column);
+    std::vector<std::pair<int, std::string>> above;  // Comment lines waiting for their line.
+    auto lose_comment = [&](int line, const std::string& comment) {
+      lose(absl::StrCat("comment \"", absl::StripLeadingAsciiWhitespace(comment), "\" (line ",
+                        line + 1, ")"),
+           "its line is not written again");
+    };
+    for (int l = first; l <= last; ++l) {
+      if (copied[l]) continue;
+      const SplitLine s = SplitComment(lines_.Line(l));
+      if (s.indent < 0) continue;
+      if (s.content.empty()) {
+        above.emplace_back(l, s.comment);
+        continue;
+      }
+      std::size_t match = 0;
+      while (match < written.size() &&
+             (taken[match] || written[match]->verbatim || written[match]->text != s.content)) {
+        ++match;
+      }
+      if (match < written.size()) {
+        taken[match] = true;
+        for (auto& [line, comment] : above) written[match]->above.push_back(comment);
+        written[match]->trailing = s.comment;
+      } else {
+        for (const auto& [line, comment] : above) lose_comment(line, comment);
+        if (!s.comment.empty()) lose_comment(l, s.comment);
+      }
+      above.clear();
+    }
+    for (const auto& [line, comment] : above) lose_comment(line, comment);
+
     std::string replacement;
-    for (absl::string_view line :
-         absl::StrSplit(absl::string_view(d.step_yaml()).substr(spec_in_yaml + 1), '\n')) {
-      if (line.empty()) continue;
-      int indent = 0;
-      while (indent < static_cast<int>(line.size()) && line[indent] == ' ') ++indent;
-      absl::StrAppend(&replacement, std::string(indent - 4 + mark.column, ' '),
-                      line.substr(indent), "\n");
+    for (const BodyLine* l : written) {
+      const std::string pad(col + l->indent, ' ');
+      for (const std::string& comment : l->above) absl::StrAppend(&replacement, pad, comment, "\n");
+      absl::StrAppend(&replacement, pad, l->text, l->trailing, "\n");
     }
     const std::size_t begin = lines_.Start(first);
     std::size_t end = lines_.Start(last + 1);

@@ -1,11 +1,14 @@
 // Fixes as text: the diff applies with GNU patch, a missing key lands at
-// its mapping's indentation, untouched lines stay byte for byte.
+// its mapping's indentation, untouched lines stay byte for byte; a change of
+// step type carries what the user wrote or names what it cannot carry, and
+// such an incomplete fix is never applied.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "engine/compiled_policy.h"
 #include "gtest/gtest.h"
@@ -151,6 +154,228 @@ TEST(Fix, JsonIsNotEdited) {
   EXPECT_TRUE(fix.findings[0].edits.empty());
   EXPECT_TRUE(absl::StrContains(fix.findings[0].skipped, "JSON")) << fix.findings[0].skipped;
   EXPECT_EQ(lint::ApplyFixes(json, fix), json);
+}
+
+
+// ---------------------------------------------------------------------------
+// A change of step type (issue 23, item 6: fixes that keep what users wrote).
+
+// Buildah as UID 1000, unprivileged: turns Build and Push steps into Plugin steps.
+std::shared_ptr<const CompiledPolicySet> Globex() {
+  auto policy = CompiledPolicySet::ParseAndCompile(
+      testing::ReadAll(BUILDGATE_SOURCE_DIR "/examples/policies/globex-openshift.yaml"),
+      "globex-openshift.yaml");
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  return *policy;
+}
+
+// Root allowed, privileged forbidden: drone-docker (privileged) is not
+// admissible, Kaniko is, so a plugins/docker Plugin step becomes Build and Push.
+std::shared_ptr<const CompiledPolicySet> NoPrivileged() {
+  auto policy = CompiledPolicySet::ParseAndCompile(R"(org_id: hooli
+policy:
+  root: ROOT_ALLOWED
+  privileged: PRIVILEGED_FORBIDDEN
+)",
+                                                   "hooli.yaml");
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  return *policy;
+}
+
+std::string Real(const std::string& path) {
+  return testing::ReadAll(BUILDGATE_SOURCE_DIR "/tests/pipelines/real/" + path);
+}
+
+// The fix of the only finding changing `type`, with the text it gives
+// (its edits, or the edits it would make when incomplete).
+struct TypeFix {
+  lint::FindingFix fix;
+  std::string fixed;
+  std::string not_carried;  // Joined, to search.
+};
+
+TypeFix FixTypeChange(const CompiledPolicySet& policy, const std::string& text,
+                      absl::string_view type_change) {
+  TypeFix out;
+  auto result = lint::LintDocument(policy, text, "p.yaml");
+  EXPECT_TRUE(result.ok()) << result.status();
+  if (!result.ok()) return out;
+  const lint::FileFix plan = lint::PlanFixes(text, *result);
+  for (const lint::FindingFix& ff : plan.findings) {
+    for (const v1::Change& c : result->report.findings(ff.finding).changes()) {
+      if (c.field() != "type" || absl::StrCat(c.proposed(), " -> ", c.required()) != type_change) {
+        continue;
+      }
+      out.fix = ff;
+      lint::FileFix one;
+      one.findings.push_back(ff);
+      if (ff.edits.empty()) one.findings[0].edits = ff.incomplete_edits;
+      out.fixed = lint::ApplyFixes(text, one);
+      out.not_carried = absl::StrJoin(ff.not_carried, "\n");
+      return out;
+    }
+  }
+  ADD_FAILURE() << "no finding changes the type " << type_change;
+  return out;
+}
+
+// The lines of `text` from the line holding `from` on, `count` of them.
+std::string LinesFrom(const std::string& text, absl::string_view from, int count) {
+  std::size_t at = text.find(std::string(from));
+  if (at == std::string::npos) return "(not found: " + std::string(from) + ")";
+  at = text.rfind('\n', at) + 1;
+  std::size_t end = at;
+  for (int i = 0; i < count && end != std::string::npos; ++i) end = text.find('\n', end + 1);
+  return text.substr(at, end == std::string::npos ? std::string::npos : end + 1 - at);
+}
+
+// Proves a Build and Push step's buildArgs, envVariables and resources
+// reach the Buildah step (a real pipeline: gtbanfield/AM-build), and the
+// registry login its connector held is named: the fix is shown, not applied.
+TEST(FixTypeChange, CarriesBuildArgsEnvAndResourcesToBuildah) {
+  const std::string text = Real("pipelines/gtbanfield__AM-build__.harness__pipeline.yaml");
+  const TypeFix t = FixTypeChange(*Globex(), text, "BuildAndPushDockerRegistry -> Plugin");
+  EXPECT_EQ(LinesFrom(t.fixed, "connectorRef: account.Nexus", 16),
+            "                    connectorRef: account.Nexus\n"
+            "                    image: plugins/buildah-docker:1.1.0-linux-amd64\n"
+            "                    privileged: false\n"
+            "                    settings:\n"
+            "                      repo: 192.168.1.83:5000/repository/harness/client\n"
+            "                      tags: <+input>\n"
+            "                      dockerfile: <+input>\n"
+            "                      build_args:\n"
+            "                        - APP_NAME=<+pipeline.name>\n"
+            "                    runAsUser: \"1000\"\n"
+            // Copied as written, trailing spaces and all.
+            "                    envVariables:\n"
+            "                      PLUGIN_SKIP_TLS_VERIFY: \"true\"                     \n"
+            "                    resources:\n"
+            "                      limits:\n"
+            "                        memory: 2Gi\n"
+            "                        cpu: 1");
+  EXPECT_EQ(t.fix.not_carried,
+            std::vector<std::string>{
+                "spec.connectorRef (account.Nexus): holds the registry login, which a Plugin "
+                "step's settings cannot use; add settings username and password from secrets "
+                "(<+secrets.getValue(...)>)"});
+  EXPECT_TRUE(t.fix.edits.empty());
+  EXPECT_TRUE(absl::StrContains(t.fix.skipped, "would lose spec.connectorRef")) << t.fix.skipped;
+}
+
+// Proves Build and Push `labels` become the plugin's `custom_labels` and a
+// key without counterpart (`optimize`, a Kaniko option) is named (a real
+// pipeline: rssnyder/discord-stock-ticker).
+TEST(FixTypeChange, CarriesLabelsAndNamesOptimize) {
+  const std::string text = Real("harness-folders/rssnyder__discord-stock-ticker/.harness/release.yaml");
+  const TypeFix t = FixTypeChange(*Globex(), text, "BuildAndPushDockerRegistry -> Plugin");
+  EXPECT_EQ(LinesFrom(t.fixed, "connectorRef: account.ghcr", 14),
+            "                    connectorRef: account.ghcr\n"
+            "                    image: plugins/buildah-docker:1.1.0-linux-amd64\n"
+            "                    privileged: false\n"
+            "                    settings:\n"
+            "                      repo: ghcr.io/rssnyder/discord-stock-ticker\n"
+            "                      tags: latest,<+codebase.tag>\n"
+            "                      custom_labels:\n"
+            "                        - org.opencontainers.image.source=<+codebase.repoUrl>\n"
+            "                    runAsUser: \"1000\"\n"
+            "                    resources:\n"
+            "                      limits:\n"
+            "                        memory: 1000Mi\n"
+            "                        cpu: \"1\"\n"
+            "                  failureStrategies: []\n");
+  EXPECT_TRUE(absl::StrContains(t.not_carried, "spec.optimize: a Kaniko snapshot option"))
+      << t.not_carried;
+  EXPECT_TRUE(absl::StrContains(t.not_carried, "spec.connectorRef (account.ghcr)")) << t.not_carried;
+  EXPECT_EQ(t.fix.not_carried.size(), 2u) << t.not_carried;
+}
+
+// A plugins/docker Plugin step (the shape of drone-plugins/drone-aws-cli's
+// `.harness/harness.yaml`, with tags instead of auto_tag) carrying every
+// setting that has a Build and Push counterpart.
+constexpr char kDockerPlugin[] = R"(pipeline:
+  identifier: p
+  stages:
+    - stage:
+        identifier: linux
+        type: CI
+        spec:
+          infrastructure:
+            type: KubernetesDirect
+            spec:
+              connectorRef: k8s
+              namespace: ci
+          execution:
+            steps:
+              - step:
+                  type: Plugin
+                  name: Build and push
+                  identifier: Plugin_1
+                  spec:
+                    connectorRef: Plugins_Docker_Hub_Connector  # hub
+                    image: plugins/docker
+                    settings:
+                      repo: plugins/drone-aws-cli
+                      # the Linux image
+                      dockerfile: docker/Dockerfile
+                      tags: linux-amd64
+                      build_args:
+                        - VERSION=<+codebase.tag>
+                        - GOARCH=amd64
+                      custom_labels:
+                        - org.opencontainers.image.source=https://github.com/drone-plugins/drone-aws-cli
+                      target: release
+                    envVariables:
+                      PLUGIN_SKIP_TLS_VERIFY: "true"  # private mirror
+                    resources:
+                      limits:
+                        memory: 2Gi
+                  when:
+                    stageStatus: Success
+)";
+
+// Proves every carried setting reaches the Build and Push step in its
+// form there (build_args K=V list -> buildArgs map, custom_labels ->
+// labels, target, envVariables, resources), the comments on lines written
+// again stay, the fix is complete and applied, and lint after it finds
+// nothing to change.
+TEST(FixTypeChange, CarriesPluginSettingsToBuildAndPushAndRelintsClean) {
+  const TypeFix t = FixTypeChange(*NoPrivileged(), kDockerPlugin,
+                                  "Plugin -> BuildAndPushDockerRegistry");
+  EXPECT_EQ(t.fix.skipped, "");
+  EXPECT_EQ(t.not_carried, "");
+  ASSERT_FALSE(t.fix.edits.empty());
+  const std::string applied = lint::ApplyFixes(kDockerPlugin, lint::PlanFixes(kDockerPlugin, *lint::LintDocument(*NoPrivileged(), kDockerPlugin, "p.yaml")));
+  EXPECT_EQ(applied, t.fixed);
+  EXPECT_EQ(LinesFrom(t.fixed, "type: BuildAndPushDockerRegistry", 26),
+            "                  type: BuildAndPushDockerRegistry\n"
+            "                  name: Build and push\n"
+            "                  identifier: Plugin_1\n"
+            "                  spec:\n"
+            "                    connectorRef: Plugins_Docker_Hub_Connector  # hub\n"
+            "                    repo: plugins/drone-aws-cli\n"
+            "                    tags:\n"
+            "                      - linux-amd64\n"
+            "                    # the Linux image\n"
+            "                    dockerfile: docker/Dockerfile\n"
+            "                    runAsUser: \"0\"\n"
+            "                    buildArgs:\n"
+            "                      VERSION: <+codebase.tag>\n"
+            "                      GOARCH: amd64\n"
+            "                    labels:\n"
+            "                      org.opencontainers.image.source: https://github.com/drone-plugins/drone-aws-cli\n"
+            "                    target: release\n"
+            "                    envVariables:\n"
+            "                      PLUGIN_SKIP_TLS_VERIFY: \"true\"  # private mirror\n"
+            "                    resources:\n"
+            "                      limits:\n"
+            "                        memory: 2Gi\n"
+            "                  when:\n"
+            "                    stageStatus: Success\n");
+  auto again = lint::LintDocument(*NoPrivileged(), t.fixed, "p.yaml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << t.fixed;
+  ASSERT_EQ(again->report.findings_size(), 1);
+  EXPECT_EQ(again->report.findings(0).verdict(), v1::VERDICT_ALLOW) << t.fixed;
+  EXPECT_EQ(again->report.findings(0).changes_size(), 0);
 }
 
 }  // namespace
