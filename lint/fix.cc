@@ -300,7 +300,7 @@ class Planner {
       std::string type_change;
       for (const v1::Change& c : f.changes()) {
         if (c.field() == "type") {
-          spec_replaced = ChangeType(points, d, &rejected, &fix);
+          spec_replaced = ChangeType(points, d, b.build_step.dry_run(), &rejected, &fix);
           if (!spec_replaced) break;
           SetScalar(points.step, "type", c.required(), &fix);
           type_change = absl::StrCat(c.proposed(), " -> ", c.required());
@@ -507,9 +507,10 @@ class Planner {
   // A change of step type: replaces the body of the step's `spec:` by the
   // decided step's, carrying what the user wrote (kCarryTable) and the
   // comments on lines written again unchanged. What cannot be carried goes
-  // to fix->not_carried; a step Harness would reject, to `rejected`. False
+  // to fix->not_carried; a step Harness would reject, to `rejected`.
+  // `dry_run`: the build does not push (so needs no registry login). False
   // (with `skipped`) when the spec cannot be replaced at all.
-  bool ChangeType(const pipeline::StepEditPoints& points, const v1::Decision& d,
+  bool ChangeType(const pipeline::StepEditPoints& points, const v1::Decision& d, bool dry_run,
                   std::string* rejected, FindingFix* fix) {
     const pipeline::MappingPoints& spec = points.spec;
     const auto spec_key = points.step.keys.find("spec");
@@ -527,6 +528,9 @@ class Planner {
     const bool to_plugin = d.step_type() == v1::STEP_TYPE_PLUGIN;
     const absl::string_view new_type = d.harness_step_type();
     std::vector<bool> copied(lines_.count(), false);
+    const auto connector_value = spec.values.find("connectorRef");
+    const std::string connector =
+        connector_value == spec.values.end() ? "" : connector_value->second.content.scalar;
 
     // Adds `lines` (relative to their key) under `target`: a spec key, or
     // `settings.X` under the plugin's settings.
@@ -580,9 +584,9 @@ class Planner {
         case Carry::kDecided:
           return;
         case Carry::kCredentials:
-          lose(where, absl::StrCat("a ", new_type,
-                                   " step logs in through its connectorRef; put this login in "
-                                   "that connector"));
+          lose(where, absl::StrCat("a ", new_type, " step logs in through its connectorRef",
+                                   connector.empty() ? "" : absl::StrCat(" (", connector, ")"),
+                                   "; put this login in that connector"));
           return;
         case Carry::kNone:
           lose(where, row->why);
@@ -650,13 +654,10 @@ class Planner {
       carry(key, value);
     }
     // A Build and Push step's registry login is in its connector, which a
-    // Plugin step's settings cannot use; without a push it needs none.
-    bool dry_run = false;
-    for (const v1::Setting& s : d.settings()) dry_run |= s.name() == "dry_run";
+    // Plugin step's settings cannot use; a build that does not push needs none.
     if (to_plugin && !dry_run) {
-      const auto connector = spec.values.find("connectorRef");
-      const std::string name = connector == spec.values.end() ? "" : connector->second.content.scalar;
-      lose(absl::StrCat("spec.connectorRef", name.empty() ? "" : absl::StrCat(" (", name, ")")),
+      lose(absl::StrCat("spec.connectorRef",
+                        connector.empty() ? "" : absl::StrCat(" (", connector, ")")),
            absl::StrCat("holds the registry login, which a Plugin step's settings cannot "
                         "use; add settings ",
                         LoginSettingsOf(d.image()), " from secrets (<+secrets.getValue(...)>)"));

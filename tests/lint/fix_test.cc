@@ -260,6 +260,10 @@ TEST(FixTypeChange, CarriesBuildArgsEnvAndResourcesToBuildah) {
                 "(<+secrets.getValue(...)>)"});
   EXPECT_TRUE(t.fix.edits.empty());
   EXPECT_TRUE(absl::StrContains(t.fix.skipped, "would lose spec.connectorRef")) << t.fix.skipped;
+  // What it would write is the decided step: only the login is missing.
+  auto again = lint::LintDocument(*Globex(), t.fixed, "p.yaml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << t.fixed;
+  EXPECT_EQ(again->report.findings(0).verdict(), v1::VERDICT_ALLOW) << t.fixed;
 }
 
 // Proves Build and Push `labels` become the plugin's `custom_labels` and a
@@ -376,6 +380,271 @@ TEST(FixTypeChange, CarriesPluginSettingsToBuildAndPushAndRelintsClean) {
   ASSERT_EQ(again->report.findings_size(), 1);
   EXPECT_EQ(again->report.findings(0).verdict(), v1::VERDICT_ALLOW) << t.fixed;
   EXPECT_EQ(again->report.findings(0).changes_size(), 0);
+}
+
+
+// Proves a plugins/docker step that tags by auto_tag (a real pipeline:
+// drone-plugins/drone-aws-cli) is not fixed: the Build and Push step would
+// have no tags, which Harness rejects, and auto_tag, auto_tag_suffix and
+// the username/password login have no place in it.
+TEST(FixTypeChange, AutoTagWithoutTagsIsRefusedWithItsReason) {
+  const std::string text = Real("pipelines/drone-plugins__drone-aws-cli__.harness__harness.yaml");
+  const TypeFix t = FixTypeChange(*NoPrivileged(), text, "Plugin -> BuildAndPushDockerRegistry");
+  EXPECT_TRUE(t.fix.edits.empty());
+  EXPECT_FALSE(t.fix.incomplete_edits.empty());
+  EXPECT_TRUE(absl::StrContains(
+      t.fix.skipped, "would give BuildAndPushDockerRegistry without tags (Harness requires them)"))
+      << t.fix.skipped;
+  for (const char* key : {"spec.settings.auto_tag: Build and Push has no auto-tagging",
+                          "spec.settings.auto_tag_suffix: goes with auto_tag",
+                          "spec.settings.username: a BuildAndPushDockerRegistry step logs in "
+                          "through its connectorRef (Plugins_Docker_Hub_Connector)",
+                          "spec.settings.password: a BuildAndPushDockerRegistry step logs in"}) {
+    EXPECT_TRUE(absl::StrContains(t.not_carried, key)) << key << "\n" << t.not_carried;
+  }
+  auto result = lint::LintDocument(*NoPrivileged(), text, "p.yaml");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(lint::ApplyFixes(text, lint::PlanFixes(text, *result)).find("auto_tag: \"true\""),
+            text.find("auto_tag: \"true\""));  // The step is left as it was.
+}
+
+// Proves each Build and Push key without a Buildah counterpart is named,
+// with the registry login each destination's plugin needs.
+TEST(FixTypeChange, NamesEveryBuildAndPushKeyItCannotCarry) {
+  const std::string steps = R"(- step:
+    type: BuildAndPushDockerRegistry
+    identifier: hub
+    spec:
+      connectorRef: hub
+      repo: globex/app
+      tags: [v1]
+      cacheFrom: [globex/app:cache]
+      cacheTo: [globex/app:cache]
+      remoteCacheRepo: globex/cache
+      optimize: true
+      baseImageConnectorRefs: [base]
+      envDockerSecrets: {NPM: npm_token}
+      fileDockerSecrets: {npmrc: /tmp/npmrc}
+      registryRef: harness_registry
+      futureKey: x
+)";
+  const TypeFix t = FixTypeChange(*Globex(), steps, "BuildAndPushDockerRegistry -> Plugin");
+  for (const char* key :
+       {"spec.cacheFrom: a builder plugin has no remote cache setting", "spec.cacheTo: ",
+        "spec.remoteCacheRepo: ", "spec.optimize: ",
+        "spec.baseImageConnectorRefs: a Plugin step cannot log in to base-image registries",
+        "spec.envDockerSecrets: ", "spec.fileDockerSecrets: ", "spec.registryRef: ",
+        "spec.futureKey: no counterpart in a Plugin step",
+        "spec.connectorRef (hub): holds the registry login, which a Plugin step's settings "
+        "cannot use; add settings username and password"}) {
+    EXPECT_TRUE(absl::StrContains(t.not_carried, key)) << key << "\n" << t.not_carried;
+  }
+  EXPECT_EQ(t.fix.not_carried.size(), 10u) << t.not_carried;
+
+  const TypeFix ecr = FixTypeChange(*Globex(), R"(- step:
+    type: BuildAndPushECR
+    identifier: ecr
+    spec:
+      connectorRef: aws
+      region: us-east-2
+      account: "139426992374"
+      imageName: app
+      tags: [v1]
+      remoteCacheImage: app-cache
+)", "BuildAndPushECR -> Plugin");
+  EXPECT_TRUE(absl::StrContains(ecr.not_carried, "spec.remoteCacheImage: ")) << ecr.not_carried;
+  EXPECT_TRUE(absl::StrContains(ecr.not_carried, "spec.connectorRef (aws): holds the registry login, which a Plugin step's settings cannot use; add settings access_key and secret_key")) << ecr.not_carried;
+
+  const TypeFix gcr = FixTypeChange(*Globex(), R"(- step:
+    type: BuildAndPushGCR
+    identifier: gcr
+    spec:
+      connectorRef: gcp
+      host: gcr.io
+      projectID: globex
+      imageName: app
+      tags: [v1]
+)", "BuildAndPushGCR -> Plugin");
+  EXPECT_TRUE(absl::StrContains(gcr.not_carried, "add settings json_key")) << gcr.not_carried;
+
+  const TypeFix acr = FixTypeChange(*Globex(), R"(- step:
+    type: BuildAndPushACR
+    identifier: acr
+    spec:
+      connectorRef: azure
+      repository: globex.azurecr.io/app
+      subscriptionId: 0000-1111
+      tags: [v1]
+)", "BuildAndPushACR -> Plugin");
+  EXPECT_TRUE(absl::StrContains(acr.not_carried, "spec.subscriptionId: the ACR plugins have no subscription setting")) << acr.not_carried;
+}
+
+// Proves each plugin setting without a Build and Push counterpart is named,
+// and an ECR plugin's access keys as a login Build and Push takes only
+// through its connector.
+TEST(FixTypeChange, NamesEveryPluginSettingItCannotCarry) {
+  const TypeFix t = FixTypeChange(*NoPrivileged(), R"(- step:
+    type: Plugin
+    identifier: docker
+    spec:
+      connectorRef: hub
+      image: plugins/docker
+      imagePullPolicy: Always
+      settings:
+        repo: globex/app
+        tags: v1
+        auto_tag: true
+        auto_tag_suffix: linux-amd64
+        daemon_off: true
+        purge: false
+        build_args_from_env: [GOPROXY]
+        squash: true
+)", "Plugin -> BuildAndPushDockerRegistry");
+  for (const char* key :
+       {"spec.imagePullPolicy: no counterpart in a BuildAndPushDockerRegistry step",
+        "spec.settings.auto_tag: ", "spec.settings.auto_tag_suffix: ",
+        "spec.settings.daemon_off: ", "spec.settings.purge: ", "spec.settings.build_args_from_env: ",
+        "spec.settings.squash: no counterpart in a BuildAndPushDockerRegistry step"}) {
+    EXPECT_TRUE(absl::StrContains(t.not_carried, key)) << key << "\n" << t.not_carried;
+  }
+  EXPECT_EQ(t.fix.not_carried.size(), 7u) << t.not_carried;
+  // Tags were listed: the step would be valid, only incomplete.
+  EXPECT_FALSE(absl::StrContains(t.fix.skipped, "without tags")) << t.fix.skipped;
+
+  const TypeFix ecr = FixTypeChange(*NoPrivileged(), R"(- step:
+    type: Plugin
+    identifier: ecr
+    spec:
+      connectorRef: hub
+      image: plugins/ecr
+      settings:
+        registry: 139426992374.dkr.ecr.us-east-2.amazonaws.com
+        repo: app
+        tags: v1
+        access_key: <+secrets.getValue("aws_access_key")>
+        secret_key: <+secrets.getValue("aws_secret_key")>
+)", "Plugin -> BuildAndPushECR");
+  EXPECT_TRUE(absl::StrContains(ecr.not_carried, "spec.settings.access_key: a BuildAndPushECR step logs in through its connectorRef (hub)")) << ecr.not_carried;
+  EXPECT_TRUE(absl::StrContains(ecr.not_carried, "spec.settings.secret_key: ")) << ecr.not_carried;
+  EXPECT_EQ(ecr.fix.not_carried.size(), 2u) << ecr.not_carried;
+}
+
+// Proves comments inside a replaced spec stay on (or above) the lines
+// written again unchanged, also when the line moves under `settings`, stay
+// inside a block copied as written, and are named when their line goes.
+TEST(FixTypeChange, KeepsCommentsOnLinesWrittenAgainAndNamesTheOthers) {
+  const std::string step = R"(- step:
+    type: BuildAndPushDockerRegistry
+    identifier: app
+    spec:  # the spec
+      # push to hub
+      connectorRef: hub  # docker hub
+      repo: globex/app
+      tags:
+        - v1  # release tag
+      # the Dockerfile
+      dockerfile: build/Dockerfile  # main
+      resources:
+        # sized for the build
+        limits:
+          memory: 2Gi  # enough
+    timeout: 10m  # outside the spec
+)";
+  const TypeFix t = FixTypeChange(*Globex(), step, "BuildAndPushDockerRegistry -> Plugin");
+  EXPECT_EQ(t.fixed, R"(- step:
+    type: Plugin
+    identifier: app
+    spec:  # the spec
+      # push to hub
+      connectorRef: hub  # docker hub
+      image: plugins/buildah-docker:1.1.0-linux-amd64
+      privileged: false
+      settings:
+        repo: globex/app
+        tags: v1
+        # the Dockerfile
+        dockerfile: build/Dockerfile  # main
+      runAsUser: "1000"
+      resources:
+        # sized for the build
+        limits:
+          memory: 2Gi  # enough
+    timeout: 10m  # outside the spec
+)");
+  EXPECT_TRUE(absl::StrContains(
+      t.not_carried, "comment \"# release tag\" (line 9): its line is not written again"))
+      << t.not_carried;
+  EXPECT_EQ(t.fix.not_carried.size(), 2u) << t.not_carried;  // And the login.
+}
+
+// Proves a Build and Push step that does not push (the stage's
+// PLUGIN_DRY_RUN, where Harness gives it to the Buildah plugin) becomes
+// a Buildah step with nothing lost: the fix is complete, applied, and lint
+// after it finds no change needed.
+TEST(FixTypeChange, CompleteBuildahFixIsAppliedAndRelintsClean) {
+  const std::string pipeline = R"(pipeline:
+  identifier: p
+  stages:
+    - stage:
+        identifier: build
+        type: CI
+        variables:
+          - name: PLUGIN_DRY_RUN
+            type: String
+            value: "true"
+        spec:
+          infrastructure:
+            type: KubernetesDirect
+            spec:
+              connectorRef: k8s
+              namespace: ci
+              containerSecurityContext:
+                runAsNonRoot: true
+                runAsUser: "1000"
+          execution:
+            steps:
+              - step:
+                  type: BuildAndPushDockerRegistry
+                  identifier: check
+                  spec:
+                    connectorRef: hub  # pulls the plugin image
+                    repo: globex/app
+                    tags:
+                      - pr
+                    buildArgs:
+                      GOARCH: amd64
+                    labels:
+                      team: storefront
+                    target: test
+                    envVariables:
+                      PLUGIN_SKIP_TLS_VERIFY: "true"
+)";
+  const TypeFix t = FixTypeChange(*Globex(), pipeline, "BuildAndPushDockerRegistry -> Plugin");
+  EXPECT_EQ(t.fix.skipped, "");
+  EXPECT_EQ(t.not_carried, "");
+  ASSERT_FALSE(t.fix.edits.empty());
+  EXPECT_EQ(LinesFrom(t.fixed, "connectorRef: hub", 16),
+            "                    connectorRef: hub  # pulls the plugin image\n"
+            "                    image: plugins/buildah-docker:1.1.0-linux-amd64\n"
+            "                    privileged: false\n"
+            "                    settings:\n"
+            "                      repo: globex/app\n"
+            "                      tags: pr\n"
+            "                      build_args:\n"
+            "                        - GOARCH=amd64\n"
+            "                      custom_labels:\n"
+            "                        - team=storefront\n"
+            "                      target: test\n"
+            "                    runAsUser: \"1000\"\n"
+            "                    envVariables:\n"
+            "                      PLUGIN_SKIP_TLS_VERIFY: \"true\"\n");
+  auto again = lint::LintDocument(*Globex(), t.fixed, "p.yaml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << t.fixed;
+  ASSERT_EQ(again->report.findings_size(), 1);
+  EXPECT_EQ(again->report.findings(0).verdict(), v1::VERDICT_ALLOW) << t.fixed;
+  EXPECT_EQ(again->report.findings(0).changes_size(), 0) << again->report.findings(0).DebugString();
+  const lint::FileFix twice = lint::PlanFixes(t.fixed, *again);
+  for (const lint::FindingFix& ff : twice.findings) EXPECT_TRUE(ff.edits.empty());
 }
 
 }  // namespace
