@@ -102,6 +102,9 @@ constexpr CarryRow kCarryTable[] = {
     {"context", "settings.context", Carry::kDecided, ""},
     {"caching", "", Carry::kDecided, ""},  // A builder that has no cache says so in the finding.
     {"", "settings.dry_run", Carry::kDecided, ""},
+    // Dry run: the decision puts it where the new builder reads it (a stage
+    // variable for Buildah, PLUGIN_NO_PUSH for Kaniko: catalog/builders.yaml).
+    {"envVariables.PLUGIN_DRY_RUN", "envVariables.PLUGIN_DRY_RUN", Carry::kDecided, ""},
     {"", "image", Carry::kDecided, ""},
     {"", "privileged", Carry::kDecided, ""},
     // Carried.
@@ -162,6 +165,13 @@ struct BodyLine {
   std::vector<std::string> above;  // Comment lines kept above it.
   std::string trailing;           // A comment kept after it (with its spacing).
 };
+
+BodyLine NewLine(int indent, std::string text) {
+  BodyLine line;
+  line.indent = indent;
+  line.text = std::move(text);
+  return line;
+}
 
 // A key of a spec body and its lines (the key's line first).
 struct BodyEntry {
@@ -538,7 +548,7 @@ class Planner {
       if (absl::ConsumePrefix(&target, "settings.")) {
         BodyEntry* settings = FindEntry(body, "settings");
         if (settings == nullptr) {
-          body.push_back({"settings", {BodyLine{0, "settings:"}}});
+          body.push_back({"settings", {NewLine(0, "settings:")}});
           settings = &body.back();
         }
         for (BodyLine& l : lines) l.indent += 2;
@@ -550,22 +560,63 @@ class Planner {
     auto lose = [&](absl::string_view what, absl::string_view why) {
       fix->not_carried.push_back(absl::StrCat(what, ": ", why));
     };
-    // Copies the user's block of spec key `key` as written.
-    auto copy = [&](const std::string& key) {
-      const pipeline::TextPoint& at = spec.keys.at(key);
+    // Whether `key.sub` is read by the decision (and so written by it).
+    auto decided = [&](absl::string_view key, absl::string_view sub) {
+      const CarryRow* row = RowOf(absl::StrCat(key, ".", sub), /*plugin=*/!to_plugin);
+      return row != nullptr && row->carry == Carry::kDecided;
+    };
+    // Copies the user's block of spec key `key` as written, but for the
+    // entries the decision writes itself.
+    auto copy = [&](const std::string& key, const pipeline::PlainValue& value) {
       std::vector<BodyLine> lines;
+      if (value.flow_style && value.kind == pipeline::PlainValue::Kind::kMapping) {
+        // `{K: V, ...}`: written again as a block without the decided entries.
+        for (const auto& [k, v] : value.entries) {
+          if (decided(key, k)) continue;
+          if (v.kind != pipeline::PlainValue::Kind::kScalar) {
+            lose(absl::StrCat("spec.", key, ".", k), "not a plain value");
+            continue;
+          }
+          lines.push_back(NewLine(2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))));
+        }
+        if (lines.empty()) return;
+        lines.insert(lines.begin(), NewLine(0, absl::StrCat(key, ":")));
+        body.push_back({key, std::move(lines)});
+        return;
+      }
+      const pipeline::TextPoint& at = spec.keys.at(key);
+      int entry_indent = -1;  // The indentation of the value's own keys.
+      bool skipping = false;  // In an entry the decision writes.
+      int kept = 0;           // Entries kept.
       for (int l = at.line, end = BlockEnd(at.line, at.column); l <= end; ++l) {
         absl::string_view raw = lines_.Line(l);
         if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
         std::size_t spaces = 0;
         while (spaces < raw.size() && raw[spaces] == ' ') ++spaces;
+        if (spaces == raw.size()) {  // Blank.
+          copied[l] = true;
+          continue;
+        }
+        if (l > at.line && raw[spaces] != '#') {
+          if (entry_indent < 0) entry_indent = static_cast<int>(spaces);
+          if (static_cast<int>(spaces) == entry_indent) {
+            const SplitLine entry = SplitComment(raw);
+            skipping = value.kind == pipeline::PlainValue::Kind::kMapping &&
+                       decided(key, entry.content.substr(0, entry.content.find(':')));
+            kept += skipping ? 0 : 1;
+          }
+        }
+        if (skipping) continue;  // Its comments are matched (or named) below.
         copied[l] = true;
-        if (spaces == raw.size()) continue;  // Blank.
         BodyLine line;
         line.indent = std::max(0, static_cast<int>(spaces) - col);
         line.text = std::string(raw.substr(spaces));
         line.verbatim = true;
         lines.push_back(std::move(line));
+      }
+      if (entry_indent >= 0 && kept == 0) {  // Only decided entries: no key left.
+        copied[at.line] = false;
+        return;
       }
       body.push_back({key, std::move(lines)});
     };
@@ -592,11 +643,12 @@ class Planner {
           lose(where, row->why);
           return;
         case Carry::kSame:
-          if (BodyEntry* decided = FindEntry(body, target)) {
+          if (BodyEntry* rendered = FindEntry(body, target)) {
             if (value.kind != Kind::kMapping) return;  // The decision's value.
             for (const auto& [k, v] : value.entries) {  // Merged: the decision's entries win.
+              if (decided(name, k)) continue;
               bool present = false;
-              for (const BodyLine& l : decided->lines) {
+              for (const BodyLine& l : rendered->lines) {
                 present |= l.indent == 2 && absl::StartsWith(l.text, absl::StrCat(k, ":"));
               }
               if (present) continue;
@@ -604,20 +656,20 @@ class Planner {
                 lose(absl::StrCat(where, ".", k), "not a plain value");
                 continue;
               }
-              decided->lines.push_back(
-                  BodyLine{2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))});
+              rendered->lines.push_back(
+                  NewLine(2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))));
             }
             return;
           }
-          copy(name);
+          copy(name, value);
           return;
         case Carry::kScalar:
           if (value.kind != Kind::kScalar) {
             lose(where, "not a plain value");
             return;
           }
-          add(target, {BodyLine{0, absl::StrCat(target.substr(target.rfind('.') + 1), ": ",
-                                                YamlScalar(value.scalar))}});
+          add(target, {NewLine(0, absl::StrCat(target.substr(target.rfind('.') + 1), ": ",
+                                                YamlScalar(value.scalar)))});
           return;
         case Carry::kMapToPairs: {
           std::vector<std::pair<std::string, std::string>> pairs;
@@ -626,10 +678,10 @@ class Planner {
             return;
           }
           std::vector<BodyLine> lines = {
-              BodyLine{0, absl::StrCat(target.substr(target.rfind('.') + 1), ":")}};
+              NewLine(0, absl::StrCat(target.substr(target.rfind('.') + 1), ":"))};
           for (const auto& [k, v] : pairs) {
-            lines.push_back(BodyLine{2, to_plugin ? absl::StrCat("- ", YamlScalar(absl::StrCat(k, "=", v)))
-                                                  : absl::StrCat(YamlScalar(k), ": ", YamlScalar(v))});
+            lines.push_back(NewLine(2, to_plugin ? absl::StrCat("- ", YamlScalar(absl::StrCat(k, "=", v)))
+                                                  : absl::StrCat(YamlScalar(k), ": ", YamlScalar(v))));
           }
           add(target, std::move(lines));
           return;
@@ -745,7 +797,9 @@ FileFix PlanFixes(absl::string_view text, const LintResult& result) {
     if (f.verdict() != v1::VERDICT_ALLOW_WITH_CHANGES) continue;
     const int build = result.build_index[i];
     if (build < 0 || f.rule() == v1::UNMANAGED_BUILD) {
-      out.findings.push_back({i, {}, "replace this build by hand with the decided step"});
+      FindingFix& fix = out.findings.emplace_back();
+      fix.finding = i;
+      fix.skipped = "replace this build by hand with the decided step";
       continue;
     }
     planner.Finding(i, f, result.document.builds[build], &out);

@@ -647,5 +647,51 @@ TEST(FixTypeChange, CompleteBuildahFixIsAppliedAndRelintsClean) {
   for (const lint::FindingFix& ff : twice.findings) EXPECT_TRUE(ff.edits.empty());
 }
 
+
+// Proves envVariables.PLUGIN_DRY_RUN is not copied to the Buildah step: the
+// decision puts the dry run where Buildah reads it (a stage variable), the
+// step's other variables are copied as written, and lint after the fix
+// finds nothing to change.
+TEST(FixTypeChange, DryRunMovesWhereTheNewBuilderReadsIt) {
+  const std::string pipeline = R"(pipeline:
+  identifier: p
+  stages:
+    - stage:
+        identifier: build
+        type: CI
+        spec:
+          infrastructure:
+            type: KubernetesDirect
+            spec:
+              connectorRef: k8s
+              namespace: ci
+              containerSecurityContext:
+                runAsNonRoot: true
+                runAsUser: "1000"
+          execution:
+            steps:
+              - step:
+                  type: BuildAndPushDockerRegistry
+                  identifier: check
+                  spec:
+                    connectorRef: hub
+                    repo: globex/app
+                    tags: [pr]
+                    envVariables:
+                      PLUGIN_DRY_RUN: "true"
+                      PLUGIN_SKIP_TLS_VERIFY: "true"  # private mirror
+)";
+  const TypeFix t = FixTypeChange(*Globex(), pipeline, "BuildAndPushDockerRegistry -> Plugin");
+  EXPECT_EQ(t.not_carried, "");
+  ASSERT_FALSE(t.fix.edits.empty()) << t.fix.skipped;
+  EXPECT_EQ(LinesFrom(t.fixed, "envVariables:", 3),
+            "                    envVariables:\n"
+            "                      PLUGIN_SKIP_TLS_VERIFY: \"true\"  # private mirror\n");
+  EXPECT_TRUE(absl::StrContains(t.fixed, "          - name: PLUGIN_DRY_RUN\n")) << t.fixed;
+  auto again = lint::LintDocument(*Globex(), t.fixed, "p.yaml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << t.fixed;
+  EXPECT_EQ(again->report.findings(0).verdict(), v1::VERDICT_ALLOW) << t.fixed;
+}
+
 }  // namespace
 }  // namespace buildgate
