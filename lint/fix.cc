@@ -82,8 +82,14 @@ struct CarryRow {
   absl::string_view build_and_push;  // A Build and Push spec key; "" when it has none.
   absl::string_view plugin;          // A Plugin spec key, `settings.X` for a setting; "" none.
   Carry carry;
-  absl::string_view why;  // kNone, kCredentials: why it is not carried and what to do.
+  // kNone: why it is not carried and what to do; kCredentials: the same
+  // when it is not the push login (which goes to the step's connectorRef).
+  absl::string_view why;
 };
+
+constexpr absl::string_view kBaseImageLogin =
+    "a Build and Push step logs in to a base image's registry through baseImageConnectorRefs; "
+    "put this login in a connector and list it there";
 
 constexpr CarryRow kCarryTable[] = {
     // The build itself: read into the BuildStep, decided, rendered.
@@ -120,6 +126,11 @@ constexpr CarryRow kCarryTable[] = {
     {"", "settings.access_key", Carry::kCredentials, ""},
     {"", "settings.secret_key", Carry::kCredentials, ""},
     {"", "settings.json_key", Carry::kCredentials, ""},
+    // drone-docker's base-image login (used with plugins/docker in
+    // drone-plugins' own .harness pipelines, tests/pipelines/real).
+    {"", "settings.base_image_registry", Carry::kCredentials, kBaseImageLogin},
+    {"", "settings.base_image_username", Carry::kCredentials, kBaseImageLogin},
+    {"", "settings.base_image_password", Carry::kCredentials, kBaseImageLogin},
     // No counterpart.
     {"", "settings.auto_tag", Carry::kNone,
      "Build and Push has no auto-tagging (tags from the git ref); list the tags"},
@@ -635,6 +646,10 @@ class Planner {
         case Carry::kDecided:
           return;
         case Carry::kCredentials:
+          if (!row->why.empty()) {
+            lose(where, row->why);
+            return;
+          }
           lose(where, absl::StrCat("a ", new_type, " step logs in through its connectorRef",
                                    connector.empty() ? "" : absl::StrCat(" (", connector, ")"),
                                    "; put this login in that connector"));

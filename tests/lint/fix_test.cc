@@ -499,15 +499,21 @@ TEST(FixTypeChange, NamesEveryPluginSettingItCannotCarry) {
         purge: false
         build_args_from_env: [GOPROXY]
         squash: true
+        base_image_registry: harness0.harness.io
+        base_image_username: <+secrets.getValue("har_user")>
+        base_image_password: <+secrets.getValue("har_token")>
 )", "Plugin -> BuildAndPushDockerRegistry");
   for (const char* key :
        {"spec.imagePullPolicy: no counterpart in a BuildAndPushDockerRegistry step",
         "spec.settings.auto_tag: ", "spec.settings.auto_tag_suffix: ",
         "spec.settings.daemon_off: ", "spec.settings.purge: ", "spec.settings.build_args_from_env: ",
-        "spec.settings.squash: no counterpart in a BuildAndPushDockerRegistry step"}) {
+        "spec.settings.squash: no counterpart in a BuildAndPushDockerRegistry step",
+        "spec.settings.base_image_registry: a Build and Push step logs in to a base image's "
+        "registry through baseImageConnectorRefs",
+        "spec.settings.base_image_username: ", "spec.settings.base_image_password: "}) {
     EXPECT_TRUE(absl::StrContains(t.not_carried, key)) << key << "\n" << t.not_carried;
   }
-  EXPECT_EQ(t.fix.not_carried.size(), 7u) << t.not_carried;
+  EXPECT_EQ(t.fix.not_carried.size(), 10u) << t.not_carried;
   // Tags were listed: the step would be valid, only incomplete.
   EXPECT_FALSE(absl::StrContains(t.fix.skipped, "without tags")) << t.fix.skipped;
 
