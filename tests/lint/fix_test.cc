@@ -699,5 +699,49 @@ TEST(FixTypeChange, DryRunMovesWhereTheNewBuilderReadsIt) {
   EXPECT_EQ(again->report.findings(0).verdict(), v1::VERDICT_ALLOW) << t.fixed;
 }
 
+
+// Proves, over every real pipeline (tests/pipelines/real) under both
+// policies that change step types, that each type change's edits (applied
+// or only shown) give a document that lints, with that build decided as
+// buildgate decided it (no change left), and that a complete fix loses
+// nothing the user wrote.
+TEST(FixTypeChange, EveryRealTypeChangeRelintsAsDecided) {
+  int type_changes = 0;
+  for (const auto& policy : {Globex(), NoPrivileged()}) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(
+             BUILDGATE_SOURCE_DIR "/tests/pipelines/real")) {
+      const std::string path = entry.path().string();
+      if (!entry.is_regular_file() || !(absl::EndsWith(path, ".yaml") || absl::EndsWith(path, ".yml"))) {
+        continue;
+      }
+      const std::string text = testing::ReadAll(path);
+      auto result = lint::LintDocument(*policy, text, path);
+      if (!result.ok()) continue;  // Not a pipeline this test is about.
+      const lint::FileFix plan = lint::PlanFixes(text, *result);
+      for (const lint::FindingFix& ff : plan.findings) {
+        bool type_change = false;
+        for (const v1::Change& c : result->report.findings(ff.finding).changes()) {
+          type_change |= c.field() == "type";
+        }
+        if (!type_change || (ff.edits.empty() && ff.incomplete_edits.empty())) continue;
+        ++type_changes;
+        EXPECT_EQ(ff.edits.empty(), !ff.not_carried.empty() || !ff.skipped.empty()) << path;
+        lint::FileFix one;
+        one.findings.push_back(ff);
+        if (ff.edits.empty()) one.findings[0].edits = ff.incomplete_edits;
+        const std::string fixed = lint::ApplyFixes(text, one);
+        auto again = lint::LintDocument(*policy, fixed, path);
+        ASSERT_TRUE(again.ok()) << path << ": " << again.status() << "\n"
+                                << lint::UnifiedDiff(text, fixed, path);
+        ASSERT_EQ(again->report.findings_size(), result->report.findings_size()) << path;
+        const v1::Finding& now = again->report.findings(ff.finding);
+        EXPECT_EQ(now.verdict(), v1::VERDICT_ALLOW)
+            << path << "\n" << now.DebugString() << lint::UnifiedDiff(text, fixed, path);
+      }
+    }
+  }
+  EXPECT_GT(type_changes, 100);
+}
+
 }  // namespace
 }  // namespace buildgate
