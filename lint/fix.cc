@@ -4,12 +4,12 @@
 #include <set>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
 #include "engine/render.h"
 
 namespace buildgate::lint {
@@ -65,9 +65,11 @@ int Indent(absl::string_view line) {
 // v0/pipeline/steps/common/plugin-step-info.yaml (envVariables: harness-core
 // PluginStepInfo.java); plugin settings, drone-plugins/drone-buildah
 // cmd/drone-docker/main.go @576fa63 and drone-plugins/drone-docker
-// cmd/drone-docker/main.go (the Buildah plugin is drone-docker's flag set on
-// buildah); credentials, drone-buildah's ECR (`access_key`, `secret_key`)
-// and GCR (`json_key`) commands (/work/shared/domain/builders.md section 2).
+// cmd/drone-docker/main.go (drone-buildah keeps drone-docker's command and
+// setting names); logins, drone-buildah's ECR (`access_key`, `secret_key`)
+// and GCR (`json_key`) commands (the domain notes' builders.md, section 2).
+// The ACR plugins' login is taken to be `username`/`password` (a service
+// principal), as drone-docker's: not checked against drone-buildah's source.
 
 enum class Carry {
   kDecided,      // Read by the decision and written by the engine (engine/render.cc).
@@ -139,17 +141,22 @@ constexpr CarryRow kCarryTable[] = {
     {"", "settings.purge", Carry::kNone, "Build and Push has no purge setting"},
     {"", "settings.build_args_from_env", Carry::kNone,
      "Build and Push takes build args as values (buildArgs)"},
-    {"cacheFrom", "", Carry::kNone, "a builder plugin has no remote cache setting"},
-    {"cacheTo", "", Carry::kNone, "a builder plugin has no remote cache setting"},
-    {"remoteCacheRepo", "", Carry::kNone, "a builder plugin has no remote cache setting"},
-    {"remoteCacheImage", "", Carry::kNone, "a builder plugin has no remote cache setting"},
-    {"optimize", "", Carry::kNone, "a Kaniko snapshot option; a builder plugin has none"},
+    {"", "settings.cache_from", Carry::kNone,
+     "set Build and Push cacheFrom by hand (its values depend on the builder)"},
+    {"", "settings.cache_to", Carry::kNone,
+     "set Build and Push cacheTo by hand (its values depend on the builder)"},
+    {"cacheFrom", "", Carry::kNone, "the Buildah plugin has no remote cache setting"},
+    {"cacheTo", "", Carry::kNone, "the Buildah plugin has no remote cache setting"},
+    {"remoteCacheRepo", "", Carry::kNone, "the Buildah plugin has no remote cache setting"},
+    {"remoteCacheImage", "", Carry::kNone, "the Buildah plugin has no remote cache setting"},
+    {"optimize", "", Carry::kNone, "a Kaniko snapshot option; the Buildah plugin has none"},
     {"baseImageConnectorRefs", "", Carry::kNone,
      "a Plugin step cannot log in to base-image registries through connectors"},
-    {"envDockerSecrets", "", Carry::kNone, "a builder plugin takes no build secrets"},
-    {"fileDockerSecrets", "", Carry::kNone, "a builder plugin takes no build secrets"},
+    {"envDockerSecrets", "", Carry::kNone, "the Buildah plugin takes no build secrets"},
+    {"fileDockerSecrets", "", Carry::kNone, "the Buildah plugin takes no build secrets"},
     {"subscriptionId", "", Carry::kNone, "the ACR plugins have no subscription setting"},
-    {"registryRef", "", Carry::kNone, "a Harness artifact registry; a Plugin step pushes to settings.registry"},
+    {"registryRef", "", Carry::kNone,
+     "a Harness artifact registry; a Plugin step pushes to settings.registry"},
 };
 
 // The row of `key` (a Build and Push key, or a Plugin key / `settings.X`).
@@ -171,10 +178,10 @@ absl::string_view LoginSettingsOf(absl::string_view image) {
 // One line of a spec body: its indentation relative to the spec's keys.
 struct BodyLine {
   int indent = 0;
-  std::string text;               // Without indentation; with its comment when `verbatim`.
-  bool verbatim = false;          // Copied from the user's text as written.
+  std::string text;                // Without indentation; with its comment when `verbatim`.
+  bool verbatim = false;           // Copied from the user's text as written.
   std::vector<std::string> above;  // Comment lines kept above it.
-  std::string trailing;           // A comment kept after it (with its spacing).
+  std::string trailing;            // A comment kept after it (with its spacing).
 };
 
 BodyLine NewLine(int indent, std::string text) {
@@ -218,6 +225,9 @@ BodyEntry* FindEntry(std::vector<BodyEntry>& body, absl::string_view key) {
   }
   return nullptr;
 }
+const BodyEntry* FindEntry(const std::vector<BodyEntry>& body, absl::string_view key) {
+  return FindEntry(const_cast<std::vector<BodyEntry>&>(body), key);
+}
 
 // A line split into its content and its comment (" # ..." with the spaces
 // before it), outside quoted scalars.
@@ -241,9 +251,8 @@ SplitLine SplitComment(absl::string_view line) {
   std::size_t hash = absl::string_view::npos;
   for (std::size_t j = i; j < line.size(); ++j) {
     const char c = line[j];
-    const bool scalar_start =
-        j == i || line[j - 1] == ' ' || line[j - 1] == '[' || line[j - 1] == '{' ||
-        line[j - 1] == ',';
+    const bool scalar_start = j == i || line[j - 1] == ' ' || line[j - 1] == '[' ||
+                              line[j - 1] == '{' || line[j - 1] == ',';
     if ((c == '"' || c == '\'') && scalar_start) {
       for (++j; j < line.size(); ++j) {
         if (c == '"' && line[j] == '\\') {
@@ -270,7 +279,8 @@ SplitLine SplitComment(absl::string_view line) {
 // "K=V" items of a Build and Push map, or the map of a plugin's K=V list (or
 // comma list, as drone's list flags read one); false when a value is not
 // plain text or an item has no '='.
-bool PairsOf(const pipeline::PlainValue& value, std::vector<std::pair<std::string, std::string>>* out) {
+bool PairsOf(const pipeline::PlainValue& value,
+             std::vector<std::pair<std::string, std::string>>* out) {
   using Kind = pipeline::PlainValue::Kind;
   if (value.kind == Kind::kMapping) {
     for (const auto& [k, v] : value.entries) {
@@ -299,6 +309,307 @@ bool PairsOf(const pipeline::PlainValue& value, std::vector<std::pair<std::strin
   }
   return true;
 }
+
+// The last line of the block that starts on `line` with a key at `column`:
+// every following line indented deeper (comment lines inside it included,
+// trailing ones not).
+int BlockEnd(const Lines& lines, int line, int column) {
+  int last = line;
+  for (int l = line + 1; l < lines.count(); ++l) {
+    const int indent = Indent(lines.Line(l));
+    if (indent < 0) continue;
+    if (indent <= column) break;
+    last = l;
+  }
+  return last;
+}
+
+// The new body of a step's block `spec:` when its type changes: the decided
+// step's keys, what the user wrote carried over (kCarryTable), comments kept
+// where their lines are written again; what cannot be carried is named.
+class SpecCarrier {
+ public:
+  // `spec`: the user's spec (a block mapping) in `lines`; `d`: the decision;
+  // losses go to `not_carried`.
+  SpecCarrier(const Lines& lines, const pipeline::MappingPoints& spec, const v1::Decision& d,
+              std::vector<std::string>* not_carried)
+      : lines_(lines),
+        spec_(spec),
+        d_(d),
+        not_carried_(not_carried),
+        body_(RenderedBody(d.step_yaml())),
+        copied_(lines.count(), false),
+        col_(spec.start.column),
+        to_plugin_(d.step_type() == v1::STEP_TYPE_PLUGIN),
+        new_type_(d.harness_step_type()) {
+    const auto connector = spec.values.find("connectorRef");
+    if (connector != spec.values.end()) connector_ = connector->second.content.scalar;
+  }
+
+  // False when the decision has no spec to write.
+  bool ok() const { return !body_.empty(); }
+
+  // Carries every key of the user's spec, in the order written; names the
+  // registry login a Plugin step will lack unless the build does not push
+  // (`dry_run`).
+  void CarryAll(bool dry_run) {
+    std::vector<std::pair<std::size_t, std::string>> keys;
+    for (const auto& [key, at] : spec_.keys) keys.emplace_back(at.offset, key);
+    std::sort(keys.begin(), keys.end());
+    for (const auto& [offset, key] : keys) {
+      const pipeline::PlainValue& value = spec_.values.at(key).content;
+      if (!to_plugin_ && key == "settings") {
+        if (value.kind == Kind::kMapping) {
+          for (const auto& [name, v] : value.entries) Carry(absl::StrCat("settings.", name), v);
+        } else if (value.kind != Kind::kNull) {
+          Lose("spec.settings", "not a mapping");
+        }
+        continue;
+      }
+      Carry(key, value);
+    }
+    // A Build and Push step's registry login is in its connector, which a
+    // Plugin step's settings cannot use; a build that does not push needs none.
+    if (to_plugin_ && !dry_run) {
+      Lose(absl::StrCat("spec.connectorRef", Parenthesized(connector_)),
+           absl::StrCat("holds the registry login, which a Plugin step's settings cannot use; "
+                        "add settings ",
+                        LoginSettingsOf(d_.image()), " from secrets (<+secrets.getValue(...)>)"));
+    }
+  }
+
+  // What Harness would reject in the new step, or "".
+  std::string Rejected() const {
+    if (!to_plugin_ && FindEntry(body_, "tags") == nullptr) {
+      return absl::StrCat(new_type_, " without tags (Harness requires them)");
+    }
+    return "";
+  }
+
+  // The text of lines [first, last] (the old body) written again: keeps each
+  // comment on (or above) a line written again unchanged, names the others.
+  std::string Body(int first, int last) {
+    std::vector<BodyLine*> written;
+    for (BodyEntry& e : body_) {
+      for (BodyLine& l : e.lines) written.push_back(&l);
+    }
+    std::vector<bool> taken(written.size(), false);
+    std::vector<std::pair<int, std::string>> above;  // Comment lines waiting for their line.
+    for (int l = first; l <= last; ++l) {
+      if (copied_[l]) continue;
+      const SplitLine s = SplitComment(lines_.Line(l));
+      if (s.indent < 0) continue;
+      if (s.content.empty()) {
+        above.emplace_back(l, s.comment);
+        continue;
+      }
+      std::size_t match = 0;
+      while (match < written.size() &&
+             (taken[match] || written[match]->verbatim || written[match]->text != s.content)) {
+        ++match;
+      }
+      if (match < written.size()) {
+        taken[match] = true;
+        for (auto& [line, comment] : above) written[match]->above.push_back(comment);
+        written[match]->trailing = s.comment;
+      } else {
+        for (const auto& [line, comment] : above) LoseComment(line, comment);
+        if (!s.comment.empty()) LoseComment(l, s.comment);
+      }
+      above.clear();
+    }
+    for (const auto& [line, comment] : above) LoseComment(line, comment);
+    std::string out;
+    for (const BodyLine* l : written) {
+      const std::string pad(col_ + l->indent, ' ');
+      for (const std::string& comment : l->above) absl::StrAppend(&out, pad, comment, "\n");
+      absl::StrAppend(&out, pad, l->text, l->trailing, "\n");
+    }
+    return out;
+  }
+
+ private:
+  using Kind = pipeline::PlainValue::Kind;
+
+  static std::string Parenthesized(absl::string_view s) {
+    return s.empty() ? "" : absl::StrCat(" (", s, ")");
+  }
+
+  void Lose(absl::string_view what, absl::string_view why) {
+    not_carried_->push_back(absl::StrCat(what, ": ", why));
+  }
+
+  void LoseComment(int line, absl::string_view comment) {
+    Lose(absl::StrCat("comment \"", absl::StripLeadingAsciiWhitespace(comment), "\" (line ",
+                      line + 1, ")"),
+         "its line is not written again");
+  }
+
+  // Whether `key.sub` is read by the decision (and so written by it).
+  bool Decided(absl::string_view key, absl::string_view sub) const {
+    const CarryRow* row = RowOf(absl::StrCat(key, ".", sub), /*plugin=*/!to_plugin_);
+    return row != nullptr && row->carry == Carry::kDecided;
+  }
+
+  // Adds `lines` (relative to their key) under `target`: a spec key, or
+  // `settings.X` under the plugin's settings.
+  void Add(absl::string_view target, std::vector<BodyLine> lines) {
+    if (absl::ConsumePrefix(&target, "settings.")) {
+      BodyEntry* settings = FindEntry(body_, "settings");
+      if (settings == nullptr) {
+        body_.push_back({"settings", {NewLine(0, "settings:")}});
+        settings = &body_.back();
+      }
+      for (BodyLine& l : lines) {
+        l.indent += 2;
+        settings->lines.push_back(std::move(l));
+      }
+      return;
+    }
+    body_.push_back({std::string(target), std::move(lines)});
+  }
+
+  // Copies the user's block of spec key `key` as written, but for the
+  // entries the decision writes itself.
+  void Copy(const std::string& key, const pipeline::PlainValue& value) {
+    std::vector<BodyLine> lines;
+    if (value.flow_style && value.kind == Kind::kMapping) {
+      // `{K: V, ...}`: written again as a block without the decided entries.
+      for (const auto& [k, v] : value.entries) {
+        if (Decided(key, k)) continue;
+        if (v.kind != Kind::kScalar) {
+          Lose(absl::StrCat("spec.", key, ".", k), "not a plain value");
+          continue;
+        }
+        lines.push_back(NewLine(2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))));
+      }
+      if (lines.empty()) return;
+      lines.insert(lines.begin(), NewLine(0, absl::StrCat(key, ":")));
+      body_.push_back({key, std::move(lines)});
+      return;
+    }
+    const pipeline::TextPoint& at = spec_.keys.at(key);
+    int entry_indent = -1;  // The indentation of the value's own keys.
+    bool skipping = false;  // In an entry the decision writes.
+    int kept = 0;           // Entries kept.
+    for (int l = at.line, end = BlockEnd(lines_, at.line, at.column); l <= end; ++l) {
+      absl::string_view raw = lines_.Line(l);
+      if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+      std::size_t spaces = 0;
+      while (spaces < raw.size() && raw[spaces] == ' ') ++spaces;
+      if (spaces == raw.size()) {  // Blank.
+        copied_[l] = true;
+        continue;
+      }
+      if (l > at.line && raw[spaces] != '#') {
+        if (entry_indent < 0) entry_indent = static_cast<int>(spaces);
+        if (static_cast<int>(spaces) == entry_indent) {
+          const SplitLine entry = SplitComment(raw);
+          skipping = value.kind == Kind::kMapping &&
+                     Decided(key, entry.content.substr(0, entry.content.find(':')));
+          kept += skipping ? 0 : 1;
+        }
+      }
+      if (skipping) continue;  // Its comments are matched (or named) by Body.
+      copied_[l] = true;
+      BodyLine line =
+          NewLine(std::max(0, static_cast<int>(spaces) - col_), std::string(raw.substr(spaces)));
+      line.verbatim = true;
+      lines.push_back(std::move(line));
+    }
+    if (entry_indent >= 0 && kept == 0) {  // Only decided entries: no key left.
+      copied_[at.line] = false;
+      return;
+    }
+    body_.push_back({key, std::move(lines)});
+  }
+
+  // Carries one key the user wrote (`name`: a spec key, or `settings.X` of
+  // a Plugin step).
+  void Carry(const std::string& name, const pipeline::PlainValue& value) {
+    const std::string where = absl::StrCat("spec.", name);
+    const CarryRow* row = RowOf(name, /*plugin=*/!to_plugin_);
+    if (row == nullptr) {
+      Lose(where, absl::StrCat("no counterpart in a ", new_type_, " step"));
+      return;
+    }
+    const absl::string_view target = to_plugin_ ? row->plugin : row->build_and_push;
+    const absl::string_view target_key = target.substr(target.rfind('.') + 1);
+    switch (row->carry) {
+      case Carry::kDecided:
+        return;
+      case Carry::kCredentials:
+        Lose(where,
+             !row->why.empty()
+                 ? std::string(row->why)
+                 : absl::StrCat("a ", new_type_, " step logs in through its connectorRef",
+                                Parenthesized(connector_), "; put this login in that connector"));
+        return;
+      case Carry::kNone:
+        Lose(where, row->why);
+        return;
+      case Carry::kSame:
+        if (BodyEntry* rendered = FindEntry(body_, target)) {
+          if (value.kind == Kind::kMapping) Merge(name, value, rendered);
+          return;  // Otherwise the decision's value.
+        }
+        Copy(name, value);
+        return;
+      case Carry::kScalar:
+        if (value.kind != Kind::kScalar) {
+          Lose(where, "not a plain value");
+          return;
+        }
+        Add(target, {NewLine(0, absl::StrCat(target_key, ": ", YamlScalar(value.scalar)))});
+        return;
+      case Carry::kMapToPairs: {
+        std::vector<std::pair<std::string, std::string>> pairs;
+        if (!PairsOf(value, &pairs)) {
+          Lose(where, "not a mapping of values nor a list of K=V");
+          return;
+        }
+        std::vector<BodyLine> lines = {NewLine(0, absl::StrCat(target_key, ":"))};
+        for (const auto& [k, v] : pairs) {
+          lines.push_back(NewLine(2, to_plugin_
+                                         ? absl::StrCat("- ", YamlScalar(absl::StrCat(k, "=", v)))
+                                         : absl::StrCat(YamlScalar(k), ": ", YamlScalar(v))));
+        }
+        Add(target, std::move(lines));
+        return;
+      }
+    }
+  }
+
+  // Adds the user's entries of mapping `name` that the decision's `rendered`
+  // one lacks (the decision's win).
+  void Merge(const std::string& name, const pipeline::PlainValue& value, BodyEntry* rendered) {
+    for (const auto& [k, v] : value.entries) {
+      if (Decided(name, k)) continue;
+      bool present = false;
+      for (const BodyLine& l : rendered->lines) {
+        present |= l.indent == 2 && absl::StartsWith(l.text, absl::StrCat(k, ":"));
+      }
+      if (present) continue;
+      if (v.kind != Kind::kScalar) {
+        Lose(absl::StrCat("spec.", name, ".", k), "not a plain value");
+        continue;
+      }
+      rendered->lines.push_back(
+          NewLine(2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))));
+    }
+  }
+
+  const Lines& lines_;
+  const pipeline::MappingPoints& spec_;
+  const v1::Decision& d_;
+  std::vector<std::string>* not_carried_;
+  std::vector<BodyEntry> body_;
+  std::vector<bool> copied_;  // Old lines copied as written (their comments with them).
+  const int col_;             // The user's spec keys' indentation.
+  const bool to_plugin_;
+  const absl::string_view new_type_;
+  std::string connector_;  // The user's connectorRef.
+};
 
 // Plans the edits of each finding from the edit points the pipeline reader
 // recorded for its build (pipeline/edit_points.h).
@@ -511,32 +822,17 @@ class Planner {
          fix);
   }
 
-  // The last line of the block that starts on `line` with a key at
-  // `column`: every following line indented deeper (comment lines inside it
-  // included, trailing ones not).
-  int BlockEnd(int line, int column) const {
-    int last = line;
-    for (int l = line + 1; l < lines_.count(); ++l) {
-      const int indent = Indent(lines_.Line(l));
-      if (indent < 0) continue;
-      if (indent <= column) break;
-      last = l;
-    }
-    return last;
-  }
-
   // A change of step type: replaces the body of the step's `spec:` by the
-  // decided step's, carrying what the user wrote (kCarryTable) and the
-  // comments on lines written again unchanged. What cannot be carried goes
-  // to fix->not_carried; a step Harness would reject, to `rejected`.
-  // `dry_run`: the build does not push (so needs no registry login). False
-  // (with `skipped`) when the spec cannot be replaced at all.
+  // decided step's, carrying what the user wrote (SpecCarrier). What cannot
+  // be carried goes to fix->not_carried; a step Harness would reject, to
+  // `rejected`. `dry_run`: the build does not push (so needs no registry
+  // login). False (with `skipped`) when the spec cannot be replaced at all.
   bool ChangeType(const pipeline::StepEditPoints& points, const v1::Decision& d, bool dry_run,
                   std::string* rejected, FindingFix* fix) {
     const pipeline::MappingPoints& spec = points.spec;
     const auto spec_key = points.step.keys.find("spec");
-    std::vector<BodyEntry> body = RenderedBody(d.step_yaml());
-    if (spec_key == points.step.keys.end() || body.empty() || !spec.is_mapping) {
+    SpecCarrier carrier(lines_, spec, d, &fix->not_carried);
+    if (spec_key == points.step.keys.end() || !carrier.ok() || !spec.is_mapping) {
       fix->skipped = "the step's spec cannot be replaced";
       return false;
     }
@@ -545,238 +841,10 @@ class Planner {
       fix->skipped = "the step's spec is not a block mapping";
       return false;
     }
-    const int col = spec.start.column;  // The user's spec keys' indentation.
-    const bool to_plugin = d.step_type() == v1::STEP_TYPE_PLUGIN;
-    const absl::string_view new_type = d.harness_step_type();
-    std::vector<bool> copied(lines_.count(), false);
-    const auto connector_value = spec.values.find("connectorRef");
-    const std::string connector =
-        connector_value == spec.values.end() ? "" : connector_value->second.content.scalar;
-
-    // Adds `lines` (relative to their key) under `target`: a spec key, or
-    // `settings.X` under the plugin's settings.
-    auto add = [&](absl::string_view target, std::vector<BodyLine> lines) {
-      if (absl::ConsumePrefix(&target, "settings.")) {
-        BodyEntry* settings = FindEntry(body, "settings");
-        if (settings == nullptr) {
-          body.push_back({"settings", {NewLine(0, "settings:")}});
-          settings = &body.back();
-        }
-        for (BodyLine& l : lines) l.indent += 2;
-        for (BodyLine& l : lines) settings->lines.push_back(std::move(l));
-        return;
-      }
-      body.push_back({std::string(target), std::move(lines)});
-    };
-    auto lose = [&](absl::string_view what, absl::string_view why) {
-      fix->not_carried.push_back(absl::StrCat(what, ": ", why));
-    };
-    // Whether `key.sub` is read by the decision (and so written by it).
-    auto decided = [&](absl::string_view key, absl::string_view sub) {
-      const CarryRow* row = RowOf(absl::StrCat(key, ".", sub), /*plugin=*/!to_plugin);
-      return row != nullptr && row->carry == Carry::kDecided;
-    };
-    // Copies the user's block of spec key `key` as written, but for the
-    // entries the decision writes itself.
-    auto copy = [&](const std::string& key, const pipeline::PlainValue& value) {
-      std::vector<BodyLine> lines;
-      if (value.flow_style && value.kind == pipeline::PlainValue::Kind::kMapping) {
-        // `{K: V, ...}`: written again as a block without the decided entries.
-        for (const auto& [k, v] : value.entries) {
-          if (decided(key, k)) continue;
-          if (v.kind != pipeline::PlainValue::Kind::kScalar) {
-            lose(absl::StrCat("spec.", key, ".", k), "not a plain value");
-            continue;
-          }
-          lines.push_back(NewLine(2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))));
-        }
-        if (lines.empty()) return;
-        lines.insert(lines.begin(), NewLine(0, absl::StrCat(key, ":")));
-        body.push_back({key, std::move(lines)});
-        return;
-      }
-      const pipeline::TextPoint& at = spec.keys.at(key);
-      int entry_indent = -1;  // The indentation of the value's own keys.
-      bool skipping = false;  // In an entry the decision writes.
-      int kept = 0;           // Entries kept.
-      for (int l = at.line, end = BlockEnd(at.line, at.column); l <= end; ++l) {
-        absl::string_view raw = lines_.Line(l);
-        if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
-        std::size_t spaces = 0;
-        while (spaces < raw.size() && raw[spaces] == ' ') ++spaces;
-        if (spaces == raw.size()) {  // Blank.
-          copied[l] = true;
-          continue;
-        }
-        if (l > at.line && raw[spaces] != '#') {
-          if (entry_indent < 0) entry_indent = static_cast<int>(spaces);
-          if (static_cast<int>(spaces) == entry_indent) {
-            const SplitLine entry = SplitComment(raw);
-            skipping = value.kind == pipeline::PlainValue::Kind::kMapping &&
-                       decided(key, entry.content.substr(0, entry.content.find(':')));
-            kept += skipping ? 0 : 1;
-          }
-        }
-        if (skipping) continue;  // Its comments are matched (or named) below.
-        copied[l] = true;
-        BodyLine line;
-        line.indent = std::max(0, static_cast<int>(spaces) - col);
-        line.text = std::string(raw.substr(spaces));
-        line.verbatim = true;
-        lines.push_back(std::move(line));
-      }
-      if (entry_indent >= 0 && kept == 0) {  // Only decided entries: no key left.
-        copied[at.line] = false;
-        return;
-      }
-      body.push_back({key, std::move(lines)});
-    };
-    // Carries one key the user wrote (`name`: a spec key, or `settings.X` of
-    // a Plugin step).
-    auto carry = [&](const std::string& name, const pipeline::PlainValue& value) {
-      using Kind = pipeline::PlainValue::Kind;
-      const std::string where = absl::StrCat("spec.", name);
-      const CarryRow* row = RowOf(name, /*plugin=*/!to_plugin);
-      if (row == nullptr) {
-        lose(where, absl::StrCat("no counterpart in a ", new_type, " step"));
-        return;
-      }
-      const absl::string_view target = to_plugin ? row->plugin : row->build_and_push;
-      switch (row->carry) {
-        case Carry::kDecided:
-          return;
-        case Carry::kCredentials:
-          if (!row->why.empty()) {
-            lose(where, row->why);
-            return;
-          }
-          lose(where, absl::StrCat("a ", new_type, " step logs in through its connectorRef",
-                                   connector.empty() ? "" : absl::StrCat(" (", connector, ")"),
-                                   "; put this login in that connector"));
-          return;
-        case Carry::kNone:
-          lose(where, row->why);
-          return;
-        case Carry::kSame:
-          if (BodyEntry* rendered = FindEntry(body, target)) {
-            if (value.kind != Kind::kMapping) return;  // The decision's value.
-            for (const auto& [k, v] : value.entries) {  // Merged: the decision's entries win.
-              if (decided(name, k)) continue;
-              bool present = false;
-              for (const BodyLine& l : rendered->lines) {
-                present |= l.indent == 2 && absl::StartsWith(l.text, absl::StrCat(k, ":"));
-              }
-              if (present) continue;
-              if (v.kind != Kind::kScalar) {
-                lose(absl::StrCat(where, ".", k), "not a plain value");
-                continue;
-              }
-              rendered->lines.push_back(
-                  NewLine(2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))));
-            }
-            return;
-          }
-          copy(name, value);
-          return;
-        case Carry::kScalar:
-          if (value.kind != Kind::kScalar) {
-            lose(where, "not a plain value");
-            return;
-          }
-          add(target, {NewLine(0, absl::StrCat(target.substr(target.rfind('.') + 1), ": ",
-                                                YamlScalar(value.scalar)))});
-          return;
-        case Carry::kMapToPairs: {
-          std::vector<std::pair<std::string, std::string>> pairs;
-          if (!PairsOf(value, &pairs)) {
-            lose(where, "not a mapping of values nor a list of K=V");
-            return;
-          }
-          std::vector<BodyLine> lines = {
-              NewLine(0, absl::StrCat(target.substr(target.rfind('.') + 1), ":"))};
-          for (const auto& [k, v] : pairs) {
-            lines.push_back(NewLine(2, to_plugin ? absl::StrCat("- ", YamlScalar(absl::StrCat(k, "=", v)))
-                                                  : absl::StrCat(YamlScalar(k), ": ", YamlScalar(v))));
-          }
-          add(target, std::move(lines));
-          return;
-        }
-      }
-    };
-
-    // The user's keys, in the order written.
-    std::vector<std::pair<std::size_t, std::string>> keys;
-    for (const auto& [key, at] : spec.keys) keys.emplace_back(at.offset, key);
-    std::sort(keys.begin(), keys.end());
-    for (const auto& [offset, key] : keys) {
-      const pipeline::PlainValue& value = spec.values.at(key).content;
-      if (!to_plugin && key == "settings") {
-        if (value.kind == pipeline::PlainValue::Kind::kMapping) {
-          for (const auto& [name, v] : value.entries) carry(absl::StrCat("settings.", name), v);
-        } else if (value.kind != pipeline::PlainValue::Kind::kNull) {
-          lose("spec.settings", "not a mapping");
-        }
-        continue;
-      }
-      carry(key, value);
-    }
-    // A Build and Push step's registry login is in its connector, which a
-    // Plugin step's settings cannot use; a build that does not push needs none.
-    if (to_plugin && !dry_run) {
-      lose(absl::StrCat("spec.connectorRef",
-                        connector.empty() ? "" : absl::StrCat(" (", connector, ")")),
-           absl::StrCat("holds the registry login, which a Plugin step's settings cannot "
-                        "use; add settings ",
-                        LoginSettingsOf(d.image()), " from secrets (<+secrets.getValue(...)>)"));
-    }
-    if (!to_plugin && FindEntry(body, "tags") == nullptr) {
-      *rejected = absl::StrCat(new_type, " without tags (Harness requires them)");
-    }
-
-    // Comments: kept on (or above) a line written again unchanged.
-    std::vector<BodyLine*> written;
-    for (BodyEntry& e : body) {
-      for (BodyLine& l : e.lines) written.push_back(&l);
-    }
-    std::vector<bool> taken(written.size(), false);
-    const int first = mark.line + 1, last = BlockEnd(mark.line, mark.column);
-    std::vector<std::pair<int, std::string>> above;  // Comment lines waiting for their line.
-    auto lose_comment = [&](int line, const std::string& comment) {
-      lose(absl::StrCat("comment \"", absl::StripLeadingAsciiWhitespace(comment), "\" (line ",
-                        line + 1, ")"),
-           "its line is not written again");
-    };
-    for (int l = first; l <= last; ++l) {
-      if (copied[l]) continue;
-      const SplitLine s = SplitComment(lines_.Line(l));
-      if (s.indent < 0) continue;
-      if (s.content.empty()) {
-        above.emplace_back(l, s.comment);
-        continue;
-      }
-      std::size_t match = 0;
-      while (match < written.size() &&
-             (taken[match] || written[match]->verbatim || written[match]->text != s.content)) {
-        ++match;
-      }
-      if (match < written.size()) {
-        taken[match] = true;
-        for (auto& [line, comment] : above) written[match]->above.push_back(comment);
-        written[match]->trailing = s.comment;
-      } else {
-        for (const auto& [line, comment] : above) lose_comment(line, comment);
-        if (!s.comment.empty()) lose_comment(l, s.comment);
-      }
-      above.clear();
-    }
-    for (const auto& [line, comment] : above) lose_comment(line, comment);
-
-    std::string replacement;
-    for (const BodyLine* l : written) {
-      const std::string pad(col + l->indent, ' ');
-      for (const std::string& comment : l->above) absl::StrAppend(&replacement, pad, comment, "\n");
-      absl::StrAppend(&replacement, pad, l->text, l->trailing, "\n");
-    }
+    carrier.CarryAll(dry_run);
+    *rejected = carrier.Rejected();
+    const int first = mark.line + 1, last = BlockEnd(lines_, mark.line, mark.column);
+    std::string replacement = carrier.Body(first, last);
     const std::size_t begin = lines_.Start(first);
     std::size_t end = lines_.Start(last + 1);
     if (end > text_.size()) end = text_.size();

@@ -36,9 +36,9 @@ struct TextPoint {
 struct PlainValue {
   enum class Kind { kNull, kScalar, kList, kMapping, kOther };
   Kind kind = Kind::kNull;
-  bool flow_style = false;  // A list or mapping written `[...]` / `{...}`.
-  std::string scalar;       // kScalar: its text, unquoted (`"true"` and `true` alike).
-  std::vector<PlainValue> items;                            // kList, in order.
+  bool flow_style = false;        // A list or mapping written `[...]` / `{...}`.
+  std::string scalar;             // kScalar: its text, unquoted (`"true"` and `true` alike).
+  std::vector<PlainValue> items;  // kList, in order.
   std::vector<std::pair<std::string, PlainValue>> entries;  // kMapping, in order.
 };
 inline constexpr int kPlainValueDepth = 3;  // spec.settings.build_args[i].

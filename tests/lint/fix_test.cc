@@ -2,6 +2,8 @@
 // its mapping's indentation, untouched lines stay byte for byte; a change of
 // step type carries what the user wrote or names what it cannot carry, and
 // such an incomplete fix is never applied.
+#include "lint/fix.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +14,6 @@
 #include "absl/strings/str_replace.h"
 #include "engine/compiled_policy.h"
 #include "gtest/gtest.h"
-#include "lint/fix.h"
 #include "lint/lint.h"
 #include "tests/testing/subprocess.h"
 
@@ -156,7 +157,6 @@ TEST(Fix, JsonIsNotEdited) {
   EXPECT_EQ(lint::ApplyFixes(json, fix), json);
 }
 
-
 // ---------------------------------------------------------------------------
 // A change of step type (issue 23, item 6: fixes that keep what users wrote).
 
@@ -270,7 +270,8 @@ TEST(FixTypeChange, CarriesBuildArgsEnvAndResourcesToBuildah) {
 // key without counterpart (`optimize`, a Kaniko option) is named (a real
 // pipeline: rssnyder/discord-stock-ticker).
 TEST(FixTypeChange, CarriesLabelsAndNamesOptimize) {
-  const std::string text = Real("harness-folders/rssnyder__discord-stock-ticker/.harness/release.yaml");
+  const std::string text =
+      Real("harness-folders/rssnyder__discord-stock-ticker/.harness/release.yaml");
   const TypeFix t = FixTypeChange(*Globex(), text, "BuildAndPushDockerRegistry -> Plugin");
   EXPECT_EQ(LinesFrom(t.fixed, "connectorRef: account.ghcr", 14),
             "                    connectorRef: account.ghcr\n"
@@ -289,7 +290,8 @@ TEST(FixTypeChange, CarriesLabelsAndNamesOptimize) {
             "                  failureStrategies: []\n");
   EXPECT_TRUE(absl::StrContains(t.not_carried, "spec.optimize: a Kaniko snapshot option"))
       << t.not_carried;
-  EXPECT_TRUE(absl::StrContains(t.not_carried, "spec.connectorRef (account.ghcr)")) << t.not_carried;
+  EXPECT_TRUE(absl::StrContains(t.not_carried, "spec.connectorRef (account.ghcr)"))
+      << t.not_carried;
   EXPECT_EQ(t.fix.not_carried.size(), 2u) << t.not_carried;
 }
 
@@ -343,12 +345,14 @@ constexpr char kDockerPlugin[] = R"(pipeline:
 // again stay, the fix is complete and applied, and lint after it finds
 // nothing to change.
 TEST(FixTypeChange, CarriesPluginSettingsToBuildAndPushAndRelintsClean) {
-  const TypeFix t = FixTypeChange(*NoPrivileged(), kDockerPlugin,
-                                  "Plugin -> BuildAndPushDockerRegistry");
+  const TypeFix t =
+      FixTypeChange(*NoPrivileged(), kDockerPlugin, "Plugin -> BuildAndPushDockerRegistry");
   EXPECT_EQ(t.fix.skipped, "");
   EXPECT_EQ(t.not_carried, "");
   ASSERT_FALSE(t.fix.edits.empty());
-  const std::string applied = lint::ApplyFixes(kDockerPlugin, lint::PlanFixes(kDockerPlugin, *lint::LintDocument(*NoPrivileged(), kDockerPlugin, "p.yaml")));
+  const std::string applied = lint::ApplyFixes(
+      kDockerPlugin, lint::PlanFixes(kDockerPlugin, *lint::LintDocument(*NoPrivileged(),
+                                                                        kDockerPlugin, "p.yaml")));
   EXPECT_EQ(applied, t.fixed);
   EXPECT_EQ(LinesFrom(t.fixed, "type: BuildAndPushDockerRegistry", 26),
             "                  type: BuildAndPushDockerRegistry\n"
@@ -366,7 +370,8 @@ TEST(FixTypeChange, CarriesPluginSettingsToBuildAndPushAndRelintsClean) {
             "                      VERSION: <+codebase.tag>\n"
             "                      GOARCH: amd64\n"
             "                    labels:\n"
-            "                      org.opencontainers.image.source: https://github.com/drone-plugins/drone-aws-cli\n"
+            "                      org.opencontainers.image.source: "
+            "https://github.com/drone-plugins/drone-aws-cli\n"
             "                    target: release\n"
             "                    envVariables:\n"
             "                      PLUGIN_SKIP_TLS_VERIFY: \"true\"  # private mirror\n"
@@ -381,7 +386,6 @@ TEST(FixTypeChange, CarriesPluginSettingsToBuildAndPushAndRelintsClean) {
   EXPECT_EQ(again->report.findings(0).verdict(), v1::VERDICT_ALLOW) << t.fixed;
   EXPECT_EQ(again->report.findings(0).changes_size(), 0);
 }
-
 
 // Proves a plugins/docker step that tags by auto_tag (a real pipeline:
 // drone-plugins/drone-aws-cli) is not fixed: the Build and Push step would
@@ -430,8 +434,8 @@ TEST(FixTypeChange, NamesEveryBuildAndPushKeyItCannotCarry) {
 )";
   const TypeFix t = FixTypeChange(*Globex(), steps, "BuildAndPushDockerRegistry -> Plugin");
   for (const char* key :
-       {"spec.cacheFrom: a builder plugin has no remote cache setting", "spec.cacheTo: ",
-        "spec.remoteCacheRepo: ", "spec.optimize: ",
+       {"spec.cacheFrom: the Buildah plugin has no remote cache setting",
+        "spec.cacheTo: ", "spec.remoteCacheRepo: ", "spec.optimize: ",
         "spec.baseImageConnectorRefs: a Plugin step cannot log in to base-image registries",
         "spec.envDockerSecrets: ", "spec.fileDockerSecrets: ", "spec.registryRef: ",
         "spec.futureKey: no counterpart in a Plugin step",
@@ -451,9 +455,14 @@ TEST(FixTypeChange, NamesEveryBuildAndPushKeyItCannotCarry) {
       imageName: app
       tags: [v1]
       remoteCacheImage: app-cache
-)", "BuildAndPushECR -> Plugin");
+)",
+                                    "BuildAndPushECR -> Plugin");
   EXPECT_TRUE(absl::StrContains(ecr.not_carried, "spec.remoteCacheImage: ")) << ecr.not_carried;
-  EXPECT_TRUE(absl::StrContains(ecr.not_carried, "spec.connectorRef (aws): holds the registry login, which a Plugin step's settings cannot use; add settings access_key and secret_key")) << ecr.not_carried;
+  EXPECT_TRUE(
+      absl::StrContains(ecr.not_carried,
+                        "spec.connectorRef (aws): holds the registry login, which a Plugin step's "
+                        "settings cannot use; add settings access_key and secret_key"))
+      << ecr.not_carried;
 
   const TypeFix gcr = FixTypeChange(*Globex(), R"(- step:
     type: BuildAndPushGCR
@@ -464,7 +473,8 @@ TEST(FixTypeChange, NamesEveryBuildAndPushKeyItCannotCarry) {
       projectID: globex
       imageName: app
       tags: [v1]
-)", "BuildAndPushGCR -> Plugin");
+)",
+                                    "BuildAndPushGCR -> Plugin");
   EXPECT_TRUE(absl::StrContains(gcr.not_carried, "add settings json_key")) << gcr.not_carried;
 
   const TypeFix acr = FixTypeChange(*Globex(), R"(- step:
@@ -475,8 +485,11 @@ TEST(FixTypeChange, NamesEveryBuildAndPushKeyItCannotCarry) {
       repository: globex.azurecr.io/app
       subscriptionId: 0000-1111
       tags: [v1]
-)", "BuildAndPushACR -> Plugin");
-  EXPECT_TRUE(absl::StrContains(acr.not_carried, "spec.subscriptionId: the ACR plugins have no subscription setting")) << acr.not_carried;
+)",
+                                    "BuildAndPushACR -> Plugin");
+  EXPECT_TRUE(absl::StrContains(
+      acr.not_carried, "spec.subscriptionId: the ACR plugins have no subscription setting"))
+      << acr.not_carried;
 }
 
 // Proves each plugin setting without a Build and Push counterpart is named,
@@ -502,11 +515,12 @@ TEST(FixTypeChange, NamesEveryPluginSettingItCannotCarry) {
         base_image_registry: harness0.harness.io
         base_image_username: <+secrets.getValue("har_user")>
         base_image_password: <+secrets.getValue("har_token")>
-)", "Plugin -> BuildAndPushDockerRegistry");
+)",
+                                  "Plugin -> BuildAndPushDockerRegistry");
   for (const char* key :
        {"spec.imagePullPolicy: no counterpart in a BuildAndPushDockerRegistry step",
-        "spec.settings.auto_tag: ", "spec.settings.auto_tag_suffix: ",
-        "spec.settings.daemon_off: ", "spec.settings.purge: ", "spec.settings.build_args_from_env: ",
+        "spec.settings.auto_tag: ", "spec.settings.auto_tag_suffix: ", "spec.settings.daemon_off: ",
+        "spec.settings.purge: ", "spec.settings.build_args_from_env: ",
         "spec.settings.squash: no counterpart in a BuildAndPushDockerRegistry step",
         "spec.settings.base_image_registry: a Build and Push step logs in to a base image's "
         "registry through baseImageConnectorRefs",
@@ -529,8 +543,12 @@ TEST(FixTypeChange, NamesEveryPluginSettingItCannotCarry) {
         tags: v1
         access_key: <+secrets.getValue("aws_access_key")>
         secret_key: <+secrets.getValue("aws_secret_key")>
-)", "Plugin -> BuildAndPushECR");
-  EXPECT_TRUE(absl::StrContains(ecr.not_carried, "spec.settings.access_key: a BuildAndPushECR step logs in through its connectorRef (hub)")) << ecr.not_carried;
+)",
+                                    "Plugin -> BuildAndPushECR");
+  EXPECT_TRUE(absl::StrContains(
+      ecr.not_carried,
+      "spec.settings.access_key: a BuildAndPushECR step logs in through its connectorRef (hub)"))
+      << ecr.not_carried;
   EXPECT_TRUE(absl::StrContains(ecr.not_carried, "spec.settings.secret_key: ")) << ecr.not_carried;
   EXPECT_EQ(ecr.fix.not_carried.size(), 2u) << ecr.not_carried;
 }
@@ -653,7 +671,6 @@ TEST(FixTypeChange, CompleteBuildahFixIsAppliedAndRelintsClean) {
   for (const lint::FindingFix& ff : twice.findings) EXPECT_TRUE(ff.edits.empty());
 }
 
-
 // Proves envVariables.PLUGIN_DRY_RUN is not copied to the Buildah step: the
 // decision puts the dry run where Buildah reads it (a stage variable), the
 // step's other variables are copied as written, and lint after the fix
@@ -699,7 +716,6 @@ TEST(FixTypeChange, DryRunMovesWhereTheNewBuilderReadsIt) {
   EXPECT_EQ(again->report.findings(0).verdict(), v1::VERDICT_ALLOW) << t.fixed;
 }
 
-
 // Proves, over every real pipeline (tests/pipelines/real) under both
 // policies that change step types, that each type change's edits (applied
 // or only shown) give a document that lints, with that build decided as
@@ -711,7 +727,8 @@ TEST(FixTypeChange, EveryRealTypeChangeRelintsAsDecided) {
     for (const auto& entry : std::filesystem::recursive_directory_iterator(
              BUILDGATE_SOURCE_DIR "/tests/pipelines/real")) {
       const std::string path = entry.path().string();
-      if (!entry.is_regular_file() || !(absl::EndsWith(path, ".yaml") || absl::EndsWith(path, ".yml"))) {
+      if (!entry.is_regular_file() ||
+          !(absl::EndsWith(path, ".yaml") || absl::EndsWith(path, ".yml"))) {
         continue;
       }
       const std::string text = testing::ReadAll(path);
@@ -736,7 +753,8 @@ TEST(FixTypeChange, EveryRealTypeChangeRelintsAsDecided) {
         ASSERT_EQ(again->report.findings_size(), result->report.findings_size()) << path;
         const v1::Finding& now = again->report.findings(ff.finding);
         EXPECT_EQ(now.verdict(), v1::VERDICT_ALLOW)
-            << path << "\n" << now.DebugString() << lint::UnifiedDiff(text, fixed, path);
+            << path << "\n"
+            << now.DebugString() << lint::UnifiedDiff(text, fixed, path);
       }
     }
   }
