@@ -68,8 +68,11 @@ int Indent(absl::string_view line) {
 // cmd/drone-docker/main.go (drone-buildah keeps drone-docker's command and
 // setting names); logins, drone-buildah's ECR (`access_key`, `secret_key`)
 // and GCR (`json_key`) commands (the domain notes' builders.md, section 2).
-// The ACR plugins' login is taken to be `username`/`password` (a service
-// principal), as drone-docker's: not checked against drone-buildah's source.
+// ACR: drone-docker cmd/drone-acr/main.go logs in with a service principal
+// (`client_id`, `client_secret`, `tenant_id`; `username`/`password` still
+// win) and reads `subscription_id` only for the image's portal link;
+// drone-buildah's image runs its own drone-acr (docker/acr/Dockerfile), whose
+// source was not found: taken to read the same settings.
 
 enum class Carry {
   kDecided,      // Read by the decision and written by the engine (engine/render.cc).
@@ -128,6 +131,10 @@ constexpr CarryRow kCarryTable[] = {
     {"", "settings.access_key", Carry::kCredentials, ""},
     {"", "settings.secret_key", Carry::kCredentials, ""},
     {"", "settings.json_key", Carry::kCredentials, ""},
+    {"", "settings.client_id", Carry::kCredentials, ""},
+    {"", "settings.client_secret", Carry::kCredentials, ""},
+    {"", "settings.client_certificate", Carry::kCredentials, ""},
+    {"", "settings.tenant_id", Carry::kCredentials, ""},
     // drone-docker's base-image login (used with plugins/docker in
     // drone-plugins' own .harness pipelines, tests/pipelines/real).
     {"", "settings.base_image_registry", Carry::kCredentials, kBaseImageLogin},
@@ -154,12 +161,18 @@ constexpr CarryRow kCarryTable[] = {
      "a Plugin step cannot log in to base-image registries through connectors"},
     {"envDockerSecrets", "", Carry::kNone, "the Buildah plugin takes no build secrets"},
     {"fileDockerSecrets", "", Carry::kNone, "the Buildah plugin takes no build secrets"},
-    {"subscriptionId", "", Carry::kNone, "the ACR plugins have no subscription setting"},
+    {"subscriptionId", "", Carry::kNone,
+     "only for the image's portal link; set settings.subscription_id by hand if the ACR "
+     "plugin reads it"},
+    // Carried one way only: the row above names it the other way (RowOf
+    // takes a side's first row).
+    {"subscriptionId", "settings.subscription_id", Carry::kScalar, ""},
     {"registryRef", "", Carry::kNone,
      "a Harness artifact registry; a Plugin step pushes to settings.registry"},
 };
 
-// The row of `key` (a Build and Push key, or a Plugin key / `settings.X`).
+// The row of `key` (a Build and Push key, or a Plugin key / `settings.X`):
+// the first one naming it on that side.
 const CarryRow* RowOf(absl::string_view key, bool plugin) {
   for (const CarryRow& row : kCarryTable) {
     if ((plugin ? row.plugin : row.build_and_push) == key) return &row;
@@ -167,11 +180,12 @@ const CarryRow* RowOf(absl::string_view key, bool plugin) {
   return nullptr;
 }
 
-// The settings a Buildah plugin image needs to log in, by the image's
-// destination (drone-buildah's docker, ECR, GCR and ACR commands).
+// The settings a builder plugin image needs to log in, by the image's
+// destination (the ECR, GCR and ACR commands; sources above).
 absl::string_view LoginSettingsOf(absl::string_view image) {
   if (absl::StrContains(image, "-ecr")) return "access_key and secret_key";
   if (absl::StrContains(image, "-gcr") || absl::StrContains(image, "-gar")) return "json_key";
+  if (absl::StrContains(image, "-acr")) return "client_id, client_secret and tenant_id";
   return "username and password";
 }
 

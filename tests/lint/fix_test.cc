@@ -487,8 +487,13 @@ TEST(FixTypeChange, NamesEveryBuildAndPushKeyItCannotCarry) {
       tags: [v1]
 )",
                                     "BuildAndPushACR -> Plugin");
-  EXPECT_TRUE(absl::StrContains(
-      acr.not_carried, "spec.subscriptionId: the ACR plugins have no subscription setting"))
+  EXPECT_TRUE(
+      absl::StrContains(acr.not_carried, "spec.subscriptionId: only for the image's portal link"))
+      << acr.not_carried;
+  EXPECT_TRUE(absl::StrContains(acr.not_carried,
+                                "spec.connectorRef (azure): holds the registry login, which a "
+                                "Plugin step's settings cannot use; add settings client_id, "
+                                "client_secret and tenant_id"))
       << acr.not_carried;
 }
 
@@ -550,6 +555,32 @@ TEST(FixTypeChange, NamesEveryPluginSettingItCannotCarry) {
       "spec.settings.access_key: a BuildAndPushECR step logs in through its connectorRef (hub)"))
       << ecr.not_carried;
   EXPECT_TRUE(absl::StrContains(ecr.not_carried, "spec.settings.secret_key: ")) << ecr.not_carried;
+
+  // drone-docker's ACR plugin: its service principal is a login; its
+  // subscription_id is Build and Push's subscriptionId.
+  const TypeFix acr = FixTypeChange(*NoPrivileged(), R"(- step:
+    type: Plugin
+    identifier: acr
+    spec:
+      connectorRef: hub
+      image: plugins/acr
+      settings:
+        registry: globex.azurecr.io
+        repo: app
+        tags: v1
+        client_id: <+secrets.getValue("sp_id")>
+        client_secret: <+secrets.getValue("sp_secret")>
+        tenant_id: globex-tenant
+        subscription_id: 0000-1111
+)",
+                                    "Plugin -> BuildAndPushACR");
+  EXPECT_TRUE(absl::StrContains(acr.fixed, "      subscriptionId: 0000-1111\n")) << acr.fixed;
+  for (const char* key :
+       {"spec.settings.client_id: a BuildAndPushACR step logs in through its connectorRef (hub)",
+        "spec.settings.client_secret: ", "spec.settings.tenant_id: "}) {
+    EXPECT_TRUE(absl::StrContains(acr.not_carried, key)) << key << "\n" << acr.not_carried;
+  }
+  EXPECT_EQ(acr.fix.not_carried.size(), 3u) << acr.not_carried;
   EXPECT_EQ(ecr.fix.not_carried.size(), 2u) << ecr.not_carried;
 }
 
