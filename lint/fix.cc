@@ -4,9 +4,12 @@
 #include <set>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "engine/render.h"
 
 namespace buildgate::lint {
@@ -51,6 +54,577 @@ int Indent(absl::string_view line) {
   return static_cast<int>(i);
 }
 
+// ---------------------------------------------------------------------------
+// Carrying a step's settings across a change of step type.
+//
+// A Build and Push step and a builder Plugin step say the same things under
+// different keys. kCarryTable is the one place that says which key of one is
+// which key of the other, and what cannot be said in the other at all.
+// Sources: Build and Push keys, harness/harness-schema
+// v0/pipeline/steps/ci/*stepinfo.yaml; Plugin keys,
+// v0/pipeline/steps/common/plugin-step-info.yaml (envVariables: harness-core
+// PluginStepInfo.java); plugin settings, drone-plugins/drone-buildah
+// cmd/drone-docker/main.go @576fa63 and drone-plugins/drone-docker
+// cmd/drone-docker/main.go (drone-buildah keeps drone-docker's command and
+// setting names); logins, drone-buildah's ECR (`access_key`, `secret_key`)
+// and GCR (`json_key`) commands (the domain notes' builders.md, section 2).
+// ACR: drone-docker cmd/drone-acr/main.go logs in with a service principal
+// (`client_id`, `client_secret`, `tenant_id`; `username`/`password` still
+// win) and reads `subscription_id` only for the image's portal link;
+// drone-buildah's image runs its own drone-acr (docker/acr/Dockerfile), whose
+// source was not found: taken to read the same settings.
+
+enum class Carry {
+  kDecided,      // Read by the decision and written by the engine (engine/render.cc).
+  kSame,         // The same key and value in both types: copied as written, comments too.
+  kScalar,       // A scalar under another name.
+  kMapToPairs,   // Build and Push `{K: V}` <-> a plugin setting list `[K=V]`.
+  kCredentials,  // A plugin's registry login; a Build and Push step logs in through a connector.
+  kNone,         // No counterpart.
+};
+
+struct CarryRow {
+  absl::string_view build_and_push;  // A Build and Push spec key; "" when it has none.
+  absl::string_view plugin;          // A Plugin spec key, `settings.X` for a setting; "" none.
+  Carry carry;
+  // kNone: why it is not carried and what to do; kCredentials: the same
+  // when it is not the push login (which goes to the step's connectorRef).
+  absl::string_view why;
+};
+
+constexpr absl::string_view kBaseImageLogin =
+    "a Build and Push step logs in to a base image's registry through baseImageConnectorRefs; "
+    "put this login in a connector and list it there";
+
+constexpr CarryRow kCarryTable[] = {
+    // The build itself: read into the BuildStep, decided, rendered.
+    {"connectorRef", "connectorRef", Carry::kDecided, ""},
+    {"repo", "settings.repo", Carry::kDecided, ""},
+    {"imageName", "", Carry::kDecided, ""},
+    {"account", "", Carry::kDecided, ""},
+    {"region", "settings.region", Carry::kDecided, ""},
+    {"host", "", Carry::kDecided, ""},
+    {"projectID", "", Carry::kDecided, ""},
+    {"repository", "", Carry::kDecided, ""},
+    {"", "settings.registry", Carry::kDecided, ""},
+    {"tags", "settings.tags", Carry::kDecided, ""},
+    {"", "settings.tag", Carry::kDecided, ""},
+    {"dockerfile", "settings.dockerfile", Carry::kDecided, ""},
+    {"context", "settings.context", Carry::kDecided, ""},
+    {"caching", "", Carry::kDecided, ""},  // A builder that has no cache says so in the finding.
+    {"", "settings.dry_run", Carry::kDecided, ""},
+    // Dry run: the decision puts it where the new builder reads it (a stage
+    // variable for Buildah, PLUGIN_NO_PUSH for Kaniko: catalog/builders.yaml).
+    {"envVariables.PLUGIN_DRY_RUN", "envVariables.PLUGIN_DRY_RUN", Carry::kDecided, ""},
+    {"", "image", Carry::kDecided, ""},
+    {"", "privileged", Carry::kDecided, ""},
+    // Carried.
+    {"runAsUser", "runAsUser", Carry::kSame, ""},  // The decision's, when it sets one.
+    {"resources", "resources", Carry::kSame, ""},
+    {"envVariables", "envVariables", Carry::kSame, ""},
+    {"buildArgs", "settings.build_args", Carry::kMapToPairs, ""},
+    {"labels", "settings.custom_labels", Carry::kMapToPairs, ""},
+    {"target", "settings.target", Carry::kScalar, ""},
+    // Registry logins.
+    {"", "settings.username", Carry::kCredentials, ""},
+    {"", "settings.password", Carry::kCredentials, ""},
+    {"", "settings.access_key", Carry::kCredentials, ""},
+    {"", "settings.secret_key", Carry::kCredentials, ""},
+    {"", "settings.json_key", Carry::kCredentials, ""},
+    {"", "settings.client_id", Carry::kCredentials, ""},
+    {"", "settings.client_secret", Carry::kCredentials, ""},
+    {"", "settings.client_certificate", Carry::kCredentials, ""},
+    {"", "settings.tenant_id", Carry::kCredentials, ""},
+    // drone-docker's base-image login (used with plugins/docker in
+    // drone-plugins' own .harness pipelines, tests/pipelines/real).
+    {"", "settings.base_image_registry", Carry::kCredentials, kBaseImageLogin},
+    {"", "settings.base_image_username", Carry::kCredentials, kBaseImageLogin},
+    {"", "settings.base_image_password", Carry::kCredentials, kBaseImageLogin},
+    // No counterpart.
+    {"", "settings.auto_tag", Carry::kNone,
+     "Build and Push has no auto-tagging (tags from the git ref); list the tags"},
+    {"", "settings.auto_tag_suffix", Carry::kNone, "goes with auto_tag; list the tags"},
+    {"", "settings.daemon_off", Carry::kNone, "Build and Push runs its own builder"},
+    {"", "settings.purge", Carry::kNone, "Build and Push has no purge setting"},
+    {"", "settings.build_args_from_env", Carry::kNone,
+     "Build and Push takes build args as values (buildArgs)"},
+    {"", "settings.cache_from", Carry::kNone,
+     "set Build and Push cacheFrom by hand (its values depend on the builder)"},
+    {"", "settings.cache_to", Carry::kNone,
+     "set Build and Push cacheTo by hand (its values depend on the builder)"},
+    {"cacheFrom", "", Carry::kNone, "the Buildah plugin has no remote cache setting"},
+    {"cacheTo", "", Carry::kNone, "the Buildah plugin has no remote cache setting"},
+    {"remoteCacheRepo", "", Carry::kNone, "the Buildah plugin has no remote cache setting"},
+    {"remoteCacheImage", "", Carry::kNone, "the Buildah plugin has no remote cache setting"},
+    {"optimize", "", Carry::kNone, "a Kaniko snapshot option; the Buildah plugin has none"},
+    {"baseImageConnectorRefs", "", Carry::kNone,
+     "a Plugin step cannot log in to base-image registries through connectors"},
+    {"envDockerSecrets", "", Carry::kNone, "the Buildah plugin takes no build secrets"},
+    {"fileDockerSecrets", "", Carry::kNone, "the Buildah plugin takes no build secrets"},
+    {"subscriptionId", "", Carry::kNone,
+     "only for the image's portal link; set settings.subscription_id by hand if the ACR "
+     "plugin reads it"},
+    // Carried one way only: the row above names it the other way (RowOf
+    // takes a side's first row).
+    {"subscriptionId", "settings.subscription_id", Carry::kScalar, ""},
+    {"registryRef", "", Carry::kNone,
+     "a Harness artifact registry; a Plugin step pushes to settings.registry"},
+};
+
+// The row of `key` (a Build and Push key, or a Plugin key / `settings.X`):
+// the first one naming it on that side.
+const CarryRow* RowOf(absl::string_view key, bool plugin) {
+  for (const CarryRow& row : kCarryTable) {
+    if ((plugin ? row.plugin : row.build_and_push) == key) return &row;
+  }
+  return nullptr;
+}
+
+// The settings a builder plugin image needs to log in, by the image's
+// destination (the ECR, GCR and ACR commands; sources above).
+absl::string_view LoginSettingsOf(absl::string_view image) {
+  if (absl::StrContains(image, "-ecr")) return "access_key and secret_key";
+  if (absl::StrContains(image, "-gcr") || absl::StrContains(image, "-gar")) return "json_key";
+  if (absl::StrContains(image, "-acr")) return "client_id, client_secret and tenant_id";
+  return "username and password";
+}
+
+// One line of a spec body: its indentation relative to the spec's keys.
+struct BodyLine {
+  int indent = 0;
+  std::string text;                // Without indentation; with its comment when `verbatim`.
+  bool verbatim = false;           // Copied from the user's text as written.
+  std::vector<std::string> above;  // Comment lines kept above it.
+  std::string trailing;            // A comment kept after it (with its spacing).
+};
+
+BodyLine NewLine(int indent, std::string text) {
+  BodyLine line;
+  line.indent = indent;
+  line.text = std::move(text);
+  return line;
+}
+
+// A key of a spec body and its lines (the key's line first).
+struct BodyEntry {
+  std::string key;
+  std::vector<BodyLine> lines;
+};
+
+// The decided step's spec body (engine/render.cc writes its keys at column
+// 6), as entries with indentation relative to column 6.
+std::vector<BodyEntry> RenderedBody(absl::string_view step_yaml) {
+  std::vector<BodyEntry> body;
+  const std::size_t at = step_yaml.find("\n    spec:\n");
+  if (at == absl::string_view::npos) return body;
+  for (absl::string_view line : absl::StrSplit(step_yaml.substr(at + 11), '\n')) {
+    if (line.empty()) continue;
+    int indent = 0;
+    while (indent < static_cast<int>(line.size()) && line[indent] == ' ') ++indent;
+    if (indent < 6) break;  // Past the spec.
+    BodyLine out;
+    out.indent = indent - 6;
+    out.text = std::string(line.substr(indent));
+    if (out.indent == 0) {
+      body.push_back({std::string(out.text.substr(0, out.text.find(':'))), {}});
+    }
+    if (!body.empty()) body.back().lines.push_back(std::move(out));
+  }
+  return body;
+}
+
+BodyEntry* FindEntry(std::vector<BodyEntry>& body, absl::string_view key) {
+  for (BodyEntry& e : body) {
+    if (e.key == key) return &e;
+  }
+  return nullptr;
+}
+const BodyEntry* FindEntry(const std::vector<BodyEntry>& body, absl::string_view key) {
+  return FindEntry(const_cast<std::vector<BodyEntry>&>(body), key);
+}
+
+// A line split into its content and its comment (" # ..." with the spaces
+// before it), outside quoted scalars.
+struct SplitLine {
+  int indent = -1;  // -1: blank.
+  std::string content;
+  std::string comment;  // For a comment-only line, the whole comment.
+};
+
+SplitLine SplitComment(absl::string_view line) {
+  SplitLine out;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::size_t i = 0;
+  while (i < line.size() && line[i] == ' ') ++i;
+  if (i == line.size()) return out;
+  out.indent = static_cast<int>(i);
+  if (line[i] == '#') {
+    out.comment = std::string(line.substr(i));
+    return out;
+  }
+  std::size_t hash = absl::string_view::npos;
+  for (std::size_t j = i; j < line.size(); ++j) {
+    const char c = line[j];
+    const bool scalar_start = j == i || line[j - 1] == ' ' || line[j - 1] == '[' ||
+                              line[j - 1] == '{' || line[j - 1] == ',';
+    if ((c == '"' || c == '\'') && scalar_start) {
+      for (++j; j < line.size(); ++j) {
+        if (c == '"' && line[j] == '\\') {
+          ++j;
+        } else if (line[j] == c) {
+          break;
+        }
+      }
+      continue;
+    }
+    if (c == '#' && line[j - 1] == ' ') {
+      hash = j;
+      break;
+    }
+  }
+  std::size_t end = hash == absl::string_view::npos ? line.size() : hash;
+  std::size_t content_end = end;
+  while (content_end > i && line[content_end - 1] == ' ') --content_end;
+  out.content = std::string(line.substr(i, content_end - i));
+  if (hash != absl::string_view::npos) out.comment = std::string(line.substr(content_end));
+  return out;
+}
+
+// "K=V" items of a Build and Push map, or the map of a plugin's K=V list (or
+// comma list, as drone's list flags read one); false when a value is not
+// plain text or an item has no '='.
+bool PairsOf(const pipeline::PlainValue& value,
+             std::vector<std::pair<std::string, std::string>>* out) {
+  using Kind = pipeline::PlainValue::Kind;
+  if (value.kind == Kind::kMapping) {
+    for (const auto& [k, v] : value.entries) {
+      if (v.kind != Kind::kScalar) return false;
+      out->emplace_back(k, v.scalar);
+    }
+    return true;
+  }
+  std::vector<std::string> items;
+  if (value.kind == Kind::kScalar) {
+    for (absl::string_view item : absl::StrSplit(value.scalar, ',', absl::SkipWhitespace())) {
+      items.emplace_back(absl::StripAsciiWhitespace(item));
+    }
+  } else if (value.kind == Kind::kList) {
+    for (const pipeline::PlainValue& item : value.items) {
+      if (item.kind != Kind::kScalar) return false;
+      items.push_back(item.scalar);
+    }
+  } else {
+    return false;
+  }
+  for (const std::string& item : items) {
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return false;
+    out->emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
+  return true;
+}
+
+// The last line of the block that starts on `line` with a key at `column`:
+// every following line indented deeper (comment lines inside it included,
+// trailing ones not).
+int BlockEnd(const Lines& lines, int line, int column) {
+  int last = line;
+  for (int l = line + 1; l < lines.count(); ++l) {
+    const int indent = Indent(lines.Line(l));
+    if (indent < 0) continue;
+    if (indent <= column) break;
+    last = l;
+  }
+  return last;
+}
+
+// The new body of a step's block `spec:` when its type changes: the decided
+// step's keys, what the user wrote carried over (kCarryTable), comments kept
+// where their lines are written again; what cannot be carried is named.
+class SpecCarrier {
+ public:
+  // `spec`: the user's spec (a block mapping) in `lines`; `d`: the decision;
+  // losses go to `not_carried`.
+  SpecCarrier(const Lines& lines, const pipeline::MappingPoints& spec, const v1::Decision& d,
+              std::vector<std::string>* not_carried)
+      : lines_(lines),
+        spec_(spec),
+        d_(d),
+        not_carried_(not_carried),
+        body_(RenderedBody(d.step_yaml())),
+        copied_(lines.count(), false),
+        col_(spec.start.column),
+        to_plugin_(d.step_type() == v1::STEP_TYPE_PLUGIN),
+        new_type_(d.harness_step_type()) {
+    const auto connector = spec.values.find("connectorRef");
+    if (connector != spec.values.end()) connector_ = connector->second.content.scalar;
+  }
+
+  // False when the decision has no spec to write.
+  bool ok() const { return !body_.empty(); }
+
+  // Carries every key of the user's spec, in the order written; names the
+  // registry login a Plugin step will lack unless the build does not push
+  // (`dry_run`).
+  void CarryAll(bool dry_run) {
+    std::vector<std::pair<std::size_t, std::string>> keys;
+    for (const auto& [key, at] : spec_.keys) keys.emplace_back(at.offset, key);
+    std::sort(keys.begin(), keys.end());
+    for (const auto& [offset, key] : keys) {
+      const pipeline::PlainValue& value = spec_.values.at(key).content;
+      if (!to_plugin_ && key == "settings") {
+        if (value.kind == Kind::kMapping) {
+          for (const auto& [name, v] : value.entries) Carry(absl::StrCat("settings.", name), v);
+        } else if (value.kind != Kind::kNull) {
+          Lose("spec.settings", "not a mapping");
+        }
+        continue;
+      }
+      Carry(key, value);
+    }
+    // A Build and Push step's registry login is in its connector, which a
+    // Plugin step's settings cannot use; a build that does not push needs none.
+    if (to_plugin_ && !dry_run) {
+      Lose(absl::StrCat("spec.connectorRef", Parenthesized(connector_)),
+           absl::StrCat("holds the registry login, which a Plugin step's settings cannot use; "
+                        "add settings ",
+                        LoginSettingsOf(d_.image()), " from secrets (<+secrets.getValue(...)>)"));
+    }
+  }
+
+  // What Harness would reject in the new step, or "".
+  std::string Rejected() const {
+    if (!to_plugin_ && FindEntry(body_, "tags") == nullptr) {
+      return absl::StrCat(new_type_, " without tags (Harness requires them)");
+    }
+    return "";
+  }
+
+  // The text of lines [first, last] (the old body) written again: keeps each
+  // comment on (or above) a line written again unchanged, names the others.
+  std::string Body(int first, int last) {
+    std::vector<BodyLine*> written;
+    for (BodyEntry& e : body_) {
+      for (BodyLine& l : e.lines) written.push_back(&l);
+    }
+    std::vector<bool> taken(written.size(), false);
+    std::vector<std::pair<int, std::string>> above;  // Comment lines waiting for their line.
+    for (int l = first; l <= last; ++l) {
+      if (copied_[l]) continue;
+      const SplitLine s = SplitComment(lines_.Line(l));
+      if (s.indent < 0) continue;
+      if (s.content.empty()) {
+        above.emplace_back(l, s.comment);
+        continue;
+      }
+      std::size_t match = 0;
+      while (match < written.size() &&
+             (taken[match] || written[match]->verbatim || written[match]->text != s.content)) {
+        ++match;
+      }
+      if (match < written.size()) {
+        taken[match] = true;
+        for (auto& [line, comment] : above) written[match]->above.push_back(comment);
+        written[match]->trailing = s.comment;
+      } else {
+        for (const auto& [line, comment] : above) LoseComment(line, comment);
+        if (!s.comment.empty()) LoseComment(l, s.comment);
+      }
+      above.clear();
+    }
+    for (const auto& [line, comment] : above) LoseComment(line, comment);
+    std::string out;
+    for (const BodyLine* l : written) {
+      const std::string pad(col_ + l->indent, ' ');
+      for (const std::string& comment : l->above) absl::StrAppend(&out, pad, comment, "\n");
+      absl::StrAppend(&out, pad, l->text, l->trailing, "\n");
+    }
+    return out;
+  }
+
+ private:
+  using Kind = pipeline::PlainValue::Kind;
+
+  static std::string Parenthesized(absl::string_view s) {
+    return s.empty() ? "" : absl::StrCat(" (", s, ")");
+  }
+
+  void Lose(absl::string_view what, absl::string_view why) {
+    not_carried_->push_back(absl::StrCat(what, ": ", why));
+  }
+
+  void LoseComment(int line, absl::string_view comment) {
+    Lose(absl::StrCat("comment \"", absl::StripLeadingAsciiWhitespace(comment), "\" (line ",
+                      line + 1, ")"),
+         "its line is not written again");
+  }
+
+  // Whether `key.sub` is read by the decision (and so written by it).
+  bool Decided(absl::string_view key, absl::string_view sub) const {
+    const CarryRow* row = RowOf(absl::StrCat(key, ".", sub), /*plugin=*/!to_plugin_);
+    return row != nullptr && row->carry == Carry::kDecided;
+  }
+
+  // Adds `lines` (relative to their key) under `target`: a spec key, or
+  // `settings.X` under the plugin's settings.
+  void Add(absl::string_view target, std::vector<BodyLine> lines) {
+    if (absl::ConsumePrefix(&target, "settings.")) {
+      BodyEntry* settings = FindEntry(body_, "settings");
+      if (settings == nullptr) {
+        body_.push_back({"settings", {NewLine(0, "settings:")}});
+        settings = &body_.back();
+      }
+      for (BodyLine& l : lines) {
+        l.indent += 2;
+        settings->lines.push_back(std::move(l));
+      }
+      return;
+    }
+    body_.push_back({std::string(target), std::move(lines)});
+  }
+
+  // Copies the user's block of spec key `key` as written, but for the
+  // entries the decision writes itself.
+  void Copy(const std::string& key, const pipeline::PlainValue& value) {
+    std::vector<BodyLine> lines;
+    if (value.flow_style && value.kind == Kind::kMapping) {
+      // `{K: V, ...}`: written again as a block without the decided entries.
+      for (const auto& [k, v] : value.entries) {
+        if (Decided(key, k)) continue;
+        if (v.kind != Kind::kScalar) {
+          Lose(absl::StrCat("spec.", key, ".", k), "not a plain value");
+          continue;
+        }
+        lines.push_back(NewLine(2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))));
+      }
+      if (lines.empty()) return;
+      lines.insert(lines.begin(), NewLine(0, absl::StrCat(key, ":")));
+      body_.push_back({key, std::move(lines)});
+      return;
+    }
+    const pipeline::TextPoint& at = spec_.keys.at(key);
+    int entry_indent = -1;  // The indentation of the value's own keys.
+    bool skipping = false;  // In an entry the decision writes.
+    int kept = 0;           // Entries kept.
+    for (int l = at.line, end = BlockEnd(lines_, at.line, at.column); l <= end; ++l) {
+      absl::string_view raw = lines_.Line(l);
+      if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+      std::size_t spaces = 0;
+      while (spaces < raw.size() && raw[spaces] == ' ') ++spaces;
+      if (spaces == raw.size()) {  // Blank.
+        copied_[l] = true;
+        continue;
+      }
+      if (l > at.line && raw[spaces] != '#') {
+        if (entry_indent < 0) entry_indent = static_cast<int>(spaces);
+        if (static_cast<int>(spaces) == entry_indent) {
+          const SplitLine entry = SplitComment(raw);
+          skipping = value.kind == Kind::kMapping &&
+                     Decided(key, entry.content.substr(0, entry.content.find(':')));
+          kept += skipping ? 0 : 1;
+        }
+      }
+      if (skipping) continue;  // Its comments are matched (or named) by Body.
+      copied_[l] = true;
+      BodyLine line =
+          NewLine(std::max(0, static_cast<int>(spaces) - col_), std::string(raw.substr(spaces)));
+      line.verbatim = true;
+      lines.push_back(std::move(line));
+    }
+    if (entry_indent >= 0 && kept == 0) {  // Only decided entries: no key left.
+      copied_[at.line] = false;
+      return;
+    }
+    body_.push_back({key, std::move(lines)});
+  }
+
+  // Carries one key the user wrote (`name`: a spec key, or `settings.X` of
+  // a Plugin step).
+  void Carry(const std::string& name, const pipeline::PlainValue& value) {
+    const std::string where = absl::StrCat("spec.", name);
+    const CarryRow* row = RowOf(name, /*plugin=*/!to_plugin_);
+    if (row == nullptr) {
+      Lose(where, absl::StrCat("no counterpart in a ", new_type_, " step"));
+      return;
+    }
+    const absl::string_view target = to_plugin_ ? row->plugin : row->build_and_push;
+    const absl::string_view target_key = target.substr(target.rfind('.') + 1);
+    switch (row->carry) {
+      case Carry::kDecided:
+        return;
+      case Carry::kCredentials:
+        Lose(where,
+             !row->why.empty()
+                 ? std::string(row->why)
+                 : absl::StrCat("a ", new_type_, " step logs in through its connectorRef",
+                                Parenthesized(connector_), "; put this login in that connector"));
+        return;
+      case Carry::kNone:
+        Lose(where, row->why);
+        return;
+      case Carry::kSame:
+        if (BodyEntry* rendered = FindEntry(body_, target)) {
+          if (value.kind == Kind::kMapping) Merge(name, value, rendered);
+          return;  // Otherwise the decision's value.
+        }
+        Copy(name, value);
+        return;
+      case Carry::kScalar:
+        if (value.kind != Kind::kScalar) {
+          Lose(where, "not a plain value");
+          return;
+        }
+        Add(target, {NewLine(0, absl::StrCat(target_key, ": ", YamlScalar(value.scalar)))});
+        return;
+      case Carry::kMapToPairs: {
+        std::vector<std::pair<std::string, std::string>> pairs;
+        if (!PairsOf(value, &pairs)) {
+          Lose(where, "not a mapping of values nor a list of K=V");
+          return;
+        }
+        std::vector<BodyLine> lines = {NewLine(0, absl::StrCat(target_key, ":"))};
+        for (const auto& [k, v] : pairs) {
+          lines.push_back(NewLine(2, to_plugin_
+                                         ? absl::StrCat("- ", YamlScalar(absl::StrCat(k, "=", v)))
+                                         : absl::StrCat(YamlScalar(k), ": ", YamlScalar(v))));
+        }
+        Add(target, std::move(lines));
+        return;
+      }
+    }
+  }
+
+  // Adds the user's entries of mapping `name` that the decision's `rendered`
+  // one lacks (the decision's win).
+  void Merge(const std::string& name, const pipeline::PlainValue& value, BodyEntry* rendered) {
+    for (const auto& [k, v] : value.entries) {
+      if (Decided(name, k)) continue;
+      bool present = false;
+      for (const BodyLine& l : rendered->lines) {
+        present |= l.indent == 2 && absl::StartsWith(l.text, absl::StrCat(k, ":"));
+      }
+      if (present) continue;
+      if (v.kind != Kind::kScalar) {
+        Lose(absl::StrCat("spec.", name, ".", k), "not a plain value");
+        continue;
+      }
+      rendered->lines.push_back(
+          NewLine(2, absl::StrCat(YamlScalar(k), ": ", YamlScalar(v.scalar))));
+    }
+  }
+
+  const Lines& lines_;
+  const pipeline::MappingPoints& spec_;
+  const v1::Decision& d_;
+  std::vector<std::string>* not_carried_;
+  std::vector<BodyEntry> body_;
+  std::vector<bool> copied_;  // Old lines copied as written (their comments with them).
+  const int col_;             // The user's spec keys' indentation.
+  const bool to_plugin_;
+  const absl::string_view new_type_;
+  std::string connector_;  // The user's connectorRef.
+};
+
 // Plans the edits of each finding from the edit points the pipeline reader
 // recorded for its build (pipeline/edit_points.h).
 class Planner {
@@ -68,11 +642,14 @@ class Planner {
       fix.skipped = "flow-style (JSON) documents are not edited in place";
     } else {
       bool spec_replaced = false;
+      std::string rejected;  // What Harness would reject in the fixed step.
+      std::string type_change;
       for (const v1::Change& c : f.changes()) {
         if (c.field() == "type") {
-          spec_replaced = ReplaceSpec(points.step, d, &fix);
+          spec_replaced = ChangeType(points, d, b.build_step.dry_run(), &rejected, &fix);
           if (!spec_replaced) break;
           SetScalar(points.step, "type", c.required(), &fix);
+          type_change = absl::StrCat(c.proposed(), " -> ", c.required());
         }
       }
       for (const v1::Change& c : f.changes()) {
@@ -80,6 +657,17 @@ class Planner {
         FixChange(c, points, spec_replaced, &fix);
       }
       if (fix.skipped.empty() && fix.edits.empty()) fix.skipped = "nothing buildgate can edit";
+      if (fix.skipped.empty() && (!rejected.empty() || !fix.not_carried.empty())) {
+        // Incomplete: shown, never applied.
+        std::vector<std::string> problems;
+        if (!rejected.empty()) problems.push_back(absl::StrCat("give ", rejected));
+        if (!fix.not_carried.empty()) {
+          problems.push_back(absl::StrCat("lose ", absl::StrJoin(fix.not_carried, "; ")));
+        }
+        fix.skipped = absl::StrCat("the step type change (", type_change, ") would ",
+                                   absl::StrJoin(problems, ", and "), "; change it by hand");
+        fix.incomplete_edits = std::move(fix.edits);
+      }
     }
     if (!fix.skipped.empty()) fix.edits.clear();
     out->findings.push_back(std::move(fix));
@@ -248,42 +836,29 @@ class Planner {
          fix);
   }
 
-  // Replaces the step's `spec:` block by the decided step's (a change of
-  // step type). False (with `skipped`) when it cannot.
-  bool ReplaceSpec(const pipeline::MappingPoints& step, const v1::Decision& d, FindingFix* fix) {
-    const auto spec_key = step.keys.find("spec");
-    const std::size_t spec_in_yaml = d.step_yaml().find("\n    spec:\n");
-    if (spec_key == step.keys.end() || spec_in_yaml == std::string::npos) {
+  // A change of step type: replaces the body of the step's `spec:` by the
+  // decided step's, carrying what the user wrote (SpecCarrier). What cannot
+  // be carried goes to fix->not_carried; a step Harness would reject, to
+  // `rejected`. `dry_run`: the build does not push (so needs no registry
+  // login). False (with `skipped`) when the spec cannot be replaced at all.
+  bool ChangeType(const pipeline::StepEditPoints& points, const v1::Decision& d, bool dry_run,
+                  std::string* rejected, FindingFix* fix) {
+    const pipeline::MappingPoints& spec = points.spec;
+    const auto spec_key = points.step.keys.find("spec");
+    SpecCarrier carrier(lines_, spec, d, &fix->not_carried);
+    if (spec_key == points.step.keys.end() || !carrier.ok() || !spec.is_mapping) {
       fix->skipped = "the step's spec cannot be replaced";
       return false;
     }
     const pipeline::TextPoint& mark = spec_key->second;
-    const int first = mark.line;
-    // The block: the key's line and every following line indented deeper
-    // (blank and comment lines inside it included, trailing ones not).
-    int last = first;
-    for (int line = first + 1; line < lines_.count(); ++line) {
-      const int indent = Indent(lines_.Line(line));
-      if (indent < 0) continue;
-      if (indent <= mark.column) break;
-      last = line;
+    if (spec.flow_style || spec.start.line <= mark.line) {
+      fix->skipped = "the step's spec is not a block mapping";
+      return false;
     }
-    for (int i = 0; i < mark.column; ++i) {
-      if (lines_.Line(first)[i] != ' ') {
-        fix->skipped = "the step's spec does not start its line";
-        return false;
-      }
-    }
-    // The rendered spec sits at column 4; shift it to the key's column.
-    std::string replacement;
-    for (absl::string_view line :
-         absl::StrSplit(absl::string_view(d.step_yaml()).substr(spec_in_yaml + 1), '\n')) {
-      if (line.empty()) continue;
-      int indent = 0;
-      while (indent < static_cast<int>(line.size()) && line[indent] == ' ') ++indent;
-      absl::StrAppend(&replacement, std::string(indent - 4 + mark.column, ' '),
-                      line.substr(indent), "\n");
-    }
+    carrier.CarryAll(dry_run);
+    *rejected = carrier.Rejected();
+    const int first = mark.line + 1, last = BlockEnd(lines_, mark.line, mark.column);
+    std::string replacement = carrier.Body(first, last);
     const std::size_t begin = lines_.Start(first);
     std::size_t end = lines_.Start(last + 1);
     if (end > text_.size()) end = text_.size();
@@ -319,7 +894,9 @@ FileFix PlanFixes(absl::string_view text, const LintResult& result) {
     if (f.verdict() != v1::VERDICT_ALLOW_WITH_CHANGES) continue;
     const int build = result.build_index[i];
     if (build < 0 || f.rule() == v1::UNMANAGED_BUILD) {
-      out.findings.push_back({i, {}, "replace this build by hand with the decided step"});
+      FindingFix& fix = out.findings.emplace_back();
+      fix.finding = i;
+      fix.skipped = "replace this build by hand with the decided step";
       continue;
     }
     planner.Finding(i, f, result.document.builds[build], &out);

@@ -7,8 +7,16 @@
 //    field) has its scalar replaced in place, quoted as it was;
 //  - a field the step lacks is added as the first key of its mapping, at
 //    that mapping's indentation;
-//  - a change of step type (Build and Push to a Plugin step) replaces the
-//    step's lines with the decided step (comments inside that step go);
+//  - a change of step type (Build and Push <-> a Plugin step) replaces the
+//    body of the step's `spec:` with the decided step's and carries every
+//    key the user wrote that has a counterpart in the new type (build args,
+//    labels, target, resources, envVariables; one table in fix.cc, with its
+//    sources); a comment is kept on (or above) its line when that line is
+//    written again unchanged. What cannot be carried (a key without
+//    counterpart, registry credentials, a comment) is named in
+//    `not_carried`, and such a fix, or one giving a step Harness rejects (a
+//    Build and Push step without tags), is not applied: `skipped` says why
+//    and `incomplete_edits` holds the edits it would make;
 //  - stage variables the builder needs (PLUGIN_DRY_RUN) are added.
 // Denies, undecidable findings, unmanaged builds, flow-style (JSON) nodes
 // and plaintext credentials are not fixed; `skipped` says why.
@@ -38,8 +46,15 @@ struct TextEdit {
 
 struct FindingFix {
   int finding = 0;  // Index into LintReport.findings.
-  std::vector<TextEdit> edits;
-  std::string skipped;  // Why there is no fix, when edits is empty.
+  std::vector<TextEdit> edits;  // What ApplyFixes applies (never with `skipped`).
+  std::string skipped;          // Why there is no fix, when edits is empty.
+  // A change of step type: what the user wrote that the decided step would
+  // lose, each "what: why" (`spec.settings.auto_tag: Build and Push has no
+  // auto-tagging; list the tags`). Not empty: the fix is skipped.
+  std::vector<std::string> not_carried;
+  // The edits of a fix skipped for being incomplete (`not_carried`, or a
+  // step Harness would reject): shown, never applied.
+  std::vector<TextEdit> incomplete_edits;
 };
 
 struct FileFix {

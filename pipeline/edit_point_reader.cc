@@ -5,10 +5,46 @@
 namespace buildgate::pipeline::internal {
 namespace {
 
-ValuePoint ValuePointOf(const YAML::Node& value) {
+PlainValue PlainValueOf(const YAML::Node& node, int depth) {
+  PlainValue value;
+  using Kind = PlainValue::Kind;
+  if (!node || node.IsNull()) return value;
+  if (depth <= 0) {
+    value.kind = Kind::kOther;
+    return value;
+  }
+  if (node.IsScalar()) {
+    value.kind = Kind::kScalar;
+    value.scalar = node.Scalar();
+    return value;
+  }
+  value.flow_style = node.Style() == YAML::EmitterStyle::Flow;
+  if (node.IsSequence()) {
+    value.kind = Kind::kList;
+    for (const YAML::Node& item : node) value.items.push_back(PlainValueOf(item, depth - 1));
+    return value;
+  }
+  if (node.IsMap()) {
+    value.kind = Kind::kMapping;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        value.kind = Kind::kOther;  // A key that is no text cannot be carried.
+        value.entries.clear();
+        return value;
+      }
+      value.entries.emplace_back(it->first.Scalar(), PlainValueOf(it->second, depth - 1));
+    }
+    return value;
+  }
+  value.kind = Kind::kOther;
+  return value;
+}
+
+ValuePoint ValuePointOf(const YAML::Node& value, bool with_content) {
   ValuePoint point;
   point.is_scalar = value.IsScalar();
   if (point.is_scalar) point.start = PointOf(value);
+  if (with_content) point.content = PlainValueOf(value, kPlainValueDepth);
   return point;
 }
 
@@ -19,7 +55,7 @@ TextPoint PointOf(const YAML::Node& node) {
   return TextPoint{static_cast<std::size_t>(mark.pos), mark.line, mark.column};
 }
 
-MappingPoints MappingPointsOf(const YAML::Node& node) {
+MappingPoints MappingPointsOf(const YAML::Node& node, bool with_content) {
   MappingPoints points;
   if (!node || !node.IsMap()) return points;
   points.is_mapping = true;
@@ -29,7 +65,7 @@ MappingPoints MappingPointsOf(const YAML::Node& node) {
     if (!it->first.IsScalar()) continue;
     const std::string& key = it->first.Scalar();
     points.keys.emplace(key, PointOf(it->first));
-    points.values.emplace(key, ValuePointOf(it->second));
+    points.values.emplace(key, ValuePointOf(it->second, with_content));
   }
   return points;
 }
@@ -48,7 +84,7 @@ VariableListPoints VariableListPointsOf(const YAML::Node& variables) {
     if (name && name.IsScalar()) out.name = name.Scalar();
     if (const YAML::Node value = item["value"]) {
       out.has_value = true;
-      out.value = ValuePointOf(value);
+      out.value = ValuePointOf(value, false);
     }
   }
   return points;

@@ -2,8 +2,10 @@
 // reader records these points for every FoundBuild (FoundBuild::edit_points)
 // and the fixer (lint/fix.h) turns a decision's changes into text edits at
 // them: it replaces a scalar where it starts, adds a key before a mapping's
-// first one at its indentation, or adds a stage variable. Nothing outside
-// pipeline/ reads the document's YAML nodes.
+// first one at its indentation, or adds a stage variable; and when a step
+// changes type it carries the step's own settings to the new step from the
+// values' content (PlainValue). Nothing outside pipeline/ reads the
+// document's YAML nodes.
 //
 // Offsets, lines and columns are 0-based, counted in the document's text
 // (Location's are 1-based).
@@ -16,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace buildgate::pipeline {
@@ -27,10 +30,24 @@ struct TextPoint {
   int column = 0;
 };
 
+// A value's content as plain text, read to a bounded depth (kPlainValueDepth
+// levels below the key that holds it; deeper values are kOther): what a fix
+// needs to carry a step's settings to a step of another type.
+struct PlainValue {
+  enum class Kind { kNull, kScalar, kList, kMapping, kOther };
+  Kind kind = Kind::kNull;
+  bool flow_style = false;        // A list or mapping written `[...]` / `{...}`.
+  std::string scalar;             // kScalar: its text, unquoted (`"true"` and `true` alike).
+  std::vector<PlainValue> items;  // kList, in order.
+  std::vector<std::pair<std::string, PlainValue>> entries;  // kMapping, in order.
+};
+inline constexpr int kPlainValueDepth = 3;  // spec.settings.build_args[i].
+
 // The value of one key of a mapping.
 struct ValuePoint {
   bool is_scalar = false;  // False for a list, a mapping or no value (`key:`).
   TextPoint start;         // Where a scalar's text starts (its quote when quoted).
+  PlainValue content;      // What it holds: read for a step's spec only (kNull elsewhere).
 };
 
 // A mapping: where each of its keys and values is, and where a new key goes.
@@ -62,7 +79,7 @@ struct VariableListPoints {
 // Everything a fix of one found build may edit.
 struct StepEditPoints {
   MappingPoints step;   // The step's mapping (`type`, `identifier`, `spec`, ...).
-  MappingPoints spec;   // Its `spec` mapping.
+  MappingPoints spec;   // Its `spec` mapping, with its values' content.
   MappingPoints stage;  // Its stage's mapping (a step fragment has none).
   VariableListPoints stage_variables;
   // The containerSecurityContext of the infrastructure the step runs on,

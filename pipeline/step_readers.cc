@@ -85,7 +85,7 @@ absl::StatusOr<std::optional<FoundBuild>> StepReader::Read(const StepVisit& visi
   build.matrix_scopes = context.matrix_scopes;
   if (HasMatrix(step)) build.matrix_scopes.push_back("step");
   build.edit_points.step = MappingPointsOf(step);
-  build.edit_points.spec = MappingPointsOf(spec);
+  build.edit_points.spec = MappingPointsOf(spec, /*with_content=*/true);
   build.edit_points.stage = MappingPointsOf(context.stage);
   build.edit_points.stage_variables = VariableListPointsOf(context.stage_variables);
 
