@@ -816,7 +816,7 @@ TEST(CliLint, FixAndWrite) {
   std::filesystem::create_directories(dir);
   const std::string doc = dir + "/ecr.yaml";
   std::filesystem::copy_file(
-      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", doc);
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-buildah-plugin.yaml", doc);
   const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
   // Relative paths, as a user in the repository would give them.
   const std::filesystem::path cwd = std::filesystem::current_path();
@@ -835,7 +835,7 @@ TEST(CliLint, FixAndWrite) {
   EXPECT_EQ(testing::ReadAll(dir + "/ecr.orig.yaml"), testing::ReadAll(doc));
   CliRun again = Cli({"lint", "--policy", policy, doc});
   EXPECT_EQ(again.code, kExitAllow) << again.out;
-  EXPECT_TRUE(absl::StrContains(testing::ReadAll(doc), "# Kaniko by default"));
+  EXPECT_TRUE(absl::StrContains(testing::ReadAll(doc), "# acme's ECR in us-east-1."));
 }
 
 // `lint --fix --write` as a careful editor (common/file.h): the pipeline
@@ -852,8 +852,9 @@ WriteCase FreshFixable(const std::string& dir_name, const std::string& name = "e
   std::filesystem::remove_all(c.dir);
   std::filesystem::create_directories(c.dir);
   c.path = c.dir + "/" + name;
+  // Fixed in place (no change of step type), so --write applies it.
   std::filesystem::copy_file(
-      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", c.path);
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-buildah-plugin.yaml", c.path);
   c.original = testing::ReadAll(c.path);
   return c;
 }
@@ -979,7 +980,7 @@ TEST(CliLintWrite, FullFileSystemSaysWhyAndLeavesNoTemp) {
   if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs.why_not();
   const std::string path = fs.dir() + "/ecr.yaml";
   std::filesystem::copy_file(
-      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", path);
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-buildah-plugin.yaml", path);
   const std::string original = testing::ReadAll(path);
   {
     std::ofstream filler(fs.dir() + "/filler", std::ios::binary);
@@ -1001,7 +1002,7 @@ TEST(CliLintWrite, ReadOnlyFileSystemSaysWhy) {
   if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs.why_not();
   const std::string path = fs.dir() + "/ecr.yaml";
   std::filesystem::copy_file(
-      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-build-and-push.yaml", path);
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/acme-ecr-buildah-plugin.yaml", path);
   const std::string original = testing::ReadAll(path);
   ASSERT_TRUE(fs.RemountReadOnly()) << std::strerror(errno);
   CliRun run = FixWrite(path);
@@ -1114,7 +1115,7 @@ TEST(CliDiff, ImpactOfAPolicyChange) {
   EXPECT_TRUE(absl::StrContains(same.out, ": 0 of 2 builds in 1 file change")) << same.out;
   CliRun json = Cli({"diff", "-o", "json", "--from", acme, "--to", brief,
                      docs + "gar-gcr-parallel-stages.yaml", docs + "governance-hook-expanded.json",
-                     docs + "acme-ecr-build-and-push.yaml"});
+                     docs + "acme-ecr-buildah-plugin.yaml"});
   EXPECT_EQ(json.code, kExitFailedOrChanged) << json.out << json.err;
   v1::PolicyDiff diff;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &diff).ok()) << json.out;
