@@ -347,7 +347,9 @@ void LintUnmanaged(const CompiledPolicySet& set, const FoundBuild& b, v1::Decisi
                     b.dind_privileged ? " (privileged)" : "");
     const v1::Policy& policy =
         set.EffectivePolicy(b.build_step.project_id(), b.build_step.pipeline_id());
-    if (b.dind_privileged && policy.privileged() == v1::PRIVILEGED_FORBIDDEN) {
+    // A Kubernetes rule: off Kubernetes the daemon is the machine's.
+    if (b.dind_privileged && policy.privileged() == v1::PRIVILEGED_FORBIDDEN &&
+        d->infrastructure() == v1::INFRASTRUCTURE_TYPE_KUBERNETES) {
       AddNote(f, v1::PRIVILEGED_NOT_ALLOWED,
               absl::StrCat("the Background step ", b.dind_step_id,
                            " runs privileged; the policy forbids privileged containers"));

@@ -54,6 +54,14 @@ const std::vector<BuildCommandForm>& BuildCommandForms() {
       {"nerdctl", {"build"}, "nerdctl build"},
       {"nerdctl", {"image", "build"}, "nerdctl image build"},
       {"buildctl", {"build"}, "buildctl build"},
+      // ko builds Go images and pushes them to KO_DOCKER_REPO without a
+      // daemon; resolve, apply and create build every ko:// image of the
+      // YAML they read (ko.build/reference/ko_build, ko_resolve).
+      {"ko", {"build"}, "ko build"},
+      {"ko", {"publish"}, "ko publish"},
+      {"ko", {"resolve"}, "ko resolve"},
+      {"ko", {"apply"}, "ko apply"},
+      {"ko", {"create"}, "ko create"},
   };
   return *forms;
 }

@@ -114,8 +114,7 @@ absl::StatusOr<std::optional<FoundBuild>> StepReader::Read(const StepVisit& visi
   if (!build.step_name.empty() && !ContainsHarnessExpression(build.step_name)) {
     b.set_name(build.step_name);
   }
-  if ((build.kind == BuildKind::kPlugin || build.kind == BuildKind::kBuildAndPush) &&
-      context.infrastructure != nullptr) {
+  if (build.kind != BuildKind::kUnknownType && context.infrastructure != nullptr) {
     ApplyInfrastructure(*context.infrastructure, &build);
   }
   ApplyDryRunVariable(context.variables, &build);
@@ -133,9 +132,18 @@ absl::StatusOr<bool> StepReader::ReadRunSpec(const YAML::Node& spec, const std::
     build->dind_step_id = daemon.step_id;
     build->dind_privileged = daemon.privileged;
   }
-  // What a governed replacement would push: the script's image, else unknown.
+  // What a governed replacement would push: the script's image, ko's
+  // KO_DOCKER_REPO (the step's envVariables), else unknown.
+  std::string image = found.image;
+  if (image.empty() && absl::StartsWith(found.command, "ko ")) {
+    if (const YAML::Node env = spec["envVariables"]; env && env.IsMap()) {
+      if (const YAML::Node repo = env["KO_DOCKER_REPO"]; repo && repo.IsScalar()) {
+        image = repo.Scalar();
+      }
+    }
+  }
   build->build_step.set_kind(v1::STEP_KIND_BUILD_AND_PUSH_DOCKER_REGISTRY);
-  build->build_step.set_repo(found.image.empty() ? "<+input>" : found.image);
+  build->build_step.set_repo(image.empty() ? "<+input>" : image);
   return true;
 }
 

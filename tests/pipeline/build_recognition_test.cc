@@ -52,6 +52,11 @@ TEST(BuildRecognition, FindsBuildCommandsAndTheirImages) {
        "buildctl build", "reg.io/a/k"},
       {"buildctl build --frontend dockerfile.v0 --output type=local,dest=out", "buildctl build", ""},
       {"docker buildx create --use && docker buildx build -t a/z .", "docker buildx build", "a/z"},
+      // ko pushes to KO_DOCKER_REPO (the step's envVariables), not a flag;
+      // kameshsampath/go-hello-world's .harness/build.yaml writes it so.
+      {"IMAGE_REF=$(ko build --bare .)", "ko build", ""},
+      {"ko resolve -f config/ > release.yaml", "ko resolve", ""},
+      {"ko apply -f config/", "ko apply", ""},
   };
   for (const Case& c : cases) {
     const ScriptBuild found = FindScriptBuild(c.script);
@@ -71,7 +76,9 @@ TEST(BuildRecognition, PrintingOrRunningIsNoBuild) {
                              "docker image ls", "docker image push a/b:1", "podman buildx version",
                              "buildah push quay.io/a/b", "buildah images", "nerdctl images",
                              "buildctl debug workers", "docker builder prune -af",
-                             "docker pull gcr.io/kaniko-project/executor"}) {
+                             "docker pull gcr.io/kaniko-project/executor",
+                             "ko auth login ghcr.io -u me --password-stdin", "ko version",
+                             "ko login ghcr.io", "ko delete -f config/"}) {
     EXPECT_EQ(FindScriptBuild(script).command, "") << script;
   }
 }
