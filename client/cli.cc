@@ -518,13 +518,22 @@ std::string DecisionToText(const v1::Decision& d) {
     }
   };
   absl::StrAppend(&out, "verdict:      ", EnumName(d.verdict()), "\n");
+  absl::StrAppend(&out, "runs on:      ", EnumName(d.infrastructure()), ", ", EnumName(d.os()),
+                  "\n");
   if (d.builder() != v1::BUILDER_UNSPECIFIED) {
     absl::StrAppend(&out, "builder:      ", EnumName(d.builder()), " (", d.harness_step_type(),
-                    " step, profile ", d.profile(), ")\n");
+                    " step", d.profile().empty() ? "" : absl::StrCat(", profile ", d.profile()),
+                    ")\n");
     absl::StrAppend(&out, "image:        ", d.image(), "\n");
-    absl::StrAppend(&out, "privileged:   ", d.privileged() ? "true" : "false", "\n");
-    absl::StrAppend(&out, "runAsUser:    ", d.run_as_user(), "\n");
-    absl::StrAppend(&out, "pod security: ", EnumName(d.required_pod_security()), " or looser\n");
+    // Off Kubernetes the decision sets neither: Harness runs the build itself.
+    if (d.has_privileged()) {
+      absl::StrAppend(&out, "privileged:   ", d.privileged() ? "true" : "false", "\n");
+    }
+    if (d.has_run_as_user()) absl::StrAppend(&out, "runAsUser:    ", d.run_as_user(), "\n");
+    if (d.required_pod_security() != v1::PSS_UNSPECIFIED) {
+      absl::StrAppend(&out, "pod security: ", EnumName(d.required_pod_security()),
+                      " or looser\n");
+    }
   }
   absl::StrAppend(&out, "policy:       scope ", d.policy_scope(), ", revision \"",
                   d.policy_revision(), "\", fingerprint ", d.policy_fingerprint().substr(0, 16),

@@ -733,6 +733,10 @@ bool FillOffKubernetes(const CompiledScope& scope, const v1::BuildStep& step, co
     if (d->image() != step.image()) AddChange(d, "spec.image", step.image(), d->image());
   } else {
     SetText(d->mutable_image(), cb->image_repository[p.destination]);
+    if (step.caching() && spec.caching().supported()) {
+      const v1::Knob& k = spec.caching().knob();
+      AddSetting(d, k.scope(), k.name(), k.value());
+    }
     if (step.caching() && where.support->build_and_push_with_caching() == v1::BUILDER_UNSPECIFIED) {
       AddReason(d, v1::CACHING_UNAVAILABLE, b,
                 absl::StrCat("Docker layer caching is not available on ", PlacementName(where)));
