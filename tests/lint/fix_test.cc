@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,44 @@ TEST(Fix, EditsOnlyTheLinesThatChange) {
   auto again = lint::LintDocument(*OpenShift(), fixed, "p.yaml");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->report.findings(0).verdict(), v1::VERDICT_ALLOW) << fixed;
+}
+
+// Proves --fix changes nothing Kubernetes-shaped off Kubernetes: over a
+// pipeline with a build on each infrastructure (privileged plugins/docker on
+// a VM pool, runAsUser 0 on a Docker runner, caching on Harness Cloud), the
+// only edits are the Kubernetes stage's build and the Windows pool's caching
+// (Docker layer caching is Linux only); every other line stays byte for byte.
+TEST(Fix, OffKubernetesOnlyWhatAppliesThereChanges) {
+  const std::string text = testing::ReadAll(
+      BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/infrastructures-each-type.yaml");
+  auto policy = CompiledPolicySet::ParseAndCompile(
+      testing::ReadAll(BUILDGATE_SOURCE_DIR "/tests/pipelines/policies/brief-k8s-noroot.yaml"),
+      "brief-k8s-noroot.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  auto result = lint::LintDocument(**policy, text, "p.yaml");
+  ASSERT_TRUE(result.ok()) << result.status();
+  const lint::FileFix plan = lint::PlanFixes(text, *result);
+  std::set<std::string> fixed_steps;
+  for (const lint::FindingFix& ff : plan.findings) {
+    const v1::Finding& f = result->report.findings(ff.finding);
+    fixed_steps.insert(f.step_id());
+    for (const lint::TextEdit& e : ff.edits.empty() ? ff.incomplete_edits : ff.edits) {
+      // The Kubernetes stage is lines 13-31 of the document.
+      const bool kubernetes = e.start_line >= 13 && e.end_line <= 32;
+      const bool windows_caching = f.step_id() == "cached_on_windows_pool" &&
+                                   e.replacement == "false";
+      EXPECT_TRUE(kubernetes || windows_caching)
+          << f.step_id() << ": edit at " << e.start_line << " -> " << e.replacement;
+    }
+  }
+  EXPECT_EQ(fixed_steps, (std::set<std::string>{"kaniko_on_kubernetes", "cached_on_windows_pool"}));
+  const std::string fixed = lint::ApplyFixes(text, plan);
+  EXPECT_TRUE(absl::StrContains(fixed, "                    caching: true\n"))
+      << "Harness Cloud keeps its caching";
+  EXPECT_TRUE(absl::StrContains(fixed, "                    privileged: true\n"))
+      << "the VM pool's plugin stays privileged";
+  EXPECT_TRUE(absl::StrContains(fixed, "                    runAsUser: \"0\"\n"))
+      << "the Docker runner's step keeps runAsUser 0";
 }
 
 // Proves the unified diff is one `patch` accepts and gives the fixed text.
