@@ -2,8 +2,12 @@
 // fix that is not applied is shown in text, in --fix's diff and in SARIF.
 #include "lint/report.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "engine/compiled_policy.h"
 #include "google/protobuf/struct.pb.h"
@@ -59,15 +63,23 @@ struct UnappliedCase {
   std::vector<UnappliedFix> unapplied;
 };
 
-UnappliedCase EcrBuildAndPush() {
-  UnappliedCase c;
-  c.text = testing::ReadAll(BUILDGATE_SOURCE_DIR
-                            "/tests/pipelines/documents/acme-ecr-build-and-push.yaml");
+std::string Document(const std::string& name) {
+  return testing::ReadAll(BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/" + name);
+}
+
+std::shared_ptr<const CompiledPolicySet> Acme() {
   auto policy = CompiledPolicySet::ParseAndCompile(
       testing::ReadAll(BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml"), "acme.yaml");
   EXPECT_TRUE(policy.ok()) << policy.status();
-  if (!policy.ok()) return c;
-  auto linted = LintDocument(**policy, c.text, "ecr.yaml");
+  return policy.ok() ? *policy : nullptr;
+}
+
+UnappliedCase EcrBuildAndPush() {
+  UnappliedCase c;
+  c.text = Document("acme-ecr-build-and-push.yaml");
+  auto policy = Acme();
+  if (policy == nullptr) return c;
+  auto linted = LintDocument(*policy, c.text, "ecr.yaml");
   EXPECT_TRUE(linted.ok()) << linted.status();
   if (!linted.ok()) return c;
   c.fix = PlanFixes(c.text, *linted);
@@ -98,6 +110,47 @@ TEST(UnappliedFixes, EcrBuildAndPushToBuildahKeepsItsLoginByHand) {
       << u.suggested_diff;
   EXPECT_TRUE(absl::StrContains(u.suggested_diff, "\n+                  type: Plugin\n"))
       << u.suggested_diff;
+}
+
+// Proves the suggested diff is made against the file with the applied
+// fixes: in a file with one fix of each kind, it holds only the unapplied
+// fix's lines, and `patch` applies it to the fixed file, which then lints
+// with both builds as decided.
+TEST(UnappliedFixes, SuggestedDiffIsAgainstTheFixedFile) {
+  // The Buildah plugin step (fixed in place), then the Build and Push step
+  // (not fixed) in a stage of its own.
+  const std::string bp = Document("acme-ecr-build-and-push.yaml");
+  const std::string text =
+      Document("acme-ecr-buildah-plugin.yaml") +
+      absl::StrReplaceAll(bp.substr(bp.find("    - stage:\n")),
+                          {{"identifier: build_inventory_service_image_for_ecr",
+                            "identifier: push_with_build_and_push"}});
+  auto policy = Acme();
+  ASSERT_NE(policy, nullptr);
+  auto linted = LintDocument(*policy, text, "p.yaml");
+  ASSERT_TRUE(linted.ok()) << linted.status();
+  ASSERT_EQ(linted->report.findings_size(), 2) << text;
+  const FileFix fix = PlanFixes(text, *linted);
+  const std::vector<UnappliedFix> unapplied = UnappliedFixes(text, fix, "p.yaml");
+  ASSERT_EQ(unapplied.size(), 1u);
+  EXPECT_EQ(unapplied[0].finding, 1);
+  const std::string fixed = ApplyFixes(text, fix);
+  ASSERT_TRUE(absl::StrContains(text, "\n                    image: plugins/buildah-ecr\n"));
+  EXPECT_FALSE(absl::StrContains(unapplied[0].suggested_diff, "image: plugins/buildah-ecr\n"))
+      << unapplied[0].suggested_diff;
+  const std::filesystem::path dir = testing::FreshTestDirectory("report_suggested");
+  std::ofstream(dir / "p.yaml") << fixed;
+  std::ofstream(dir / "suggested.diff") << unapplied[0].suggested_diff;
+  const auto patched = testing::RunCommand(
+      absl::StrCat("cd '", dir.string(), "' && patch -p1 < suggested.diff"), true);
+  ASSERT_EQ(patched.exit_code, 0) << patched.out << unapplied[0].suggested_diff;
+  auto again = LintDocument(*policy, testing::ReadAll((dir / "p.yaml").string()), "p.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->report.findings_size(), 2);
+  for (const v1::Finding& f : again->report.findings()) {
+    EXPECT_EQ(f.verdict(), v1::VERDICT_ALLOW) << f.DebugString();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // Proves the text report shows the fix as not applied under its finding:
