@@ -189,6 +189,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
 
   v1::LintRun run;
   std::vector<lint::FileFix> fixes;
+  std::vector<std::vector<lint::UnappliedFix>> unapplied;  // Per file, with --fix.
   std::string diff;
   int code = kExitAllow;
   const bool progress = err_is_tty && paths->size() > 1;
@@ -199,6 +200,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     v1::LintedFile* file = run.add_files();
     file->set_file(name);
     fixes.emplace_back();
+    unapplied.emplace_back();
     auto read = ReadDocument(path, in, f.limits.max_document_bytes);
     if (!read.ok()) {
       *file->mutable_error() = InputErrorMessage(read.status());
@@ -217,6 +219,9 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     int file_code = ExitCodeOf(result->report);
     if (f.fix) {
       const std::string fixed = lint::ApplyFixes(text, fixes.back());
+      unapplied.back() = lint::UnappliedFixes(text, fixes.back(), name);
+      // What is not applied (lines patch skips), then the file's diff.
+      diff += lint::UnappliedFixesAsDiffComments(name, result->report, unapplied.back());
       diff += lint::UnifiedDiff(text, fixed, name);
       if (f.write && fixed != text) {
         // Written only if the file is still what was linted (see common/file.h).
@@ -238,7 +243,8 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
   if (progress) err << "\r\033[K";
   lint::Summarize(&run);
   if (f.fix && !f.write) {
-    // The diff is the output; what could not be fixed goes to stderr.
+    // The diff is the output, with fixes not applied as comments; what could
+    // not be fixed at all goes to stderr.
     out << diff;
   } else if (f.output == "json") {
     PrintMessage(run, "json", out);
@@ -246,12 +252,15 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     out << lint::LintRunToSarif(run, fixes, VersionLine("buildgate")) << "\n";
   } else {
     const bool color = f.color == "always" || (f.color == "auto" && out_is_tty);
-    out << lint::LintRunToText(run, color);
+    out << lint::LintRunToText(run, unapplied, color);
   }
   if (f.fix) {
+    // A fix not applied is shown on stdout with its suggested edits, except
+    // in JSON (v1::LintRun has no field for it).
+    const bool shown = f.output != "json" || !f.write;
     for (std::size_t i = 0; i < fixes.size(); ++i) {
       for (const lint::FindingFix& ff : fixes[i].findings) {
-        if (ff.skipped.empty()) continue;
+        if (ff.skipped.empty() || (shown && !ff.incomplete_edits.empty())) continue;
         const v1::Finding& finding = run.files(i).report().findings(ff.finding);
         err << run.files(i).file() << ":" << finding.location().line() << ":"
             << finding.location().column() << ": not fixed: " << ff.skipped << "\n";

@@ -4,6 +4,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/input_error.h"
 #include "engine/enum_names.h"
 #include "engine/render.h"
@@ -134,8 +136,80 @@ std::string FindingMessage(const v1::Finding& f) {
   return text;
 }
 
+// SARIF replacements: each edit's region (1-based, end exclusive) and text.
+Value Replacements(const std::vector<TextEdit>& edits) {
+  std::vector<Value> replacements;
+  for (const TextEdit& e : edits) {
+    replacements.push_back(Obj({{"deletedRegion", Obj({{"startLine", Num(e.start_line)},
+                                                       {"startColumn", Num(e.start_column)},
+                                                       {"endLine", Num(e.end_line)},
+                                                       {"endColumn", Num(e.end_column)}})},
+                                {"insertedContent", Text(e.replacement)}}));
+  }
+  return List(std::move(replacements));
+}
+
+Value ArtifactChanges(absl::string_view file, const std::vector<TextEdit>& edits) {
+  return List(
+      {Obj({{"artifactLocation", ArtifactLocation(file)}, {"replacements", Replacements(edits)}})});
+}
+
+// Why a fix is not applied, for "not fixed: ". FindingFix::skipped joins
+// the losses after "lose " (lint/fix.cc); the reports list them one a line
+// below it, so here they are named once.
+std::string WhyNotApplied(const FindingFix& ff) {
+  std::string why = ff.skipped;
+  if (ff.not_carried.empty()) return why;
+  const std::string listed = absl::StrCat("lose ", absl::StrJoin(ff.not_carried, "; "));
+  if (std::size_t at = why.find(listed); at != std::string::npos) {
+    why.replace(at, listed.size(), "lose what follows");
+  }
+  return why;
+}
+
+// An unapplied fix as lines: "not fixed: WHY" (after `where`), each loss
+// indented, then the suggested diff under "suggested, not applied" and
+// `how_to_apply`. Every line starts with `prefix`, the diff's lines with
+// `prefix` and `diff_indent`.
+std::string UnappliedFixLines(const UnappliedFix& u, absl::string_view where,
+                              absl::string_view prefix, absl::string_view diff_indent,
+                              absl::string_view how_to_apply) {
+  std::string out = absl::StrCat(prefix, where, "not fixed: ", u.why, "\n");
+  for (const std::string& item : u.not_carried) absl::StrAppend(&out, prefix, "  ", item, "\n");
+  absl::StrAppend(&out, prefix, "suggested, not applied", how_to_apply, ":\n");
+  for (absl::string_view line : absl::StrSplit(u.suggested_diff, '\n', absl::SkipEmpty())) {
+    absl::StrAppend(&out, prefix, diff_indent, line, "\n");
+  }
+  return out;
+}
+
 }  // namespace
 
+std::vector<UnappliedFix> UnappliedFixes(absl::string_view text, const FileFix& fix,
+                                         absl::string_view file) {
+  std::vector<UnappliedFix> out;
+  const std::string fixed = ApplyFixes(text, fix);
+  for (const FindingFix& ff : fix.findings) {
+    if (ff.incomplete_edits.empty()) continue;
+    FileFix suggested = fix;  // The applied fixes, and this one as if it were.
+    suggested.findings.push_back({ff.finding, ff.incomplete_edits, "", {}, {}});
+    out.push_back({ff.finding, WhyNotApplied(ff), ff.not_carried,
+                   UnifiedDiff(fixed, ApplyFixes(text, suggested), file)});
+  }
+  return out;
+}
+
+std::string UnappliedFixesAsDiffComments(absl::string_view file, const v1::LintReport& report,
+                                         const std::vector<UnappliedFix>& unapplied) {
+  std::string out;
+  for (const UnappliedFix& u : unapplied) {
+    const v1::SourceLocation& at = report.findings(u.finding).location();
+    out += UnappliedFixLines(
+        u, absl::StrCat(file, ":", at.line(), ":", at.column(), ": "), "# ", "",
+        " (to use it, remove \"# \" from each line and patch -p1 after the diff of this file)");
+  }
+  return out;
+}
 
 void Summarize(v1::LintRun* run) {
   run->set_compliant(0);
@@ -163,11 +237,13 @@ void Summarize(v1::LintRun* run) {
   }
 }
 
-std::string LintRunToText(const v1::LintRun& run, bool color) {
+std::string LintRunToText(const v1::LintRun& run,
+                          const std::vector<std::vector<UnappliedFix>>& unapplied, bool color) {
   const char* reset = color ? "\033[0m" : "";
   const char* dim = color ? "\033[2m" : "";
   std::string out;
-  for (const v1::LintedFile& file : run.files()) {
+  for (int i = 0; i < run.files_size(); ++i) {
+    const v1::LintedFile& file = run.files(i);
     absl::StrAppend(&out, color ? "\033[1m" : "", file.file(), reset, "\n");
     if (file.has_error()) {
       absl::StrAppend(&out, "  ", color ? "\033[31m" : "", "error", reset, "  ",
@@ -179,7 +255,8 @@ std::string LintRunToText(const v1::LintRun& run, bool color) {
     } else if (file.report().findings().empty()) {
       absl::StrAppend(&out, "  no image builds (", file.report().steps_seen(), " steps)\n");
     }
-    for (const v1::Finding& f : file.report().findings()) {
+    for (int j = 0; j < file.report().findings_size(); ++j) {
+      const v1::Finding& f = file.report().findings(j);
       const v1::SourceLocation& at = f.location();
       absl::StrAppend(&out, "  ", at.line(), ":", at.column(), "  ", color ? Color(f.verdict()) : "",
                       VerdictWord(f.verdict()), reset, "  ", EnumName(f.rule()), "  ");
@@ -194,6 +271,11 @@ std::string LintRunToText(const v1::LintRun& run, bool color) {
         absl::StrAppend(&out, "      note [", EnumName(n.code()), "] ", n.message(), "\n");
       }
       absl::StrAppend(&out, "      ", dim, "at ", at.yaml_path(), reset, "\n");
+      if (i >= static_cast<int>(unapplied.size())) continue;
+      for (const UnappliedFix& u : unapplied[i]) {
+        // Indented alike, the diff is still one `patch` reads when copied.
+        if (u.finding == j) out += UnappliedFixLines(u, "", "      ", "  ", "");
+      }
     }
   }
   absl::StrAppend(&out, run.files_size(), run.files_size() == 1 ? " file" : " files", ": ",
@@ -226,6 +308,7 @@ std::string LintRunToSarif(const v1::LintRun& run, const std::vector<FileFix>& f
     return it->second;
   };
   std::vector<Value> results, notifications;
+  const FileFix no_fixes;
   for (int i = 0; i < run.files_size(); ++i) {
     const v1::LintedFile& file = run.files(i);
     if (file.has_error()) {
@@ -250,7 +333,7 @@ std::string LintRunToSarif(const v1::LintRun& run, const std::vector<FileFix>& f
                                          PhysicalLocation(file.file(), 1, 1)}})})}}));
       continue;
     }
-    const FileFix* fix = i < static_cast<int>(fixes.size()) ? &fixes[i] : nullptr;
+    const FileFix* fix = i < static_cast<int>(fixes.size()) ? &fixes[i] : &no_fixes;
     for (int j = 0; j < file.report().findings_size(); ++j) {
       const v1::Finding& f = file.report().findings(j);
       const v1::SourceLocation& at = f.location();
@@ -264,23 +347,22 @@ std::string LintRunToSarif(const v1::LintRun& run, const std::vector<FileFix>& f
                           {"message", Text(FindingMessage(f))},
                           {"locations", List({location})},
                           {"properties", Obj({{"verdict", Str(EnumName(f.verdict()))}})}});
-      if (fix != nullptr) {
-        for (const FindingFix& ff : fix->findings) {
-          if (ff.finding != j || ff.edits.empty()) continue;
-          std::vector<Value> replacements;
-          for (const TextEdit& e : ff.edits) {
-            replacements.push_back(Obj(
-                {{"deletedRegion", Obj({{"startLine", Num(e.start_line)},
-                                        {"startColumn", Num(e.start_column)},
-                                        {"endLine", Num(e.end_line)},
-                                        {"endColumn", Num(e.end_column)}})},
-                 {"insertedContent", Text(e.replacement)}}));
-          }
-          (*result.mutable_struct_value()->mutable_fields())["fixes"] = List({Obj(
-              {{"description", Text("Apply buildgate's decision")},
-               {"artifactChanges",
-                List({Obj({{"artifactLocation", ArtifactLocation(file.file())},
-                           {"replacements", List(std::move(replacements))}})})}})});
+      auto& fields = *result.mutable_struct_value()->mutable_fields();
+      for (const FindingFix& ff : fix->findings) {
+        if (ff.finding != j) continue;
+        if (!ff.edits.empty()) {
+          fields["fixes"] =
+              List({Obj({{"description", Text("Apply buildgate's decision")},
+                         {"artifactChanges", ArtifactChanges(file.file(), ff.edits)}})});
+        } else if (!ff.incomplete_edits.empty()) {
+          // Not a SARIF fix, which consumers may apply: a property they show.
+          std::vector<Value> not_carried;
+          for (const std::string& item : ff.not_carried) not_carried.push_back(Str(item));
+          (*fields["properties"].mutable_struct_value()->mutable_fields())["buildgate"] = Obj(
+              {{"suggestedFix",
+                Obj({{"notApplied", Str(WhyNotApplied(ff))},
+                     {"notCarried", List(std::move(not_carried))},
+                     {"artifactChanges", ArtifactChanges(file.file(), ff.incomplete_edits)}})}});
         }
       }
       results.push_back(std::move(result));

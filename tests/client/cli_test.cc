@@ -838,6 +838,128 @@ TEST(CliLint, FixAndWrite) {
   EXPECT_TRUE(absl::StrContains(testing::ReadAll(doc), "# acme's ECR in us-east-1."));
 }
 
+// Two pipelines in a fresh scratch directory `dir`: bp.yaml, a Build and
+// Push (ECR) step acme decides as a Buildah Plugin step, whose push login
+// cannot be carried (its fix is not applied), and plugin.yaml, a Buildah
+// Plugin step fixed in place.
+std::string UnappliedAndAppliedFixes(const std::string& dir_name) {
+  const std::string dir = testing::ScratchPath(dir_name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string docs = BUILDGATE_SOURCE_DIR "/tests/pipelines/documents/";
+  std::filesystem::copy_file(docs + "acme-ecr-build-and-push.yaml", dir + "/bp.yaml");
+  std::filesystem::copy_file(docs + "acme-ecr-buildah-plugin.yaml", dir + "/plugin.yaml");
+  return dir;
+}
+
+// `args` run in `dir`, with relative paths as a user in the repository
+// gives them (so `patch -p1` applies the diffs).
+CliRun CliIn(const std::string& dir, std::vector<std::string> args) {
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  CliRun run = Cli(std::move(args));
+  std::filesystem::current_path(cwd);
+  return run;
+}
+
+// The lines after "suggested, not applied" in `out`, each starting with
+// `prefix` (removed), up to the first that does not.
+std::string SuggestedDiff(const std::string& out, const std::string& prefix) {
+  std::string diff;
+  bool in = false;
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    if (absl::StrContains(line, "suggested, not applied")) {
+      in = true;
+    } else if (in && absl::StartsWith(line, prefix)) {
+      absl::StrAppend(&diff, line.substr(prefix.size()), "\n");
+    } else {
+      in = false;
+    }
+  }
+  return diff;
+}
+
+// Proves `lint --fix` shows a fix it does not apply on stdout, as "# "
+// lines: the reason, each loss, the suggested diff. `patch` applies the
+// output's diff and skips the suggestion (the file with it is unchanged);
+// the suggestion, uncommented, applies with `patch` too and gives the
+// build buildgate decided. Exit codes as before: 10.
+TEST(CliLint, FixShowsAnUnappliedFixAsCommentedSuggestion) {
+  const std::string dir = UnappliedAndAppliedFixes("cli_lint_fix_unapplied");
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  const std::string bp = testing::ReadAll(dir + "/bp.yaml");
+  CliRun diff = CliIn(dir, {"lint", "--fix", "--policy", policy, "bp.yaml", "plugin.yaml"});
+  EXPECT_EQ(diff.code, kExitAllowWithChanges) << diff.err;
+  EXPECT_TRUE(absl::StartsWith(diff.out, "# bp.yaml:24:17: not fixed: the step type change ("))
+      << diff.out;
+  EXPECT_TRUE(absl::StrContains(diff.out, "\n#   spec.connectorRef")) << diff.out;
+  EXPECT_TRUE(absl::StrContains(diff.out, "\n# --- a/bp.yaml\n# +++ b/bp.yaml\n")) << diff.out;
+  EXPECT_TRUE(absl::StrContains(diff.out, "\n--- a/plugin.yaml\n+++ b/plugin.yaml\n")) << diff.out;
+  EXPECT_FALSE(absl::StrContains(diff.err, "not fixed")) << diff.err;
+  std::ofstream(dir + "/fix.diff") << diff.out;
+  const auto patched =
+      testing::RunCommand(absl::StrCat("cd ", dir, " && patch -p1 < fix.diff"), true);
+  ASSERT_EQ(patched.exit_code, 0) << patched.out;
+  EXPECT_EQ(testing::ReadAll(dir + "/bp.yaml"), bp);
+  EXPECT_EQ(CliIn(dir, {"lint", "--policy", policy, "plugin.yaml"}).code, kExitAllow);
+  const std::string suggestion = SuggestedDiff(diff.out, "# ");
+  ASSERT_TRUE(absl::StartsWith(suggestion, "--- a/bp.yaml\n")) << diff.out;
+  std::ofstream(dir + "/suggested.diff") << suggestion;
+  const auto applied =
+      testing::RunCommand(absl::StrCat("cd ", dir, " && patch -p1 < suggested.diff"), true);
+  ASSERT_EQ(applied.exit_code, 0) << applied.out << suggestion;
+  CliRun after = CliIn(dir, {"lint", "--policy", policy, "bp.yaml"});
+  EXPECT_EQ(after.code, kExitAllow) << after.out << testing::ReadAll(dir + "/bp.yaml");
+}
+
+// Proves `lint --fix --write` reports a fix it does not apply under its
+// finding on stdout, with the suggested diff indented as `patch` still
+// reads it; the file is left as it was, the other is written, and the run
+// exits 10 (a build still needs changes).
+TEST(CliLint, FixWriteReportsAnUnappliedFixWithItsSuggestedDiff) {
+  const std::string dir = UnappliedAndAppliedFixes("cli_lint_write_unapplied");
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  const std::string bp = testing::ReadAll(dir + "/bp.yaml");
+  CliRun write = CliIn(dir, {"lint", "--fix", "--write", "--color", "never", "--policy", policy,
+                             "bp.yaml", "plugin.yaml"});
+  EXPECT_EQ(write.code, kExitAllowWithChanges) << write.out << write.err;
+  EXPECT_TRUE(absl::StrContains(write.out, "bp.yaml\n  24:17  changes")) << write.out;
+  EXPECT_TRUE(absl::StrContains(write.out, "\n      not fixed: the step type change ("))
+      << write.out;
+  EXPECT_TRUE(absl::StrContains(write.out, "\n        spec.connectorRef")) << write.out;
+  EXPECT_TRUE(
+      absl::StrContains(write.out, "\n      suggested, not applied:\n        --- a/bp.yaml\n"))
+      << write.out;
+  EXPECT_FALSE(absl::StrContains(write.err, "not fixed")) << write.err;
+  EXPECT_EQ(testing::ReadAll(dir + "/bp.yaml"), bp);
+  EXPECT_EQ(CliIn(dir, {"lint", "--policy", policy, "plugin.yaml"}).code, kExitAllow);
+  // Copied as shown, indented, the suggestion applies.
+  std::ofstream(dir + "/suggested.diff") << SuggestedDiff(write.out, "        ");
+  const auto applied =
+      testing::RunCommand(absl::StrCat("cd ", dir, " && patch -p1 < suggested.diff"), true);
+  ASSERT_EQ(applied.exit_code, 0) << applied.out << write.out;
+  EXPECT_EQ(CliIn(dir, {"lint", "--policy", policy, "bp.yaml"}).code, kExitAllow);
+}
+
+// Proves JSON, which has no field for a fix not applied, leaves its reason
+// on stderr with --fix --write, and SARIF carries it as a property, never
+// as a fix.
+TEST(CliLint, UnappliedFixInJsonAndSarif) {
+  const std::string dir = UnappliedAndAppliedFixes("cli_lint_json_sarif_unapplied");
+  const std::string policy = BUILDGATE_SOURCE_DIR "/examples/policies/acme.yaml";
+  CliRun json =
+      CliIn(dir, {"lint", "--fix", "--write", "-o", "json", "--policy", policy, "bp.yaml"});
+  EXPECT_EQ(json.code, kExitAllowWithChanges) << json.err;
+  EXPECT_TRUE(absl::StrContains(json.err, "bp.yaml:24:17: not fixed: the step type change ("))
+      << json.err;
+  v1::LintRun run;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &run).ok()) << json.out;
+  CliRun sarif = CliIn(dir, {"lint", "-o", "sarif", "--policy", policy, "bp.yaml"});
+  EXPECT_EQ(sarif.code, kExitAllowWithChanges) << sarif.err;
+  EXPECT_TRUE(absl::StrContains(sarif.out, "\"suggestedFix\"")) << sarif.out;
+  EXPECT_FALSE(absl::StrContains(sarif.out, "\"fixes\"")) << sarif.out;
+}
+
 // `lint --fix --write` as a careful editor (common/file.h): the pipeline
 // that needs changes, copied as `name` into a fresh scratch directory `dir`.
 struct WriteCase {

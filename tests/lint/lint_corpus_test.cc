@@ -14,6 +14,7 @@
 #include "lint/fix.h"
 #include "lint/lint.h"
 #include "lint/policy_tests.h"
+#include "lint/report.h"
 
 namespace buildgate {
 namespace {
@@ -101,6 +102,47 @@ TEST_P(LintCorpus, FixesMakeBuildsCompliant) {
   EXPECT_EQ(comments(fixed), comments(text)) << c.name;
 }
 
+// Proves a fix that is not applied (it would lose what the user wrote) is
+// reported as not applied, with a suggested diff, and that its edits, on
+// top of the applied ones, give the build buildgate decided (ALLOW).
+TEST_P(LintCorpus, SuggestedFixesGiveTheDecidedBuild) {
+  const CorpusFile& c = GetParam();
+  if (!c.tests.file.cases(0).expect_error().empty()) GTEST_SKIP() << "no report to fix";
+  const CompiledPolicySet* policy = c.tests.policy.get();
+  const std::string& text = c.tests.pipeline_texts[0];
+  const std::string& name = c.tests.pipeline_names[0];
+  auto before = lint::LintDocument(*policy, text, name);
+  ASSERT_TRUE(before.ok()) << before.status();
+  const lint::FileFix fix = lint::PlanFixes(text, *before);
+  const std::vector<lint::UnappliedFix> unapplied = lint::UnappliedFixes(text, fix, name);
+  lint::FileFix suggested = fix;  // Every fix, applied or only suggested.
+  std::set<int> suggested_findings;
+  for (lint::FindingFix& ff : suggested.findings) {
+    if (ff.incomplete_edits.empty()) continue;
+    EXPECT_TRUE(ff.edits.empty()) << c.name << ": finding " << ff.finding;
+    EXPECT_FALSE(ff.skipped.empty()) << c.name << ": finding " << ff.finding;
+    ff.edits = ff.incomplete_edits;
+    suggested_findings.insert(ff.finding);
+  }
+  std::set<int> reported;
+  for (const lint::UnappliedFix& u : unapplied) {
+    EXPECT_FALSE(u.suggested_diff.empty()) << c.name << ": finding " << u.finding;
+    reported.insert(u.finding);
+  }
+  EXPECT_EQ(reported, suggested_findings) << c.name;
+  if (suggested_findings.empty()) return;
+  const std::string fixed = lint::ApplyFixes(text, suggested);
+  auto after = lint::LintDocument(*policy, fixed, name);
+  ASSERT_TRUE(after.ok()) << after.status() << "\n" << fixed;
+  ASSERT_EQ(after->report.findings_size(), before->report.findings_size()) << fixed;
+  for (int i : suggested_findings) {
+    EXPECT_EQ(after->report.findings(i).verdict(), v1::VERDICT_ALLOW)
+        << c.name << ": finding " << i << " with its suggested fix:\n"
+        << after->report.findings(i).DebugString() << "\n"
+        << lint::UnifiedDiff(text, fixed, name);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Pipelines, LintCorpus, ::testing::ValuesIn(Cases()),
                          [](const auto& info) {
                            std::string name = info.param.name.substr(0, info.param.name.size() - 5);
@@ -125,6 +167,23 @@ TEST(LintCorpusShape, AtLeast25PipelinesWithEveryKindOfFinding) {
                               v1::UNRECOGNISED_BUILD}) {
     EXPECT_TRUE(rules.count(code)) << "no case expects " << v1::ReasonCode_Name(code);
   }
+}
+
+// Proves the corpus has fixes that are only suggested (a Build and Push
+// step whose push login a Buildah Plugin step cannot take), so the test
+// above checks some.
+TEST(LintCorpusShape, SomeFixesAreOnlySuggested) {
+  int suggested = 0;
+  for (const CorpusFile& c : Cases()) {
+    auto linted =
+        lint::LintDocument(*c.tests.policy, c.tests.pipeline_texts[0], c.tests.pipeline_names[0]);
+    if (!linted.ok()) continue;
+    for (const lint::FindingFix& ff :
+         lint::PlanFixes(c.tests.pipeline_texts[0], *linted).findings) {
+      suggested += ff.incomplete_edits.empty() ? 0 : 1;
+    }
+  }
+  EXPECT_GE(suggested, 1);
 }
 
 // Proves a build lint cannot classify is a finding that needs a person,
