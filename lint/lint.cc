@@ -1,6 +1,7 @@
 #include "lint/lint.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "common/input_error.h"
 #include "common/status.h"
 #include "engine/decide.h"
@@ -234,8 +236,11 @@ void AddPipelineNotes(const FoundBuild& b, v1::Finding* f) {
   if (!b.matrix_scopes.empty()) {
     AddNote(f, v1::MATRIX_STRATEGY,
             absl::StrCat("runs under strategy.matrix (", absl::StrJoin(b.matrix_scopes, ", "),
-                         "): decided once for every combination; <+matrix.*> values are "
-                         "unknown"));
+                         b.matrix_over_bound
+                             ? absl::StrCat(") with more than ", pipeline::kMaxMatrixCombinations,
+                                            " combinations: decided once for all of them")
+                             : "): decided once for every combination",
+                         "; <+matrix.*> values are unknown"));
   }
   if (!b.unresolved.empty()) {
     std::vector<std::string> fields;
@@ -446,6 +451,118 @@ absl::Status LintRefusedPlugin(const CompiledPolicySet& set, const FoundBuild& b
   return absl::OkStatus();
 }
 
+// `step` with each <+matrix.AXIS> replaced by `combination`'s value.
+v1::BuildStep WithMatrixValues(const v1::BuildStep& step,
+                               const std::map<std::string, std::string>& combination) {
+  std::vector<std::pair<std::string, std::string>> replacements;
+  for (const auto& [axis, value] : combination) {
+    replacements.emplace_back(absl::StrCat("<+matrix.", axis, ">"), value);
+  }
+  auto fill = [&](std::string* field) { *field = absl::StrReplaceAll(*field, replacements); };
+  v1::BuildStep out = step;
+  for (std::string* field :
+       {out.mutable_image(), out.mutable_repo(), out.mutable_registry(), out.mutable_dockerfile(),
+        out.mutable_context(), out.mutable_connector_ref(),
+        out.mutable_credentials()->mutable_username()}) {
+    fill(field);
+  }
+  for (std::string& tag : *out.mutable_tags()) fill(&tag);
+  return out;
+}
+
+std::string CombinationName(const std::map<std::string, std::string>& combination) {
+  std::vector<std::string> parts;
+  for (const auto& [axis, value] : combination) parts.push_back(absl::StrCat(axis, "=", value));
+  return absl::StrJoin(parts, ", ");
+}
+
+// How serious a finding is, to pick the one a matrix build reports.
+int Seriousness(const v1::Finding& f) {
+  switch (f.verdict()) {
+    case v1::VERDICT_DENY:
+      return 3;
+    case v1::VERDICT_UNSPECIFIED:  // Undecidable.
+      return 2;
+    case v1::VERDICT_ALLOW_WITH_CHANGES:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::string_view file,
+                       v1::Finding* f, bool* is_build);
+
+// A build under matrices written out in the file: decided for each
+// combination. When they all come out the same the finding is theirs, with
+// a note; else it is the most serious one's and the note lists each. Its
+// changes are offered only when every combination needs the very same
+// edits (one edit of the YAML serves them all).
+absl::Status LintMatrixBuild(const CompiledPolicySet& set, const FoundBuild& b,
+                             absl::string_view file, v1::Finding* f, bool* is_build) {
+  std::vector<v1::Finding> each(b.matrix_combinations.size());
+  std::vector<std::string> outcomes;  // "axis=value, ...: outcome"
+  bool outcomes_differ = false;       // Verdict, rule or what runs.
+  bool edits_differ = false;          // The changes, or the step a type change writes.
+  int worst = 0;
+  *is_build = false;
+  for (std::size_t i = 0; i < b.matrix_combinations.size(); ++i) {
+    FoundBuild one = b;
+    one.build_step = WithMatrixValues(b.build_step, b.matrix_combinations[i]);
+    one.matrix_combinations.clear();
+    one.matrix_scopes.clear();  // The note is this function's.
+    bool builds = false;
+    BG_RETURN_IF_ERROR(LintBuild(set, one, file, &each[i], &builds));
+    *is_build = *is_build || builds;
+    const std::string outcome =
+        absl::StrCat(v1::ReasonCode_Name(each[i].rule()),
+                     each[i].has_decision() ? absl::StrCat(" ", Outcome(each[i].decision())) : "");
+    outcomes.push_back(absl::StrCat(CombinationName(b.matrix_combinations[i]), ": ", outcome));
+    if (i > 0) {
+      const v1::Finding& first = each[0];
+      outcomes_differ = outcomes_differ || each[i].verdict() != first.verdict() ||
+                        outcome != absl::StrCat(v1::ReasonCode_Name(first.rule()),
+                                                first.has_decision()
+                                                    ? absl::StrCat(" ", Outcome(first.decision()))
+                                                    : "");
+      edits_differ = edits_differ || each[i].changes_size() != first.changes_size() ||
+                     each[i].decision().step_yaml() != first.decision().step_yaml();
+      for (int c = 0; !edits_differ && c < each[i].changes_size(); ++c) {
+        edits_differ = each[i].changes(c).SerializeAsString() != first.changes(c).SerializeAsString();
+      }
+    }
+    if (Seriousness(each[i]) > Seriousness(each[worst])) worst = static_cast<int>(i);
+  }
+  if (!*is_build) return absl::OkStatus();
+  *f = std::move(each[outcomes_differ ? worst : 0]);
+  const std::string scopes = absl::StrJoin(b.matrix_scopes, ", ");
+  const bool with_changes = f->changes_size() > 0;
+  if (edits_differ || outcomes_differ) f->clear_changes();
+  if (outcomes_differ) {
+    f->set_rule(v1::MATRIX_STRATEGY);
+    f->set_message(absl::StrCat("the matrix combinations (", scopes,
+                                ") decide differently; the most serious: ", f->message()));
+    AddNote(f, v1::MATRIX_STRATEGY,
+            absl::StrCat("each of the ", b.matrix_combinations.size(),
+                         " combinations: ", absl::StrJoin(outcomes, "; ")));
+  } else {
+    AddNote(f, v1::MATRIX_STRATEGY,
+            absl::StrCat("runs under strategy.matrix (", scopes, "): decided for each of its ",
+                         b.matrix_combinations.size(), " combinations (",
+                         absl::StrJoin(b.matrix_combinations.begin(), b.matrix_combinations.end(),
+                                       "; ",
+                                       [](std::string* out, const auto& c) {
+                                         out->append(CombinationName(c));
+                                       }),
+                         "), all the same"));
+  }
+  if (with_changes && f->changes_size() == 0) {
+    AddNote(f, v1::MATRIX_STRATEGY,
+            "the changes depend on the combination: no fix is offered, make them by hand");
+  }
+  return absl::OkStatus();
+}
+
 // One build; `*is_build` false when it builds nothing (a Plugin step whose
 // image is no builder plugin).
 absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::string_view file,
@@ -484,6 +601,7 @@ absl::Status LintBuild(const CompiledPolicySet& set, const FoundBuild& b, absl::
                      f);
     return absl::OkStatus();
   }
+  if (!b.matrix_combinations.empty()) return LintMatrixBuild(set, b, file, f, is_build);
   // Decided once; a Plugin step's image is matched to the builder catalog
   // once, by the engine (DecidePluginStep).
   bool builder_plugin = false;

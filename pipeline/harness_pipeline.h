@@ -36,6 +36,7 @@
 #ifndef BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
 #define BUILDGATE_PIPELINE_HARNESS_PIPELINE_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,10 @@ enum class BuildKind {
   kUnknownType,   // `type` holds an expression: it may or may not build.
 };
 
+// The most matrix combinations a build is decided for one by one; past it
+// the build is decided once with <+matrix.*> unknown (and a note says so).
+inline constexpr int kMaxMatrixCombinations = 64;
+
 struct FoundBuild {
   BuildKind kind = BuildKind::kBuildAndPush;
   Location location;  // Of the step's mapping.
@@ -99,6 +104,14 @@ struct FoundBuild {
   std::vector<Unresolved> invalid_identifiers;
   // Where a `strategy.matrix` applies: "step", "stepGroup G", "stage S".
   std::vector<std::string> matrix_scopes;
+  // Each combination of matrix values the build runs with ({"image": "-gcr",
+  // "repo": "gcr"}, `exclude`d ones removed) when every matrix over it is a
+  // stage's or the step's own with its axes written out. Empty when there
+  // is none, or one holds an expression or is a step group's (decided once,
+  // <+matrix.*> unknown), or past kMaxMatrixCombinations
+  // (matrix_over_bound).
+  std::vector<std::map<std::string, std::string>> matrix_combinations;
+  bool matrix_over_bound = false;
   // Where a literal PLUGIN_DRY_RUN came from: "stage.variables.PLUGIN_DRY_RUN",
   // "pipeline.variables.…", "stepGroup.variables.…", "spec.envVariables.…",
   // "spec.settings.dry_run"; "" when not set.

@@ -60,6 +60,32 @@ std::optional<DockerDaemon> ReadDockerDaemon(const YAML::Node& step, bool backgr
   return daemon;
 }
 
+namespace {
+
+// The combinations a build runs with when every matrix over it is written
+// out: its stage's and its own (a step group's matrix is not read here, so
+// under one the build is decided once, <+matrix.*> unknown).
+void ExpandMatrices(const StepContext& context, const YAML::Node& step, FoundBuild* build) {
+  if (build->matrix_scopes.empty()) return;
+  std::vector<LiteralMatrix> matrices;
+  for (const YAML::Node& node : {context.stage, step}) {
+    if (!node || !HasMatrix(node)) continue;
+    std::optional<LiteralMatrix> matrix = ReadLiteralMatrix(node);
+    if (!matrix) return;
+    matrices.push_back(*std::move(matrix));
+  }
+  // Every scope read: a step group's matrix would be one more scope.
+  if (matrices.size() != build->matrix_scopes.size()) return;
+  auto combinations = MatrixCombinations(matrices, kMaxMatrixCombinations);
+  if (!combinations) {
+    build->matrix_over_bound = true;
+    return;
+  }
+  build->matrix_combinations = *std::move(combinations);
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<FoundBuild>> StepReader::Read(const StepVisit& visit,
                                                            const DockerDaemon& daemon) const {
   const YAML::Node& step = visit.step;
@@ -84,6 +110,7 @@ absl::StatusOr<std::optional<FoundBuild>> StepReader::Read(const StepVisit& visi
   BG_ASSIGN_OR_RETURN(build.step_name, fields_.Text(step, "name", visit.path));
   build.matrix_scopes = context.matrix_scopes;
   if (HasMatrix(step)) build.matrix_scopes.push_back("step");
+  ExpandMatrices(context, step, &build);
   build.edit_points.step = MappingPointsOf(step);
   build.edit_points.spec = MappingPointsOf(spec, /*with_content=*/true);
   build.edit_points.stage = MappingPointsOf(context.stage);

@@ -1,5 +1,12 @@
 #include "pipeline/internal/yaml_fields.h"
 
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +33,82 @@ void BindNode(YAML::Node* dst, const YAML::Node& src) {
 bool HasMatrix(const YAML::Node& node) {
   const YAML::Node strategy = node["strategy"];
   return strategy && strategy.IsMap() && strategy["matrix"];
+}
+
+std::optional<LiteralMatrix> ReadLiteralMatrix(const YAML::Node& node) {
+  if (!HasMatrix(node)) return std::nullopt;
+  const YAML::Node matrix = node["strategy"]["matrix"];
+  if (!matrix.IsMap()) return std::nullopt;  // <+input> or another expression.
+  auto literal = [](const YAML::Node& value) {
+    return value.IsScalar() && !ContainsHarnessExpression(value.Scalar());
+  };
+  LiteralMatrix out;
+  for (const auto& entry : matrix) {
+    if (!entry.first.IsScalar()) return std::nullopt;
+    const std::string key = entry.first.Scalar();
+    if (key == "maxConcurrency" || key == "nodeName") continue;
+    if (key == "exclude") {
+      if (!entry.second.IsSequence()) return std::nullopt;
+      for (const YAML::Node& combination : entry.second) {
+        if (!combination.IsMap()) return std::nullopt;
+        std::map<std::string, std::string>& excluded = out.exclude.emplace_back();
+        for (const auto& axis : combination) {
+          if (!axis.first.IsScalar() || !literal(axis.second)) return std::nullopt;
+          excluded[axis.first.Scalar()] = axis.second.Scalar();
+        }
+      }
+      continue;
+    }
+    if (!entry.second.IsSequence() || entry.second.size() == 0) return std::nullopt;
+    std::vector<std::string>& values = out.axes.emplace_back(key, std::vector<std::string>()).second;
+    for (const YAML::Node& value : entry.second) {
+      if (!literal(value)) return std::nullopt;
+      values.push_back(value.Scalar());
+    }
+  }
+  if (out.axes.empty()) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<std::map<std::string, std::string>>> MatrixCombinations(
+    const std::vector<LiteralMatrix>& matrices, int limit) {
+  std::vector<std::map<std::string, std::string>> combinations(1);
+  for (const LiteralMatrix& matrix : matrices) {
+    std::vector<std::map<std::string, std::string>> mine(1);
+    for (const auto& [axis, values] : matrix.axes) {
+      std::vector<std::map<std::string, std::string>> next;
+      for (const auto& partial : mine) {
+        for (const std::string& value : values) {
+          next.push_back(partial);
+          next.back()[axis] = value;
+        }
+      }
+      mine = std::move(next);
+      // Bounded before `exclude`: the product is what Harness expands.
+      if (static_cast<int>(mine.size() * combinations.size()) > limit) return std::nullopt;
+    }
+    auto excluded = [&](const std::map<std::string, std::string>& c) {
+      for (const auto& rule : matrix.exclude) {
+        bool all = !rule.empty();
+        for (const auto& [axis, value] : rule) {
+          const auto it = c.find(axis);
+          all = all && it != c.end() && it->second == value;
+        }
+        if (all) return true;
+      }
+      return false;
+    };
+    mine.erase(std::remove_if(mine.begin(), mine.end(), excluded), mine.end());
+    std::vector<std::map<std::string, std::string>> product;
+    for (const auto& outer : combinations) {
+      for (const auto& inner : mine) {
+        product.push_back(outer);
+        product.back().insert(inner.begin(), inner.end());
+      }
+    }
+    combinations = std::move(product);
+  }
+  return combinations;
 }
 
 std::string EngineIdentifier(const std::string& id, absl::string_view field,

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,24 @@ void BindNode(YAML::Node* dst, const YAML::Node& src);
 
 // True when `node` (a stage, step group or step) has a `strategy.matrix`.
 bool HasMatrix(const YAML::Node& node);
+
+// A `strategy.matrix` with its axes written out: each axis and its values,
+// and the combinations its `exclude` removes.
+struct LiteralMatrix {
+  std::vector<std::pair<std::string, std::vector<std::string>>> axes;
+  std::vector<std::map<std::string, std::string>> exclude;
+};
+
+// `node`'s matrix when every axis is a list of literal scalars (no
+// expression); nullopt when it has none or one that is not written out.
+// `maxConcurrency` and `nodeName` are no axes.
+std::optional<LiteralMatrix> ReadLiteralMatrix(const YAML::Node& node);
+
+// Every combination of `matrices` (one value of each axis of each), those
+// an `exclude` of their matrix names removed, in order; nullopt past
+// `limit` combinations.
+std::optional<std::vector<std::map<std::string, std::string>>> MatrixCombinations(
+    const std::vector<LiteralMatrix>& matrices, int limit);
 
 // The identifier `id` as the engine takes it: "" for none or an
 // expression; an identifier Harness refuses is sanitized and, when

@@ -855,7 +855,9 @@ TEST(FixTypeChange, EveryRealTypeChangeRelintsAsDecided) {
       }
     }
   }
-  EXPECT_GT(type_changes, 80);  // 94 when written: the real Linux Cloud and runner stages, on Kubernetes.
+  // 69 when written: the real Linux Cloud and runner stages, on Kubernetes;
+  // matrix builds whose combinations need different edits have none.
+  EXPECT_GT(type_changes, 60);
 }
 
 }  // namespace

@@ -93,3 +93,34 @@ TEST(YamlFields, HasMatrix) {
 
 }  // namespace
 }  // namespace buildgate::pipeline::internal
+
+namespace buildgate::pipeline::internal {
+namespace {
+
+// Proves a matrix with its axes written out gives each combination once,
+// `exclude`d ones removed, a stage's and a step's multiplied; an axis from
+// an expression is no literal matrix; past the bound there are none.
+TEST(LiteralMatrix, CombinationsWithExcludeAndBound) {
+  auto step = ReadLiteralMatrix(YAML::Load(
+      "strategy:\n  matrix:\n    image: ['', -gcr]\n    repo: [docker, gcr]\n"
+      "    maxConcurrency: 2\n    exclude:\n      - {image: '', repo: gcr}\n"
+      "      - {image: -gcr, repo: docker}\n"));
+  ASSERT_TRUE(step.has_value());
+  auto stage = ReadLiteralMatrix(YAML::Load("strategy: {matrix: {os: [linux, windows]}}"));
+  ASSERT_TRUE(stage.has_value());
+  auto combinations = MatrixCombinations({*stage, *step}, 64);
+  ASSERT_TRUE(combinations.has_value());
+  using C = std::map<std::string, std::string>;
+  EXPECT_EQ(*combinations, (std::vector<C>{{{"os", "linux"}, {"image", ""}, {"repo", "docker"}},
+                                           {{"os", "linux"}, {"image", "-gcr"}, {"repo", "gcr"}},
+                                           {{"os", "windows"}, {"image", ""}, {"repo", "docker"}},
+                                           {{"os", "windows"}, {"image", "-gcr"}, {"repo", "gcr"}}}));
+  EXPECT_FALSE(MatrixCombinations({*stage, *step}, 7).has_value()) << "8 before exclude";
+  EXPECT_FALSE(ReadLiteralMatrix(YAML::Load("strategy: {matrix: {a: <+input>}}")).has_value());
+  EXPECT_FALSE(ReadLiteralMatrix(YAML::Load("strategy: {matrix: {a: [x, <+stage.v>]}}")));
+  EXPECT_FALSE(ReadLiteralMatrix(YAML::Load("strategy: {matrix: <+input>}")).has_value());
+  EXPECT_FALSE(ReadLiteralMatrix(YAML::Load("strategy: {parallelism: 3}")).has_value());
+}
+
+}  // namespace
+}  // namespace buildgate::pipeline::internal
