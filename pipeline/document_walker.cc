@@ -127,6 +127,11 @@ absl::Status DocumentWalker::TemplateEntity(const YAML::Node& tmpl) {
   if (!spec || spec.IsNull()) return skip(type);
   if (!spec.IsMap()) return fields_.Error(spec, spec_path, "expected a mapping");
   from_template_ = name;
+  // The template's project picks the policy scope; it has no pipeline.
+  BG_ASSIGN_OR_RETURN(const std::string project, fields_.Text(tmpl, "projectIdentifier", path));
+  project_id_ = EngineIdentifier(project, "template.projectIdentifier", nullptr);
+  StepContext context;
+  context.project_id = project_id_;
   if (type == "Step") {
     // The step's mapping is the spec itself: {type, spec, timeout, ...}.
     BG_ASSIGN_OR_RETURN(const std::string step_type, fields_.Text(spec, "type", spec_path));
@@ -136,7 +141,7 @@ absl::Status DocumentWalker::TemplateEntity(const YAML::Node& tmpl) {
     what_ = name;
     ++out_->steps_seen;
     const std::size_t first = out_->builds.size();
-    BG_RETURN_IF_ERROR(ReadSteps({StepVisit{tmpl, spec, spec_path, StepContext()}}));
+    BG_RETURN_IF_ERROR(ReadSteps({StepVisit{tmpl, spec, spec_path, context}}));
     for (std::size_t i = first; i < out_->builds.size(); ++i) {
       // The step's identifier and name are the template's.
       FoundBuild& build = out_->builds[i];
@@ -154,11 +159,9 @@ absl::Status DocumentWalker::TemplateEntity(const YAML::Node& tmpl) {
     if (IsOtherThanCi(stage_type)) return skip(absl::StrCat(stage_type, " StepGroup"));
     what_ = name;
     std::vector<StepVisit> visits;
-    BG_RETURN_IF_ERROR(StepGroup(tmpl, spec, spec_path, StepContext(), &visits));
+    BG_RETURN_IF_ERROR(StepGroup(tmpl, spec, spec_path, context, &visits));
     return ReadSteps(visits);
   }
-  BG_ASSIGN_OR_RETURN(const std::string project, fields_.Text(tmpl, "projectIdentifier", path));
-  project_id_ = EngineIdentifier(project, "template.projectIdentifier", nullptr);
   if (type == "Stage") {
     BG_ASSIGN_OR_RETURN(const std::string stage_type, fields_.Text(spec, "type", spec_path));
     if (stage_type != "CI") {
@@ -167,8 +170,8 @@ absl::Status DocumentWalker::TemplateEntity(const YAML::Node& tmpl) {
     what_ = name;
     return StageBody(spec, spec_path, id);
   }
-  // A Pipeline template: no pipeline identifier of its own (it is the
-  // scope of each pipeline using it).
+  // A Pipeline template: no pipeline identifier of its own (each pipeline
+  // using it has its own).
   what_ = name;
   BG_RETURN_IF_ERROR(PipelineBody(spec, spec_path));
   if (ci_stages_ == 0 && out_->templates.empty()) {

@@ -179,6 +179,7 @@ TEST(DocumentWalker, TemplateFilesAreWalked) {
   identifier: buildah_build
   versionLabel: v2
   type: Step
+  projectIdentifier: web
   spec:
     type: Plugin
     spec: {image: plugins/buildah-docker, privileged: <+input>, settings: {repo: acme/app}}
@@ -246,6 +247,8 @@ TEST(DocumentWalker, TemplateFilesAreWalked) {
   ASSERT_TRUE(DocumentWalker("p.yaml", &step).Walk(YAML::Load(cases[0].text)).ok());
   EXPECT_EQ(step.builds[0].step_name, "Buildah build");
   EXPECT_EQ(step.builds[0].build_step.name(), "Buildah build");
+  EXPECT_EQ(step.builds[0].build_step.project_id(), "web");  // The template's project.
+  EXPECT_EQ(step.builds[0].build_step.pipeline_id(), "");
   ASSERT_EQ(step.builds[0].unresolved.size(), 1u);
   EXPECT_EQ(step.builds[0].unresolved[0].field, "spec.privileged");
   PipelineDocument group;
