@@ -156,9 +156,12 @@ struct DocumentSummary {
 };
 
 // At most this many YAML documents in one file (a `.harness/` file holds a
-// handful); more is an error naming the limit. The YAML node limit
+// handful); more is an error naming the limit. Each document is parsed
+// with the text before it blanked (so its marks are the file's), so the
+// work grows with documents times bytes: 32 documents in a file of the
+// largest size take about 1 s, one document 0.15 s. The YAML node limit
 // (InputLimits::max_yaml_nodes) counts the nodes of all of them together.
-inline constexpr int kMaxDocumentsPerFile = 64;
+inline constexpr int kMaxDocumentsPerFile = 32;
 
 struct PipelineDocument {
   std::vector<FoundBuild> builds;  // File order, over all its documents.
