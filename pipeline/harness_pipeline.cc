@@ -68,14 +68,24 @@ struct DocumentSpan {
   std::size_t begin = 0;
   std::size_t end = 0;
   int line = 1;  // 1-based.
+  // Begun without `---` (the file's start, or after a `...` line): a
+  // document only when it holds more than comments.
+  bool bare = false;
 };
 
-// The documents of `text`: each `---` line starts one (with the `%`
-// directive lines right before it); text before the first is one when it
-// holds more than comments. Error past kMaxDocumentsPerFile.
+// The documents of `text`, as YAML divides them: a `---` line starts one
+// (with the `%` directive lines right before it), a `...` line ends one,
+// and text before the first `---` or after a `...` is one when it holds
+// more than comments. Error past kMaxDocumentsPerFile.
 absl::StatusOr<std::vector<DocumentSpan>> SplitDocuments(absl::string_view text,
                                                          absl::string_view file) {
-  std::vector<DocumentSpan> spans(1);
+  std::vector<DocumentSpan> spans = {DocumentSpan{0, text.size(), 1, /*bare=*/true}};
+  // A bare span is dropped when it holds nothing by the time it ends.
+  auto end_span = [&](std::size_t at) {
+    DocumentSpan& last = spans.back();
+    last.end = at;
+    if (last.bare && HoldsNothing(text.substr(last.begin, at - last.begin))) spans.pop_back();
+  };
   std::size_t directives = std::string::npos;  // Offset of `%` lines before a `---`.
   int directives_line = 0;
   int line_number = 1;
@@ -83,17 +93,16 @@ absl::StatusOr<std::vector<DocumentSpan>> SplitDocuments(absl::string_view text,
     std::size_t end = text.find('\n', at);
     if (end == absl::string_view::npos) end = text.size();
     const absl::string_view line = text.substr(at, end - at);
+    const std::size_t next = std::min(end + 1, text.size());
     if (IsMarker(line, "---")) {
-      const std::size_t begin = directives != std::string::npos ? directives : at;
-      const int first = directives != std::string::npos ? directives_line : line_number;
-      spans.back().end = begin;
-      if (spans.size() == 1 && HoldsNothing(text.substr(0, begin))) spans.clear();
-      if (spans.size() == static_cast<std::size_t>(kMaxDocumentsPerFile)) {
-        return LocatedError(file, line_number, 1, "",
-                            absl::StrCat("more than ", kMaxDocumentsPerFile,
-                                         " YAML documents in one file"));
-      }
-      spans.push_back(DocumentSpan{begin, text.size(), first});
+      const bool directed = directives != std::string::npos;
+      const std::size_t begin = directed ? directives : at;
+      end_span(begin);
+      spans.push_back(DocumentSpan{begin, text.size(), directed ? directives_line : line_number});
+      directives = std::string::npos;
+    } else if (IsMarker(line, "...")) {
+      end_span(next);
+      spans.push_back(DocumentSpan{next, text.size(), line_number + 1, /*bare=*/true});
       directives = std::string::npos;
     } else if (absl::StartsWith(line, "%")) {
       if (directives == std::string::npos) {
@@ -105,7 +114,12 @@ absl::StatusOr<std::vector<DocumentSpan>> SplitDocuments(absl::string_view text,
     }
     at = end + 1;
   }
-  spans.back().end = text.size();
+  end_span(text.size());
+  if (spans.size() > static_cast<std::size_t>(kMaxDocumentsPerFile)) {
+    return LocatedError(file, spans[kMaxDocumentsPerFile].line, 1, "",
+                        absl::StrCat("more than ", kMaxDocumentsPerFile,
+                                     " YAML documents in one file"));
+  }
   return spans;
 }
 
@@ -203,10 +217,13 @@ absl::StatusOr<PipelineDocument> ReadHarnessPipeline(absl::string_view text,
     if (!summary.linted) skipped.push_back(summary.what);
     doc.documents.push_back(std::move(summary));
   }
-  if (doc.documents.empty()) doc.documents.push_back(DocumentSummary{1, "empty document", false});
+  if (doc.documents.empty()) {  // No text, or comments only.
+    doc.documents.push_back(DocumentSummary{1, "empty document", false});
+    skipped.push_back("empty document");
+  }
   if (skipped.size() == doc.documents.size()) {
     // Nothing to lint: every document is another entity or empty.
-    doc.skipped = skipped.size() == 1 ? skipped[0] : absl::StrJoin(skipped, "; ");
+    doc.skipped = absl::StrJoin(skipped, "; ");
   }
   return doc;
 }

@@ -328,6 +328,15 @@ TEST(HarnessPipeline, EveryDocumentOfAFile) {
   EXPECT_EQ(others.documents[1].line, 3);
   // One leading `---` is one document, as before.
   EXPECT_EQ(Read("---\ntrigger: {identifier: pr}\n").skipped, "trigger");
+  // `...` ends a document: text after it is the next one (YAML needs no
+  // `---` there); comments after it are none.
+  const PipelineDocument ended = Read("trigger: {identifier: pr}\n...\ninputSet: {identifier: a}\n");
+  EXPECT_EQ(ended.skipped, "trigger; input set");
+  ASSERT_EQ(ended.documents.size(), 2u);
+  EXPECT_EQ(ended.documents[1].line, 3);
+  EXPECT_EQ(Read("trigger: {identifier: pr}\n...\n# the end\n").documents.size(), 1u);
+  EXPECT_EQ(Read("").documents.size(), 1u);
+  EXPECT_EQ(Read("").skipped, "empty document");
 }
 
 // Proves a malformed document fails its file, located in the file and
