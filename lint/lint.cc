@@ -235,13 +235,17 @@ void RequireStageVariables(const FoundBuild& b, v1::Finding* f) {
   }
 }
 
+// A build in a template file: its <+input> values are the template's
+// inputs. Added once the finding is made, so it never names its rule.
+void AddTemplateNote(const FoundBuild& b, v1::Finding* f) {
+  if (b.from_template.empty()) return;
+  AddNote(f, v1::RUNTIME_INPUT,
+          absl::StrCat("in ", b.from_template,
+                       ", not a pipeline: values holding <+input> are the template's inputs, "
+                       "given by each pipeline that uses it"));
+}
+
 void AddPipelineNotes(const FoundBuild& b, v1::Finding* f) {
-  if (!b.from_template.empty()) {
-    AddNote(f, v1::RUNTIME_INPUT,
-            absl::StrCat("in ", b.from_template,
-                         ", not a pipeline: values holding <+input> are the template's inputs, "
-                         "given by each pipeline that uses it"));
-  }
   if (!b.matrix_scopes.empty()) {
     AddNote(f, v1::MATRIX_STRATEGY,
             absl::StrCat("runs under strategy.matrix (", absl::StrJoin(b.matrix_scopes, ", "),
@@ -555,6 +559,7 @@ absl::StatusOr<LintResult> LintDocument(const CompiledPolicySet& set, absl::stri
       bool is_build = false;
       BG_RETURN_IF_ERROR(LintBuild(set, doc.builds[index], file, &finding, &is_build));
       if (!is_build) continue;
+      AddTemplateNote(doc.builds[index], &finding);
       report.set_builds(report.builds() + 1);
     }
     *report.add_findings() = std::move(finding);

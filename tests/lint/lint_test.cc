@@ -174,5 +174,28 @@ TEST(LintDocument, StepTemplateIsDecided) {
   EXPECT_EQ(privileged->proposed(), "<+input>");
 }
 
+// Proves the template note never names a finding's rule: a Buildah Step
+// template that needs only the stage variable keeps the decision's reason.
+TEST(LintDocument, TemplateNoteIsNoRule) {
+  constexpr char kTemplate[] = R"(template:
+  identifier: check
+  type: Step
+  spec:
+    type: Plugin
+    spec:
+      image: plugins/buildah-docker:1.1.0-linux-amd64
+      privileged: true
+      runAsUser: 1000
+      envVariables: {PLUGIN_DRY_RUN: "true"}
+      settings: {repo: brief/app, tags: latest}
+)";
+  const v1::Finding f = LintOne(kTemplate);
+  EXPECT_EQ(f.verdict(), v1::VERDICT_ALLOW_WITH_CHANGES) << f.DebugString();
+  EXPECT_EQ(f.rule(), v1::CHOSEN_AS_REQUESTED) << f.DebugString();
+  ASSERT_NE(FindChange(f, "stage.variables.PLUGIN_DRY_RUN"), nullptr) << f.DebugString();
+  ASSERT_GT(f.notes_size(), 0);
+  EXPECT_TRUE(absl::StrContains(f.notes(f.notes_size() - 1).message(), "in Step template check"));
+}
+
 }  // namespace
 }  // namespace buildgate::lint
