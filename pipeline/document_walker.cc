@@ -88,9 +88,8 @@ namespace {
 // HarnessApproval, ...) is a CD step, skipped.
 bool IsOtherCiStepType(absl::string_view type) {
   static constexpr absl::string_view kTypes[] = {
-      "Background",      "RunTests",       "Test",           "Action",
-      "Bitrise",         "GitClone",       "RestoreCacheGCS", "RestoreCacheS3",
-      "SaveCacheGCS",    "SaveCacheS3",    "S3Upload",       "GCSUpload",
+      "Background",       "RunTests",       "Test",         "Action",      "Bitrise",  "GitClone",
+      "RestoreCacheGCS",  "RestoreCacheS3", "SaveCacheGCS", "SaveCacheS3", "S3Upload", "GCSUpload",
       "ArtifactoryUpload"};
   for (absl::string_view t : kTypes) {
     if (t == type) return true;

@@ -116,17 +116,17 @@ absl::StatusOr<std::vector<DocumentSpan>> SplitDocuments(absl::string_view text,
   }
   end_span(text.size());
   if (spans.size() > static_cast<std::size_t>(kMaxDocumentsPerFile)) {
-    return LocatedError(file, spans[kMaxDocumentsPerFile].line, 1, "",
-                        absl::StrCat("more than ", kMaxDocumentsPerFile,
-                                     " YAML documents in one file"));
+    return LocatedError(
+        file, spans[kMaxDocumentsPerFile].line, 1, "",
+        absl::StrCat("more than ", kMaxDocumentsPerFile, " YAML documents in one file"));
   }
   return spans;
 }
 
-// `text` with every byte outside [span.begin, span.end) but newlines made a
-// space: the document alone, at its place in the file, so that every line,
-// column and offset read from it (locations, edit points, errors) is the
-// file's.
+// `text` up to the document's end, every byte before the document but
+// newlines made a space: the document alone, at its place in the file, so
+// that every line, column and offset read from it (locations, edit points,
+// errors) is the file's.
 std::string DocumentAlone(absl::string_view text, const DocumentSpan& span) {
   std::string out(text.substr(0, span.end));
   for (std::size_t i = 0; i < span.begin; ++i) {
@@ -160,9 +160,8 @@ absl::Status WithSuffix(const absl::Status& status, absl::string_view suffix) {
 
 // Reads one document (`text` is DocumentAlone's) into `*out`; `*nodes` is
 // the node budget left for the file, reduced by what this one holds.
-absl::Status ReadDocument(absl::string_view text, absl::string_view file,
-                          const InputLimits& limits, std::size_t* nodes,
-                          PipelineDocument* out, DocumentSummary* summary) {
+absl::Status ReadDocument(absl::string_view text, absl::string_view file, const InputLimits& limits,
+                          std::size_t* nodes, PipelineDocument* out, DocumentSummary* summary) {
   InputLimits left = limits;
   left.max_yaml_nodes = *nodes;
   BG_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(text, file, left));
@@ -181,8 +180,7 @@ absl::Status ReadDocument(absl::string_view text, absl::string_view file,
 
 }  // namespace
 
-absl::StatusOr<PipelineDocument> ReadHarnessPipeline(absl::string_view text,
-                                                     absl::string_view file,
+absl::StatusOr<PipelineDocument> ReadHarnessPipeline(absl::string_view text, absl::string_view file,
                                                      const InputLimits& limits) {
   PipelineDocument doc;
   if (text.size() > limits.max_document_bytes) {
@@ -202,13 +200,22 @@ absl::StatusOr<PipelineDocument> ReadHarnessPipeline(absl::string_view text,
     } else {
       PipelineDocument one;
       const absl::Status read =
-          spans.size() == 1 ? ReadDocument(text, file, limits, &nodes, &one, &summary)
-                            : ReadDocument(DocumentAlone(text, span), file, limits, &nodes, &one,
-                                           &summary);
+          spans.size() == 1
+              ? ReadDocument(text, file, limits, &nodes, &one, &summary)
+              : ReadDocument(DocumentAlone(text, span), file, limits, &nodes, &one, &summary);
       if (!read.ok()) {
         if (spans.size() == 1) return read;
-        return WithSuffix(read, absl::StrCat(" (document ", i + 1, " of ", spans.size(),
-                                             ", from line ", span.line, ")"));
+        // The node limit is the file's: say so when this one crossed what
+        // the documents before it left.
+        const bool nodes_shared =
+            nodes < limits.max_yaml_nodes && absl::StrContains(read.message(), kMaxYamlNodesFlag);
+        return WithSuffix(
+            read,
+            absl::StrCat(" (document ", i + 1, " of ", spans.size(), ", from line ", span.line,
+                         nodes_shared ? absl::StrCat("; the documents of a file hold at most ",
+                                                     limits.max_yaml_nodes, " YAML nodes together")
+                                      : "",
+                         ")"));
       }
       for (FoundBuild& b : one.builds) doc.builds.push_back(std::move(b));
       for (TemplateReference& t : one.templates) doc.templates.push_back(std::move(t));

@@ -133,7 +133,8 @@ TEST(LintDocument, EveryDocumentOfAFile) {
   // A malformed document is the file's error, never a pass.
   auto bad = LintDocument(*set, absl::StrCat(pipeline, "---\npipeline: [a]\n"), "p.yaml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_TRUE(absl::StrContains(bad.status().message(), "p.yaml:24:11: pipeline: expected a mapping"))
+  EXPECT_TRUE(
+      absl::StrContains(bad.status().message(), "p.yaml:24:11: pipeline: expected a mapping"))
       << bad.status();
   EXPECT_TRUE(absl::StrContains(bad.status().message(), "(document 2 of 2, from line 23)"))
       << bad.status();

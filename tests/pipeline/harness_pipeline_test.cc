@@ -322,7 +322,8 @@ TEST(HarnessPipeline, EveryDocumentOfAFile) {
     EXPECT_EQ(doc.documents[i].linted, i == 0 || i == 3) << i;
   }
   // A file of skipped documents only is skipped, each named.
-  const PipelineDocument others = Read("---\ntrigger: {identifier: pr}\n---\ninputSet: {identifier: dev}\n");
+  const PipelineDocument others =
+      Read("---\ntrigger: {identifier: pr}\n---\ninputSet: {identifier: dev}\n");
   EXPECT_EQ(others.skipped, "trigger; input set");
   ASSERT_EQ(others.documents.size(), 2u);
   EXPECT_EQ(others.documents[1].line, 3);
@@ -330,7 +331,8 @@ TEST(HarnessPipeline, EveryDocumentOfAFile) {
   EXPECT_EQ(Read("---\ntrigger: {identifier: pr}\n").skipped, "trigger");
   // `...` ends a document: text after it is the next one (YAML needs no
   // `---` there); comments after it are none.
-  const PipelineDocument ended = Read("trigger: {identifier: pr}\n...\ninputSet: {identifier: a}\n");
+  const PipelineDocument ended =
+      Read("trigger: {identifier: pr}\n...\ninputSet: {identifier: a}\n");
   EXPECT_EQ(ended.skipped, "trigger; input set");
   ASSERT_EQ(ended.documents.size(), 2u);
   EXPECT_EQ(ended.documents[1].line, 3);
@@ -371,9 +373,10 @@ TEST(HarnessPipeline, DocumentsAreBounded) {
   for (int i = 0; i <= kMaxDocumentsPerFile; ++i) many += "---\ntrigger: {identifier: t}\n";
   auto too_many = ReadHarnessPipeline(many, "p.yaml");
   ASSERT_FALSE(too_many.ok());
-  EXPECT_TRUE(absl::StrContains(too_many.status().message(),
-                                absl::StrCat("p.yaml:", 2 * kMaxDocumentsPerFile + 1, ":1: more than ",
-                                             kMaxDocumentsPerFile, " YAML documents")))
+  EXPECT_TRUE(
+      absl::StrContains(too_many.status().message(),
+                        absl::StrCat("p.yaml:", 2 * kMaxDocumentsPerFile + 1, ":1: more than ",
+                                     kMaxDocumentsPerFile, " YAML documents")))
       << too_many.status();
   std::string enough;
   for (int i = 0; i < kMaxDocumentsPerFile; ++i) enough += "---\ntrigger: {identifier: t}\n";
@@ -386,7 +389,9 @@ TEST(HarnessPipeline, DocumentsAreBounded) {
   auto both = ReadHarnessPipeline(one + "---\n" + one, "p.yaml", limits);
   ASSERT_FALSE(both.ok());
   EXPECT_TRUE(absl::StrContains(both.status().message(), "max_yaml_nodes")) << both.status();
-  EXPECT_TRUE(absl::StrContains(both.status().message(), "(document 2 of 2, from line 2)"))
+  EXPECT_TRUE(absl::StrContains(both.status().message(),
+                                "(document 2 of 2, from line 2; the documents of a file hold at "
+                                "most 10 YAML nodes together)"))
       << both.status();
 }
 
