@@ -220,16 +220,31 @@ void RequireLiterals(const CompiledPolicySet& set, const FoundBuild& b, v1::Find
 }
 
 // Stage variables the decided builder needs (PLUGIN_DRY_RUN for the
-// Buildah plugin) that the pipeline does not set where Harness reads them.
+// Buildah plugin) that the pipeline, stage or step group does not set to
+// the value it needs. The step's own envVariables or settings do not
+// count: the builder reads the stage variable, whatever else the step sets.
+// A variable holding an expression is left to the runtime-input checks.
 void RequireStageVariables(const FoundBuild& b, v1::Finding* f) {
   for (const v1::Setting& s : f->decision().settings()) {
     if (s.scope() != v1::ENV_SCOPE_STAGE_VARIABLE) continue;
-    bool set = false;
-    for (absl::string_view level : {"stage", "stepGroup", "pipeline"}) {
-      set = set || b.dry_run_source == absl::StrCat(level, ".variables.", s.name());
+    const auto it = b.scope_variables.find(s.name());
+    if (it == b.scope_variables.end()) {
+      AddChange(f, absl::StrCat("stage.variables.", s.name()), "", s.value());
+    } else if (!ContainsHarnessExpression(it->second) &&
+               !absl::EqualsIgnoreCase(it->second, s.value())) {
+      AddChange(f, absl::StrCat("stage.variables.", s.name()), it->second, s.value());
     }
-    if (!set) AddChange(f, absl::StrCat("stage.variables.", s.name()), "", s.value());
   }
+}
+
+// A build in a template file: its <+input> values are the template's
+// inputs. Added once the finding is made, so it never names its rule.
+void AddTemplateNote(const FoundBuild& b, v1::Finding* f) {
+  if (b.from_template.empty()) return;
+  AddNote(f, v1::RUNTIME_INPUT,
+          absl::StrCat("in ", b.from_template,
+                       ", not a pipeline: values holding <+input> are the template's inputs, "
+                       "given by each pipeline that uses it"));
 }
 
 void AddPipelineNotes(const FoundBuild& b, v1::Finding* f) {
@@ -664,6 +679,7 @@ absl::StatusOr<LintResult> LintDocument(const CompiledPolicySet& set, absl::stri
       bool is_build = false;
       BG_RETURN_IF_ERROR(LintBuild(set, doc.builds[index], file, &finding, &is_build));
       if (!is_build) continue;
+      AddTemplateNote(doc.builds[index], &finding);
       report.set_builds(report.builds() + 1);
     }
     *report.add_findings() = std::move(finding);

@@ -17,7 +17,10 @@
 //    rule UNMANAGED_BUILD, ALLOW_WITH_CHANGES with the decision for the
 //    governed step that should replace it (DENY if none is allowed).
 // Plugin steps whose image is no builder plugin and other steps build
-// nothing and give no finding.
+// nothing and give no finding. A file of several YAML documents gives one
+// report, its findings in file order (each document read on its own); a
+// build in a template file carries a RUNTIME_INPUT note that its <+input>
+// values are the template's inputs.
 //
 // Thread-safe: pure; any number of threads may lint under one policy set.
 #ifndef BUILDGATE_LINT_LINT_H_
@@ -40,10 +43,12 @@ struct LintResult {
   std::vector<int> build_index;
 };
 
-// Reads and lints `text` (named `file`). An error (kInvalidArgument
-// "FILE:LINE:COLUMN: ...") means no report: a document that is not a
-// pipeline, a field of the wrong shape, or a build the engine refuses (its
-// location and the engine's message).
+// Reads and lints `text` (named `file`), every YAML document of it. An
+// error (kInvalidArgument "FILE:LINE:COLUMN: ...") means no report: a
+// document that is not a pipeline or another Harness entity, a field of the
+// wrong shape (in a file of several documents, naming the document), or a
+// build the engine refuses (its location and the engine's message). What
+// each document is: result.document.documents.
 absl::StatusOr<LintResult> LintDocument(const CompiledPolicySet& policy_set,
                                         absl::string_view text, absl::string_view file,
                                         const InputLimits& limits = InputLimits());

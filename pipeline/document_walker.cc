@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "grammar/expression.h"
+#include "pipeline/internal/build_recognition.h"
 
 namespace buildgate::pipeline::internal {
 
@@ -18,6 +19,7 @@ absl::Status DocumentWalker::Walk(const YAML::Node& root) {
     if (root.size() == 0) {
       return fields_.Error(root, "", "an empty list is not a Harness pipeline, stage or step");
     }
+    what_ = "list of stages and steps";
     std::vector<StepVisit> visits;
     const StepContext fragment;
     for (std::size_t i = 0; i < root.size(); ++i) {
@@ -39,7 +41,10 @@ absl::Status DocumentWalker::Walk(const YAML::Node& root) {
                          "the Harness v1 pipeline grammar is not supported; buildgate reads v0 "
                          "(`pipeline:` with `stages:`)");
   }
-  if (const YAML::Node pipeline = root["pipeline"]) return Pipeline(pipeline, "pipeline");
+  if (const YAML::Node pipeline = root["pipeline"]) {
+    what_ = "pipeline";
+    return Pipeline(pipeline, "pipeline");
+  }
   // Other Harness entities: no pipeline to lint (what they are is reported).
   static const std::pair<const char*, const char*> kEntities[] = {
       {"inputSet", "input set"},
@@ -59,15 +64,13 @@ absl::Status DocumentWalker::Walk(const YAML::Node& root) {
       return absl::OkStatus();
     }
   }
-  if (const YAML::Node tmpl = root["template"]) {
-    // A template entity (its uses in pipelines are reported where they are).
-    const YAML::Node type = tmpl.IsMap() ? tmpl["type"] : YAML::Node();
-    out_->skipped = absl::StrCat(
-        "template", type && type.IsScalar() ? absl::StrCat(" (", type.Scalar(), ")") : "");
-    return absl::OkStatus();
+  if (const YAML::Node tmpl = root["template"]) return TemplateEntity(tmpl);
+  if (root["stage"]) {
+    what_ = "stage";
+    return StageItem(root, "");
   }
-  if (root["stage"]) return StageItem(root, "");
   if (root["step"] || root["stepGroup"] || root["parallel"]) {
+    what_ = root["step"] ? "step" : root["stepGroup"] ? "step group" : "parallel steps";
     std::vector<StepVisit> visits;
     BG_RETURN_IF_ERROR(StepItem(root, "", StepContext(), &visits));
     return ReadSteps(visits);
@@ -77,14 +80,122 @@ absl::Status DocumentWalker::Walk(const YAML::Node& root) {
                        "the governance hook's {\"pipeline\": ...})");
 }
 
+namespace {
+
+// Step types of CI stages that build nothing (BuildKindOfStepType names the
+// ones that may): a Step template of one of them is linted (no finding), a
+// Step template of any other type (ShellScript, K8sRollingDeploy,
+// HarnessApproval, ...) is a CD step, skipped.
+bool IsOtherCiStepType(absl::string_view type) {
+  static constexpr absl::string_view kTypes[] = {
+      "Background",       "RunTests",       "Test",         "Action",      "Bitrise",  "GitClone",
+      "RestoreCacheGCS",  "RestoreCacheS3", "SaveCacheGCS", "SaveCacheS3", "S3Upload", "GCSUpload",
+      "ArtifactoryUpload"};
+  for (absl::string_view t : kTypes) {
+    if (t == type) return true;
+  }
+  return false;
+}
+
+// True for a written value other than "CI" (an expression may be CI).
+bool IsOtherThanCi(absl::string_view value) {
+  return !value.empty() && value != "CI" && !ContainsHarnessExpression(value);
+}
+
+}  // namespace
+
+absl::Status DocumentWalker::TemplateEntity(const YAML::Node& tmpl) {
+  const std::string path = "template";
+  if (!tmpl.IsMap()) return fields_.Error(tmpl, path, "expected a mapping");
+  BG_ASSIGN_OR_RETURN(const std::string type, fields_.Text(tmpl, "type", path));
+  BG_ASSIGN_OR_RETURN(const std::string id, fields_.Text(tmpl, "identifier", path));
+  BG_ASSIGN_OR_RETURN(const std::string version, fields_.Text(tmpl, "versionLabel", path));
+  const std::string name =
+      absl::StrCat(type, " template ", id, version.empty() ? "" : absl::StrCat("@", version));
+  // "template (Deployment Stage)": what a skipped template is.
+  auto skip = [&](absl::string_view what) {
+    out_->skipped = what.empty() ? "template" : absl::StrCat("template (", what, ")");
+    return absl::OkStatus();
+  };
+  if (type != "Step" && type != "StepGroup" && type != "Stage" && type != "Pipeline") {
+    return skip(type);
+  }
+  const YAML::Node spec = tmpl["spec"];
+  const std::string spec_path = "template.spec";
+  // A template without its spec holds no step: nothing to lint.
+  if (!spec || spec.IsNull()) return skip(type);
+  if (!spec.IsMap()) return fields_.Error(spec, spec_path, "expected a mapping");
+  from_template_ = name;
+  // The template's project picks the policy scope; it has no pipeline.
+  BG_ASSIGN_OR_RETURN(const std::string project, fields_.Text(tmpl, "projectIdentifier", path));
+  project_id_ = EngineIdentifier(project, "template.projectIdentifier", nullptr);
+  StepContext context;
+  context.project_id = project_id_;
+  if (type == "Step") {
+    // The step's mapping is the spec itself: {type, spec, timeout, ...}.
+    BG_ASSIGN_OR_RETURN(const std::string step_type, fields_.Text(spec, "type", spec_path));
+    if (!BuildKindOfStepType(step_type) && !IsOtherCiStepType(step_type)) {
+      return skip(absl::StrCat(step_type, step_type.empty() ? "" : " ", "Step"));
+    }
+    what_ = name;
+    ++out_->steps_seen;
+    const std::size_t first = out_->builds.size();
+    BG_RETURN_IF_ERROR(ReadSteps({StepVisit{tmpl, spec, spec_path, context}}));
+    for (std::size_t i = first; i < out_->builds.size(); ++i) {
+      // The step's identifier and name are the template's.
+      FoundBuild& build = out_->builds[i];
+      build.step_id = id;
+      build.build_step.set_step_id(EngineIdentifier(id, "template.identifier", nullptr));
+      BG_ASSIGN_OR_RETURN(build.step_name, fields_.Text(tmpl, "name", path));
+      if (!build.step_name.empty() && !ContainsHarnessExpression(build.step_name)) {
+        build.build_step.set_name(build.step_name);
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (type == "StepGroup") {
+    BG_ASSIGN_OR_RETURN(const std::string stage_type, fields_.Text(spec, "stageType", spec_path));
+    if (IsOtherThanCi(stage_type)) return skip(absl::StrCat(stage_type, " StepGroup"));
+    what_ = name;
+    std::vector<StepVisit> visits;
+    BG_RETURN_IF_ERROR(StepGroup(tmpl, spec, spec_path, context, &visits));
+    return ReadSteps(visits);
+  }
+  if (type == "Stage") {
+    BG_ASSIGN_OR_RETURN(const std::string stage_type, fields_.Text(spec, "type", spec_path));
+    if (stage_type != "CI") {
+      return skip(absl::StrCat(stage_type, stage_type.empty() ? "" : " ", "Stage"));
+    }
+    what_ = name;
+    return StageBody(spec, spec_path, id);
+  }
+  // A Pipeline template: no pipeline identifier of its own (each pipeline
+  // using it has its own).
+  what_ = name;
+  BG_RETURN_IF_ERROR(PipelineBody(spec, spec_path));
+  if (ci_stages_ == 0 && out_->templates.empty()) {
+    what_.clear();
+    return skip("Pipeline of no CI stage");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DocumentWalker::Pipeline(const YAML::Node& pipeline, const std::string& path) {
   if (!pipeline.IsMap()) return fields_.Error(pipeline, path, "expected a mapping");
   BG_ASSIGN_OR_RETURN(const std::string id, fields_.Text(pipeline, "identifier", path));
   BG_ASSIGN_OR_RETURN(const std::string project, fields_.Text(pipeline, "projectIdentifier", path));
   pipeline_id_ = EngineIdentifier(id, "pipeline.identifier", nullptr);
   project_id_ = EngineIdentifier(project, "pipeline.projectIdentifier", nullptr);
+  if (pipeline["template"]) {
+    BG_RETURN_IF_ERROR(ReadVariables(fields_, pipeline, path, "pipeline", &pipeline_variables_));
+    return Template(pipeline, path, "pipeline", id, "");
+  }
+  return PipelineBody(pipeline, path);
+}
+
+absl::Status DocumentWalker::PipelineBody(const YAML::Node& pipeline, const std::string& path) {
+  if (!pipeline.IsMap()) return fields_.Error(pipeline, path, "expected a mapping");
   BG_RETURN_IF_ERROR(ReadVariables(fields_, pipeline, path, "pipeline", &pipeline_variables_));
-  if (pipeline["template"]) return Template(pipeline, path, "pipeline", id, "");
   const YAML::Node stages = pipeline["stages"];
   if (!stages) return fields_.Error(pipeline, path, "`stages` is missing");
   if (!stages.IsSequence())
@@ -116,8 +227,14 @@ absl::Status DocumentWalker::Stage(const YAML::Node& item, const YAML::Node& sta
   if (!stage.IsMap()) return fields_.Error(stage, path, "expected a mapping");
   BG_ASSIGN_OR_RETURN(const std::string id, fields_.Text(stage, "identifier", path));
   if (stage["template"]) return Template(item, path, "stage", id, id);
+  return StageBody(stage, path, id);
+}
+
+absl::Status DocumentWalker::StageBody(const YAML::Node& stage, const std::string& path,
+                                       const std::string& id) {
   BG_ASSIGN_OR_RETURN(const std::string type, fields_.Text(stage, "type", path));
   if (type != "CI") return absl::OkStatus();  // Only CI stages build images.
+  ++ci_stages_;
   const YAML::Node spec = stage["spec"];
   if (!spec || !spec.IsMap())
     return fields_.Error(stage, path, "a CI stage needs a `spec` mapping");
@@ -218,7 +335,12 @@ absl::Status DocumentWalker::ReadSteps(const std::vector<StepVisit>& visits,
   }
   for (const StepVisit& visit : visits) {
     BG_ASSIGN_OR_RETURN(std::optional<FoundBuild> build, step_reader_.Read(visit, daemon));
-    if (build) out_->builds.push_back(*std::move(build));
+    if (!build) continue;
+    for (const auto& [name, variable] : visit.context.variables) {
+      build->scope_variables[name] = variable.value;
+    }
+    build->from_template = from_template_;
+    out_->builds.push_back(*std::move(build));
   }
   return absl::OkStatus();
 }

@@ -18,9 +18,18 @@
 // image (lint decides whether it is an image builder). Template references
 // are listed separately: their steps are not in the document.
 //
-// Other Harness entities (input sets, overlay input sets, triggers,
-// services, environments, infrastructure definitions, connectors, secrets,
-// templates) and files of comments only are skipped: `skipped` says what
+// A file may hold several YAML documents (`---` separated, as real
+// `.harness/` folders do): each is read on its own, its locations counted
+// in the whole file, and `documents` says what each one is.
+//
+// Templates (`template:` at the root) of type Step, StepGroup, Stage and
+// Pipeline are read as what they hold: a Stage template's spec as a stage,
+// a Step template's spec as a step (its `type` at template.spec.type); their
+// builds name the template (FoundBuild::from_template). Templates that hold
+// no CI step or stage (Deployment stages, CD steps, other types) are
+// skipped, like other Harness entities (input sets, overlay input sets,
+// triggers, services, environments, infrastructure definitions,
+// connectors, secrets) and documents of comments only: `skipped` says what
 // they are. Fail closed otherwise: a document that is none of these (an
 // empty list, a list item or a stages[]/steps[] item that is none of
 // Harness's) is an error, and so is a mapping that holds a key twice
@@ -128,6 +137,15 @@ struct FoundBuild {
   bool dind_privileged = false;
   // Where a fix may edit the step, its stage and its security context.
   StepEditPoints edit_points;
+  // The pipeline, stage and step group variables the step sees, name to
+  // value as written (a later level's overrides; Secret variables are never
+  // read): what a builder needing a stage variable finds, whatever the step
+  // sets itself.
+  std::map<std::string, std::string> scope_variables;
+  // Set when the step stands in a template file rather than a pipeline:
+  // the template as "Stage template ko_gar_build_push@1". Its values
+  // holding <+input> are the template's inputs, given where it is used.
+  std::string from_template;
 };
 
 // A template reference: the document does not hold what it expands to.
@@ -139,21 +157,45 @@ struct TemplateReference {
   std::string stage_id;
 };
 
-struct PipelineDocument {
-  std::vector<FoundBuild> builds;  // Document order.
-  std::vector<TemplateReference> templates;
-  int steps_seen = 0;  // Every `step:` item, builds or not.
-  // Set when the document is no pipeline, stage or step but another Harness
-  // entity (an input set, trigger, service, environment, template, ...) or
-  // holds nothing (comments only): what it is, e.g. "input set". Then there
-  // are no builds; it is not an error.
-  std::string skipped;
+// One YAML document of a file.
+struct DocumentSummary {
+  int line = 0;  // 1-based: its `---` line, or its first line.
+  // What it is: "pipeline", "stage", "step", "steps", "Stage template
+  // ko_gar_build_push@1", ...; or, when `linted` is false, what was
+  // skipped: "input set", "template (Deployment Stage)", "empty document".
+  std::string what;
+  bool linted = false;  // Its builds and template references were read.
 };
 
-// Reads `text` (named `file` in errors and locations) within `limits`.
-// Errors are kInvalidArgument "FILE:LINE:COLUMN: YAML.PATH: what" for text
-// that is no Harness pipeline, stage or step, or a field of the wrong shape;
-// nothing partial is returned.
+// At most this many YAML documents in one file (a `.harness/` file holds a
+// handful); more is an error naming the limit. Each document is parsed
+// with the text before it blanked (so its marks are the file's), so the
+// work grows with documents times bytes: 32 documents in a file of the
+// largest size take about 1 s, one document 0.15 s. The YAML node limit
+// (InputLimits::max_yaml_nodes) counts the nodes of all of them together.
+inline constexpr int kMaxDocumentsPerFile = 32;
+
+struct PipelineDocument {
+  std::vector<FoundBuild> builds;  // File order, over all its documents.
+  std::vector<TemplateReference> templates;
+  int steps_seen = 0;  // Every `step:` item, builds or not.
+  // Set when no document of the file is a pipeline, stage, step or lintable
+  // template but another Harness entity (an input set, trigger, service,
+  // environment, CD template, ...) or nothing (comments only): what it is,
+  // e.g. "input set" (several documents: each, "input set; trigger"). Then
+  // there are no builds; it is not an error.
+  std::string skipped;
+  // Each YAML document of the file, in order (one for a file of one).
+  std::vector<DocumentSummary> documents;
+};
+
+// Reads `text` (named `file` in errors and locations) within `limits`:
+// every YAML document of it. Errors are kInvalidArgument
+// "FILE:LINE:COLUMN: YAML.PATH: what" for a document that is no Harness
+// pipeline, stage, step or entity, or a field of the wrong shape; in a file
+// of several documents the message ends by naming the document
+// ("(document 2 of 3, from line 40)"). Nothing partial is returned: one
+// malformed document fails the file, never passes silently.
 absl::StatusOr<PipelineDocument> ReadHarnessPipeline(absl::string_view text,
                                                      absl::string_view file,
                                                      const InputLimits& limits = InputLimits());

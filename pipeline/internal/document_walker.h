@@ -5,7 +5,11 @@
 // `stage:` or `step:` fragment, and a list of such items. Stages are walked
 // in `parallel` blocks; a CI stage's steps in `stepGroup`s (with their own
 // variables and `stepGroupInfra`), `parallel` blocks and nested groups.
-// Template references are listed, not walked. Each level passes down what
+// Template references are listed, not walked. A template file (`template:`
+// at the root) of type Step, StepGroup, Stage or Pipeline is walked as what
+// its spec holds, its builds marked as the template's; other templates,
+// and Step/StepGroup/Stage templates of no CI step or stage, are skipped
+// with what they are. Each level passes down what
 // its steps inherit (StepContext); the infrastructure is the
 // InfrastructureResolver's to read, each step the StepReader's, once its
 // whole stage is walked.
@@ -41,11 +45,23 @@ class DocumentWalker {
   // Walks the document `root`. On error `*out` holds what was read before it.
   absl::Status Walk(const YAML::Node& root);
 
+  // After Walk: what the document is ("pipeline", "stage", "step", "list
+  // of stages and steps", "Stage template T@1"); "" when it was skipped
+  // (then `out->skipped` says what it is).
+  const std::string& what() const { return what_; }
+
  private:
+  // `pipeline:` (ids read from it) and a Pipeline template's spec (ids given).
   absl::Status Pipeline(const YAML::Node& pipeline, const std::string& path);
+  absl::Status PipelineBody(const YAML::Node& pipeline, const std::string& path);
+  // A template file's `template:` mapping.
+  absl::Status TemplateEntity(const YAML::Node& tmpl);
   // A `stages[]` item: `stage:` or `parallel:` (a list of items).
   absl::Status StageItem(const YAML::Node& item, const std::string& path);
   absl::Status Stage(const YAML::Node& item, const YAML::Node& stage, const std::string& path);
+  // A stage body (a `stage:` mapping or a Stage template's spec) with
+  // identifier `id`; only a `type: CI` stage is walked.
+  absl::Status StageBody(const YAML::Node& stage, const std::string& path, const std::string& id);
   absl::Status StepList(const YAML::Node& steps, const std::string& path,
                         const StepContext& context, std::vector<StepVisit>* visits);
   // A `steps[]` item: `step:`, `stepGroup:` or `parallel:`.
@@ -68,6 +84,10 @@ class DocumentWalker {
   // Set by `pipeline:`: every step inherits them.
   std::string project_id_, pipeline_id_;
   Variables pipeline_variables_;
+  std::string what_;
+  // The template file being walked ("Stage template T@1"), else "".
+  std::string from_template_;
+  int ci_stages_ = 0;  // CI stages walked.
 };
 
 }  // namespace buildgate::pipeline::internal

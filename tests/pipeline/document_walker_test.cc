@@ -56,7 +56,17 @@ TEST(DocumentWalker, OtherEntitiesAreSkippedAndNamed) {
       {"environment: {identifier: prod, type: Production}", "environment"},
       {"infrastructureDefinition: {identifier: k8s}", "infrastructure definition"},
       {"connector: {identifier: hub, type: DockerRegistry}", "connector"},
-      {"template: {identifier: t, type: Stage, spec: {type: CI}}", "template (Stage)"},
+      {"template: {identifier: t, type: Stage, spec: {type: Deployment, spec: {}}}",
+       "template (Deployment Stage)"},
+      {"template: {identifier: t, type: Stage}", "template (Stage)"},
+      {"template: {identifier: t, type: Step, spec: {type: ShellScript, spec: {}}}",
+       "template (ShellScript Step)"},
+      {"template: {identifier: t, type: StepGroup, spec: {stageType: Deployment, steps: []}}",
+       "template (Deployment StepGroup)"},
+      {"template: {identifier: t, type: Pipeline, spec: {stages: [{stage: {identifier: d, type: "
+       "Deployment, spec: {}}}]}}",
+       "template (Pipeline of no CI stage)"},
+      {"template: {identifier: t, type: SecretManager, spec: {}}", "template (SecretManager)"},
       {"template: {identifier: t}", "template"},
   };
   for (const auto& [text, kind] : cases) {
@@ -149,6 +159,154 @@ TEST(DocumentWalker, TemplatesAreListed) {
   EXPECT_EQ(doc.templates[2].identifier, "g");
   EXPECT_EQ(doc.steps_seen, 1);
   EXPECT_TRUE(doc.builds.empty());
+}
+
+// Proves a Step, StepGroup, Stage and Pipeline template file is walked as
+// what its spec holds: a Step template's spec is the step (its type at
+// template.spec.type, its identifier and name the template's), a Stage
+// template's spec a stage with its infrastructure; every build names the
+// template, and what() says what the document is.
+TEST(DocumentWalker, TemplateFilesAreWalked) {
+  struct Case {
+    const char* text;
+    const char* what;
+    const char* yaml_path;
+    const char* step_id;
+    const char* stage_id;
+  } cases[] = {
+      {R"(template:
+  name: Buildah build
+  identifier: buildah_build
+  versionLabel: v2
+  type: Step
+  projectIdentifier: web
+  spec:
+    type: Plugin
+    spec: {image: plugins/buildah-docker, privileged: <+input>, settings: {repo: acme/app}}
+)",
+       "Step template buildah_build@v2", "template.spec", "buildah_build", ""},
+      {R"(template:
+  identifier: group_t
+  type: StepGroup
+  spec:
+    stageType: CI
+    variables: [{name: PLUGIN_DRY_RUN, type: String, value: "true"}]
+    steps:
+      - step: {type: Plugin, identifier: b, spec: {image: plugins/docker}}
+)",
+       "StepGroup template group_t", "template.spec.steps[0].step", "b", ""},
+      {R"(template:
+  identifier: stage_t
+  versionLabel: "1"
+  type: Stage
+  spec:
+    type: CI
+    spec:
+      infrastructure:
+        type: KubernetesDirect
+        spec: {connectorRef: <+input>, containerSecurityContext: {runAsUser: 1000}}
+      execution:
+        steps:
+          - step: {type: Plugin, identifier: b, spec: {image: plugins/docker}}
+)",
+       "Stage template stage_t@1", "template.spec.spec.execution.steps[0].step", "b", "stage_t"},
+      {R"(template:
+  identifier: pipe_t
+  type: Pipeline
+  spec:
+    stages:
+      - stage: {identifier: deploy, type: Deployment, spec: {}}
+      - stage:
+          identifier: build
+          type: CI
+          spec:
+            execution:
+              steps:
+                - step: {type: Plugin, identifier: b, spec: {image: plugins/docker}}
+)",
+       "Pipeline template pipe_t", "template.spec.stages[1].stage.spec.execution.steps[0].step",
+       "b", "build"},
+  };
+  for (const Case& c : cases) {
+    PipelineDocument doc;
+    DocumentWalker walker("p.yaml", &doc);
+    ASSERT_TRUE(walker.Walk(YAML::Load(c.text)).ok()) << c.text;
+    EXPECT_EQ(doc.skipped, "") << c.text;
+    EXPECT_EQ(walker.what(), c.what);
+    ASSERT_EQ(doc.builds.size(), 1u) << c.text;
+    const FoundBuild& b = doc.builds[0];
+    EXPECT_EQ(b.location.yaml_path, c.yaml_path);
+    EXPECT_EQ(b.step_id, c.step_id);
+    EXPECT_EQ(b.build_step.step_id(), c.step_id);
+    EXPECT_EQ(b.stage_id, c.stage_id);
+    EXPECT_EQ(b.from_template, c.what);
+    EXPECT_EQ(doc.steps_seen, 1) << c.text;
+  }
+  // What each template gives its steps.
+  PipelineDocument step;
+  ASSERT_TRUE(DocumentWalker("p.yaml", &step).Walk(YAML::Load(cases[0].text)).ok());
+  EXPECT_EQ(step.builds[0].step_name, "Buildah build");
+  EXPECT_EQ(step.builds[0].build_step.name(), "Buildah build");
+  EXPECT_EQ(step.builds[0].build_step.project_id(), "web");  // The template's project.
+  EXPECT_EQ(step.builds[0].build_step.pipeline_id(), "");
+  ASSERT_EQ(step.builds[0].unresolved.size(), 1u);
+  EXPECT_EQ(step.builds[0].unresolved[0].field, "spec.privileged");
+  PipelineDocument group;
+  ASSERT_TRUE(DocumentWalker("p.yaml", &group).Walk(YAML::Load(cases[1].text)).ok());
+  EXPECT_EQ(group.builds[0].dry_run_source, "stepGroup.variables.PLUGIN_DRY_RUN");
+  EXPECT_EQ(group.builds[0].scope_variables.at("PLUGIN_DRY_RUN"), "true");
+  PipelineDocument stage;
+  ASSERT_TRUE(DocumentWalker("p.yaml", &stage).Walk(YAML::Load(cases[2].text)).ok());
+  EXPECT_EQ(stage.builds[0].build_step.infrastructure().container_security_context().run_as_user(),
+            1000);
+  // A Step template of a CI step that builds nothing is read, with no build.
+  PipelineDocument run;
+  DocumentWalker run_walker("p.yaml", &run);
+  ASSERT_TRUE(run_walker
+                  .Walk(YAML::Load("template: {identifier: t, type: Step, spec: {type: Run, "
+                                   "spec: {command: make test}}}"))
+                  .ok());
+  EXPECT_EQ(run.skipped, "");
+  EXPECT_EQ(run_walker.what(), "Step template t");
+  EXPECT_EQ(run.steps_seen, 1);
+  EXPECT_TRUE(run.builds.empty());
+  // A template whose spec is no mapping is refused.
+  PipelineDocument bad;
+  EXPECT_FALSE(Walk("template: {identifier: t, type: Stage, spec: [a]}", &bad).ok());
+}
+
+// Proves a step sees the variables of its pipeline, stage and step group
+// by name and effective value, whatever the step sets itself.
+TEST(DocumentWalker, StepsSeeTheirScopeVariables) {
+  PipelineDocument doc;
+  ASSERT_TRUE(Walk(R"(pipeline:
+  identifier: p
+  variables: [{name: A, type: String, value: pipeline}, {name: S, type: Secret, value: x}]
+  stages:
+    - stage:
+        identifier: s
+        type: CI
+        variables: [{name: PLUGIN_DRY_RUN, type: String, value: "true"}]
+        spec:
+          execution:
+            steps:
+              - stepGroup:
+                  identifier: g
+                  variables: [{name: A, type: String, value: group}]
+                  steps:
+                    - step:
+                        type: Plugin
+                        identifier: b
+                        spec:
+                          image: plugins/buildah-docker
+                          envVariables: {PLUGIN_DRY_RUN: "true"}
+)",
+                   &doc)
+                  .ok());
+  ASSERT_EQ(doc.builds.size(), 1u);
+  const std::map<std::string, std::string> expected = {{"A", "group"}, {"PLUGIN_DRY_RUN", "true"}};
+  EXPECT_EQ(doc.builds[0].scope_variables, expected);
+  EXPECT_EQ(doc.builds[0].dry_run_source, "spec.envVariables.PLUGIN_DRY_RUN");
 }
 
 // Proves a Run step's docker build sees its stage's docker:dind service,

@@ -3,6 +3,7 @@
 #include "pipeline/harness_pipeline.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace buildgate::pipeline {
@@ -258,6 +259,140 @@ TEST(HarnessPipeline, Identifiers) {
   EXPECT_EQ(SanitizeHarnessIdentifier("buildah plugin"), "buildah_plugin");
   EXPECT_EQ(SanitizeHarnessIdentifier("1st-step"), "_1st_step");
   EXPECT_TRUE(IsHarnessIdentifier(SanitizeHarnessIdentifier("ü-ß build")));
+}
+
+// A .harness/-like file of several documents: a pipeline, an input set, an
+// empty document and a Stage template.
+constexpr char kDocuments[] = R"(# the pipeline
+pipeline:
+  identifier: p
+  stages:
+    - stage:
+        identifier: s
+        type: CI
+        spec:
+          execution:
+            steps:
+              - step: {type: Plugin, identifier: first, spec: {image: plugins/docker}}
+---
+inputSet:
+  identifier: dev
+--- # nothing here
+...
+%YAML 1.2
+---
+template:
+  identifier: t
+  type: Stage
+  spec:
+    type: CI
+    spec:
+      execution:
+        steps:
+          - step:
+              type: Plugin
+              identifier: second
+              spec: {image: plugins/docker}
+)";
+
+// Proves every document of a file is read on its own, its builds located
+// by the file's lines, columns and byte offsets, and each document listed
+// with what it is; the file is skipped only when no document is linted.
+TEST(HarnessPipeline, EveryDocumentOfAFile) {
+  const PipelineDocument doc = Read(kDocuments);
+  ASSERT_EQ(doc.builds.size(), 2u);
+  EXPECT_EQ(doc.builds[0].step_id, "first");
+  EXPECT_EQ(doc.builds[0].location.line, 11);
+  EXPECT_EQ(doc.builds[1].step_id, "second");
+  EXPECT_EQ(doc.builds[1].location.line, 27);
+  EXPECT_EQ(doc.builds[1].location.column, 13);
+  EXPECT_EQ(doc.builds[1].location.yaml_path, "template.spec.spec.execution.steps[0].step");
+  EXPECT_EQ(doc.builds[1].from_template, "Stage template t");
+  // Edit points are offsets into the whole file.
+  const TextPoint& key = doc.builds[1].edit_points.step.keys.at("identifier");
+  EXPECT_EQ(std::string(kDocuments).substr(key.offset, 17), "identifier: secon");
+  EXPECT_EQ(doc.steps_seen, 2);
+  EXPECT_EQ(doc.skipped, "");
+  ASSERT_EQ(doc.documents.size(), 4u);
+  const std::pair<int, const char*> expected[] = {
+      {1, "pipeline"}, {12, "input set"}, {15, "empty document"}, {17, "Stage template t"}};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(doc.documents[i].line, expected[i].first) << i;
+    EXPECT_EQ(doc.documents[i].what, expected[i].second) << i;
+    EXPECT_EQ(doc.documents[i].linted, i == 0 || i == 3) << i;
+  }
+  // A file of skipped documents only is skipped, each named.
+  const PipelineDocument others =
+      Read("---\ntrigger: {identifier: pr}\n---\ninputSet: {identifier: dev}\n");
+  EXPECT_EQ(others.skipped, "trigger; input set");
+  ASSERT_EQ(others.documents.size(), 2u);
+  EXPECT_EQ(others.documents[1].line, 3);
+  // One leading `---` is one document, as before.
+  EXPECT_EQ(Read("---\ntrigger: {identifier: pr}\n").skipped, "trigger");
+  // `...` ends a document: text after it is the next one (YAML needs no
+  // `---` there); comments after it are none.
+  const PipelineDocument ended =
+      Read("trigger: {identifier: pr}\n...\ninputSet: {identifier: a}\n");
+  EXPECT_EQ(ended.skipped, "trigger; input set");
+  ASSERT_EQ(ended.documents.size(), 2u);
+  EXPECT_EQ(ended.documents[1].line, 3);
+  EXPECT_EQ(Read("trigger: {identifier: pr}\n...\n# the end\n").documents.size(), 1u);
+  EXPECT_EQ(Read("").documents.size(), 1u);
+  EXPECT_EQ(Read("").skipped, "empty document");
+}
+
+// Proves a malformed document fails its file, located in the file and
+// naming the document, whichever document it is: never a silent pass.
+TEST(HarnessPipeline, MalformedDocumentIsAnError) {
+  struct Case {
+    const char* text;
+    const char* error;
+  } cases[] = {
+      {"trigger: {identifier: pr}\n---\npipeline:\n  stages:\n    stage: {}\n",
+       "p.yaml:5:5: pipeline.stages: expected a list (document 2 of 2, from line 2)"},
+      {"pipeline: {identifier: p, stages: []}\n---\nhello: world\n---\ntrigger: {}\n",
+       "p.yaml:3:1: not a Harness pipeline"},
+      {"inputSet: {identifier: a}\n---\nkey: [unclosed\n", "p.yaml:4:1: "},
+      {"trigger: {}\n---\na: 1\na: 2\n", "p.yaml:4:1: a: field given twice (first at line 3"},
+  };
+  for (const Case& c : cases) {
+    auto doc = ReadHarnessPipeline(c.text, "p.yaml");
+    ASSERT_FALSE(doc.ok()) << c.text;
+    EXPECT_EQ(doc.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(doc.status().message(), c.error))
+        << doc.status().message() << "\n  wanted: " << c.error;
+    EXPECT_TRUE(absl::StrContains(doc.status().message(), "(document ")) << doc.status();
+  }
+}
+
+// Proves the input limits hold over the whole file: at most
+// kMaxDocumentsPerFile documents, and the YAML node limit counts the nodes
+// of every document together.
+TEST(HarnessPipeline, DocumentsAreBounded) {
+  std::string many;
+  for (int i = 0; i <= kMaxDocumentsPerFile; ++i) many += "---\ntrigger: {identifier: t}\n";
+  auto too_many = ReadHarnessPipeline(many, "p.yaml");
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_TRUE(
+      absl::StrContains(too_many.status().message(),
+                        absl::StrCat("p.yaml:", 2 * kMaxDocumentsPerFile + 1, ":1: more than ",
+                                     kMaxDocumentsPerFile, " YAML documents")))
+      << too_many.status();
+  std::string enough;
+  for (int i = 0; i < kMaxDocumentsPerFile; ++i) enough += "---\ntrigger: {identifier: t}\n";
+  EXPECT_TRUE(ReadHarnessPipeline(enough, "p.yaml").ok());
+
+  InputLimits limits;
+  limits.max_yaml_nodes = 10;
+  const std::string one = "trigger: {identifier: t, type: Webhook}\n";  // 7 nodes.
+  EXPECT_TRUE(ReadHarnessPipeline(one, "p.yaml", limits).ok());
+  auto both = ReadHarnessPipeline(one + "---\n" + one, "p.yaml", limits);
+  ASSERT_FALSE(both.ok());
+  EXPECT_TRUE(absl::StrContains(both.status().message(), "max_yaml_nodes")) << both.status();
+  EXPECT_TRUE(absl::StrContains(both.status().message(),
+                                "(document 2 of 2, from line 2; the documents of a file hold at "
+                                "most 10 YAML nodes together)"))
+      << both.status();
 }
 
 }  // namespace
