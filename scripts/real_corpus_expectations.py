@@ -73,14 +73,14 @@ def main():
         want = INFRA.get(b["infrastructure"])
         if want and want != entry["infrastructure"]:
             differ.append((entry["file"], entry["step"], want, entry["infrastructure"]))
-    print(f"builds the collector read: {len(collected)}; found by lint: {found}; "
-          f"findings in all: {len(builds)}; infrastructure differing: {len(differ)}")
-    for d in differ:
-        print("  differs:", d)
+    report = [f"builds the collector read: {len(collected)}; found by lint: {found}; "
+              f"findings in all: {len(builds)}; infrastructure differing: {len(differ)}"]
+    report += [f"  differs: {d}" for d in differ]
     for b in collected:
         if not any((e["file"], e["stage"], e["step"]) == (b["file"], b["stage"], b["step"])
                    for e in builds.values()):
-            print("  not found:", b["file"], b["stage"], b["step"], b["infrastructure"], b["notes"][:80])
+            report.append(f"  not found: {b['file']} {b['stage']} {b['step']} "
+                          f"{b['infrastructure']} {b['notes'][:80]}")
     with open(os.path.join(REAL, "EXPECTED.yaml"), "w") as out:
         out.write("# What buildgate decides for each finding of the real corpus under each\n"
                   "# example policy. Written by scripts/real_corpus_expectations.py, read by\n"
@@ -106,6 +106,7 @@ def main():
                 d = e["decisions"][name]
                 out.write(f"  - [{json.dumps(e['file'])}, {e['line']}, {e['column']}, {name}, "
                           f"{d['verdict']}, {d['rule']}, {d['builder']}]\n")
+    print("\n".join(report))  # After the file is written: a closed pipe loses nothing.
 
 
 if __name__ == "__main__":
