@@ -671,6 +671,12 @@ absl::StatusOr<LintResult> LintDocument(const CompiledPolicySet& set, absl::stri
   v1::LintReport& report = result.report;
   report.set_steps_seen(doc.steps_seen);
   report.set_skipped(doc.skipped);
+  for (const pipeline::DocumentSummary& summary : doc.documents) {
+    v1::LintedDocument* d = report.add_documents();
+    d->set_line(summary.line);
+    d->set_what(summary.what);
+    d->set_linted(summary.linted);
+  }
   for (const auto& [pos, index] : order) {
     v1::Finding finding;
     if (index < 0) {

@@ -189,6 +189,24 @@ std::vector<std::string> ReportMismatches(const v1::LintReport& expect,
     problems.push_back(
         absl::StrCat("builds: expected ", expect.builds(), ", got ", report.builds()));
   }
+  if (!expect.skipped().empty() && expect.skipped() != report.skipped()) {
+    problems.push_back(absl::StrCat("skipped: expected \"", expect.skipped(), "\", got \"",
+                                    report.skipped(), "\""));
+  }
+  // Documents, when the case lists them: each as listed, none more.
+  if (expect.documents_size() > 0) {
+    if (expect.documents_size() != report.documents_size()) {
+      problems.push_back(absl::StrCat("expected ", expect.documents_size(), " documents, got ",
+                                      report.documents_size()));
+    }
+    for (int i = 0; i < expect.documents_size() && i < report.documents_size(); ++i) {
+      if (expect.documents(i).SerializeAsString() != report.documents(i).SerializeAsString()) {
+        problems.push_back(absl::StrCat("documents[", i, "]: expected {",
+                                        expect.documents(i).ShortDebugString(), "}, got {",
+                                        report.documents(i).ShortDebugString(), "}"));
+      }
+    }
+  }
   for (int i = 0; i < expect.findings_size() && i < report.findings_size(); ++i) {
     if (expect.findings(i).verdict() == v1::VERDICT_UNSPECIFIED &&
         report.findings(i).verdict() != v1::VERDICT_UNSPECIFIED) {

@@ -250,6 +250,15 @@ std::string LintRunToText(const v1::LintRun& run,
                       file.error().message(), "\n");
       continue;
     }
+    if (file.report().documents_size() > 1) {
+      // A file of several documents: what each one is.
+      std::vector<std::string> documents;
+      for (const v1::LintedDocument& d : file.report().documents()) {
+        documents.push_back(absl::StrCat(d.what(), " (line ", d.line(), d.linted() ? "" : ", skipped",
+                                         ")"));
+      }
+      absl::StrAppend(&out, "  documents: ", absl::StrJoin(documents, "; "), "\n");
+    }
     if (!file.report().skipped().empty()) {
       absl::StrAppend(&out, "  skipped: ", file.report().skipped(), ", not a pipeline\n");
     } else if (file.report().findings().empty()) {
