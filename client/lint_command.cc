@@ -136,6 +136,21 @@ absl::StatusOr<FileSnapshot> ReadDocument(const std::string& path, std::istream&
   return snapshot;
 }
 
+
+// `unapplied` (planned on the linted text) as the suggested_fix of their
+// findings in `report`, by index (a --write re-lint finds the same builds
+// in the same order).
+void AttachSuggestedFixes(const std::vector<lint::UnappliedFix>& unapplied,
+                          v1::LintReport* report) {
+  for (const lint::UnappliedFix& u : unapplied) {
+    if (u.finding < 0 || u.finding >= report->findings_size()) continue;
+    v1::SuggestedFix* s = report->mutable_findings(u.finding)->mutable_suggested_fix();
+    s->set_not_applied(u.why);
+    for (const std::string& item : u.not_carried) s->add_not_carried(item);
+    s->set_unified_diff(u.suggested_diff);
+  }
+}
+
 }  // namespace
 
 CLI::App* AddLintCommand(CLI::App& app, LintFlags* f) {
@@ -239,6 +254,7 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     }
     *file->mutable_report() = std::move(result->report);
     code = Worse(code, file_code);
+    if (f.output == "json") AttachSuggestedFixes(unapplied.back(), file->mutable_report());
   }
   if (progress) err << "\r\033[K";
   lint::Summarize(&run);
@@ -255,12 +271,12 @@ int RunLint(const LintFlags& f, std::istream& in, std::ostream& out, std::ostrea
     out << lint::LintRunToText(run, unapplied, color);
   }
   if (f.fix) {
-    // A fix not applied is shown on stdout with its suggested edits, except
-    // in JSON (v1::LintRun has no field for it).
-    const bool shown = f.output != "json" || !f.write;
+    // A fix not applied is shown on stdout with its suggested edits (in
+    // JSON as the finding's suggested_fix); what could not be fixed at all
+    // goes to stderr.
     for (std::size_t i = 0; i < fixes.size(); ++i) {
       for (const lint::FindingFix& ff : fixes[i].findings) {
-        if (ff.skipped.empty() || (shown && !ff.incomplete_edits.empty())) continue;
+        if (ff.skipped.empty() || !ff.incomplete_edits.empty()) continue;
         const v1::Finding& finding = run.files(i).report().findings(ff.finding);
         err << run.files(i).file() << ":" << finding.location().line() << ":"
             << finding.location().column() << ": not fixed: " << ff.skipped << "\n";
