@@ -42,8 +42,9 @@ absl::Status DecidePluginStep(const CompiledPolicySet& policy_set, const v1::Bui
 // judged on the step's shape (destination, architecture, Dockerfile,
 // caching, dry run) as Decide() judges every candidate, without the checks
 // that deny a step whatever the builder (registry allowlist, credentials,
-// platform) and without an explanation. What an allow/deny engine answers
-// (bench/cedar compares Cedar on it). Errors as Decide's.
+// platform, where the step runs) and without an explanation: the
+// Kubernetes builder rules. What an allow/deny engine answers (bench/cedar
+// compares Cedar on it). Errors as Decide's.
 absl::StatusOr<bool> BuilderAdmissible(const CompiledPolicySet& policy_set,
                                        const v1::BuildStep& step, v1::Builder builder);
 
