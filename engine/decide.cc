@@ -453,14 +453,14 @@ void Deny(const CompiledScope& scope, const Proposal& p, const ShapeOutcome& out
 // policy accepts it, else the pinned catalog image, pulled from the
 // proposal's mirror when it came from one.
 //
-// Off Linux (`linux` false) the catalog's pinned images, Linux images, are
+// Off Linux (`on_linux` false) the catalog's pinned images, Linux images, are
 // no remedy: an image the rules refuse denies the step (returns false).
 bool ChoosePluginImage(const CompiledBuilder& cb, const v1::Policy& policy, const Proposal& p,
-                       const StepShape& shape, bool linux, v1::Decision* d) {
+                       const StepShape& shape, bool on_linux, v1::Decision* d) {
   const int i = CompiledBuilder::ImageIndex(p.destination, shape.arch);
   const v1::Builder b = cb.spec->builder();
   auto pin = [&](v1::ReasonCode code, absl::string_view why) {
-    if (!linux) {
+    if (!on_linux) {
       AddReason(d, code, b, why);
       d->add_remediations()->set_message(
           "name an image built for this operating system, with a tag the plugin_images rules "
@@ -645,7 +645,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FillDecision(const CompiledScope& scope
             message(cb.privileged_message[ev.profile]));
 
   if (spec.step_type() == v1::STEP_TYPE_PLUGIN) {
-    ChoosePluginImage(cb, policy, p, shape, /*linux=*/true, d);  // Pins on Linux.
+    ChoosePluginImage(cb, policy, p, shape, /*on_linux=*/true, d);  // Pins on Linux.
     AddPluginSettings(step, p, d);
   } else {
     SetText(d->mutable_image(), cb.image_repository[p.destination]);
@@ -723,9 +723,9 @@ bool FillOffKubernetes(const CompiledScope& scope, const v1::BuildStep& step, co
   }
   bool allowed = true;
   if (plugin) {
-    const bool linux = where.os == v1::OPERATING_SYSTEM_LINUX;
+    const bool on_linux = where.os == v1::OPERATING_SYSTEM_LINUX;
     if (spec.step_type() == v1::STEP_TYPE_PLUGIN) {
-      allowed = ChoosePluginImage(*cb, scope.policy, p, shape, linux, d);
+      allowed = ChoosePluginImage(*cb, scope.policy, p, shape, on_linux, d);
     } else {
       SetText(d->mutable_image(), step.image());  // A Build and Push builder's image, as run.
     }
