@@ -260,8 +260,12 @@ absl::string_view OsName(v1::OperatingSystem os) {
 }
 
 // "Harness Cloud (Windows)".
+std::string PlaceName(const v1::InfrastructureSpec& infrastructure, v1::OperatingSystem os) {
+  return absl::StrCat(infrastructure.display_name(), " (", OsName(os), ")");
+}
+
 std::string PlacementName(const Placement& where) {
-  return absl::StrCat(where.infrastructure->display_name(), " (", OsName(where.os), ")");
+  return PlaceName(*where.infrastructure, where.os);
 }
 
 // Whether Harness runs the step's kind (Build and Push, or a Plugin step
@@ -280,8 +284,7 @@ std::string PlacesItRuns(const v1::BuilderCatalog& catalog, const Proposal& p,
   for (const v1::InfrastructureSpec& infra : catalog.infrastructures()) {
     for (const v1::OsSupport& support : infra.operating_systems()) {
       if (!RunsThere(support, p)) continue;
-      const std::string place = absl::StrCat(infra.display_name(), " (", OsName(support.os()), ")");
-      (support.os() == os ? same_os : any_os).push_back(place);
+      (support.os() == os ? same_os : any_os).push_back(PlaceName(infra, support.os()));
     }
   }
   return absl::StrJoin(same_os.empty() ? any_os : same_os, ", ");

@@ -517,6 +517,7 @@ absl::Status LintMatrixBuild(const CompiledPolicySet& set, const FoundBuild& b,
                              absl::string_view file, v1::Finding* f, bool* is_build) {
   std::vector<v1::Finding> each(b.matrix_combinations.size());
   std::vector<std::string> outcomes;  // "axis=value, ...: outcome"
+  std::string first_outcome;          // The first combination's, without its values.
   bool outcomes_differ = false;       // Verdict, rule or what runs.
   bool edits_differ = false;          // The changes, or the step a type change writes.
   int worst = 0;
@@ -529,17 +530,16 @@ absl::Status LintMatrixBuild(const CompiledPolicySet& set, const FoundBuild& b,
     bool builds = false;
     BG_RETURN_IF_ERROR(LintBuild(set, one, file, &each[i], &builds));
     *is_build = *is_build || builds;
+    // What the combination decides: its rule and, when decided, what runs.
     const std::string outcome =
         absl::StrCat(v1::ReasonCode_Name(each[i].rule()),
                      each[i].has_decision() ? absl::StrCat(" ", Outcome(each[i].decision())) : "");
     outcomes.push_back(absl::StrCat(CombinationName(b.matrix_combinations[i]), ": ", outcome));
+    if (i == 0) first_outcome = outcome;
     if (i > 0) {
       const v1::Finding& first = each[0];
-      outcomes_differ = outcomes_differ || each[i].verdict() != first.verdict() ||
-                        outcome != absl::StrCat(v1::ReasonCode_Name(first.rule()),
-                                                first.has_decision()
-                                                    ? absl::StrCat(" ", Outcome(first.decision()))
-                                                    : "");
+      outcomes_differ =
+          outcomes_differ || each[i].verdict() != first.verdict() || outcome != first_outcome;
       edits_differ = edits_differ || each[i].changes_size() != first.changes_size() ||
                      each[i].decision().step_yaml() != first.decision().step_yaml();
       for (int c = 0; !edits_differ && c < each[i].changes_size(); ++c) {
